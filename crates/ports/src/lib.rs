@@ -1,0 +1,34 @@
+//! The contract of grantd: the vocabulary that crosses the hexagon's boundary (validated
+//! value types and records) and the port traits the domain drives.
+//!
+//! This crate knows nothing of diesel, actix, figment or HTTP, and does no I/O. Every trait
+//! carries `#[cfg_attr(feature = "mock", mockall::automock)]` so that other crates' tests can
+//! use the doubles (`#[cfg(test)]` is never on for a dependency).
+
+mod error;
+mod ids;
+mod records;
+mod scope;
+mod services;
+mod stores;
+mod token;
+
+pub use error::StoreError;
+pub use ids::{ClientId, GrantId, InvalidValue, UserId, Username};
+pub use records::{
+    AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
+    NewAccessToken, NewGrant, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
+    RotateOutcome, Subject, User,
+};
+pub use scope::ScopeSet;
+pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
+pub use stores::{ClientStore, RefreshDecision, TokenStore, UserStore};
+pub use token::{PlainToken, TokenHash, TokenKind};
+
+#[cfg(feature = "mock")]
+pub use services::{MockClock, MockSecretHasher, MockTokenMinter};
+#[cfg(feature = "mock")]
+pub use stores::{MockClientStore, MockTokenStore, MockUserStore};
+
+/// Seconds since the Unix epoch. One time source (the app's [`Clock`]) decides every expiry.
+pub type UnixTime = i64;

@@ -1,0 +1,194 @@
+//! Records that cross the boundary: what the stores keep and return. Plain data; the
+//! rules about them live in the domain.
+
+use crate::{ClientId, GrantId, ScopeSet, SecretHash, TokenHash, UnixTime, UserId, Username};
+
+/// The grant types of RFC 6749 a client may be allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    AuthorizationCode,
+    Password,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::Password,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The `grant_type` parameter value (RFC 6749 §4).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+}
+
+/// Per-client overrides of the global token lifetimes (seconds); `None` = the global value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LifetimeOverrides {
+    pub access_token: Option<i64>,
+    pub refresh_token: Option<i64>,
+    pub refresh_token_max: Option<i64>,
+}
+
+/// A registered client (RFC 6749 §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: String,
+    /// `None` for a public client (§2.1): it has no secret and authenticates by id alone.
+    pub secret: Option<SecretHash>,
+    /// Bumped on every secret rotation; lets caches of verified secrets notice a rotation.
+    pub secret_version: i64,
+    pub grant_types: Vec<GrantType>,
+    /// The scopes this client may ask for; also the default when it asks for none (§3.3).
+    pub scopes: ScopeSet,
+    pub redirect_uris: Vec<String>,
+    /// May call the introspection endpoint (RFC 7662 §2.1), e.g. a resource server.
+    pub can_introspect: bool,
+    pub lifetimes: LifetimeOverrides,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    pub fn allows(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
+    }
+}
+
+/// A resource owner who can log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub password: SecretHash,
+    pub disabled: bool,
+    pub created_at: UnixTime,
+}
+
+/// On whose behalf a grant's tokens act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A resource owner (password or authorization code grant).
+    User { id: UserId, username: Username },
+    /// The client itself (client credentials grant, RFC 6749 §4.4).
+    Client,
+}
+
+/// One authorization: the family that owns every access and refresh token derived from it.
+/// Revoking the grant revokes the whole family in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub id: GrantId,
+    pub client_id: ClientId,
+    pub subject: Subject,
+    /// The scope the resource owner granted; every refresh token of the family carries it.
+    pub scope: ScopeSet,
+    pub created_at: UnixTime,
+    /// The absolute cap on refreshing (`refresh_token_max_lifetime`); `None` = no cap.
+    pub expires_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A new grant to store.
+pub type NewGrant = GrantRecord;
+
+/// A stored refresh token. Its scope is always its grant's scope (RFC 6749 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub hash: TokenHash,
+    pub grant_id: GrantId,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// Set when the token was rotated; kept until the grant ends so that reuse is detected.
+    pub consumed_at: Option<UnixTime>,
+    /// The response of the rotation that consumed this token, sealed with a key derived
+    /// from the token itself, for an idempotent retry within the grace period.
+    pub sealed_response: Option<Vec<u8>>,
+}
+
+/// A refresh token together with its grant, as read when it is presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenState {
+    pub token: RefreshToken,
+    pub grant: GrantRecord,
+}
+
+/// A refresh token to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    pub hash: TokenHash,
+    pub grant_id: GrantId,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A stored access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub hash: TokenHash,
+    pub grant_id: GrantId,
+    /// May be narrower than the grant's scope (RFC 6749 §6).
+    pub scope: ScopeSet,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// An access token to store.
+pub type NewAccessToken = AccessToken;
+
+/// An access token together with its grant, as read when it is presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenState {
+    pub token: AccessToken,
+    pub grant: GrantRecord,
+}
+
+/// Everything a first issuance writes, in one transaction: the grant, its first access
+/// token and (for grants that carry one) its first refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    pub grant: NewGrant,
+    pub access: NewAccessToken,
+    pub refresh: Option<NewRefreshToken>,
+}
+
+/// What the domain decided, inside the store's rotation transaction, to write for a
+/// presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshWrite {
+    /// Mark the presented token consumed (rotation). With `sealed_response`, keep that
+    /// sealed response on the consumed row for an idempotent retry.
+    pub consume: bool,
+    pub sealed_response: Option<Vec<u8>>,
+    pub access: NewAccessToken,
+    pub successor: Option<NewRefreshToken>,
+}
+
+/// The outcome of [`crate::TokenStore::rotate_refresh`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// No refresh token has this hash; the decision was not consulted.
+    NotFound,
+    /// The decision declined; nothing was written.
+    Declined,
+    /// The decision's writes are committed.
+    Written,
+}

@@ -1,0 +1,56 @@
+//! Ports for time, randomness and slow hashing, so that tests control all three.
+
+use std::fmt;
+
+use crate::{PlainToken, TokenKind, UnixTime};
+
+/// The one time source for every expiry decision.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> UnixTime;
+}
+
+/// Mints fresh random tokens (at least 256 bits from a CSPRNG).
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait TokenMinter: Send + Sync + 'static {
+    fn mint(&self, kind: TokenKind) -> PlainToken;
+    /// A random opaque id (grant and user ids): 128 bits, base64url.
+    fn mint_id(&self) -> String;
+}
+
+/// A slow, salted hash of a low-entropy secret (a bcrypt string). `Debug` is redacted:
+/// even a hash is not for logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash(String);
+
+impl SecretHash {
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(<redacted>)")
+    }
+}
+
+/// Hashes and verifies user passwords and client secrets (bcrypt in production).
+/// Blocking and slow by design: callers run it off the async workers.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait SecretHasher: Send + Sync + 'static {
+    /// Hashes a user password at the configured password cost.
+    fn hash_password(&self, password: &str) -> SecretHash;
+    /// Hashes a client secret at the configured client-secret cost.
+    fn hash_client_secret(&self, secret: &str) -> SecretHash;
+    /// Whether `secret` matches `hash`. MUST return false (never panic) for a malformed hash.
+    fn verify(&self, secret: &str, hash: &SecretHash) -> bool;
+    /// Spends the time of one password verification, so that an unknown username takes
+    /// as long to refuse as a wrong password (no user enumeration by timing).
+    fn burn_password_verification(&self);
+}
