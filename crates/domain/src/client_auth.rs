@@ -1,0 +1,92 @@
+//! Client authentication (RFC 6749 §2.3): confidential clients prove a secret, public
+//! clients (§2.1) name themselves. The HTTP edge extracts the credentials and refuses two
+//! methods in one request; this module decides whether they authenticate a client.
+
+use std::fmt;
+
+use grantd_ports::{Client, ClientId, StoreError};
+
+use crate::Ports;
+
+/// Where the credentials came from; the HTTP edge needs it to answer a failure
+/// (§5.2: `WWW-Authenticate` matching the scheme when the header was used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `Authorization: Basic` (`client_secret_basic`, §2.3.1).
+    BasicHeader,
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    Body,
+    /// Only `client_id` in the body: a public client (§2.1, `none`).
+    IdOnly,
+}
+
+/// Credentials as presented. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    pub id: ClientId,
+    /// `None` or empty = no secret presented.
+    pub secret: Option<String>,
+    pub source: CredentialSource,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("id", &self.id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Why a client did not authenticate. Every variant but `Store` answers the same
+/// `invalid_client` to the caller, so the reason is for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    #[error("no client credentials presented")]
+    Missing,
+    #[error("unknown client")]
+    UnknownClient,
+    #[error("wrong client secret")]
+    WrongSecret,
+    #[error("confidential client presented no secret")]
+    SecretRequired,
+    #[error("public client presented a secret")]
+    UnexpectedSecret,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ClientAuthError {
+    pub fn description(&self) -> &'static str {
+        match self {
+            ClientAuthError::Missing => "client authentication is required",
+            ClientAuthError::Store(_) => "the service is temporarily unavailable, retry later",
+            _ => "client authentication failed",
+        }
+    }
+}
+
+/// Authenticates the client behind `credentials` (blocking: may run bcrypt).
+pub fn authenticate_client(
+    ports: &Ports,
+    credentials: &ClientCredentials,
+) -> Result<Client, ClientAuthError> {
+    let client = ports
+        .clients
+        .find_client(&credentials.id)?
+        .ok_or(ClientAuthError::UnknownClient)?;
+    let presented = credentials.secret.as_deref().filter(|s| !s.is_empty());
+    match (&client.secret, presented) {
+        (Some(stored), Some(secret)) => {
+            if ports.hasher.verify(secret, stored) {
+                Ok(client)
+            } else {
+                Err(ClientAuthError::WrongSecret)
+            }
+        }
+        (Some(_), None) => Err(ClientAuthError::SecretRequired),
+        (None, None) => Ok(client),
+        (None, Some(_)) => Err(ClientAuthError::UnexpectedSecret),
+    }
+}

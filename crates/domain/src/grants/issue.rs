@@ -1,0 +1,79 @@
+//! A first issuance (password, client credentials, and later the code grant): a new grant
+//! with its first access token and, where the grant carries one, its first refresh token,
+//! stored in one transaction before anything is returned.
+
+use grantd_ports::{
+    AccessToken, Client, GrantId, GrantRecord, GrantType, Issuance, NewRefreshToken, ScopeSet,
+    Subject, TokenKind,
+};
+
+use crate::lifetimes::Lifetimes;
+use crate::{TokenError, TokenResponse};
+
+use super::TokenService;
+
+impl TokenService {
+    /// Creates a grant for `subject` with `scope` and returns its first tokens. A refresh
+    /// token is issued only to a client allowed the `refresh_token` grant (it could not
+    /// use one otherwise) and never for `Subject::Client` (RFC 6749 §4.4.3).
+    pub(super) fn issue_new_grant(
+        &self,
+        client: &Client,
+        subject: Subject,
+        scope: ScopeSet,
+    ) -> Result<TokenResponse, TokenError> {
+        let now = self.ports.clock.now();
+        let lifetimes = Lifetimes::for_client(&self.settings, client);
+        let with_refresh =
+            matches!(subject, Subject::User { .. }) && client.allows(GrantType::RefreshToken);
+        let grant_id = GrantId::parse(&self.ports.minter.mint_id())
+            .map_err(|e| TokenError::Store(grantd_ports::StoreError::Other(e.to_string())))?;
+        let cap = if with_refresh {
+            lifetimes.grant_expiry(now)
+        } else {
+            None
+        };
+        let access_expires_at = lifetimes.access_expiry(now, cap);
+        // A grant without a refresh token ends with its access token.
+        let grant_expires_at = if with_refresh {
+            cap
+        } else {
+            Some(access_expires_at)
+        };
+
+        let access_token = self.mint(TokenKind::Access);
+        let refresh_token = with_refresh.then(|| self.mint(TokenKind::Refresh));
+        let issuance = Issuance {
+            grant: GrantRecord {
+                id: grant_id.clone(),
+                client_id: client.id.clone(),
+                subject,
+                scope: scope.clone(),
+                created_at: now,
+                expires_at: grant_expires_at,
+                revoked_at: None,
+            },
+            access: AccessToken {
+                hash: access_token.hash(),
+                grant_id: grant_id.clone(),
+                scope: scope.clone(),
+                issued_at: now,
+                expires_at: access_expires_at,
+                revoked_at: None,
+            },
+            refresh: refresh_token.as_ref().map(|t| NewRefreshToken {
+                hash: t.hash(),
+                grant_id: grant_id.clone(),
+                issued_at: now,
+                expires_at: lifetimes.refresh_expiry(now, cap),
+            }),
+        };
+        self.ports.tokens.issue(&issuance)?;
+        Ok(TokenResponse {
+            access_token,
+            expires_in: access_expires_at - now,
+            scope,
+            refresh_token,
+        })
+    }
+}

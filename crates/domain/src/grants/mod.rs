@@ -1,0 +1,152 @@
+//! The token endpoint's use cases (RFC 6749 §4.3, §4.4, §6): authenticate the client,
+//! check that it may use the grant, run the grant, and store what it issues.
+
+mod client_credentials;
+mod issue;
+mod password;
+mod refresh;
+
+use std::fmt;
+
+use grantd_ports::{Client, GrantType, TokenKind};
+
+use crate::bearer::{self, ActiveToken, BearerError};
+use crate::client_auth::{self, ClientAuthError, ClientCredentials};
+use crate::rotation::RotationPolicy;
+use crate::{Ports, TokenError, TokenResponse, TokenSettings};
+
+/// One grant's parameters, already split out of the form by the HTTP edge. Values are
+/// raw strings: validating them is this crate's job.
+#[derive(Clone)]
+pub enum GrantRequest {
+    /// RFC 6749 §4.3.
+    Password {
+        username: String,
+        password: String,
+        scope: Option<String>,
+    },
+    /// RFC 6749 §6.
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<String>,
+    },
+    /// RFC 6749 §4.4.
+    ClientCredentials { scope: Option<String> },
+}
+
+impl fmt::Debug for GrantRequest {
+    /// Never shows a password or token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrantRequest::Password {
+                username, scope, ..
+            } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+            GrantRequest::RefreshToken { scope, .. } => f
+                .debug_struct("RefreshToken")
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+            GrantRequest::ClientCredentials { scope } => f
+                .debug_struct("ClientCredentials")
+                .field("scope", scope)
+                .finish(),
+        }
+    }
+}
+
+impl GrantRequest {
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            GrantRequest::Password { .. } => GrantType::Password,
+            GrantRequest::RefreshToken { .. } => GrantType::RefreshToken,
+            GrantRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+        }
+    }
+}
+
+/// A token request: who asks (`None` = no credentials at all) and for what.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub client: Option<ClientCredentials>,
+    pub grant: GrantRequest,
+}
+
+/// The token endpoint and resource-server use cases over the ports.
+#[derive(Clone)]
+pub struct TokenService {
+    ports: Ports,
+    settings: TokenSettings,
+}
+
+impl TokenService {
+    pub fn new(ports: Ports, settings: TokenSettings) -> Self {
+        Self { ports, settings }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// `POST /oauth/token`. Blocking: runs bcrypt and the stores.
+    pub fn token(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+        let client = self.authenticate(request.client.as_ref())?;
+        let grant_type = request.grant.grant_type();
+        // §5.2 unauthorized_client: "not authorized to use this authorization grant type".
+        if !client.allows(grant_type) {
+            return Err(TokenError::UnauthorizedClient(
+                "the client is not allowed this grant type",
+            ));
+        }
+        match &request.grant {
+            GrantRequest::Password {
+                username,
+                password,
+                scope,
+            } => self.password_grant(&client, username, password, scope.as_deref()),
+            GrantRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh_grant(&client, refresh_token, scope.as_deref()),
+            GrantRequest::ClientCredentials { scope } => {
+                self.client_credentials_grant(&client, scope.as_deref())
+            }
+        }
+    }
+
+    /// Authenticates a client for any endpoint that requires it (token, revoke, introspect).
+    pub fn authenticate(
+        &self,
+        credentials: Option<&ClientCredentials>,
+    ) -> Result<Client, ClientAuthError> {
+        let credentials = credentials.ok_or(ClientAuthError::Missing)?;
+        client_auth::authenticate_client(&self.ports, credentials)
+    }
+
+    /// The resource server's check of a bearer access token (RFC 6750).
+    pub fn check_access_token(&self, presented: &str) -> Result<ActiveToken, BearerError> {
+        bearer::check_access_token(&self.ports, presented)
+    }
+
+    fn rotation_policy(&self) -> RotationPolicy {
+        RotationPolicy {
+            rotate: self.settings.always_issue_new_refresh_token,
+            grace_period: self.settings.refresh_token_reuse_grace_period.max(0),
+        }
+    }
+
+    fn mint(&self, kind: TokenKind) -> grantd_ports::PlainToken {
+        self.ports.minter.mint(kind)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,25 @@
+//! grantd's rules and use cases: which grant may run for which client, scope narrowing,
+//! the rotation policy and lifetimes, client authentication, and the resource-server check.
+//!
+//! Depends on the ports only: it never names diesel, actix, figment or HTTP. Everything is
+//! synchronous; the HTTP edge runs each use case off the async workers.
+
+mod bearer;
+mod client_auth;
+mod errors;
+mod grants;
+mod lifetimes;
+mod ports_bundle;
+mod response;
+mod retry_seal;
+pub mod rotation;
+mod scope_rules;
+mod settings;
+
+pub use bearer::{ActiveToken, BearerError};
+pub use client_auth::{ClientAuthError, ClientCredentials, CredentialSource};
+pub use errors::TokenError;
+pub use grants::{GrantRequest, TokenRequest, TokenService};
+pub use ports_bundle::Ports;
+pub use response::TokenResponse;
+pub use settings::{ReusePolicy, TokenSettings};

@@ -1,0 +1,16 @@
+//! The ports a use case drives, bundled so the composition root wires them once.
+
+use std::sync::Arc;
+
+use grantd_ports::{ClientStore, Clock, SecretHasher, TokenMinter, TokenStore, UserStore};
+
+/// Every port the use cases need. Cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct Ports {
+    pub clients: Arc<dyn ClientStore>,
+    pub users: Arc<dyn UserStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub hasher: Arc<dyn SecretHasher>,
+    pub minter: Arc<dyn TokenMinter>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,17 @@
+//! A successful token response (RFC 6749 §5.1), before it is serialised by the edge.
+
+use grantd_ports::{PlainToken, ScopeSet};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: PlainToken,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub scope: ScopeSet,
+    pub refresh_token: Option<PlainToken>,
+}
+
+impl TokenResponse {
+    /// RFC 6750: every token we issue is a bearer token.
+    pub const TOKEN_TYPE: &'static str = "Bearer";
+}
