@@ -1,0 +1,83 @@
+//! bcrypt for the low-entropy secrets: user passwords and client secrets. Never for
+//! tokens, which need an exact indexed lookup (they are SHA-256, see ports::TokenHash).
+
+use grantd_ports::{SecretHash, SecretHasher};
+
+/// bcrypt work factors (4..=31); each step doubles the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HasherCosts {
+    pub password: u32,
+    pub client_secret: u32,
+}
+
+impl Default for HasherCosts {
+    fn default() -> Self {
+        Self { password: 12, client_secret: 10 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BcryptHasher {
+    costs: HasherCosts,
+    /// A hash at the password cost, verified against when the user does not exist.
+    dummy: String,
+}
+
+impl BcryptHasher {
+    /// Fails on a cost outside bcrypt's 4..=31.
+    pub fn new(costs: HasherCosts) -> Result<Self, String> {
+        for (name, cost) in [("password", costs.password), ("client_secret", costs.client_secret)] {
+            if !(4..=31).contains(&cost) {
+                return Err(format!("{name} bcrypt cost must be 4 to 31, got {cost}"));
+            }
+        }
+        let dummy = bcrypt::hash("grantd-dummy-password", costs.password).map_err(|e| e.to_string())?;
+        Ok(Self { costs, dummy })
+    }
+
+    fn hash_at(secret: &str, cost: u32) -> SecretHash {
+        // bcrypt::hash fails only for a cost outside 4..=31, which `new` refused; it
+        // truncates at 72 bytes, as every bcrypt does.
+        SecretHash::from_stored(bcrypt::hash(secret, cost).unwrap_or_default())
+    }
+}
+
+impl SecretHasher for BcryptHasher {
+    fn hash_password(&self, password: &str) -> SecretHash {
+        Self::hash_at(password, self.costs.password)
+    }
+
+    fn hash_client_secret(&self, secret: &str) -> SecretHash {
+        Self::hash_at(secret, self.costs.client_secret)
+    }
+
+    fn verify(&self, secret: &str, hash: &SecretHash) -> bool {
+        bcrypt::verify(secret, hash.as_str()).unwrap_or(false)
+    }
+
+    fn burn_password_verification(&self) {
+        let _ = bcrypt::verify("not-the-password", &self.dummy);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_malformed_hashes_are_false() {
+        let h = BcryptHasher::new(HasherCosts { password: 4, client_secret: 4 }).unwrap();
+        let stored = h.hash_password("pw");
+        assert!(stored.as_str().starts_with("$2"));
+        assert!(h.verify("pw", &stored));
+        assert!(!h.verify("nope", &stored));
+        assert!(!h.verify("pw", &SecretHash::from_stored("garbage".into())));
+        assert!(h.verify("cs", &h.hash_client_secret("cs")));
+    }
+
+    #[test]
+    fn refuses_costs_outside_bcrypt_range() {
+        assert!(BcryptHasher::new(HasherCosts { password: 3, client_secret: 10 }).is_err());
+        assert!(BcryptHasher::new(HasherCosts { password: 12, client_secret: 32 }).is_err());
+    }
+}
