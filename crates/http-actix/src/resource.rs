@@ -1,0 +1,63 @@
+//! `GET /api/me`, the sample protected resource (steps C–F of RFC 6749 §1.5): 200 with the
+//! token's user (or client) and scope, or 401 `invalid_token` (RFC 6750 §3).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use grantd_domain::BearerError;
+use grantd_ports::Subject;
+use serde::Serialize;
+
+use crate::errors::OAuthError;
+use crate::HttpState;
+
+#[derive(Serialize)]
+struct Me {
+    /// The user's id, or the client's id for a client credentials token.
+    sub: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    client_id: String,
+    scope: String,
+    exp: i64,
+    iat: i64,
+}
+
+pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
+    let Some(token) = bearer_token(&req) else {
+        return OAuthError::invalid_token().into_response();
+    };
+    let service = state.service.clone();
+    let checked = match web::block(move || service.check_access_token(&token)).await {
+        Ok(checked) => checked,
+        Err(_) => return OAuthError::unavailable().into_response(),
+    };
+    match checked {
+        Ok(active) => {
+            let (sub, username) = match active.subject {
+                Subject::User { id, username } => (id.to_string(), Some(username.to_string())),
+                Subject::Client => (active.client_id.to_string(), None),
+            };
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(Me {
+                    sub,
+                    username,
+                    client_id: active.client_id.to_string(),
+                    scope: active.scope.to_delimited(),
+                    exp: active.expires_at,
+                    iat: active.issued_at,
+                })
+        }
+        Err(BearerError::InvalidToken) => OAuthError::invalid_token().into_response(),
+        Err(BearerError::Store(e)) => OAuthError::from_store(&e).into_response(),
+    }
+}
+
+/// RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive.
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}

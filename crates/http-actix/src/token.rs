@@ -1,0 +1,119 @@
+//! `POST /oauth/token` (RFC 6749 §3.2, §4.3, §4.4, §6): parse strictly, hand the request to
+//! the domain in one blocking hop, answer JSON with `Cache-Control: no-store`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use grantd_domain::{GrantRequest, TokenRequest, TokenResponse};
+use serde::Serialize;
+
+use crate::body::read_form;
+use crate::client_credentials;
+use crate::errors::OAuthError;
+use crate::form::Form;
+use crate::HttpState;
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+}
+
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    match handle(&req, payload, &state).await {
+        Ok(response) => success(&response),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &HttpState,
+) -> Result<TokenResponse, OAuthError> {
+    let form = read_form(req, payload, state.max_body_bytes).await?;
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    let client = client_credentials::extract(authorization, &form)?;
+    let grant = grant_request(&form)?;
+    let grant_type = grant.grant_type().as_str();
+    let source = client.as_ref().map(|c| c.source);
+    let client_id = client
+        .as_ref()
+        .map(|c| c.id.to_string())
+        .unwrap_or_default();
+
+    let service = state.service.clone();
+    let request = TokenRequest { client, grant };
+    let result = web::block(move || service.token(&request))
+        .await
+        .map_err(|_| OAuthError::unavailable())?;
+    match result {
+        Ok(response) => {
+            tracing::info!(grant_type, client_id, outcome = "issued", "token issued");
+            Ok(response)
+        }
+        Err(e) => {
+            let mapped = OAuthError::from_token_error(&e, source);
+            tracing::info!(
+                grant_type,
+                client_id,
+                outcome = mapped.code(),
+                "token refused"
+            );
+            Err(mapped)
+        }
+    }
+}
+
+/// Splits the grant's parameters out of the form; a missing one is `invalid_request`.
+fn grant_request(form: &Form) -> Result<GrantRequest, OAuthError> {
+    let require = |name| {
+        form.require(name)
+            .map(str::to_owned)
+            .map_err(|e| OAuthError::invalid_request(e.0))
+    };
+    let scope = form.get("scope").map(str::to_owned);
+    match form
+        .require("grant_type")
+        .map_err(|e| OAuthError::invalid_request(e.0))?
+    {
+        "password" => Ok(GrantRequest::Password {
+            username: require("username")?,
+            password: require("password")?,
+            scope,
+        }),
+        "refresh_token" => Ok(GrantRequest::RefreshToken {
+            refresh_token: require("refresh_token")?,
+            scope,
+        }),
+        "client_credentials" => Ok(GrantRequest::ClientCredentials { scope }),
+        _ => Err(OAuthError::from_token_error(
+            &grantd_domain::TokenError::UnsupportedGrantType,
+            None,
+        )),
+    }
+}
+
+/// §5.1: JSON, and "Cache-Control: no-store" and "Pragma: no-cache" on every token response.
+fn success(r: &TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
+        .json(TokenBody {
+            access_token: r.access_token.expose(),
+            token_type: TokenResponse::TOKEN_TYPE,
+            expires_in: r.expires_in,
+            scope: r.scope.to_delimited(),
+            refresh_token: r.refresh_token.as_ref().map(|t| t.expose()),
+        })
+}
