@@ -6,7 +6,7 @@ use std::fmt;
 
 use grantd_ports::{Client, ClientId, StoreError};
 
-use crate::Ports;
+use crate::{FailureLimiter, Ports};
 
 /// Where the credentials came from; the HTTP edge needs it to answer a failure
 /// (§5.2: `WWW-Authenticate` matching the scheme when the header was used).
@@ -53,6 +53,9 @@ pub enum ClientAuthError {
     SecretRequired,
     #[error("public client presented a secret")]
     UnexpectedSecret,
+    /// Too many failed authentications for this client id lately (brute-force protection).
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -62,16 +65,37 @@ impl ClientAuthError {
         match self {
             ClientAuthError::Missing => "client authentication is required",
             ClientAuthError::Store(_) => "the service is temporarily unavailable, retry later",
+            ClientAuthError::TooManyAttempts { .. } => "too many failed attempts, retry later",
             _ => "client authentication failed",
         }
     }
 }
 
-/// Authenticates the client behind `credentials` (blocking: may run bcrypt).
+/// Authenticates the client behind `credentials` (blocking: may run bcrypt). A client id
+/// at its failure limit is refused before any hashing; each wrong secret counts.
 pub fn authenticate_client(
     ports: &Ports,
+    limiter: &FailureLimiter,
     credentials: &ClientCredentials,
 ) -> Result<Client, ClientAuthError> {
+    let now = ports.clock.now();
+    let key = credentials.id.as_str();
+    limiter
+        .check(key, now)
+        .map_err(|retry_after| ClientAuthError::TooManyAttempts { retry_after })?;
+    let result = verify(ports, credentials);
+    if matches!(
+        result,
+        Err(ClientAuthError::WrongSecret
+            | ClientAuthError::SecretRequired
+            | ClientAuthError::UnexpectedSecret)
+    ) {
+        limiter.record_failure(key, now);
+    }
+    result
+}
+
+fn verify(ports: &Ports, credentials: &ClientCredentials) -> Result<Client, ClientAuthError> {
     let client = ports
         .clients
         .find_client(&credentials.id)?

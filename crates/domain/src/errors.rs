@@ -26,6 +26,10 @@ pub enum TokenError {
     /// Malformed scope, or more than the client or the grant allows (§5.2 `invalid_scope`).
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// Too many failed attempts for this username or client id: retry after the given
+    /// number of seconds (HTTP 429).
+    #[error("too many failed attempts")]
+    TooManyAttempts { retry_after: i64 },
     /// The storage failed; the request may be retried (503) or is a bug (500).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -38,6 +42,8 @@ impl TokenError {
         match self {
             TokenError::InvalidRequest(_) => "invalid_request",
             TokenError::InvalidClient(ClientAuthError::Store(_)) => "temporarily_unavailable",
+            TokenError::InvalidClient(ClientAuthError::TooManyAttempts { .. })
+            | TokenError::TooManyAttempts { .. } => "too_many_requests",
             TokenError::InvalidClient(_) => "invalid_client",
             TokenError::InvalidGrant(_) => "invalid_grant",
             TokenError::UnauthorizedClient(_) => "unauthorized_client",
@@ -57,11 +63,23 @@ impl TokenError {
                 "the service is temporarily unavailable, retry later".to_owned()
             }
             TokenError::InvalidClient(e) => e.description().to_owned(),
+            TokenError::TooManyAttempts { .. } => "too many failed attempts, retry later".to_owned(),
             TokenError::InvalidGrant(d) | TokenError::UnauthorizedClient(d) => (*d).to_owned(),
             TokenError::UnsupportedGrantType => {
                 "grant_type must be password, refresh_token, client_credentials or authorization_code".to_owned()
             }
             TokenError::Store(_) => "internal error".to_owned(),
+        }
+    }
+
+    /// Seconds to wait when refused for too many failed attempts.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            TokenError::TooManyAttempts { retry_after }
+            | TokenError::InvalidClient(ClientAuthError::TooManyAttempts { retry_after }) => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 

@@ -4,22 +4,30 @@
 //! Depends on the ports only: it never names diesel, actix, figment or HTTP. Everything is
 //! synchronous; the HTTP edge runs each use case off the async workers.
 
+mod attempts;
 mod bearer;
 mod client_auth;
 mod errors;
 mod grants;
+mod introspection;
 mod lifetimes;
+mod metadata;
 mod ports_bundle;
 mod response;
 mod retry_seal;
+mod revocation;
 pub mod rotation;
 mod scope_rules;
 mod settings;
 
+pub use attempts::{AttemptLimit, FailureLimiter};
 pub use bearer::{ActiveToken, BearerError};
 pub use client_auth::{ClientAuthError, ClientCredentials, CredentialSource};
 pub use errors::TokenError;
-pub use grants::{GrantRequest, TokenRequest, TokenService};
+pub use grants::{GrantRequest, IntrospectError, TokenRequest, TokenService};
+pub use introspection::Introspection;
+pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use ports_bundle::Ports;
 pub use response::TokenResponse;
+pub use revocation::{RevokeError, TokenTypeHint};
 pub use settings::{ReusePolicy, TokenSettings};

@@ -7,13 +7,26 @@ mod password;
 mod refresh;
 
 use std::fmt;
+use std::sync::Arc;
 
 use grantd_ports::{Client, GrantType, TokenKind};
 
 use crate::bearer::{self, ActiveToken, BearerError};
 use crate::client_auth::{self, ClientAuthError, ClientCredentials};
+use crate::introspection::{self, Introspection};
+use crate::revocation::{self, RevokeError, TokenTypeHint};
 use crate::rotation::RotationPolicy;
-use crate::{Ports, TokenError, TokenResponse, TokenSettings};
+use crate::{AttemptLimit, FailureLimiter, Ports, TokenError, TokenResponse, TokenSettings};
+
+/// Why introspection was refused (an inactive token is not an error, RFC 7662 §2.3).
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    /// The client is not registered with the introspection right (§2.1, §4).
+    #[error("the client may not introspect tokens")]
+    NotAllowed,
+    #[error(transparent)]
+    Store(#[from] grantd_ports::StoreError),
+}
 
 /// One grant's parameters, already split out of the form by the HTTP edge. Values are
 /// raw strings: validating them is this crate's job.
@@ -79,11 +92,36 @@ pub struct TokenRequest {
 pub struct TokenService {
     ports: Ports,
     settings: TokenSettings,
+    user_failures: Arc<FailureLimiter>,
+    client_failures: Arc<FailureLimiter>,
 }
+
+/// Brute-force defaults: 10 failures per username and per client id per 60 s.
+const DEFAULT_LIMIT: AttemptLimit = AttemptLimit {
+    max_failures: 10,
+    window_secs: 60,
+};
 
 impl TokenService {
     pub fn new(ports: Ports, settings: TokenSettings) -> Self {
-        Self { ports, settings }
+        Self {
+            ports,
+            settings,
+            user_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
+            client_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
+        }
+    }
+
+    /// Sets the brute-force limits for passwords (per username) and client secrets
+    /// (per client id).
+    pub fn with_attempt_limits(
+        mut self,
+        per_username: AttemptLimit,
+        per_client: AttemptLimit,
+    ) -> Self {
+        self.user_failures = Arc::new(FailureLimiter::new(per_username));
+        self.client_failures = Arc::new(FailureLimiter::new(per_client));
+        self
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -126,12 +164,35 @@ impl TokenService {
         credentials: Option<&ClientCredentials>,
     ) -> Result<Client, ClientAuthError> {
         let credentials = credentials.ok_or(ClientAuthError::Missing)?;
-        client_auth::authenticate_client(&self.ports, credentials)
+        client_auth::authenticate_client(&self.ports, &self.client_failures, credentials)
     }
 
     /// The resource server's check of a bearer access token (RFC 6750).
     pub fn check_access_token(&self, presented: &str) -> Result<ActiveToken, BearerError> {
         bearer::check_access_token(&self.ports, presented)
+    }
+
+    /// `POST /oauth/revoke` for an authenticated client (RFC 7009).
+    pub fn revoke(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: Option<TokenTypeHint>,
+    ) -> Result<(), RevokeError> {
+        revocation::revoke(&self.ports, client, token, hint)
+    }
+
+    /// `POST /oauth/introspect` (RFC 7662): only for clients with the introspection right.
+    /// `Ok(None)` = inactive.
+    pub fn introspect(
+        &self,
+        client: &Client,
+        token: &str,
+    ) -> Result<Option<Introspection>, IntrospectError> {
+        if !client.can_introspect {
+            return Err(IntrospectError::NotAllowed);
+        }
+        Ok(introspection::introspect(&self.ports, token)?)
     }
 
     fn rotation_policy(&self) -> RotationPolicy {
@@ -146,6 +207,8 @@ impl TokenService {
     }
 }
 
+#[cfg(test)]
+mod endpoint_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

@@ -1,0 +1,45 @@
+//! Authorization server metadata (RFC 8414 §2): what this server supports, derived from
+//! the same constants the endpoints use so that the document cannot drift from them.
+
+use grantd_ports::GrantType;
+
+/// The metadata document's content; the HTTP edge serialises it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    pub grant_types_supported: Vec<&'static str>,
+    pub response_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<String>,
+}
+
+/// Client authentication methods of the token, revocation and introspection endpoints.
+pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+impl ServerMetadata {
+    /// `issuer` without a trailing slash; `scopes` = every scope some client may ask for.
+    pub fn new(
+        issuer: &str,
+        scopes: Vec<String>,
+        code_challenge_methods: Vec<&'static str>,
+    ) -> Self {
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        Self {
+            authorization_endpoint: format!("{issuer}/oauth/authorize"),
+            token_endpoint: format!("{issuer}/oauth/token"),
+            revocation_endpoint: format!("{issuer}/oauth/revoke"),
+            introspection_endpoint: format!("{issuer}/oauth/introspect"),
+            grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
+            response_types_supported: vec!["code"],
+            token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            code_challenge_methods_supported: code_challenge_methods,
+            scopes_supported: scopes,
+            issuer,
+        }
+    }
+}
