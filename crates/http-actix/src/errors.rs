@@ -25,6 +25,7 @@ pub struct OAuthError {
     code: &'static str,
     description: String,
     www_authenticate: Option<&'static str>,
+    retry_after: Option<i64>,
 }
 
 impl OAuthError {
@@ -34,6 +35,7 @@ impl OAuthError {
             code,
             description: description.into(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
 
@@ -94,6 +96,9 @@ impl OAuthError {
             }
             return Self::from_store(store);
         }
+        if let Some(retry_after) = e.retry_after() {
+            return Self::too_many_attempts(retry_after);
+        }
         match e {
             TokenError::InvalidClient(ClientAuthError::Missing) => {
                 Self::invalid_client(&e.description(), None)
@@ -101,6 +106,22 @@ impl OAuthError {
             TokenError::InvalidClient(_) => Self::invalid_client(&e.description(), source),
             _ => Self::new(StatusCode::BAD_REQUEST, e.code(), e.description()),
         }
+    }
+
+    /// Brute-force protection: 429 with `Retry-After`.
+    pub fn too_many_attempts(retry_after: i64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many failed attempts, retry later",
+        );
+        e.retry_after = Some(retry_after.max(1));
+        e
+    }
+
+    /// Maps a client authentication failure at any endpoint.
+    pub fn from_client_auth(e: ClientAuthError, source: Option<CredentialSource>) -> Self {
+        Self::from_token_error(&TokenError::InvalidClient(e), source)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -122,7 +143,9 @@ impl OAuthError {
                 HeaderValue::from_static(challenge),
             ));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
         }
         builder.json(Body {

@@ -6,10 +6,14 @@
 mod basic_auth;
 mod body;
 mod client_credentials;
+mod client_endpoint;
 mod errors;
 mod form;
 mod health;
+mod introspect;
+mod metadata;
 mod resource;
+mod revoke;
 mod token;
 
 use std::net::TcpListener;
@@ -17,7 +21,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use grantd_domain::TokenService;
+use grantd_domain::{ServerMetadata, TokenService};
 
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
 pub use errors::OAuthError;
@@ -30,6 +34,8 @@ pub struct HttpState {
     /// Whether the database answers (for `/readyz`). Blocking: called off the workers.
     pub readiness: Arc<dyn Fn() -> bool + Send + Sync>,
     pub max_body_bytes: usize,
+    /// The RFC 8414 document, built once at start-up.
+    pub metadata: Arc<ServerMetadata>,
 }
 
 /// Server tuning.
@@ -71,6 +77,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/oauth/token")
             .route(web::post().to(token::token))
             .default_service(web::to(|| async { method_not_allowed("POST") })),
+    )
+    .service(
+        web::resource("/oauth/revoke")
+            .route(web::post().to(revoke::revoke))
+            .default_service(web::to(|| async { method_not_allowed("POST") })),
+    )
+    .service(
+        web::resource("/oauth/introspect")
+            .route(web::post().to(introspect::introspect))
+            .default_service(web::to(|| async { method_not_allowed("POST") })),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(metadata::metadata),
     )
     .service(
         web::resource("/api/me")

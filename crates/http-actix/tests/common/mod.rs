@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
-use grantd_domain::{Ports, TokenService, TokenSettings};
+use grantd_domain::{Ports, ServerMetadata, TokenService, TokenSettings};
 use grantd_http_actix::{build_server, HttpState, ServerOptions};
 use grantd_ports::{
     Client, ClientId, ClientStore, Clock, GrantType, LifetimeOverrides, ScopeSet, SecretHasher,
@@ -147,6 +147,11 @@ impl TestApp {
             service: TokenService::new(ports, settings),
             readiness: Arc::new(move || ready_db.ping().is_ok()),
             max_body_bytes: 16 * 1024,
+            metadata: Arc::new(ServerMetadata::new(
+                "http://grantd.test",
+                vec!["read".into(), "write".into()],
+                vec!["S256"],
+            )),
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -285,6 +290,22 @@ pub fn refresh(app: &TestApp, refresh_token: &str) -> (u16, serde_json::Value) {
         Some(("app", SECRET)),
         &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
     ))
+}
+
+/// POSTs a form to `path` with Basic credentials.
+pub fn post_form(
+    app: &TestApp,
+    path: &str,
+    basic: (&str, &str),
+    body: &str,
+) -> reqwest::blocking::Response {
+    http()
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .basic_auth(basic.0, Some(basic.1))
+        .body(body.to_owned())
+        .send()
+        .unwrap()
 }
 
 pub fn me(app: &TestApp, access: &str) -> reqwest::blocking::Response {

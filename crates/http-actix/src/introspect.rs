@@ -1,0 +1,62 @@
+//! `POST /oauth/introspect` (RFC 7662), for clients registered with the introspection
+//! right. An inactive token is exactly `{"active": false}` (§2.2).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use grantd_domain::{IntrospectError, Introspection};
+use grantd_ports::Subject;
+use serde_json::{json, Value};
+
+use crate::client_endpoint::authenticated;
+use crate::errors::OAuthError;
+use crate::HttpState;
+
+pub async fn introspect(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    let result = authenticated(&req, payload, &state, |service, client, form| {
+        let token = form
+            .require("token")
+            .map_err(|e| OAuthError::invalid_request(e.0))?;
+        service.introspect(client, token).map_err(|e| match e {
+            IntrospectError::NotAllowed => OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "unauthorized_client",
+                "this client is not registered to introspect tokens",
+            ),
+            IntrospectError::Store(e) => OAuthError::from_store(&e),
+        })
+    })
+    .await;
+    match result {
+        Ok(found) => HttpResponse::Ok()
+            .insert_header(("cache-control", "no-store"))
+            .json(body(found)),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn body(found: Option<Introspection>) -> Value {
+    let Some(t) = found else {
+        return json!({ "active": false });
+    };
+    let (sub, username) = match &t.subject {
+        Subject::User { id, username } => (id.to_string(), Some(username.to_string())),
+        Subject::Client => (t.client_id.to_string(), None),
+    };
+    let mut v = json!({
+        "active": true,
+        "scope": t.scope.to_delimited(),
+        "client_id": t.client_id.as_str(),
+        "sub": sub,
+        "token_type": t.token_type,
+        "exp": t.exp,
+        "iat": t.iat,
+    });
+    if let Some(username) = username {
+        v["username"] = Value::String(username);
+    }
+    v
+}
