@@ -35,7 +35,11 @@ pub enum RefreshDenied {
     WrongClient,
     /// The grant was revoked (by reuse detection, revocation, or a lifecycle event).
     GrantRevoked,
-    /// Already rotated and presented again after the grace period: treated as stolen.
+    /// Rotated in this same second by a concurrent request: the loser of a race (e.g. a
+    /// client refreshing from two tabs at once). Refused, but not treated as theft, so the
+    /// winner's chain lives on: a thief gains nothing from it either, since it is refused.
+    LostRace,
+    /// Already rotated and presented again later (after the grace period): treated as stolen.
     Reused { grant_id: GrantId },
     /// The token's own lifetime (`refresh_token_lifetime`) has passed.
     Expired,
@@ -59,8 +63,8 @@ impl RefreshDenied {
 
 /// Decides what a presented refresh token may do. The order matters:
 /// binding first (a token shown by another client changes nothing), then revocation,
-/// then reuse (a consumed token is a theft signal whatever its age), then the clocks,
-/// then scope.
+/// then reuse (a consumed token is a theft signal whatever its age, unless it was
+/// consumed by a concurrent request in this very second), then the clocks, then scope.
 pub fn decide(
     state: &RefreshTokenState,
     client_id: &ClientId,
@@ -84,6 +88,9 @@ pub fn decide(
         let alive = grant.expires_at.is_none_or(|cap| now < cap);
         if within_grace && alive && token.sealed_response.is_some() {
             return Ok(RefreshStep::Replay);
+        }
+        if now <= consumed_at {
+            return Err(RefreshDenied::LostRace);
         }
         return Err(RefreshDenied::Reused {
             grant_id: grant.id.clone(),
@@ -271,6 +278,16 @@ mod tests {
             decide(&s, &app(), None, NOW, policy),
             Err(RefreshDenied::Reused { .. })
         ));
+    }
+
+    #[test]
+    fn a_token_consumed_this_second_is_a_lost_race_not_reuse() {
+        let mut s = state();
+        s.token.consumed_at = Some(NOW);
+        assert_eq!(
+            decide(&s, &app(), None, NOW, ROTATE),
+            Err(RefreshDenied::LostRace)
+        );
     }
 
     #[test]

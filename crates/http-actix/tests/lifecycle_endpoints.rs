@@ -272,6 +272,7 @@ fn report_only_policy_revokes_nothing(backend: Backend) {
     let app = TestApp::start(backend, settings);
     let (_, r0) = login(&app);
     let (_, first) = refresh(&app, &r0);
+    app.clock.advance(1);
     assert_eq!(refresh(&app, &r0).1["error"], "invalid_grant");
     assert_eq!(
         refresh(&app, first["refresh_token"].as_str().unwrap()).0,

@@ -63,7 +63,8 @@ fn flow_with_rotation(backend: Backend) {
     );
     let r2 = body["refresh_token"].as_str().unwrap().to_owned();
 
-    // The rotated token is consumed: presenting it again is invalid_grant (and reuse).
+    // The rotated token is consumed: presenting it again later is invalid_grant (and reuse).
+    app.clock.advance(1);
     let (status, body) = refresh(&app, &r0);
     assert_eq!(
         (status, body["error"].as_str()),
@@ -378,6 +379,7 @@ fn resource_server_401s(backend: Backend) {
     // Revoked: reuse detection revokes the grant, and with it the access token.
     let (access, r0) = login(&app);
     assert_eq!(refresh(&app, &r0).0, 200);
+    app.clock.advance(1);
     assert_eq!(refresh(&app, &r0).0, 400);
     assert_eq!(me(&app, &access).status(), 401);
 }

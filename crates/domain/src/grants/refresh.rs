@@ -146,6 +146,9 @@ impl TokenService {
                 }
             }
         }
+        if denied == RefreshDenied::LostRace {
+            tracing::info!(target: "grantd::security", event = "refresh_race_lost", client_id = %client.id, "a concurrent refresh consumed this token first");
+        }
         denied.into_error()
     }
 }

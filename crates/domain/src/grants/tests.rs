@@ -258,6 +258,20 @@ fn reused_refresh_token_revokes_the_grant() {
 }
 
 #[test]
+fn losing_a_concurrent_race_revokes_nothing() {
+    let mut d = Doubles::new();
+    let mut state = refresh_state("app");
+    state.token.consumed_at = Some(NOW);
+    rotating_store(&mut d, state);
+    d.tokens.expect_revoke_grant().never();
+    let err = d
+        .service(TokenSettings::default())
+        .token(&refresh(basic("app", SECRET), &presented_refresh(), None))
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_grant");
+}
+
+#[test]
 fn report_only_policy_refuses_reuse_but_revokes_nothing() {
     let mut d = Doubles::new();
     let mut state = refresh_state("app");

@@ -99,6 +99,8 @@ pub struct TestApp {
     pub db: Database,
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
+    url: String,
+    settings: TokenSettings,
     _sqlite_dir: Option<tempfile::TempDir>,
     _postgres: Option<TempPostgres>,
 }
@@ -116,13 +118,6 @@ impl TestApp {
                 (pg.url.clone(), None, Some(pg))
             }
         };
-        let options = DbOptions {
-            pool_size: 8,
-            connect_timeout: Duration::from_secs(2),
-            ..DbOptions::default()
-        };
-        let db = Database::connect(&url, &options).unwrap();
-        db.migrate().unwrap();
         let hasher = Arc::new(
             BcryptHasher::new(HasherCosts {
                 password: 4,
@@ -130,57 +125,33 @@ impl TestApp {
             })
             .unwrap(),
         );
-        seed(&db, hasher.as_ref());
-
         let clock = TestClock(Arc::new(AtomicI64::new(SystemClock.now())));
-        let shared = Arc::new(db.clone());
-        let ports = Ports {
-            clients: shared.clone(),
-            users: shared.clone(),
-            tokens: shared.clone(),
-            hasher: hasher.clone(),
-            minter: Arc::new(OsTokenMinter),
-            clock: Arc::new(clock.clone()),
-        };
-        let ready_db = db.clone();
-        let state = HttpState {
-            service: TokenService::new(ports, settings),
-            readiness: Arc::new(move || ready_db.ping().is_ok()),
-            max_body_bytes: 16 * 1024,
-            metadata: Arc::new(ServerMetadata::new(
-                "http://grantd.test",
-                vec!["read".into(), "write".into()],
-                vec!["S256"],
-            )),
-        };
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = build_server(
-                    listener,
-                    state,
-                    &ServerOptions {
-                        workers: 2,
-                        shutdown_timeout_secs: 1,
-                    },
-                )
-                .unwrap();
-                tx.send(server.handle()).unwrap();
-                let _ = server.await;
-            });
-        });
-        let handle = rx.recv().unwrap();
+        let (db, base, handle) = launch(&url, &settings, &hasher, &clock);
+        seed(&db, hasher.as_ref());
         Self {
             base,
             clock,
             db,
             hasher,
             handle,
+            url,
+            settings,
             _sqlite_dir: sqlite_dir,
             _postgres: postgres,
         }
+    }
+
+    /// Stops this server and starts a new process-like instance on the same database:
+    /// nothing survives but what was stored.
+    pub fn restart(self) -> Self {
+        let handle = self.handle.clone();
+        actix_web::rt::System::new().block_on(handle.stop(true));
+        let (db, base, handle) = launch(&self.url, &self.settings, &self.hasher, &self.clock);
+        let mut this = self;
+        this.db = db;
+        this.base = base;
+        this.handle = handle;
+        this
     }
 
     pub fn url(&self, path: &str) -> String {
