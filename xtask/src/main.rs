@@ -1,1 +1,151 @@
-fn main() {}
+//! `cargo xtask`: the one home of grantd's developer workflows. If `cargo xtask ci` passes
+//! locally, CI is green (CI runs `.ci/run`, which ends in exactly this command).
+//!
+//! std only, so that the task runner builds in seconds and never breaks with a dependency.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  ci                  cargo fmt --check, clippy -D warnings, then the whole test suite
+                      (stops at the first failure)
+  demo                build in release mode and run `grantd serve --demo`
+  db create NAME      create a Postgres database NAME on 127.0.0.1:5432 (psql)
+  db drop NAME        drop the Postgres database NAME on 127.0.0.1:5432 (psql)
+  help                print this help
+
+Environment: PGUSER (default postgres), PGHOST/PGPORT (default 127.0.0.1:5432) for `db`.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        [] | ["help" | "-h" | "--help"] => {
+            print!("{HELP}");
+            Ok(())
+        }
+        ["ci"] => ci(),
+        ["demo"] => demo(),
+        ["db", "create", name] => db("CREATE", name),
+        ["db", "drop", name] => db("DROP", name),
+        _ => Err(format!("unknown command: {}\n\n{HELP}", args.join(" "))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// The cargo that runs us (so a toolchain override applies to every step).
+fn cargo() -> Command {
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// Runs a command to completion, failing with its name if it does not succeed.
+fn run(mut command: Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: running {shown}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let steps: [&[&str]; 3] = [
+        &["fmt", "--all", "--", "--check"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &["test", "--workspace"],
+    ];
+    for step in steps {
+        let mut command = cargo();
+        command.args(step);
+        run(command)?;
+    }
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+fn demo() -> Result<(), String> {
+    let mut command = cargo();
+    command.args([
+        "run",
+        "--release",
+        "-p",
+        "grantd-app",
+        "--",
+        "serve",
+        "--demo",
+    ]);
+    run(command)
+}
+
+/// `CREATE`/`DROP DATABASE` through psql. The name is checked because it is spliced into
+/// SQL (identifiers cannot be bound as parameters).
+fn db(verb: &str, name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(format!(
+            "database name {name:?} must be 1 to 63 of [a-z0-9_], not starting with a digit"
+        ));
+    }
+    let sql = match verb {
+        "CREATE" => format!("CREATE DATABASE {name}"),
+        _ => format!("DROP DATABASE IF EXISTS {name}"),
+    };
+    let host = env::var("PGHOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port = env::var("PGPORT").unwrap_or_else(|_| "5432".into());
+    let user = env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
+    let mut command = Command::new("psql");
+    command.args([
+        "-h",
+        &host,
+        "-p",
+        &port,
+        "-U",
+        &user,
+        "-d",
+        "postgres",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        &sql,
+    ]);
+    run(command)?;
+    if verb == "CREATE" {
+        println!("GRANTD_DATABASE__URL=postgres://{user}@{host}:{port}/{name}");
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The command line, as clap derive types: what an operator can type and nothing more.
+//! What each command does lives in `commands` and `serve`; this module only parses.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use grantd_ports::GrantType;
+
+/// grantd: an OAuth 2.0 authorization server built around the refresh token flow.
+#[derive(Debug, Parser)]
+#[command(name = "grantd", version, about, propagate_version = true)]
+pub struct Cli {
+    /// A TOML configuration file (it must exist). Without it, config/default.toml is read
+    /// if present. GRANTD_<SECTION>__<KEY> environment variables override both.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve HTTP.
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users (resource owners).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Create a demo client and user if absent (well-known credentials: for trying grantd
+    /// out only) and print ready-to-paste curl commands.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and secret (the only time the secret is shown).
+    Create(ClientCreateArgs),
+    /// List every client as JSON (never secrets).
+    List,
+    /// Show one client as JSON (never its secret).
+    Show {
+        /// The client id.
+        id: String,
+    },
+    /// Delete a client after revoking all its grants.
+    Delete {
+        /// The client id.
+        id: String,
+    },
+    /// Replace a confidential client's secret; prints the new one (shown only this once).
+    RotateSecret {
+        /// The client id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreateArgs {
+    /// A human-readable name.
+    #[arg(long)]
+    pub name: String,
+    /// A public client (RFC 6749 §2.1): no secret, e.g. a native or browser app.
+    #[arg(long)]
+    pub public: bool,
+    /// A grant type the client may use (repeatable). Default: authorization_code and
+    /// refresh_token.
+    #[arg(long = "grant-type", value_name = "T")]
+    pub grant_types: Vec<GrantTypeArg>,
+    /// The space-separated scopes the client may request, e.g. "read write".
+    #[arg(long, default_value = "")]
+    pub scope: String,
+    /// A redirect URI for the authorization code flow (repeatable).
+    #[arg(long = "redirect-uri", value_name = "U")]
+    pub redirect_uris: Vec<String>,
+    /// Allow this client to call the introspection endpoint (e.g. a resource server).
+    #[arg(long)]
+    pub introspect: bool,
+}
+
+/// The grant types of RFC 6749, spelled as in the `grant_type` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum GrantTypeArg {
+    AuthorizationCode,
+    Password,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl From<GrantTypeArg> for GrantType {
+    fn from(value: GrantTypeArg) -> Self {
+        match value {
+            GrantTypeArg::AuthorizationCode => GrantType::AuthorizationCode,
+            GrantTypeArg::Password => GrantType::Password,
+            GrantTypeArg::RefreshToken => GrantType::RefreshToken,
+            GrantTypeArg::ClientCredentials => GrantType::ClientCredentials,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from one line of standard input.
+    Create(UserPasswordArgs),
+    /// Set a user's password (read from standard input); revokes their grants first.
+    Passwd(UserPasswordArgs),
+    /// Disable a user; revokes their grants first.
+    Disable(UserArgs),
+    /// Enable a disabled user.
+    Enable(UserArgs),
+    /// Delete a user; revokes their grants first.
+    Delete(UserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[arg(long)]
+    pub username: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserPasswordArgs {
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input. Required: a password on the command line
+    /// would be visible in `ps` and shell history.
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_client_create() {
+        let cli = Cli::try_parse_from([
+            "grantd",
+            "client",
+            "create",
+            "--name",
+            "t",
+            "--grant-type",
+            "password",
+            "--grant-type",
+            "refresh_token",
+            "--scope",
+            "read write",
+        ])
+        .unwrap();
+        let Command::Client(ClientCommand::Create(args)) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(
+            args.grant_types,
+            vec![GrantTypeArg::Password, GrantTypeArg::RefreshToken]
+        );
+        assert_eq!(args.scope, "read write");
+        assert!(!args.public);
+    }
+
+    #[test]
+    fn config_is_global() {
+        let cli = Cli::try_parse_from(["grantd", "serve", "--config", "x.toml", "--demo"]).unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
+        assert!(matches!(
+            cli.command,
+            Command::Serve(ServeArgs { demo: true })
+        ));
+    }
+
+    #[test]
+    fn password_stdin_is_required() {
+        let err = Cli::try_parse_from(["grantd", "user", "create", "--username", "a"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn unknown_grant_type_is_a_usage_error() {
+        let err = Cli::try_parse_from([
+            "grantd",
+            "client",
+            "create",
+            "--name",
+            "t",
+            "--grant-type",
+            "implicit",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

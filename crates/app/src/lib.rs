@@ -1,0 +1,43 @@
+//! The `grantd` binary's library half: configuration, CLI, wiring and commands. A library
+//! so that its parts are unit-tested; `main.rs` only parses, loads and calls [`run`].
+//!
+//! This is the one crate that knows every adapter; domain and ports know none of it.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod serve;
+pub mod telemetry;
+pub mod wiring;
+
+use std::io;
+
+use cli::Command;
+use config::Config;
+
+/// Runs one command with a loaded configuration.
+pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log)?;
+    match command {
+        Command::Serve(args) => serve::serve(config, args.demo),
+        Command::Migrate => {
+            let db = wiring::connect(config)?;
+            wiring::migrate(&db)?;
+            tracing::info!(database = %config.redacted_database_url(), "migrations applied");
+            Ok(())
+        }
+        Command::Client(client) => {
+            let ports = wiring::build_ports(config, wiring::connect(config)?)?;
+            commands::run_client(&ports, client, &mut io::stdout().lock())
+        }
+        Command::User(user) => {
+            let ports = wiring::build_ports(config, wiring::connect(config)?)?;
+            commands::run_user(
+                &ports,
+                user,
+                &mut io::stdin().lock(),
+                &mut io::stdout().lock(),
+            )
+        }
+    }
+}

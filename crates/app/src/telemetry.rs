@@ -1,0 +1,23 @@
+//! Tracing set-up: `RUST_LOG` when set, else the configured `log.level`; lines on stderr
+//! (stdout carries the CLI's JSON output) in the configured format.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Installs the global subscriber. Call once, before anything logs.
+pub fn init(log: &LogConfig) -> anyhow::Result<()> {
+    // An unset or unparsable RUST_LOG falls back to the configuration, which `validate`
+    // has already checked.
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&log.level))
+        .map_err(|e| anyhow::anyhow!("invalid configuration: log.level: {e}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match log.format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+}

@@ -1,0 +1,423 @@
+//! End to end through the real binary: migrate, register a client and a user with the CLI,
+//! start `grantd serve` on a free port, and run the refresh token flow over HTTP (RFC 6749
+//! §1.5 steps A-H) with the same requests as the README's curl lines.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_grantd");
+
+/// A scratch database and the environment that points grantd at it.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db_path(&self) -> PathBuf {
+        self.dir.path().join("x.db")
+    }
+
+    /// A command with the test's configuration. It runs in the temporary directory so
+    /// that no config/default.toml of a surrounding checkout is picked up, and with every
+    /// inherited GRANTD_ variable removed so that the host cannot change the outcome.
+    fn grantd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("GRANTD_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .env(
+                "GRANTD_DATABASE__URL",
+                format!("sqlite://{}", self.db_path().display()),
+            )
+            .env("GRANTD_SECURITY__PASSWORD_BCRYPT_COST", "4")
+            .env("GRANTD_SECURITY__CLIENT_SECRET_BCRYPT_COST", "4")
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.grantd(args).output().unwrap()
+    }
+
+    fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "grantd {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .grantd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// Kills the server however the test ends, so that no grantd outlives it.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_health(server: &mut Server, base: &str) {
+    let http = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("grantd serve exited early with {status}");
+        }
+        if let Ok(response) = http.get(format!("{base}/healthz")).send() {
+            if response.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "grantd did not become healthy");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn token_request(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+    body: &str,
+) -> (u16, Value) {
+    let response = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap())
+}
+
+#[test]
+fn version_and_help_work() {
+    let env = Env::new();
+    let version = env.run_ok(&["--version"]);
+    assert!(version.starts_with("grantd "), "{version}");
+    let help = env.run_ok(&["client", "--help"]);
+    for command in ["create", "list", "show", "delete", "rotate-secret"] {
+        assert!(help.contains(command), "{help}");
+    }
+    // propagate_version: subcommands answer --version too.
+    assert!(env
+        .run_ok(&["user", "create", "--version"])
+        .contains("grantd"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_runtime_errors_exit_1() {
+    let env = Env::new();
+    assert_eq!(env.run(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(
+        env.run(&["user", "create", "--username", "a"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = env
+        .grantd(&["migrate"])
+        .env("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "invalid configuration: tokens.access_token_lifetime: must be a positive number of seconds"
+        ),
+        "{stderr}"
+    );
+    let out = env.run(&["--config", "absent.toml", "migrate"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn cli_manages_clients_and_users() {
+    let env = Env::new();
+    env.run_ok(&["migrate"]);
+    assert!(env.db_path().is_file());
+
+    let created: Value = serde_json::from_str(&env.run_ok(&[
+        "client",
+        "create",
+        "--name",
+        "spa",
+        "--public",
+        "--redirect-uri",
+        "https://spa.example/cb",
+    ]))
+    .unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("cl_"), "{id}");
+    assert!(created["client_secret"].is_null());
+
+    let shown: Value = serde_json::from_str(&env.run_ok(&["client", "show", &id])).unwrap();
+    assert_eq!(shown["public"], true);
+    assert_eq!(
+        shown["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+
+    let out = env.run(&["client", "rotate-secret", &id]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = env.run(&["client", "show", "cl_missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: no client with id cl_missing"
+    );
+
+    env.run_ok(&["client", "delete", &id]);
+    assert_eq!(env.run(&["client", "show", &id]).status.code(), Some(1));
+
+    let out = env.run_with_stdin(
+        &["user", "create", "--username", "bob", "--password-stdin"],
+        "\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "an empty password is refused");
+    let out = env.run_with_stdin(
+        &["user", "create", "--username", "bob", "--password-stdin"],
+        "pw-1\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.run_with_stdin(
+        &["user", "create", "--username", "bob", "--password-stdin"],
+        "pw-2\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: username bob is taken"
+    );
+    let out = env.run_with_stdin(
+        &["user", "passwd", "--username", "bob", "--password-stdin"],
+        "pw-3\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.run_ok(&["user", "disable", "--username", "bob"]);
+    env.run_ok(&["user", "enable", "--username", "bob"]);
+    env.run_ok(&["user", "delete", "--username", "bob"]);
+    assert_eq!(
+        env.run(&["user", "delete", "--username", "bob"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn refresh_token_flow_through_the_binary() {
+    let env = Env::new();
+    env.run_ok(&["migrate"]);
+
+    let created: Value = serde_json::from_str(&env.run_ok(&[
+        "client",
+        "create",
+        "--name",
+        "t",
+        "--grant-type",
+        "password",
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "read write",
+    ]))
+    .unwrap();
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let client_secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    let listed = env.run_ok(&["client", "list"]);
+    assert!(listed.contains(&client_id));
+    assert!(
+        !listed.contains(&client_secret),
+        "client list leaked the secret"
+    );
+    assert!(!listed.contains("$2"), "client list leaked a bcrypt hash");
+
+    let out = env.run_with_stdin(
+        &["user", "create", "--username", "alice", "--password-stdin"],
+        "wonderland\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        env.grantd(&["serve"])
+            .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("GRANTD_SERVER__WORKERS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_health(&mut server, &base);
+    let http = reqwest::blocking::Client::new();
+
+    // (A)-(B): password grant with HTTP Basic client authentication.
+    let (status, first) = token_request(
+        &http,
+        &base,
+        &client_id,
+        &client_secret,
+        "grant_type=password&username=alice&password=wonderland",
+    );
+    assert_eq!(status, 200, "{first}");
+    let access = first["access_token"].as_str().unwrap();
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+
+    // (C)-(D): the protected resource accepts the bearer token.
+    let me = http
+        .get(format!("{base}/api/me"))
+        .bearer_auth(access)
+        .send()
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    assert!(me.text().unwrap().contains("alice"));
+
+    // (G)-(H): refresh; with rotation on (the default) a new refresh token comes back.
+    let (status, second) = token_request(
+        &http,
+        &base,
+        &client_id,
+        &client_secret,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    );
+    assert_eq!(status, 200, "{second}");
+    let new_refresh = second["refresh_token"].as_str().unwrap();
+    assert_ne!(new_refresh, refresh);
+    let me = http
+        .get(format!("{base}/api/me"))
+        .bearer_auth(second["access_token"].as_str().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+
+    // The rotated token is spent.
+    let (status, reused) = token_request(
+        &http,
+        &base,
+        &client_id,
+        &client_secret,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    );
+    assert_eq!(status, 400, "{reused}");
+    assert_eq!(reused["error"], "invalid_grant");
+}
+
+#[test]
+fn demo_mode_seeds_credentials_that_work() {
+    let env = Env::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = env.dir.path().join("serve.out");
+    let mut server = Server(
+        env.grantd(&["serve", "--demo"])
+            .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("GRANTD_SERVER__WORKERS", "1")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_health(&mut server, &base);
+    let printed = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        printed.contains(&format!(
+            "curl -u demo-client:demo-secret {base}/oauth/token -d 'grant_type=password&username=demo&password=demo-password'"
+        )),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!(
+        "curl -H 'Authorization: Bearer ACCESS' {base}/api/me"
+    )));
+    let http = reqwest::blocking::Client::new();
+    let (status, body) = token_request(
+        &http,
+        &base,
+        "demo-client",
+        "demo-secret",
+        "grant_type=password&username=demo&password=demo-password",
+    );
+    assert_eq!(status, 200, "{body}");
+    drop(server);
+    assert_demo_is_idempotent(&env, Path::new(&log));
+}
+
+/// A second `--demo` start finds the demo client and user and leaves them alone.
+fn assert_demo_is_idempotent(env: &Env, log: &Path) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Server(
+        env.grantd(&["serve", "--demo"])
+            .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("GRANTD_SERVER__WORKERS", "1")
+            .stdout(std::fs::File::create(log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_health(&mut server, &base);
+    let listed: Value = serde_json::from_str(&env.run_ok(&["client", "list"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
