@@ -12,7 +12,10 @@ pub struct HasherCosts {
 
 impl Default for HasherCosts {
     fn default() -> Self {
-        Self { password: 12, client_secret: 10 }
+        Self {
+            password: 12,
+            client_secret: 10,
+        }
     }
 }
 
@@ -26,12 +29,16 @@ pub struct BcryptHasher {
 impl BcryptHasher {
     /// Fails on a cost outside bcrypt's 4..=31.
     pub fn new(costs: HasherCosts) -> Result<Self, String> {
-        for (name, cost) in [("password", costs.password), ("client_secret", costs.client_secret)] {
+        for (name, cost) in [
+            ("password", costs.password),
+            ("client_secret", costs.client_secret),
+        ] {
             if !(4..=31).contains(&cost) {
                 return Err(format!("{name} bcrypt cost must be 4 to 31, got {cost}"));
             }
         }
-        let dummy = bcrypt::hash("grantd-dummy-password", costs.password).map_err(|e| e.to_string())?;
+        let dummy =
+            bcrypt::hash("grantd-dummy-password", costs.password).map_err(|e| e.to_string())?;
         Ok(Self { costs, dummy })
     }
 
@@ -66,7 +73,11 @@ mod tests {
 
     #[test]
     fn hashes_verify_and_malformed_hashes_are_false() {
-        let h = BcryptHasher::new(HasherCosts { password: 4, client_secret: 4 }).unwrap();
+        let h = BcryptHasher::new(HasherCosts {
+            password: 4,
+            client_secret: 4,
+        })
+        .unwrap();
         let stored = h.hash_password("pw");
         assert!(stored.as_str().starts_with("$2"));
         assert!(h.verify("pw", &stored));
@@ -77,7 +88,15 @@ mod tests {
 
     #[test]
     fn refuses_costs_outside_bcrypt_range() {
-        assert!(BcryptHasher::new(HasherCosts { password: 3, client_secret: 10 }).is_err());
-        assert!(BcryptHasher::new(HasherCosts { password: 12, client_secret: 32 }).is_err());
+        assert!(BcryptHasher::new(HasherCosts {
+            password: 3,
+            client_secret: 10
+        })
+        .is_err());
+        assert!(BcryptHasher::new(HasherCosts {
+            password: 12,
+            client_secret: 32
+        })
+        .is_err());
     }
 }

@@ -29,7 +29,7 @@ pub fn introspect(ports: &Ports, presented: &str) -> Result<Option<Introspection
         let active = s.token.revoked_at.is_none()
             && s.grant.revoked_at.is_none()
             && now < s.token.expires_at;
-        return Ok(active.then(|| Introspection {
+        return Ok(active.then_some(Introspection {
             scope: s.token.scope,
             client_id: s.grant.client_id,
             subject: s.grant.subject,
@@ -46,7 +46,7 @@ pub fn introspect(ports: &Ports, presented: &str) -> Result<Option<Introspection
             && s.grant.revoked_at.is_none()
             && now < s.token.expires_at
             && s.grant.expires_at.is_none_or(|cap| now < cap);
-        return Ok(active.then(|| Introspection {
+        return Ok(active.then_some(Introspection {
             scope: s.grant.scope,
             client_id: s.grant.client_id,
             subject: s.grant.subject,
