@@ -1,0 +1,279 @@
+//! Row structs: the tables as diesel sees them, private to this crate, and their
+//! conversions to and from the ports' records. Reading a row re-validates every value, so
+//! corrupt data surfaces as an error instead of as a record that lies.
+
+use diesel::prelude::*;
+use grantd_ports::{
+    AccessToken, Client, ClientId, GrantId, GrantRecord, GrantType, LifetimeOverrides,
+    NewRefreshToken, RefreshToken, ScopeSet, SecretHash, Subject, TokenHash, User, UserId,
+    Username,
+};
+
+use crate::errors::Failure;
+use crate::schema::{access_tokens, clients, grants, refresh_tokens, users};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct ClientRow {
+    id: String,
+    name: String,
+    secret_hash: Option<String>,
+    secret_version: i64,
+    /// Space-separated `grant_type` values.
+    grant_types: String,
+    /// Space-separated scope tokens.
+    scopes: String,
+    /// Newline-separated: a URI cannot contain a line break.
+    redirect_uris: String,
+    can_introspect: bool,
+    access_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
+    refresh_token_max_lifetime: Option<i64>,
+    created_at: i64,
+}
+
+impl ClientRow {
+    pub(crate) fn from_record(client: &Client) -> Result<Self, Failure> {
+        if client
+            .redirect_uris
+            .iter()
+            .any(|uri| uri.is_empty() || uri.contains(['\n', '\r']))
+        {
+            return Err(Failure::Unrepresentable(
+                "a redirect URI is empty or contains a line break".into(),
+            ));
+        }
+        Ok(Self {
+            id: client.id.as_str().to_owned(),
+            name: client.name.clone(),
+            secret_hash: client.secret.as_ref().map(|s| s.as_str().to_owned()),
+            secret_version: client.secret_version,
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            scopes: client.scopes.to_delimited(),
+            redirect_uris: client.redirect_uris.join("\n"),
+            can_introspect: client.can_introspect,
+            access_token_lifetime: client.lifetimes.access_token,
+            refresh_token_lifetime: client.lifetimes.refresh_token,
+            refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
+            created_at: client.created_at,
+        })
+    }
+
+    pub(crate) fn into_record(self) -> Result<Client, Failure> {
+        let corrupt = |what: &str| Failure::Corrupt(format!("client {:?}: {what}", self.id));
+        let grant_types = self
+            .grant_types
+            .split(' ')
+            .filter(|g| !g.is_empty())
+            .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("unknown grant type")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scopes = ScopeSet::parse(&self.scopes).map_err(|e| corrupt(&e.0))?;
+        let id = ClientId::parse(&self.id).map_err(|e| corrupt(&e.0))?;
+        let redirect_uris = if self.redirect_uris.is_empty() {
+            Vec::new()
+        } else {
+            self.redirect_uris.split('\n').map(str::to_owned).collect()
+        };
+        Ok(Client {
+            id,
+            name: self.name,
+            secret: self.secret_hash.map(SecretHash::from_stored),
+            secret_version: self.secret_version,
+            grant_types,
+            scopes,
+            redirect_uris,
+            can_introspect: self.can_introspect,
+            lifetimes: LifetimeOverrides {
+                access_token: self.access_token_lifetime,
+                refresh_token: self.refresh_token_lifetime,
+                refresh_token_max: self.refresh_token_max_lifetime,
+            },
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct UserRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    disabled: bool,
+    created_at: i64,
+}
+
+impl UserRow {
+    pub(crate) fn from_record(user: &User) -> Self {
+        Self {
+            id: user.id.as_str().to_owned(),
+            username: user.username.as_str().to_owned(),
+            password_hash: user.password.as_str().to_owned(),
+            disabled: user.disabled,
+            created_at: user.created_at,
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<User, Failure> {
+        let corrupt = |what: &str| Failure::Corrupt(format!("user {:?}: {what}", self.id));
+        Ok(User {
+            id: UserId::parse(&self.id).map_err(|e| corrupt(&e.0))?,
+            username: Username::parse(&self.username).map_err(|e| corrupt(&e.0))?,
+            password: SecretHash::from_stored(self.password_hash),
+            disabled: self.disabled,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = grants)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct GrantRow {
+    id: String,
+    client_id: String,
+    /// NULL (with `username`) for `Subject::Client`.
+    user_id: Option<String>,
+    username: Option<String>,
+    scope: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl GrantRow {
+    pub(crate) fn from_record(grant: &GrantRecord) -> Self {
+        let (user_id, username) = match &grant.subject {
+            Subject::User { id, username } => (
+                Some(id.as_str().to_owned()),
+                Some(username.as_str().to_owned()),
+            ),
+            Subject::Client => (None, None),
+        };
+        Self {
+            id: grant.id.as_str().to_owned(),
+            client_id: grant.client_id.as_str().to_owned(),
+            user_id,
+            username,
+            scope: grant.scope.to_delimited(),
+            created_at: grant.created_at,
+            expires_at: grant.expires_at,
+            revoked_at: grant.revoked_at,
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<GrantRecord, Failure> {
+        let corrupt = |what: &str| Failure::Corrupt(format!("grant {:?}: {what}", self.id));
+        let subject = match (&self.user_id, &self.username) {
+            (Some(id), Some(username)) => Subject::User {
+                id: UserId::parse(id).map_err(|e| corrupt(&e.0))?,
+                username: Username::parse(username).map_err(|e| corrupt(&e.0))?,
+            },
+            (None, None) => Subject::Client,
+            _ => {
+                return Err(corrupt(
+                    "user_id and username must be both set or both NULL",
+                ))
+            }
+        };
+        Ok(GrantRecord {
+            id: GrantId::parse(&self.id).map_err(|e| corrupt(&e.0))?,
+            client_id: ClientId::parse(&self.client_id).map_err(|e| corrupt(&e.0))?,
+            subject,
+            scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct RefreshRow {
+    token_hash: Vec<u8>,
+    grant_id: String,
+    issued_at: i64,
+    expires_at: i64,
+    consumed_at: Option<i64>,
+    sealed_response: Option<Vec<u8>>,
+}
+
+impl RefreshRow {
+    pub(crate) fn from_new(token: &NewRefreshToken) -> Self {
+        Self {
+            token_hash: token.hash.as_bytes().to_vec(),
+            grant_id: token.grant_id.as_str().to_owned(),
+            issued_at: token.issued_at,
+            expires_at: token.expires_at,
+            consumed_at: None,
+            sealed_response: None,
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<RefreshToken, Failure> {
+        let corrupt = |what: &str| {
+            Failure::Corrupt(format!(
+                "refresh token of grant {:?}: {what}",
+                self.grant_id
+            ))
+        };
+        Ok(RefreshToken {
+            hash: TokenHash::from_slice(&self.token_hash)
+                .ok_or_else(|| corrupt("hash is not 32 bytes"))?,
+            grant_id: GrantId::parse(&self.grant_id).map_err(|e| corrupt(&e.0))?,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            consumed_at: self.consumed_at,
+            sealed_response: self.sealed_response,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_tokens)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct AccessRow {
+    token_hash: Vec<u8>,
+    grant_id: String,
+    scope: String,
+    issued_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl AccessRow {
+    pub(crate) fn from_record(token: &AccessToken) -> Self {
+        Self {
+            token_hash: token.hash.as_bytes().to_vec(),
+            grant_id: token.grant_id.as_str().to_owned(),
+            scope: token.scope.to_delimited(),
+            issued_at: token.issued_at,
+            expires_at: token.expires_at,
+            revoked_at: token.revoked_at,
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<AccessToken, Failure> {
+        let corrupt = |what: &str| {
+            Failure::Corrupt(format!("access token of grant {:?}: {what}", self.grant_id))
+        };
+        Ok(AccessToken {
+            hash: TokenHash::from_slice(&self.token_hash)
+                .ok_or_else(|| corrupt("hash is not 32 bytes"))?,
+            grant_id: GrantId::parse(&self.grant_id).map_err(|e| corrupt(&e.0))?,
+            scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}

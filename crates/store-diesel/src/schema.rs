@@ -1,0 +1,76 @@
+//! The diesel table definitions, one set for both backends: only types both understand
+//! (Text, BigInt, Bool, Binary, Nullable). Must match `migrations/{postgres,sqlite}`.
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        secret_version -> BigInt,
+        grant_types -> Text,
+        scopes -> Text,
+        redirect_uris -> Text,
+        can_introspect -> Bool,
+        access_token_lifetime -> Nullable<BigInt>,
+        refresh_token_lifetime -> Nullable<BigInt>,
+        refresh_token_max_lifetime -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        client_id -> Text,
+        user_id -> Nullable<Text>,
+        username -> Nullable<Text>,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Binary,
+        grant_id -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        consumed_at -> Nullable<BigInt>,
+        sealed_response -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    access_tokens (token_hash) {
+        token_hash -> Binary,
+        grant_id -> Text,
+        scope -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(grants -> clients (client_id));
+diesel::joinable!(refresh_tokens -> grants (grant_id));
+diesel::joinable!(access_tokens -> grants (grant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    clients,
+    users,
+    grants,
+    refresh_tokens,
+    access_tokens
+);

@@ -1,0 +1,215 @@
+//! Reading a database URL. The scheme alone picks the backend: never "try each backend in
+//! turn", because SQLite will happily open almost any string as a file name. Error messages
+//! name the scheme at most, never the URL, which may carry a password.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::DbError;
+
+/// Where a URL points, by backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A libpq connection URI, passed on as given.
+    Postgres(String),
+    /// A database file (relative to the working directory unless absolute).
+    SqliteFile(PathBuf),
+    /// A private in-memory database, gone when its one connection closes.
+    SqliteMemory,
+}
+
+const EXPECTED: &str = "expected postgres://, postgresql://, sqlite://relative/path.db, \
+                        sqlite:///absolute/path.db or sqlite::memory:";
+
+pub(crate) fn parse(url: &str) -> Result<Target, DbError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(DbError::InvalidUrl(format!(
+            "database URL is empty; {EXPECTED}"
+        )));
+    }
+    if url.chars().any(char::is_control) {
+        return Err(DbError::InvalidUrl(
+            "database URL contains control characters".into(),
+        ));
+    }
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return Err(DbError::InvalidUrl(format!(
+            "database URL has no scheme; {EXPECTED}"
+        )));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => parse_postgres(url, rest),
+        "sqlite" => parse_sqlite(rest),
+        other
+            if other
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            Err(DbError::InvalidUrl(format!(
+                "unsupported database URL scheme `{other}`; {EXPECTED}"
+            )))
+        }
+        _ => Err(DbError::InvalidUrl(format!(
+            "database URL has no valid scheme; {EXPECTED}"
+        ))),
+    }
+}
+
+/// Checks what libpq would otherwise reject only at the first connection (which, with a
+/// lazily filled pool, would be long after start-up): the shape and the port numbers.
+fn parse_postgres(url: &str, rest: &str) -> Result<Target, DbError> {
+    let Some(after) = rest.strip_prefix("//") else {
+        return Err(DbError::InvalidUrl(
+            "a Postgres URL must look like postgres://user@host:port/database".into(),
+        ));
+    };
+    if url.contains(char::is_whitespace) {
+        return Err(DbError::InvalidUrl(
+            "a Postgres URL must not contain spaces (percent-encode them)".into(),
+        ));
+    }
+    let authority = after.split(['/', '?']).next().unwrap_or_default();
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // libpq accepts several `host:port` pairs separated by commas.
+    for host in hosts.split(',') {
+        let port = match host.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((_, after_bracket)) => after_bracket.strip_prefix(':'),
+                None => {
+                    return Err(DbError::InvalidUrl(
+                        "a Postgres URL has an unclosed IPv6 bracket".into(),
+                    ))
+                }
+            },
+            None => host.rsplit_once(':').map(|(_, p)| p),
+        };
+        if let Some(port) = port {
+            if port.parse::<u16>().is_err() {
+                return Err(DbError::InvalidUrl(
+                    "a Postgres URL has a port that is not a number from 0 to 65535".into(),
+                ));
+            }
+        }
+    }
+    Ok(Target::Postgres(url.to_owned()))
+}
+
+fn parse_sqlite(rest: &str) -> Result<Target, DbError> {
+    if rest == ":memory:" || rest == "//:memory:" {
+        return Ok(Target::SqliteMemory);
+    }
+    let Some(path) = rest.strip_prefix("//") else {
+        return Err(DbError::InvalidUrl(format!(
+            "a SQLite URL must start with sqlite:// or be sqlite::memory:; {EXPECTED}"
+        )));
+    };
+    if path.is_empty() || path.ends_with('/') {
+        return Err(DbError::InvalidUrl(
+            "a SQLite URL must name a database file, e.g. sqlite://grantd.db".into(),
+        ));
+    }
+    // SQLite reads a name starting with `file:` as a URI (diesel opens with SQLITE_OPEN_URI);
+    // a plain path must stay a plain path.
+    let path = if path.starts_with("file:") {
+        format!("./{path}")
+    } else {
+        path.to_owned()
+    };
+    Ok(Target::SqliteFile(PathBuf::from(path)))
+}
+
+/// Adds libpq's `connect_timeout` (whole seconds, at least 2 as libpq requires) unless the
+/// URL sets one, so that a host that drops packets cannot hang a connection attempt forever.
+pub(crate) fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(2);
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={seconds}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(url: &str) -> String {
+        match parse(url) {
+            Err(DbError::InvalidUrl(message)) => message,
+            other => panic!("{url}: expected InvalidUrl, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn postgres_schemes_pick_postgres() {
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/grantd",
+            "postgresql://u:p@localhost/grantd?sslmode=disable",
+            "postgres:///grantd",
+            "postgres://h1:5432,h2:5433/db",
+            "postgres://[::1]:5432/db",
+        ] {
+            assert_eq!(
+                parse(url).unwrap(),
+                Target::Postgres(url.to_owned()),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn sqlite_paths_are_relative_or_absolute() {
+        assert_eq!(
+            parse("sqlite://grantd.db").unwrap(),
+            Target::SqliteFile("grantd.db".into())
+        );
+        assert_eq!(
+            parse("sqlite://data/grantd.db").unwrap(),
+            Target::SqliteFile("data/grantd.db".into())
+        );
+        assert_eq!(
+            parse("sqlite:///var/lib/grantd.db").unwrap(),
+            Target::SqliteFile("/var/lib/grantd.db".into())
+        );
+        assert_eq!(parse("sqlite::memory:").unwrap(), Target::SqliteMemory);
+        assert_eq!(
+            parse("sqlite://file:x.db").unwrap(),
+            Target::SqliteFile("./file:x.db".into())
+        );
+    }
+
+    #[test]
+    fn malformed_urls_are_refused_without_echoing_them() {
+        assert!(error("").contains("empty"));
+        assert!(error("grantd.db").contains("no scheme"));
+        assert!(error("mysql://root:hunter2@db/x").contains("`mysql`"));
+        assert!(!error("mysql://root:hunter2@db/x").contains("hunter2"));
+        assert!(error("sqlite:grantd.db").contains("sqlite://"));
+        assert!(error("sqlite://").contains("name a database file"));
+        assert!(error("postgres:grantd").contains("postgres://"));
+        assert!(error("postgres://u:hunter2@host:54x2/db").contains("port"));
+        assert!(!error("postgres://u:hunter2@host:54x2/db").contains("hunter2"));
+        assert!(error("postgres://u@host/my db").contains("spaces"));
+    }
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        let two = Duration::from_secs(2);
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", two),
+            "postgres://h/db?connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout(
+                "postgres://h/db?sslmode=disable",
+                Duration::from_millis(500)
+            ),
+            "postgres://h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", two),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
+}

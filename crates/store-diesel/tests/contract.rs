@@ -1,0 +1,676 @@
+//! The store contract: what `ClientStore`, `UserStore` and `TokenStore` must do, written
+//! once and run against both backends (`postgres::*` and `sqlite::*`), each test on a
+//! fresh database.
+
+// Test code: a panic is a failed test, which is what an unexpected Err should be.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::{Barrier, Mutex};
+use std::time::Duration;
+
+use grantd_ports::{
+    AccessToken, Client, ClientId, ClientStore, GrantId, GrantRecord, GrantType, Issuance,
+    LifetimeOverrides, NewRefreshToken, RefreshTokenState, RefreshWrite, RotateOutcome, ScopeSet,
+    SecretHash, StoreError, Subject, TokenHash, TokenStore, User, UserId, UserStore, Username,
+};
+use grantd_store_diesel::Database;
+
+/// Runs each named contract function against a fresh Postgres and a fresh SQLite database.
+macro_rules! contract {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
+        }
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
+        }
+    };
+}
+
+contract!(
+    ping_answers,
+    clients_round_trip_and_list_in_id_order,
+    inserting_a_taken_client_id_conflicts,
+    set_client_secret_bumps_the_version,
+    delete_client_removes_its_grants_and_tokens,
+    users_round_trip_and_taken_usernames_conflict,
+    user_password_and_disabled_flag_change,
+    delete_user_removes_their_grants_and_tokens,
+    issue_stores_grant_and_tokens,
+    client_credentials_grant_has_no_user,
+    issue_is_all_or_nothing,
+    rotate_unknown_token_is_not_found_without_deciding,
+    declined_rotation_writes_nothing,
+    written_rotation_consumes_and_stores_successor,
+    rotation_without_consume_keeps_the_token,
+    revoke_grant_revokes_the_family,
+    revoke_access_token_once,
+    revoke_grants_of_user_and_client,
+    concurrent_rotations_have_exactly_one_winner,
+);
+
+const T0: i64 = 1_700_000_000;
+
+// ---- record builders -------------------------------------------------------------------
+
+fn client(id: &str) -> Client {
+    Client {
+        id: ClientId::parse(id).unwrap(),
+        name: format!("{id} app"),
+        secret: Some(SecretHash::from_stored(format!("$2b$04$secret-of-{id}"))),
+        secret_version: 1,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read write").unwrap(),
+        redirect_uris: vec![
+            "https://app.example/cb".into(),
+            "http://127.0.0.1:8080/cb?x=1".into(),
+        ],
+        can_introspect: false,
+        lifetimes: LifetimeOverrides {
+            access_token: Some(600),
+            refresh_token: None,
+            refresh_token_max: Some(86_400),
+        },
+        created_at: T0,
+    }
+}
+
+fn public_client(id: &str) -> Client {
+    Client {
+        secret: None,
+        secret_version: 0,
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: ScopeSet::empty(),
+        redirect_uris: Vec::new(),
+        can_introspect: true,
+        lifetimes: LifetimeOverrides::default(),
+        ..client(id)
+    }
+}
+
+fn user(id: &str, username: &str) -> User {
+    User {
+        id: UserId::parse(id).unwrap(),
+        username: Username::parse(username).unwrap(),
+        password: SecretHash::from_stored(format!("$2b$04$password-of-{id}")),
+        disabled: false,
+        created_at: T0,
+    }
+}
+
+fn user_grant(id: &str, client: &Client, user: &User) -> GrantRecord {
+    GrantRecord {
+        id: GrantId::parse(id).unwrap(),
+        client_id: client.id.clone(),
+        subject: Subject::User {
+            id: user.id.clone(),
+            username: user.username.clone(),
+        },
+        scope: ScopeSet::parse("read write").unwrap(),
+        created_at: T0,
+        expires_at: Some(T0 + 86_400),
+        revoked_at: None,
+    }
+}
+
+fn access(name: &str, grant: &GrantRecord, issued_at: i64) -> AccessToken {
+    AccessToken {
+        hash: TokenHash::of(name),
+        grant_id: grant.id.clone(),
+        scope: ScopeSet::parse("read").unwrap(),
+        issued_at,
+        expires_at: issued_at + 600,
+        revoked_at: None,
+    }
+}
+
+fn refresh(name: &str, grant: &GrantRecord, issued_at: i64) -> NewRefreshToken {
+    NewRefreshToken {
+        hash: TokenHash::of(name),
+        grant_id: grant.id.clone(),
+        issued_at,
+        expires_at: issued_at + 3_600,
+    }
+}
+
+/// A client, a user and one password grant with access token `<grant>-a0` and refresh
+/// token `<grant>-r0`.
+fn setup_grant(db: &Database, grant_id: &str) -> (Client, User, GrantRecord) {
+    let c = client("app");
+    let u = user("u1", "alice");
+    if db.find_client(&c.id).unwrap().is_none() {
+        db.insert_client(&c).unwrap();
+    }
+    if db.find_user_by_username(&u.username).unwrap().is_none() {
+        db.insert_user(&u).unwrap();
+    }
+    let g = user_grant(grant_id, &c, &u);
+    db.issue(&Issuance {
+        grant: g.clone(),
+        access: access(&format!("{grant_id}-a0"), &g, T0),
+        refresh: Some(refresh(&format!("{grant_id}-r0"), &g, T0)),
+    })
+    .unwrap();
+    (c, u, g)
+}
+
+fn rotation(grant: &GrantRecord, tag: &str, at: i64) -> RefreshWrite {
+    RefreshWrite {
+        consume: true,
+        sealed_response: Some(format!("sealed {tag}").into_bytes()),
+        access: access(&format!("access {tag}"), grant, at),
+        successor: Some(refresh(&format!("refresh {tag}"), grant, at)),
+    }
+}
+
+// ---- the contract ----------------------------------------------------------------------
+
+fn ping_answers(db: &Database) {
+    db.ping().unwrap();
+}
+
+fn clients_round_trip_and_list_in_id_order(db: &Database) {
+    let b = client("b-client");
+    let a = public_client("A-client");
+    let z = client("z-client");
+    for c in [&b, &z, &a] {
+        db.insert_client(c).unwrap();
+    }
+    assert_eq!(db.find_client(&b.id).unwrap(), Some(b.clone()));
+    assert_eq!(db.find_client(&a.id).unwrap(), Some(a.clone()));
+    assert!(db.find_client(&a.id).unwrap().unwrap().is_public());
+    assert_eq!(
+        db.find_client(&ClientId::parse("nobody").unwrap()).unwrap(),
+        None
+    );
+    assert_eq!(db.list_clients().unwrap(), vec![a, b, z]);
+}
+
+fn inserting_a_taken_client_id_conflicts(db: &Database) {
+    db.insert_client(&client("app")).unwrap();
+    let again = Client {
+        name: "another".into(),
+        ..client("app")
+    };
+    assert!(matches!(
+        db.insert_client(&again),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(db.find_client(&again.id).unwrap(), Some(client("app")));
+}
+
+fn set_client_secret_bumps_the_version(db: &Database) {
+    let c = client("app");
+    db.insert_client(&c).unwrap();
+    let new_secret = SecretHash::from_stored("$2b$04$rotated".into());
+    assert!(db.set_client_secret(&c.id, &new_secret).unwrap());
+    let stored = db.find_client(&c.id).unwrap().unwrap();
+    assert_eq!(stored.secret, Some(new_secret.clone()));
+    assert_eq!(stored.secret_version, c.secret_version + 1);
+    assert!(db.set_client_secret(&c.id, &new_secret).unwrap());
+    assert_eq!(
+        db.find_client(&c.id).unwrap().unwrap().secret_version,
+        c.secret_version + 2
+    );
+    // A public client becomes confidential.
+    let p = public_client("pub");
+    db.insert_client(&p).unwrap();
+    assert!(db.set_client_secret(&p.id, &new_secret).unwrap());
+    assert!(!db.find_client(&p.id).unwrap().unwrap().is_public());
+    assert!(!db
+        .set_client_secret(&ClientId::parse("nobody").unwrap(), &new_secret)
+        .unwrap());
+}
+
+fn delete_client_removes_its_grants_and_tokens(db: &Database) {
+    let (c, u, g) = setup_grant(db, "g1");
+    let other = client("other");
+    db.insert_client(&other).unwrap();
+    let kept = user_grant("g2", &other, &u);
+    db.issue(&Issuance {
+        grant: kept.clone(),
+        access: access("g2-a0", &kept, T0),
+        refresh: Some(refresh("g2-r0", &kept, T0)),
+    })
+    .unwrap();
+
+    assert!(db.delete_client(&c.id).unwrap());
+    assert_eq!(db.find_client(&c.id).unwrap(), None);
+    assert_eq!(db.find_access_token(&TokenHash::of("g1-a0")).unwrap(), None);
+    assert_eq!(
+        db.find_refresh_token(&TokenHash::of("g1-r0")).unwrap(),
+        None
+    );
+    assert!(!db.revoke_grant(&g.id, T0).unwrap(), "the grant is gone");
+    // Nothing else is touched.
+    assert!(db
+        .find_access_token(&TokenHash::of("g2-a0"))
+        .unwrap()
+        .is_some());
+    assert!(db.find_user_by_username(&u.username).unwrap().is_some());
+    assert!(!db.delete_client(&c.id).unwrap());
+}
+
+fn users_round_trip_and_taken_usernames_conflict(db: &Database) {
+    let alice = user("u1", "alice");
+    db.insert_user(&alice).unwrap();
+    db.insert_user(&user("u2", "zoë")).unwrap();
+    assert_eq!(
+        db.find_user_by_username(&alice.username).unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        db.find_user_by_username(&Username::parse("zoë").unwrap())
+            .unwrap()
+            .map(|u| u.id),
+        Some(UserId::parse("u2").unwrap())
+    );
+    assert_eq!(
+        db.find_user_by_username(&Username::parse("bob").unwrap())
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        db.insert_user(&user("u3", "alice")),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.insert_user(&user("u1", "carol")),
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+fn user_password_and_disabled_flag_change(db: &Database) {
+    let alice = user("u1", "alice");
+    db.insert_user(&alice).unwrap();
+    let password = SecretHash::from_stored("$2b$04$new".into());
+    assert!(db.set_user_password(&alice.id, &password).unwrap());
+    assert!(db.set_user_disabled(&alice.id, true).unwrap());
+    let stored = db.find_user_by_username(&alice.username).unwrap().unwrap();
+    assert_eq!(stored.password, password);
+    assert!(stored.disabled);
+    assert!(db.set_user_disabled(&alice.id, false).unwrap());
+    assert!(
+        !db.find_user_by_username(&alice.username)
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    let nobody = UserId::parse("nobody").unwrap();
+    assert!(!db.set_user_password(&nobody, &password).unwrap());
+    assert!(!db.set_user_disabled(&nobody, true).unwrap());
+}
+
+fn delete_user_removes_their_grants_and_tokens(db: &Database) {
+    let (c, u, _g) = setup_grant(db, "g1");
+    let bob = user("u2", "bob");
+    db.insert_user(&bob).unwrap();
+    let kept = user_grant("g2", &c, &bob);
+    db.issue(&Issuance {
+        grant: kept.clone(),
+        access: access("g2-a0", &kept, T0),
+        refresh: None,
+    })
+    .unwrap();
+
+    assert!(db.delete_user(&u.id).unwrap());
+    assert_eq!(db.find_user_by_username(&u.username).unwrap(), None);
+    assert_eq!(db.find_access_token(&TokenHash::of("g1-a0")).unwrap(), None);
+    assert_eq!(
+        db.find_refresh_token(&TokenHash::of("g1-r0")).unwrap(),
+        None
+    );
+    assert!(db
+        .find_access_token(&TokenHash::of("g2-a0"))
+        .unwrap()
+        .is_some());
+    assert!(db.find_client(&c.id).unwrap().is_some());
+    assert!(!db.delete_user(&u.id).unwrap());
+}
+
+fn issue_stores_grant_and_tokens(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let found = db
+        .find_access_token(&TokenHash::of("g1-a0"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.token, access("g1-a0", &g, T0));
+    assert_eq!(found.grant, g);
+    let found = db
+        .find_refresh_token(&TokenHash::of("g1-r0"))
+        .unwrap()
+        .unwrap();
+    let expected = refresh("g1-r0", &g, T0);
+    assert_eq!(found.token.hash, expected.hash);
+    assert_eq!(found.token.grant_id, g.id);
+    assert_eq!(found.token.issued_at, T0);
+    assert_eq!(found.token.expires_at, expected.expires_at);
+    assert_eq!(found.token.consumed_at, None);
+    assert_eq!(found.token.sealed_response, None);
+    assert_eq!(found.grant, g);
+    // Hashes of kinds do not mix: an access hash is not a refresh token.
+    assert_eq!(
+        db.find_refresh_token(&TokenHash::of("g1-a0")).unwrap(),
+        None
+    );
+    assert_eq!(
+        db.find_access_token(&TokenHash::of("nothing")).unwrap(),
+        None
+    );
+}
+
+fn client_credentials_grant_has_no_user(db: &Database) {
+    let c = client("machine");
+    db.insert_client(&c).unwrap();
+    let g = GrantRecord {
+        subject: Subject::Client,
+        expires_at: None,
+        ..user_grant("cc1", &c, &user("u0", "unused"))
+    };
+    db.issue(&Issuance {
+        grant: g.clone(),
+        access: access("cc1-a0", &g, T0),
+        refresh: None,
+    })
+    .unwrap();
+    let found = db
+        .find_access_token(&TokenHash::of("cc1-a0"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.grant, g);
+    assert_eq!(found.grant.subject, Subject::Client);
+}
+
+fn issue_is_all_or_nothing(db: &Database) {
+    let (c, u, _g) = setup_grant(db, "g1");
+    let g2 = user_grant("g2", &c, &u);
+    // The access hash is already taken by g1: the whole issuance must fail.
+    let clash = db.issue(&Issuance {
+        grant: g2.clone(),
+        access: access("g1-a0", &g2, T0),
+        refresh: Some(refresh("g2-r0", &g2, T0)),
+    });
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert_eq!(
+        db.find_refresh_token(&TokenHash::of("g2-r0")).unwrap(),
+        None
+    );
+    assert!(!db.revoke_grant(&g2.id, T0).unwrap(), "g2 was not stored");
+    // A refresh hash clash (the last insert) rolls back the grant and the access token too.
+    let clash = db.issue(&Issuance {
+        grant: g2.clone(),
+        access: access("g2-a0", &g2, T0),
+        refresh: Some(refresh("g1-r0", &g2, T0)),
+    });
+    assert!(matches!(clash, Err(StoreError::Conflict(_))), "{clash:?}");
+    assert_eq!(db.find_access_token(&TokenHash::of("g2-a0")).unwrap(), None);
+    // The same grant id is free again.
+    db.issue(&Issuance {
+        grant: g2.clone(),
+        access: access("g2-a0", &g2, T0),
+        refresh: Some(refresh("g2-r0", &g2, T0)),
+    })
+    .unwrap();
+    // A grant for a client that does not exist is refused (foreign key) and leaves nothing.
+    let orphan = user_grant("g3", &client("ghost"), &u);
+    assert!(db
+        .issue(&Issuance {
+            grant: orphan.clone(),
+            access: access("g3-a0", &orphan, T0),
+            refresh: None,
+        })
+        .is_err());
+    assert_eq!(db.find_access_token(&TokenHash::of("g3-a0")).unwrap(), None);
+}
+
+fn rotate_unknown_token_is_not_found_without_deciding(db: &Database) {
+    setup_grant(db, "g1");
+    let mut decide = |_: &RefreshTokenState| -> Option<RefreshWrite> {
+        panic!("decide must not be called for an unknown token")
+    };
+    assert_eq!(
+        db.rotate_refresh(&TokenHash::of("unknown"), &mut decide)
+            .unwrap(),
+        RotateOutcome::NotFound
+    );
+}
+
+fn declined_rotation_writes_nothing(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let mut seen = None;
+    let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
+        seen = Some(state.clone());
+        None
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Declined
+    );
+    let seen = seen.expect("decide was called");
+    assert_eq!(seen.grant, g);
+    assert_eq!(seen.token.hash, presented);
+    assert_eq!(seen.token.consumed_at, None);
+
+    let after = db.find_refresh_token(&presented).unwrap().unwrap();
+    assert_eq!(after, seen, "nothing changed");
+    let would_write = rotation(&g, "declined", T0 + 10);
+    assert_eq!(
+        db.find_access_token(&would_write.access.hash).unwrap(),
+        None
+    );
+}
+
+fn written_rotation_consumes_and_stores_successor(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let write = rotation(&g, "one", T0 + 100);
+    let mut decide = |state: &RefreshTokenState| {
+        assert_eq!(state.token.consumed_at, None);
+        Some(write.clone())
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Written
+    );
+
+    let consumed = db.find_refresh_token(&presented).unwrap().unwrap();
+    assert_eq!(consumed.token.consumed_at, Some(T0 + 100));
+    assert_eq!(consumed.token.sealed_response, write.sealed_response);
+    let successor = write.successor.as_ref().unwrap();
+    let stored = db.find_refresh_token(&successor.hash).unwrap().unwrap();
+    assert_eq!(stored.token.consumed_at, None);
+    assert_eq!(stored.token.issued_at, successor.issued_at);
+    assert_eq!(stored.token.expires_at, successor.expires_at);
+    assert_eq!(stored.grant, g);
+    let stored = db.find_access_token(&write.access.hash).unwrap().unwrap();
+    assert_eq!(stored.token, write.access);
+
+    // Presented again, the decision sees it consumed (reuse) and may decline.
+    let mut reuse_seen = None;
+    let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
+        reuse_seen = state.token.consumed_at;
+        None
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Declined
+    );
+    assert_eq!(reuse_seen, Some(T0 + 100));
+}
+
+fn rotation_without_consume_keeps_the_token(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let write = RefreshWrite {
+        consume: false,
+        sealed_response: None,
+        access: access("access kept", &g, T0 + 5),
+        successor: None,
+    };
+    let mut decide = |_: &RefreshTokenState| Some(write.clone());
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Written
+    );
+    let token = db.find_refresh_token(&presented).unwrap().unwrap().token;
+    assert_eq!(token.consumed_at, None);
+    assert_eq!(token.sealed_response, None);
+    assert!(db.find_access_token(&write.access.hash).unwrap().is_some());
+}
+
+fn revoke_grant_revokes_the_family(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let write = rotation(&g, "one", T0 + 10);
+    let mut decide = |_: &RefreshTokenState| Some(write.clone());
+    db.rotate_refresh(&TokenHash::of("g1-r0"), &mut decide)
+        .unwrap();
+
+    assert!(db.revoke_grant(&g.id, T0 + 20).unwrap());
+    assert!(!db.revoke_grant(&g.id, T0 + 30).unwrap(), "already revoked");
+    for access_hash in [TokenHash::of("g1-a0"), write.access.hash] {
+        let state = db.find_access_token(&access_hash).unwrap().unwrap();
+        assert_eq!(state.grant.revoked_at, Some(T0 + 20));
+        assert_eq!(state.token.revoked_at, None, "the family, not the row");
+    }
+    let successor = write.successor.unwrap().hash;
+    for refresh_hash in [TokenHash::of("g1-r0"), successor] {
+        let state = db.find_refresh_token(&refresh_hash).unwrap().unwrap();
+        assert_eq!(state.grant.revoked_at, Some(T0 + 20));
+    }
+    assert!(!db
+        .revoke_grant(&GrantId::parse("nope").unwrap(), T0)
+        .unwrap());
+}
+
+fn revoke_access_token_once(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let hash = TokenHash::of("g1-a0");
+    assert!(db.revoke_access_token(&hash, T0 + 5).unwrap());
+    assert!(!db.revoke_access_token(&hash, T0 + 6).unwrap());
+    let state = db.find_access_token(&hash).unwrap().unwrap();
+    assert_eq!(state.token.revoked_at, Some(T0 + 5));
+    assert_eq!(state.grant, g, "the grant is untouched");
+    assert!(!db
+        .revoke_access_token(&TokenHash::of("unknown"), T0)
+        .unwrap());
+}
+
+fn revoke_grants_of_user_and_client(db: &Database) {
+    let (c, alice, g1) = setup_grant(db, "g1");
+    setup_grant(db, "g2");
+    setup_grant(db, "g3");
+    assert!(db
+        .revoke_grant(&GrantId::parse("g3").unwrap(), T0 + 1)
+        .unwrap());
+    let bob = user("u2", "bob");
+    db.insert_user(&bob).unwrap();
+    let bobs = user_grant("g4", &c, &bob);
+    db.issue(&Issuance {
+        grant: bobs.clone(),
+        access: access("g4-a0", &bobs, T0),
+        refresh: None,
+    })
+    .unwrap();
+    let other = client("other");
+    db.insert_client(&other).unwrap();
+    let others = user_grant("g5", &other, &bob);
+    db.issue(&Issuance {
+        grant: others.clone(),
+        access: access("g5-a0", &others, T0),
+        refresh: None,
+    })
+    .unwrap();
+
+    // Only alice's live grants (g1, g2; g3 was revoked already, at T0 + 1).
+    assert_eq!(db.revoke_grants_of_user(&alice.id, T0 + 50).unwrap(), 2);
+    assert_eq!(db.revoke_grants_of_user(&alice.id, T0 + 60).unwrap(), 0);
+    let revoked_at = |access_name: &str| {
+        db.find_access_token(&TokenHash::of(access_name))
+            .unwrap()
+            .unwrap()
+            .grant
+            .revoked_at
+    };
+    assert_eq!(revoked_at("g1-a0"), Some(T0 + 50));
+    assert_eq!(revoked_at("g2-a0"), Some(T0 + 50));
+    assert_eq!(revoked_at("g3-a0"), Some(T0 + 1));
+    assert_eq!(revoked_at("g4-a0"), None);
+
+    // Only the client's live grants: g4 (g1..g3 are revoked); g5 belongs to `other`.
+    assert_eq!(
+        db.revoke_grants_of_client(&g1.client_id, T0 + 70).unwrap(),
+        1
+    );
+    assert_eq!(revoked_at("g4-a0"), Some(T0 + 70));
+    assert_eq!(revoked_at("g5-a0"), None);
+    assert_eq!(
+        db.revoke_grants_of_user(&UserId::parse("nobody").unwrap(), T0)
+            .unwrap(),
+        0
+    );
+}
+
+/// THE race of the refresh flow: many requests present the same refresh token at once.
+/// Exactly one may rotate it; every other one must see it consumed.
+fn concurrent_rotations_have_exactly_one_winner(db: &Database) {
+    const CALLERS: usize = 24;
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let start = Barrier::new(CALLERS);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for caller in 0..CALLERS {
+            let (start, outcomes, g) = (&start, &outcomes, &g);
+            scope.spawn(move || {
+                let write = rotation(g, &format!("caller {caller}"), T0 + 10);
+                let mut decide = |state: &RefreshTokenState| {
+                    // Hold the transaction open a moment so that the other callers pile
+                    // up behind it (or, were the locking wrong, read the token unconsumed).
+                    std::thread::sleep(Duration::from_millis(10));
+                    state.token.consumed_at.is_none().then(|| write.clone())
+                };
+                start.wait();
+                let outcome = db.rotate_refresh(&presented, &mut decide);
+                outcomes.lock().unwrap().push((caller, outcome));
+            });
+        }
+    });
+    let outcomes = outcomes.into_inner().unwrap();
+    let errors: Vec<_> = outcomes.iter().filter(|(_, o)| o.is_err()).collect();
+    assert!(errors.is_empty(), "no caller may fail: {errors:?}");
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Ok(RotateOutcome::Written))
+        .map(|(caller, _)| *caller)
+        .collect();
+    let declined = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Ok(RotateOutcome::Declined))
+        .count();
+    assert_eq!(winners.len(), 1, "exactly one winner: {outcomes:?}");
+    assert_eq!(declined, CALLERS - 1);
+
+    // Only the winner's tokens exist.
+    for caller in 0..CALLERS {
+        let write = rotation(&g, &format!("caller {caller}"), T0 + 10);
+        let successor = write.successor.unwrap().hash;
+        let is_winner = caller == winners[0];
+        assert_eq!(
+            db.find_refresh_token(&successor).unwrap().is_some(),
+            is_winner
+        );
+        assert_eq!(
+            db.find_access_token(&write.access.hash).unwrap().is_some(),
+            is_winner
+        );
+    }
+    let consumed = db.find_refresh_token(&presented).unwrap().unwrap().token;
+    assert_eq!(consumed.consumed_at, Some(T0 + 10));
+    assert_eq!(
+        consumed.sealed_response,
+        Some(format!("sealed caller {}", winners[0]).into_bytes())
+    );
+}
