@@ -92,7 +92,8 @@ impl Drop for TempPostgres {
 
 /// A running grantd with a confidential client `app` (password, refresh_token,
 /// client_credentials; scopes "read write"), a confidential client `other`, a public
-/// client `spa`, a client `cc-only` with only client_credentials, and user `alice`.
+/// client `spa`, a client `cc-only` with only client_credentials, a resource server `rs`
+/// allowed to introspect, and user `alice`.
 pub struct TestApp {
     pub base: String,
     pub clock: TestClock,
@@ -166,6 +167,61 @@ impl Drop for TestApp {
     }
 }
 
+/// Connects, migrates and serves grantd on a free port; returns the store, base URL and handle.
+fn launch(
+    url: &str,
+    settings: &TokenSettings,
+    hasher: &Arc<BcryptHasher>,
+    clock: &TestClock,
+) -> (Database, String, actix_web::dev::ServerHandle) {
+    let options = DbOptions {
+        pool_size: 8,
+        connect_timeout: Duration::from_secs(2),
+        ..DbOptions::default()
+    };
+    let db = Database::connect(url, &options).unwrap();
+    db.migrate().unwrap();
+    let shared = Arc::new(db.clone());
+    let ports = Ports {
+        clients: shared.clone(),
+        users: shared.clone(),
+        tokens: shared.clone(),
+        hasher: hasher.clone(),
+        minter: Arc::new(OsTokenMinter),
+        clock: Arc::new(clock.clone()),
+    };
+    let ready_db = db.clone();
+    let state = HttpState {
+        service: TokenService::new(ports, settings.clone()),
+        readiness: Arc::new(move || ready_db.ping().is_ok()),
+        max_body_bytes: 16 * 1024,
+        metadata: Arc::new(ServerMetadata::new(
+            "http://grantd.test",
+            vec!["read".into(), "write".into()],
+            vec!["S256"],
+        )),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = build_server(
+                listener,
+                state,
+                &ServerOptions {
+                    workers: 2,
+                    shutdown_timeout_secs: 1,
+                },
+            )
+            .unwrap();
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        });
+    });
+    (db, base, rx.recv().unwrap())
+}
+
 fn client(
     id: &str,
     secret: Option<&str>,
@@ -202,6 +258,9 @@ fn seed(db: &Database, hasher: &dyn SecretHasher) {
         hasher,
     ))
     .unwrap();
+    let mut rs = client("rs", Some(SECRET), &[ClientCredentials], hasher);
+    rs.can_introspect = true;
+    db.insert_client(&rs).unwrap();
     db.insert_user(&User {
         id: UserId::parse("user-alice").unwrap(),
         username: Username::parse("alice").unwrap(),
