@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use grantd_domain::{ReusePolicy, TokenSettings};
+use grantd_domain::{AttemptLimit, ReusePolicy, TokenSettings};
 use serde::{Deserialize, Serialize};
 
 /// The file read when `--config` is not given, relative to the working directory.
@@ -32,6 +32,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub tokens: TokensConfig,
     pub security: SecurityConfig,
+    pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
 }
 
@@ -171,6 +172,43 @@ impl Default for SecurityConfig {
             password_bcrypt_cost: 12,
             client_secret_bcrypt_cost: 10,
         }
+    }
+}
+
+/// `[rate_limit]`: brute-force protection (RFC 6749 §4.3.2, §2.3.1). Failed attempts are
+/// counted per username and per client id in each process; at the limit, further attempts
+/// for that name get 429 with `Retry-After` until the window ends. 0 turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub max_failed_password_attempts: u32,
+    pub max_failed_client_authentications: u32,
+    pub window: i64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_password_attempts: 10,
+            max_failed_client_authentications: 10,
+            window: 60,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// (per username, per client id)
+    pub fn to_limits(&self) -> (AttemptLimit, AttemptLimit) {
+        (
+            AttemptLimit {
+                max_failures: self.max_failed_password_attempts,
+                window_secs: self.window,
+            },
+            AttemptLimit {
+                max_failures: self.max_failed_client_authentications,
+                window_secs: self.window,
+            },
+        )
     }
 }
 
@@ -340,6 +378,10 @@ impl Config {
             if !(4..=31).contains(&cost) {
                 return Err(invalid(key, format!("must be 4 to 31, got {cost}")));
             }
+        }
+
+        if self.rate_limit.window <= 0 {
+            return Err(invalid("rate_limit.window", POSITIVE));
         }
 
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
@@ -549,6 +591,24 @@ mod tests {
             );
             assert_eq!(config.log.format, LogFormat::Json);
             assert_eq!(config.bind_addr().unwrap().port(), 1234);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rate_limits_layer_from_env_and_validate_their_window() {
+        Jail::expect_with(|jail| {
+            jail.set_env("GRANTD_RATE_LIMIT__MAX_FAILED_PASSWORD_ATTEMPTS", "3");
+            let config = load_in_jail().unwrap();
+            let (per_username, per_client) = config.rate_limit.to_limits();
+            assert_eq!(
+                (per_username.max_failures, per_client.max_failures),
+                (3, 10)
+            );
+            assert_eq!(per_username.window_secs, 60);
+            jail.set_env("GRANTD_RATE_LIMIT__WINDOW", "0");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(err.contains("rate_limit.window"), "{err}");
             Ok(())
         });
     }

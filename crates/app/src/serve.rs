@@ -48,7 +48,9 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         config.issuer()
     };
     let metadata = server_metadata(&issuer, &ports)?;
-    let service = TokenService::new(ports, config.tokens.to_settings());
+    let (per_username, per_client) = config.rate_limit.to_limits();
+    let service = TokenService::new(ports, config.tokens.to_settings())
+        .with_attempt_limits(per_username, per_client);
     let state = HttpState {
         service,
         // Readiness means "the database answers"; the HTTP adapter runs this off the
