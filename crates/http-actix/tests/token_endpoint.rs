@@ -145,7 +145,8 @@ fn refresh_scope_beyond_grant_is_invalid_scope(backend: Backend) {
 
 fn password_grant_errors(backend: Backend) {
     let app = TestApp::start(backend, TokenSettings::default());
-    let cases: [(Option<(&str, &str)>, String, u16, &str); 7] = [
+    type Case<'a> = (Option<(&'a str, &'a str)>, String, u16, &'a str);
+    let cases: [Case; 7] = [
         (
             Some(("app", SECRET)),
             "grant_type=password&username=alice&password=wrong".into(),
