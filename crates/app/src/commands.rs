@@ -2,14 +2,13 @@
 //! short confirmation to `out`; errors go back to `main`, which prints them and exits 1.
 //!
 //! A client secret is shown exactly once, when it is minted; afterwards only its bcrypt
-//! hash exists. Changing who may act (a password, a disabled or deleted user, a deleted
-//! client) revokes the affected grants first, so no token outlives the change even if the
-//! second step fails.
+//! hash exists. The lifecycle rules (which changes revoke grants, and in which order) are the
+//! domain's (`grantd_domain::accounts`); this module only parses, looks up and prints.
 
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context as _};
-use grantd_domain::Ports;
+use grantd_domain::{accounts, Ports};
 use grantd_ports::{
     Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind, User, UserId,
     Username,
@@ -101,17 +100,12 @@ pub fn run_client(
         }
         ClientCommand::Delete { id } => {
             let client = find_client(ports, id)?;
-            let revoked = ports
-                .tokens
-                .revoke_grants_of_client(&client.id, ports.clock.now())
-                .context("cannot revoke the client's grants")?;
-            if !ports
-                .clients
-                .delete_client(&client.id)
-                .context("cannot delete the client")?
-            {
+            let changed =
+                accounts::delete_client(ports, &client).context("cannot delete the client")?;
+            if !changed.found {
                 bail!("no client with id {id}");
             }
+            let revoked = changed.revoked_grants;
             writeln!(out, "deleted client {id} (revoked {revoked} grant(s))")?;
             Ok(())
         }
@@ -120,15 +114,11 @@ pub fn run_client(
             if client.is_public() {
                 bail!("client {id} is public and has no secret");
             }
-            let secret = ports.minter.mint(TokenKind::ClientSecret);
-            let hash = ports.hasher.hash_client_secret(secret.expose());
-            if !ports
-                .clients
-                .set_client_secret(&client.id, &hash)
+            let Some(secret) = accounts::rotate_client_secret(ports, &client)
                 .context("cannot store the new secret")?
-            {
+            else {
                 bail!("no client with id {id}");
-            }
+            };
             print_json(
                 out,
                 &IssuedCredentials {
@@ -167,15 +157,9 @@ pub fn run_user(
         UserCommand::Passwd(args) => {
             let user = find_user(ports, &args.username)?;
             let password = read_password(stdin)?;
-            let hash = ports.hasher.hash_password(&password);
-            let revoked = revoke_user_grants(ports, &user)?;
-            if !ports
-                .users
-                .set_user_password(&user.id, &hash)
-                .context("cannot store the new password")?
-            {
-                bail!("no user named {}", user.username);
-            }
+            let changed = accounts::change_password(ports, &user, &password)
+                .context("cannot change the password")?;
+            let revoked = found_or_bail(changed, &user)?;
             writeln!(
                 out,
                 "changed the password of {} (revoked {revoked} grant(s))",
@@ -185,14 +169,9 @@ pub fn run_user(
         }
         UserCommand::Disable(args) => {
             let user = find_user(ports, &args.username)?;
-            let revoked = revoke_user_grants(ports, &user)?;
-            if !ports
-                .users
-                .set_user_disabled(&user.id, true)
-                .context("cannot disable the user")?
-            {
-                bail!("no user named {}", user.username);
-            }
+            let changed =
+                accounts::disable_user(ports, &user).context("cannot disable the user")?;
+            let revoked = found_or_bail(changed, &user)?;
             writeln!(
                 out,
                 "disabled user {} (revoked {revoked} grant(s))",
@@ -201,29 +180,16 @@ pub fn run_user(
             Ok(())
         }
         UserCommand::Enable(args) => {
-            // Nothing to revoke: disabling already revoked every grant, and a disabled user
-            // cannot obtain new ones.
             let user = find_user(ports, &args.username)?;
-            if !ports
-                .users
-                .set_user_disabled(&user.id, false)
-                .context("cannot enable the user")?
-            {
-                bail!("no user named {}", user.username);
-            }
+            let changed = accounts::enable_user(ports, &user).context("cannot enable the user")?;
+            found_or_bail(changed, &user)?;
             writeln!(out, "enabled user {}", user.username)?;
             Ok(())
         }
         UserCommand::Delete(args) => {
             let user = find_user(ports, &args.username)?;
-            let revoked = revoke_user_grants(ports, &user)?;
-            if !ports
-                .users
-                .delete_user(&user.id)
-                .context("cannot delete the user")?
-            {
-                bail!("no user named {}", user.username);
-            }
+            let changed = accounts::delete_user(ports, &user).context("cannot delete the user")?;
+            let revoked = found_or_bail(changed, &user)?;
             writeln!(
                 out,
                 "deleted user {} (revoked {revoked} grant(s))",
@@ -399,11 +365,12 @@ fn find_user(ports: &Ports, username: &str) -> anyhow::Result<User> {
         .ok_or_else(|| anyhow::anyhow!("no user named {username}"))
 }
 
-fn revoke_user_grants(ports: &Ports, user: &User) -> anyhow::Result<u64> {
-    ports
-        .tokens
-        .revoke_grants_of_user(&user.id, ports.clock.now())
-        .context("cannot revoke the user's grants")
+/// The number of revoked grants, or an error if the user vanished meanwhile.
+fn found_or_bail(changed: accounts::Changed, user: &User) -> anyhow::Result<u64> {
+    if !changed.found {
+        bail!("no user named {}", user.username);
+    }
+    Ok(changed.revoked_grants)
 }
 
 fn print_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {

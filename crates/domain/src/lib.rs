@@ -4,6 +4,7 @@
 //! Depends on the ports only: it never names diesel, actix, figment or HTTP. Everything is
 //! synchronous; the HTTP edge runs each use case off the async workers.
 
+pub mod accounts;
 mod attempts;
 mod bearer;
 mod client_auth;
@@ -18,6 +19,7 @@ mod retry_seal;
 mod revocation;
 pub mod rotation;
 mod scope_rules;
+mod secret_cache;
 mod settings;
 
 pub use attempts::{AttemptLimit, FailureLimiter};
@@ -30,4 +32,5 @@ pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use ports_bundle::Ports;
 pub use response::TokenResponse;
 pub use revocation::{RevokeError, TokenTypeHint};
+pub use secret_cache::{SecretCache, SecretCacheLimits};
 pub use settings::{ReusePolicy, TokenSettings};

@@ -98,6 +98,8 @@ pub struct TestApp {
     pub base: String,
     pub clock: TestClock,
     pub db: Database,
+    /// The ports the server runs on, for tests that act as an administrator.
+    pub ports: Ports,
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
     url: String,
@@ -127,12 +129,13 @@ impl TestApp {
             .unwrap(),
         );
         let clock = TestClock(Arc::new(AtomicI64::new(SystemClock.now())));
-        let (db, base, handle) = launch(&url, &settings, &hasher, &clock);
+        let (db, ports, base, handle) = launch(&url, &settings, &hasher, &clock);
         seed(&db, hasher.as_ref());
         Self {
             base,
             clock,
             db,
+            ports,
             hasher,
             handle,
             url,
@@ -147,9 +150,11 @@ impl TestApp {
     pub fn restart(self) -> Self {
         let handle = self.handle.clone();
         actix_web::rt::System::new().block_on(handle.stop(true));
-        let (db, base, handle) = launch(&self.url, &self.settings, &self.hasher, &self.clock);
+        let (db, ports, base, handle) =
+            launch(&self.url, &self.settings, &self.hasher, &self.clock);
         let mut this = self;
         this.db = db;
+        this.ports = ports;
         this.base = base;
         this.handle = handle;
         this
@@ -173,7 +178,7 @@ fn launch(
     settings: &TokenSettings,
     hasher: &Arc<BcryptHasher>,
     clock: &TestClock,
-) -> (Database, String, actix_web::dev::ServerHandle) {
+) -> (Database, Ports, String, actix_web::dev::ServerHandle) {
     let options = DbOptions {
         pool_size: 8,
         connect_timeout: Duration::from_secs(2),
@@ -189,10 +194,11 @@ fn launch(
         hasher: hasher.clone(),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(clock.clone()),
+        metrics: Arc::new(grantd_ports::NoMetrics),
     };
     let ready_db = db.clone();
     let state = HttpState {
-        service: TokenService::new(ports, settings.clone()),
+        service: TokenService::new(ports.clone(), settings.clone()),
         readiness: Arc::new(move || ready_db.ping().is_ok()),
         max_body_bytes: 16 * 1024,
         metadata: Arc::new(ServerMetadata::new(
@@ -219,7 +225,7 @@ fn launch(
             let _ = server.await;
         });
     });
-    (db, base, rx.recv().unwrap())
+    (db, ports, base, rx.recv().unwrap())
 }
 
 fn client(

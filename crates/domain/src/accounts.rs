@@ -1,0 +1,218 @@
+//! Account lifecycle rules (RFC 9700 §4.14.2: the AS "MAY revoke refresh tokens
+//! automatically in case of a security event, such as: password change"). Changing who may
+//! act (a password, a disabled or deleted user, a deleted client) revokes the affected
+//! grants FIRST, so no token outlives the change even if the second step fails. Rotating a
+//! client's secret revokes nothing: the grants belong to the client, not to its secret.
+
+use grantd_ports::{Client, PlainToken, StoreError, TokenKind, User};
+
+use crate::Ports;
+
+/// The outcome of a lifecycle change: whether the record still existed, and how many
+/// grants were revoked on its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changed {
+    pub found: bool,
+    pub revoked_grants: u64,
+}
+
+/// Sets a new password (hashed here, at the password cost) after revoking every grant.
+pub fn change_password(
+    ports: &Ports,
+    user: &User,
+    new_password: &str,
+) -> Result<Changed, StoreError> {
+    let hash = ports.hasher.hash_password(new_password);
+    let revoked_grants = ports
+        .tokens
+        .revoke_grants_of_user(&user.id, ports.clock.now())?;
+    let found = ports.users.set_user_password(&user.id, &hash)?;
+    Ok(Changed {
+        found,
+        revoked_grants,
+    })
+}
+
+/// Disables a user after revoking every grant.
+pub fn disable_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
+    let revoked_grants = ports
+        .tokens
+        .revoke_grants_of_user(&user.id, ports.clock.now())?;
+    let found = ports.users.set_user_disabled(&user.id, true)?;
+    Ok(Changed {
+        found,
+        revoked_grants,
+    })
+}
+
+/// Enables a user. Nothing to revoke: disabling revoked every grant, and a disabled user
+/// could not obtain new ones.
+pub fn enable_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
+    let found = ports.users.set_user_disabled(&user.id, false)?;
+    Ok(Changed {
+        found,
+        revoked_grants: 0,
+    })
+}
+
+/// Deletes a user after revoking every grant (the delete then removes them).
+pub fn delete_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
+    let revoked_grants = ports
+        .tokens
+        .revoke_grants_of_user(&user.id, ports.clock.now())?;
+    let found = ports.users.delete_user(&user.id)?;
+    Ok(Changed {
+        found,
+        revoked_grants,
+    })
+}
+
+/// Deletes a client after revoking every grant it holds.
+pub fn delete_client(ports: &Ports, client: &Client) -> Result<Changed, StoreError> {
+    let revoked_grants = ports
+        .tokens
+        .revoke_grants_of_client(&client.id, ports.clock.now())?;
+    let found = ports.clients.delete_client(&client.id)?;
+    Ok(Changed {
+        found,
+        revoked_grants,
+    })
+}
+
+/// Mints and stores a new secret for a confidential client; returns it (the only time it
+/// exists in plain) or `None` if the client vanished. Grants are kept.
+pub fn rotate_client_secret(
+    ports: &Ports,
+    client: &Client,
+) -> Result<Option<PlainToken>, StoreError> {
+    let secret = ports.minter.mint(TokenKind::ClientSecret);
+    let hash = ports.hasher.hash_client_secret(secret.expose());
+    Ok(ports
+        .clients
+        .set_client_secret(&client.id, &hash)?
+        .then_some(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use grantd_ports::{SecretHash, UserId, Username};
+
+    use super::*;
+    use crate::grants::test_support::{client, Doubles};
+    use crate::TokenSettings;
+
+    fn alice() -> User {
+        User {
+            id: UserId::parse("u1").unwrap(),
+            username: Username::parse("alice").unwrap(),
+            password: SecretHash::from_stored("old".into()),
+            disabled: false,
+            created_at: 0,
+        }
+    }
+
+    /// Records the order of the calls that matter.
+    fn journal() -> Arc<Mutex<Vec<&'static str>>> {
+        Arc::new(Mutex::new(Vec::new()))
+    }
+
+    #[test]
+    fn password_change_revokes_grants_before_changing_the_password() {
+        let calls = journal();
+        let mut d = Doubles::new();
+        d.hasher
+            .expect_hash_password()
+            .returning(|p| SecretHash::from_stored(format!("hash:{p}")));
+        let c = calls.clone();
+        d.tokens
+            .expect_revoke_grants_of_user()
+            .times(1)
+            .returning(move |_, _| {
+                c.lock().unwrap().push("revoke");
+                Ok(2)
+            });
+        let c = calls.clone();
+        d.users
+            .expect_set_user_password()
+            .times(1)
+            .returning(move |_, h| {
+                assert_eq!(h.as_str(), "hash:new");
+                c.lock().unwrap().push("set");
+                Ok(true)
+            });
+        let ports = d.service(TokenSettings::default()).ports().clone();
+        assert_eq!(
+            change_password(&ports, &alice(), "new").unwrap(),
+            Changed {
+                found: true,
+                revoked_grants: 2
+            }
+        );
+        assert_eq!(*calls.lock().unwrap(), ["revoke", "set"]);
+    }
+
+    #[test]
+    fn disabling_and_deleting_revoke_grants_and_enabling_does_not() {
+        let mut d = Doubles::new();
+        d.tokens
+            .expect_revoke_grants_of_user()
+            .times(2)
+            .returning(|_, _| Ok(1));
+        d.users
+            .expect_set_user_disabled()
+            .times(2)
+            .returning(|_, _| Ok(true));
+        d.users
+            .expect_delete_user()
+            .times(1)
+            .returning(|_| Ok(true));
+        let ports = d.service(TokenSettings::default()).ports().clone();
+        assert_eq!(disable_user(&ports, &alice()).unwrap().revoked_grants, 1);
+        assert_eq!(enable_user(&ports, &alice()).unwrap().revoked_grants, 0);
+        assert_eq!(delete_user(&ports, &alice()).unwrap().revoked_grants, 1);
+    }
+
+    #[test]
+    fn a_failed_revocation_changes_nothing() {
+        let mut d = Doubles::new();
+        d.tokens
+            .expect_revoke_grants_of_user()
+            .returning(|_, _| Err(StoreError::Unavailable("down".into())));
+        d.users.expect_set_user_disabled().never();
+        let ports = d.service(TokenSettings::default()).ports().clone();
+        assert!(disable_user(&ports, &alice()).is_err());
+    }
+
+    #[test]
+    fn deleting_a_client_revokes_its_grants_but_rotating_its_secret_does_not() {
+        let mut d = Doubles::new();
+        d.tokens
+            .expect_revoke_grants_of_client()
+            .times(1)
+            .returning(|_, _| Ok(3));
+        d.clients
+            .expect_delete_client()
+            .times(1)
+            .returning(|_| Ok(true));
+        d.hasher
+            .expect_hash_client_secret()
+            .returning(|s| SecretHash::from_stored(format!("hash:{s}")));
+        d.clients
+            .expect_set_client_secret()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let ports = d.service(TokenSettings::default()).ports().clone();
+        let app = client("app", true);
+        assert_eq!(
+            delete_client(&ports, &app).unwrap(),
+            Changed {
+                found: true,
+                revoked_grants: 3
+            }
+        );
+        let secret = rotate_client_secret(&ports, &app).unwrap().unwrap();
+        assert!(TokenKind::ClientSecret.is_well_formed(secret.expose()));
+    }
+}
