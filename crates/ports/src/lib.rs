@@ -5,16 +5,23 @@
 //! carries `#[cfg_attr(feature = "mock", mockall::automock)]` so that other crates' tests can
 //! use the doubles (`#[cfg(test)]` is never on for a dependency).
 
+mod authorization;
 mod error;
 mod ids;
+mod operations;
 mod records;
 mod scope;
 mod services;
 mod stores;
 mod token;
 
+pub use authorization::{
+    AuthorizationCodeRecord, AuthorizationStore, CodeChallenge, CodeChallengeMethod, CodeDecision,
+    CodeWrite, Consent, RedeemOutcome,
+};
 pub use error::StoreError;
 pub use ids::{ClientId, GrantId, InvalidValue, UserId, Username};
+pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
     AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
     NewAccessToken, NewGrant, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
@@ -25,6 +32,10 @@ pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
 pub use stores::{ClientStore, RefreshDecision, TokenStore, UserStore};
 pub use token::{PlainToken, TokenHash, TokenKind};
 
+#[cfg(feature = "mock")]
+pub use authorization::MockAuthorizationStore;
+#[cfg(feature = "mock")]
+pub use operations::{MockHousekeeping, MockMetrics};
 #[cfg(feature = "mock")]
 pub use services::{MockClock, MockSecretHasher, MockTokenMinter};
 #[cfg(feature = "mock")]

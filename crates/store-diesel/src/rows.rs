@@ -4,13 +4,15 @@
 
 use diesel::prelude::*;
 use grantd_ports::{
-    AccessToken, Client, ClientId, GrantId, GrantRecord, GrantType, LifetimeOverrides,
-    NewRefreshToken, RefreshToken, ScopeSet, SecretHash, Subject, TokenHash, User, UserId,
-    Username,
+    AccessToken, AuthorizationCodeRecord, Client, ClientId, CodeChallenge, CodeChallengeMethod,
+    Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides, NewRefreshToken, RefreshToken,
+    ScopeSet, SecretHash, Subject, TokenHash, User, UserId, Username,
 };
 
 use crate::errors::Failure;
-use crate::schema::{access_tokens, clients, grants, refresh_tokens, users};
+use crate::schema::{
+    access_tokens, authorization_codes, clients, consents, grants, refresh_tokens, users,
+};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = clients)]
@@ -274,6 +276,123 @@ impl AccessRow {
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct CodeRow {
+    code_hash: Vec<u8>,
+    client_id: String,
+    user_id: String,
+    username: String,
+    redirect_uri: String,
+    scope: String,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    issued_at: i64,
+    expires_at: i64,
+    redeemed_at: Option<i64>,
+    grant_id: Option<String>,
+}
+
+impl CodeRow {
+    pub(crate) fn from_record(code: &AuthorizationCodeRecord) -> Self {
+        Self {
+            code_hash: code.hash.as_bytes().to_vec(),
+            client_id: code.client_id.as_str().to_owned(),
+            user_id: code.user_id.as_str().to_owned(),
+            username: code.username.as_str().to_owned(),
+            redirect_uri: code.redirect_uri.clone(),
+            scope: code.scope.to_delimited(),
+            code_challenge: code.challenge.as_ref().map(|c| c.challenge.clone()),
+            code_challenge_method: code
+                .challenge
+                .as_ref()
+                .map(|c| c.method.as_str().to_owned()),
+            issued_at: code.issued_at,
+            expires_at: code.expires_at,
+            redeemed_at: code.redeemed_at,
+            grant_id: code.grant_id.as_ref().map(|g| g.as_str().to_owned()),
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<AuthorizationCodeRecord, Failure> {
+        let corrupt = |what: &str| {
+            Failure::Corrupt(format!(
+                "authorization code of client {:?}: {what}",
+                self.client_id
+            ))
+        };
+        let challenge = match (self.code_challenge, self.code_challenge_method) {
+            (Some(challenge), Some(method)) => Some(CodeChallenge {
+                challenge,
+                method: CodeChallengeMethod::parse(&method)
+                    .ok_or_else(|| corrupt("unknown code_challenge_method"))?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(corrupt(
+                    "code_challenge and its method must be both set or both NULL",
+                ))
+            }
+        };
+        Ok(AuthorizationCodeRecord {
+            hash: TokenHash::from_slice(&self.code_hash)
+                .ok_or_else(|| corrupt("hash is not 32 bytes"))?,
+            client_id: ClientId::parse(&self.client_id).map_err(|e| corrupt(&e.0))?,
+            user_id: UserId::parse(&self.user_id).map_err(|e| corrupt(&e.0))?,
+            username: Username::parse(&self.username).map_err(|e| corrupt(&e.0))?,
+            redirect_uri: self.redirect_uri,
+            scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            challenge,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            redeemed_at: self.redeemed_at,
+            grant_id: self
+                .grant_id
+                .as_deref()
+                .map(GrantId::parse)
+                .transpose()
+                .map_err(|e| corrupt(&e.0))?,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub(crate) struct ConsentRow {
+    user_id: String,
+    client_id: String,
+    scope: String,
+    created_at: i64,
+}
+
+impl ConsentRow {
+    pub(crate) fn from_record(consent: &Consent) -> Self {
+        Self {
+            user_id: consent.user_id.as_str().to_owned(),
+            client_id: consent.client_id.as_str().to_owned(),
+            scope: consent.scope.to_delimited(),
+            created_at: consent.created_at,
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<Consent, Failure> {
+        let corrupt = |what: &str| {
+            Failure::Corrupt(format!(
+                "consent of user {:?} to {:?}: {what}",
+                self.user_id, self.client_id
+            ))
+        };
+        Ok(Consent {
+            user_id: UserId::parse(&self.user_id).map_err(|e| corrupt(&e.0))?,
+            client_id: ClientId::parse(&self.client_id).map_err(|e| corrupt(&e.0))?,
+            scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            created_at: self.created_at,
         })
     }
 }

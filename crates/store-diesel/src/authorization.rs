@@ -1,0 +1,163 @@
+//! `AuthorizationStore` on [`Database`]: authorization codes (hashes only) and consents,
+//! and the one atomic operation of the code exchange, `redeem_code`. The decision made
+//! inside its transaction is the domain's, passed in as a closure.
+
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use grantd_ports::{
+    AuthorizationCodeRecord, AuthorizationStore, ClientId, CodeDecision, CodeWrite, Consent,
+    RedeemOutcome, StoreError, TokenHash, UserId,
+};
+
+use crate::errors::Failure;
+use crate::pool::{db_run, db_write};
+use crate::rows::{AccessRow, CodeRow, ConsentRow, GrantRow, RefreshRow};
+use crate::schema::{access_tokens, authorization_codes, consents, grants, refresh_tokens};
+use crate::Database;
+
+/// How a redemption holds the presented code still until its transaction ends, so that
+/// concurrent redemptions take turns and each sees the previous one's mark.
+trait PinCode {
+    fn pin_code(&mut self, hash: &[u8]) -> Result<(), Failure>;
+}
+
+impl PinCode for PgConnection {
+    /// `SELECT ... FOR UPDATE`: a second redemption of the same code blocks here until the
+    /// first commits, then (READ COMMITTED) reads its `redeemed_at`.
+    fn pin_code(&mut self, hash: &[u8]) -> Result<(), Failure> {
+        authorization_codes::table
+            .filter(authorization_codes::code_hash.eq(hash))
+            .select(authorization_codes::code_hash)
+            .for_update()
+            .first::<Vec<u8>>(self)
+            .optional()?;
+        Ok(())
+    }
+}
+
+impl PinCode for SqliteConnection {
+    /// Nothing to lock: the immediate transaction already holds SQLite's one write lock.
+    fn pin_code(&mut self, _hash: &[u8]) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+impl AuthorizationStore for Database {
+    fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<(), StoreError> {
+        let row = CodeRow::from_record(code);
+        db_run!(self, |conn| {
+            diesel::insert_into(authorization_codes::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn redeem_code(
+        &self,
+        presented: &TokenHash,
+        decide: &mut dyn CodeDecision,
+    ) -> Result<RedeemOutcome, StoreError> {
+        let hash = presented.as_bytes().as_slice();
+        db_write!(self, |conn| {
+            conn.pin_code(hash)?;
+            let Some(row) = authorization_codes::table
+                .filter(authorization_codes::code_hash.eq(hash))
+                .select(CodeRow::as_select())
+                .first::<CodeRow>(conn)
+                .optional()?
+            else {
+                return Ok(RedeemOutcome::NotFound);
+            };
+            let code = row.into_record()?;
+            let CodeWrite::Redeem(issuance) = decide.decide(&code) else {
+                return Ok(RedeemOutcome::Declined);
+            };
+            // Conditional on `redeemed_at IS NULL` although the lock already guarantees it:
+            // were the locking ever wrong, this fails loudly instead of redeeming twice.
+            let marked = diesel::update(
+                authorization_codes::table
+                    .filter(authorization_codes::code_hash.eq(hash))
+                    .filter(authorization_codes::redeemed_at.is_null()),
+            )
+            .set((
+                authorization_codes::redeemed_at.eq(Some(issuance.grant.created_at)),
+                authorization_codes::grant_id.eq(Some(issuance.grant.id.as_str())),
+            ))
+            .execute(conn)?;
+            if marked != 1 {
+                return Err(Failure::Invariant(
+                    "an authorization code was redeemed by another exchange while locked",
+                ));
+            }
+            diesel::insert_into(grants::table)
+                .values(&GrantRow::from_record(&issuance.grant))
+                .execute(conn)?;
+            diesel::insert_into(access_tokens::table)
+                .values(&AccessRow::from_record(&issuance.access))
+                .execute(conn)?;
+            if let Some(refresh) = &issuance.refresh {
+                diesel::insert_into(refresh_tokens::table)
+                    .values(&RefreshRow::from_new(refresh))
+                    .execute(conn)?;
+            }
+            Ok(RedeemOutcome::Redeemed)
+        })
+    }
+
+    fn find_consent(
+        &self,
+        user_id: &UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<Consent>, StoreError> {
+        let row = db_run!(self, |conn| {
+            Ok(consents::table
+                .filter(consents::user_id.eq(user_id.as_str()))
+                .filter(consents::client_id.eq(client_id.as_str()))
+                .select(ConsentRow::as_select())
+                .first::<ConsentRow>(conn)
+                .optional()?)
+        })?;
+        Ok(row.map(ConsentRow::into_record).transpose()?)
+    }
+
+    fn save_consent(&self, consent: &Consent) -> Result<(), StoreError> {
+        let row = ConsentRow::from_record(consent);
+        // Delete then insert in one transaction: the same SQL on both backends (an upsert's
+        // syntax differs between them only in details diesel hides, but this is plainer).
+        db_write!(self, |conn| {
+            diesel::delete(
+                consents::table
+                    .filter(consents::user_id.eq(consent.user_id.as_str()))
+                    .filter(consents::client_id.eq(consent.client_id.as_str())),
+            )
+            .execute(conn)?;
+            diesel::insert_into(consents::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_consents<'a>(
+        &self,
+        user_id: &UserId,
+        client_id: Option<&'a ClientId>,
+    ) -> Result<u64, StoreError> {
+        db_run!(self, |conn| {
+            let deleted = match client_id {
+                Some(client_id) => diesel::delete(
+                    consents::table
+                        .filter(consents::user_id.eq(user_id.as_str()))
+                        .filter(consents::client_id.eq(client_id.as_str())),
+                )
+                .execute(conn)?,
+                None => {
+                    diesel::delete(consents::table.filter(consents::user_id.eq(user_id.as_str())))
+                        .execute(conn)?
+                }
+            };
+            Ok(deleted as u64)
+        })
+    }
+}
