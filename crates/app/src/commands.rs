@@ -438,6 +438,7 @@ mod tests {
         }
     }
 
+                metrics: Arc::new(grantd_ports::NoMetrics),
     fn user_args() -> UserArgs {
         UserArgs {
             username: "alice".into(),

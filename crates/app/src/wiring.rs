@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
 use grantd_domain::Ports;
+use grantd_ports::NoMetrics;
 use grantd_store_diesel::{Database, DbOptions};
 
 use crate::config::Config;
@@ -49,5 +50,6 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
         hasher: Arc::new(hasher),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(SystemClock),
+        metrics: Arc::new(NoMetrics),
     })
 }

@@ -6,6 +6,7 @@ use std::fmt;
 
 use grantd_ports::{Client, ClientId, StoreError};
 
+use crate::secret_cache::SecretCache;
 use crate::{FailureLimiter, Ports};
 
 /// Where the credentials came from; the HTTP edge needs it to answer a failure
@@ -72,10 +73,13 @@ impl ClientAuthError {
 }
 
 /// Authenticates the client behind `credentials` (blocking: may run bcrypt). A client id
-/// at its failure limit is refused before any hashing; each wrong secret counts.
+/// at its failure limit is refused before any hashing; each wrong secret counts. A secret
+/// that `cache` remembers for this client's current row skips bcrypt; one that bcrypt
+/// verifies is remembered; a failure is never remembered.
 pub fn authenticate_client(
     ports: &Ports,
     limiter: &FailureLimiter,
+    cache: &SecretCache,
     credentials: &ClientCredentials,
 ) -> Result<Client, ClientAuthError> {
     let now = ports.clock.now();
@@ -83,7 +87,7 @@ pub fn authenticate_client(
     limiter
         .check(key, now)
         .map_err(|retry_after| ClientAuthError::TooManyAttempts { retry_after })?;
-    let result = verify(ports, credentials);
+    let result = verify(ports, cache, credentials, now);
     if matches!(
         result,
         Err(ClientAuthError::WrongSecret
@@ -95,15 +99,26 @@ pub fn authenticate_client(
     result
 }
 
-fn verify(ports: &Ports, credentials: &ClientCredentials) -> Result<Client, ClientAuthError> {
-    let client = ports
-        .clients
-        .find_client(&credentials.id)?
-        .ok_or(ClientAuthError::UnknownClient)?;
+fn verify(
+    ports: &Ports,
+    cache: &SecretCache,
+    credentials: &ClientCredentials,
+    now: grantd_ports::UnixTime,
+) -> Result<Client, ClientAuthError> {
+    let Some(client) = ports.clients.find_client(&credentials.id)? else {
+        cache.forget(&credentials.id);
+        return Err(ClientAuthError::UnknownClient);
+    };
     let presented = credentials.secret.as_deref().filter(|s| !s.is_empty());
     match (&client.secret, presented) {
         (Some(stored), Some(secret)) => {
+            let minter = ports.minter.as_ref();
+            let version = client.secret_version;
+            if cache.is_verified(minter, &client.id, version, stored, secret, now) {
+                return Ok(client);
+            }
             if ports.hasher.verify(secret, stored) {
+                cache.remember(minter, &client.id, version, stored, secret, now);
                 Ok(client)
             } else {
                 Err(ClientAuthError::WrongSecret)

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use grantd_ports::{ClientStore, Clock, SecretHasher, TokenMinter, TokenStore, UserStore};
+use grantd_ports::{
+    ClientStore, Clock, Metrics, SecretHasher, TokenMinter, TokenStore, UserStore,
+};
 
 /// Every port the use cases need. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
@@ -13,4 +15,7 @@ pub struct Ports {
     pub hasher: Arc<dyn SecretHasher>,
     pub minter: Arc<dyn TokenMinter>,
     pub clock: Arc<dyn Clock>,
+    /// Where domain events (tokens issued, reuse, rate limits) are counted; `NoMetrics`
+    /// when nobody is counting.
+    pub metrics: Arc<dyn Metrics>,
 }

@@ -16,7 +16,10 @@ use crate::client_auth::{self, ClientAuthError, ClientCredentials};
 use crate::introspection::{self, Introspection};
 use crate::revocation::{self, RevokeError, TokenTypeHint};
 use crate::rotation::RotationPolicy;
-use crate::{AttemptLimit, FailureLimiter, Ports, TokenError, TokenResponse, TokenSettings};
+use crate::{
+    AttemptLimit, FailureLimiter, Ports, SecretCache, SecretCacheLimits, TokenError, TokenResponse,
+    TokenSettings,
+};
 
 /// Why introspection was refused (an inactive token is not an error, RFC 7662 §2.3).
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,8 @@ pub struct TokenService {
     settings: TokenSettings,
     user_failures: Arc<FailureLimiter>,
     client_failures: Arc<FailureLimiter>,
+    /// Verified client secrets of this process (see `secret_cache`); shared by every clone.
+    secret_cache: Arc<SecretCache>,
 }
 
 /// Brute-force defaults: 10 failures per username and per client id per 60 s.
@@ -109,7 +114,14 @@ impl TokenService {
             settings,
             user_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
             client_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
+            secret_cache: Arc::new(SecretCache::new(SecretCacheLimits::default())),
         }
+    }
+
+    /// Sets the size and TTL of the verified-secret cache (capacity 0 turns it off).
+    pub fn with_secret_cache(mut self, limits: SecretCacheLimits) -> Self {
+        self.secret_cache = Arc::new(SecretCache::new(limits));
+        self
     }
 
     /// Sets the brute-force limits for passwords (per username) and client secrets
@@ -164,7 +176,12 @@ impl TokenService {
         credentials: Option<&ClientCredentials>,
     ) -> Result<Client, ClientAuthError> {
         let credentials = credentials.ok_or(ClientAuthError::Missing)?;
-        client_auth::authenticate_client(&self.ports, &self.client_failures, credentials)
+        client_auth::authenticate_client(
+            &self.ports,
+            &self.client_failures,
+            &self.secret_cache,
+            credentials,
+        )
     }
 
     /// The resource server's check of a bearer access token (RFC 6750).
@@ -209,6 +226,8 @@ impl TokenService {
 
 #[cfg(test)]
 mod endpoint_tests;
+#[cfg(test)]
+mod secret_cache_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

@@ -130,6 +130,9 @@ impl TokenService {
     /// Turns a denial into the endpoint's error, revoking the grant first on reuse.
     fn on_denied(&self, client: &Client, denied: RefreshDenied, now: UnixTime) -> TokenError {
         if let RefreshDenied::Reused { grant_id } = &denied {
+            self.ports
+                .metrics
+                .record(grantd_ports::DomainEvent::RefreshTokenReuse);
             let policy = self.settings.refresh_token_reuse_policy;
             tracing::warn!(
                 target: "grantd::security",
@@ -147,6 +150,9 @@ impl TokenService {
             }
         }
         if denied == RefreshDenied::LostRace {
+            self.ports
+                .metrics
+                .record(grantd_ports::DomainEvent::RefreshRaceLost);
             tracing::info!(target: "grantd::security", event = "refresh_race_lost", client_id = %client.id, "a concurrent refresh consumed this token first");
         }
         denied.into_error()

@@ -77,6 +77,7 @@ impl Doubles {
                 hasher: Arc::new(self.hasher),
                 minter: Arc::new(minter),
                 clock: Arc::new(clock),
+                metrics: Arc::new(grantd_ports::NoMetrics),
             },
             settings,
         )
