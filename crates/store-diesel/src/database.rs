@@ -36,6 +36,17 @@ impl Default for DbOptions {
     }
 }
 
+/// A snapshot of the connection pool (r2d2's `state()` plus its ceiling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open now, busy or idle.
+    pub connections: u32,
+    /// Of those, the ones waiting in the pool.
+    pub idle_connections: u32,
+    /// The most this process opens (`database.pool_size`).
+    pub max_size: u32,
+}
+
 /// Which database a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -124,6 +135,19 @@ impl Database {
             diesel::sql_query("SELECT 1").execute(conn)?;
             Ok(())
         })
+    }
+
+    /// The pool's size now: for the `/metrics` gauges.
+    pub fn pool_state(&self) -> PoolState {
+        let (state, max_size) = match self.pool() {
+            Pool::Pg { pool, .. } => (pool.state(), pool.max_size()),
+            Pool::Sqlite(pool) => (pool.state(), pool.max_size()),
+        };
+        PoolState {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            max_size,
+        }
     }
 
     pub fn backend(&self) -> Backend {

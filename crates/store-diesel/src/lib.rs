@@ -11,6 +11,7 @@ mod authorization;
 mod clients;
 mod database;
 mod errors;
+mod housekeeping;
 mod migrate;
 mod pool;
 mod rows;
@@ -19,5 +20,5 @@ mod tokens;
 mod url;
 mod users;
 
-pub use database::{Backend, Database, DbOptions};
+pub use database::{Backend, Database, DbOptions, PoolState};
 pub use errors::DbError;

@@ -1,0 +1,173 @@
+//! The `Housekeeping` contract on both backends: `prune` deletes expired tokens and ended
+//! grants in batches, and keeps a consumed refresh token (the reuse-detection record)
+//! until its grant ends.
+
+// Test code: a panic is a failed test, which is what an unexpected Err should be.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use grantd_ports::{
+    AccessToken, Client, ClientId, ClientStore, GrantId, GrantRecord, GrantType, Housekeeping,
+    Issuance, LifetimeOverrides, NewRefreshToken, PruneReport, RefreshWrite, ScopeSet, Subject,
+    TokenHash, TokenStore, User, UserId, UserStore, Username,
+};
+use grantd_store_diesel::Database;
+
+macro_rules! contract {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
+        }
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
+        }
+    };
+}
+
+contract!(
+    prune_deletes_expired_tokens_and_ended_grants_in_batches,
+    prune_keeps_consumed_refresh_tokens_until_their_grant_ends,
+    prune_of_nothing_reports_zero,
+);
+
+const T0: i64 = 1_700_000_000;
+
+fn seed(db: &Database) {
+    db.insert_client(&Client {
+        id: ClientId::parse("app").unwrap(),
+        name: "app".into(),
+        secret: None,
+        secret_version: 0,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read").unwrap(),
+        redirect_uris: Vec::new(),
+        can_introspect: false,
+        lifetimes: LifetimeOverrides::default(),
+        created_at: T0,
+    })
+    .unwrap();
+    db.insert_user(&User {
+        id: UserId::parse("u1").unwrap(),
+        username: Username::parse("alice").unwrap(),
+        password: grantd_ports::SecretHash::from_stored("$2b$04$x".into()),
+        disabled: false,
+        created_at: T0,
+    })
+    .unwrap();
+}
+
+fn access(name: &str, grant: &str, expires_at: i64) -> AccessToken {
+    AccessToken {
+        hash: TokenHash::of(name),
+        grant_id: GrantId::parse(grant).unwrap(),
+        scope: ScopeSet::parse("read").unwrap(),
+        issued_at: T0,
+        expires_at,
+        revoked_at: None,
+    }
+}
+
+fn refresh(name: &str, grant: &str, expires_at: i64) -> NewRefreshToken {
+    NewRefreshToken {
+        hash: TokenHash::of(name),
+        grant_id: GrantId::parse(grant).unwrap(),
+        issued_at: T0,
+        expires_at,
+    }
+}
+
+/// A grant `id` (absolute expiry `expires_at`) with access token `<id>-a` and refresh
+/// token `<id>-r`.
+fn grant(db: &Database, id: &str, expires_at: i64, access_exp: i64, refresh_exp: i64) {
+    db.issue(&Issuance {
+        grant: GrantRecord {
+            id: GrantId::parse(id).unwrap(),
+            client_id: ClientId::parse("app").unwrap(),
+            subject: Subject::User {
+                id: UserId::parse("u1").unwrap(),
+                username: Username::parse("alice").unwrap(),
+            },
+            scope: ScopeSet::parse("read").unwrap(),
+            created_at: T0,
+            expires_at: Some(expires_at),
+            revoked_at: None,
+        },
+        access: access(&format!("{id}-a"), id, access_exp),
+        refresh: Some(refresh(&format!("{id}-r"), id, refresh_exp)),
+    })
+    .unwrap();
+}
+
+/// Rotates `<id>-r` into `<id>-r2` (with access token `<id>-a2`).
+fn rotate(db: &Database, id: &str, access_exp: i64, refresh_exp: i64) {
+    let write = RefreshWrite {
+        consume: true,
+        sealed_response: None,
+        access: access(&format!("{id}-a2"), id, access_exp),
+        successor: Some(refresh(&format!("{id}-r2"), id, refresh_exp)),
+    };
+    let mut once = Some(write);
+    db.rotate_refresh(&TokenHash::of(&format!("{id}-r")), &mut |_: &_| once.take())
+        .unwrap();
+}
+
+fn refresh_exists(db: &Database, name: &str) -> bool {
+    db.find_refresh_token(&TokenHash::of(name)).unwrap().is_some()
+}
+
+fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
+    seed(db);
+    // Live: rotated once, its successor still valid at `now`.
+    grant(db, "live", T0 + 86_400, T0 + 600, T0 + 3_600);
+    rotate(db, "live", T0 + 700, T0 + 3_700);
+    // Capped: the grant's absolute expiry has passed.
+    grant(db, "capped", T0 + 500, T0 + 600, T0 + 3_600);
+    // Idle: within its cap, but nothing of it can be used any more.
+    grant(db, "idle", T0 + 86_400, T0 + 600, T0 + 3_600);
+    let now = T0 + 3_650;
+
+    // A batch of 1 exercises the loop: every statement runs until a batch comes back short.
+    let report = db.prune(now, 1).unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            grants: 2,
+            access_tokens: 4,
+            refresh_tokens: 2,
+            authorization_codes: 0,
+        }
+    );
+    assert!(refresh_exists(db, "live-r2"), "a live token survives");
+    assert!(
+        refresh_exists(db, "live-r"),
+        "the consumed token of a live grant is the reuse-detection record"
+    );
+    assert!(!refresh_exists(db, "capped-r"));
+    assert!(!refresh_exists(db, "idle-r"));
+    assert!(db
+        .find_access_token(&TokenHash::of("live-a2"))
+        .unwrap()
+        .is_none());
+    assert_eq!(db.prune(now, 1000).unwrap(), PruneReport::default());
+}
+
+fn prune_keeps_consumed_refresh_tokens_until_their_grant_ends(db: &Database) {
+    seed(db);
+    grant(db, "g", T0 + 86_400, T0 + 600, T0 + 3_600);
+    rotate(db, "g", T0 + 700, T0 + 3_700);
+    // The consumed token has expired, its successor has not: the record stays.
+    db.prune(T0 + 3_650, 1000).unwrap();
+    let consumed = db.find_refresh_token(&TokenHash::of("g-r")).unwrap().unwrap();
+    assert!(consumed.token.consumed_at.is_some());
+    // Once the successor has expired the grant has ended, and the record goes with it.
+    let report = db.prune(T0 + 3_800, 1000).unwrap();
+    assert_eq!((report.refresh_tokens, report.grants), (1, 1));
+    assert!(!refresh_exists(db, "g-r"));
+    assert!(!refresh_exists(db, "g-r2"));
+}
+
+fn prune_of_nothing_reports_zero(db: &Database) {
+    assert_eq!(db.prune(T0, 1000).unwrap(), PruneReport::default());
+    assert_eq!(PruneReport::default().total(), 0);
+}
