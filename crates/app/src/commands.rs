@@ -421,6 +421,7 @@ mod tests {
                 clients: Arc::new(self.clients),
                 users: Arc::new(self.users),
                 tokens: Arc::new(self.tokens),
+                authorizations: Arc::new(grantd_ports::MockAuthorizationStore::new()),
                 hasher: Arc::new(self.hasher),
                 minter: Arc::new(self.minter),
                 clock: Arc::new(clock),

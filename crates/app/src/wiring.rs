@@ -46,7 +46,8 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
     Ok(Ports {
         clients: db.clone(),
         users: db.clone(),
-        tokens: db,
+        tokens: db.clone(),
+        authorizations: db,
         hasher: Arc::new(hasher),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(SystemClock),

@@ -6,13 +6,16 @@
 
 pub mod accounts;
 mod attempts;
+pub mod authorize_request;
 mod bearer;
 mod client_auth;
+mod consent_rules;
 mod errors;
 mod grants;
 mod introspection;
 mod lifetimes;
 mod metadata;
+pub mod pkce;
 mod ports_bundle;
 mod response;
 mod retry_seal;
@@ -26,11 +29,14 @@ pub use attempts::{AttemptLimit, FailureLimiter};
 pub use bearer::{ActiveToken, BearerError};
 pub use client_auth::{ClientAuthError, ClientCredentials, CredentialSource};
 pub use errors::TokenError;
-pub use grants::{GrantRequest, IntrospectError, TokenRequest, TokenService};
+pub use grants::{
+    AuthorizeFailure, CodeRedirect, ExchangeDenied, GrantRequest, IntrospectError, LoginError,
+    TokenRequest, TokenService,
+};
 pub use introspection::Introspection;
 pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use ports_bundle::Ports;
 pub use response::TokenResponse;
 pub use revocation::{RevokeError, TokenTypeHint};
 pub use secret_cache::{SecretCache, SecretCacheLimits};
-pub use settings::{ReusePolicy, TokenSettings};
+pub use settings::{AuthorizationSettings, ReusePolicy, TokenSettings};

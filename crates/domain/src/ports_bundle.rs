@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use grantd_ports::{
-    ClientStore, Clock, Metrics, SecretHasher, TokenMinter, TokenStore, UserStore,
+    AuthorizationStore, ClientStore, Clock, Metrics, SecretHasher, TokenMinter, TokenStore,
+    UserStore,
 };
 
 /// Every port the use cases need. Cheap to clone (all `Arc`s).
@@ -12,6 +13,8 @@ pub struct Ports {
     pub clients: Arc<dyn ClientStore>,
     pub users: Arc<dyn UserStore>,
     pub tokens: Arc<dyn TokenStore>,
+    /// Authorization codes and consents (the code flow).
+    pub authorizations: Arc<dyn AuthorizationStore>,
     pub hasher: Arc<dyn SecretHasher>,
     pub minter: Arc<dyn TokenMinter>,
     pub clock: Arc<dyn Clock>,

@@ -41,3 +41,36 @@ impl Default for TokenSettings {
         }
     }
 }
+
+/// The authorization code flow's policy (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationSettings {
+    /// Seconds an authorization code may be exchanged (§4.1.2: short-lived, at most 10
+    /// minutes RECOMMENDED).
+    pub code_lifetime: i64,
+    /// Require PKCE of every client, not only of public ones.
+    pub require_pkce: bool,
+    /// Accept `code_challenge_method=plain` (RFC 9700 §2.1.1 says to prefer S256).
+    pub allow_plain_pkce: bool,
+}
+
+impl Default for AuthorizationSettings {
+    fn default() -> Self {
+        Self {
+            code_lifetime: 60,
+            require_pkce: false,
+            allow_plain_pkce: false,
+        }
+    }
+}
+
+impl AuthorizationSettings {
+    /// `code_challenge_methods_supported` of the metadata document (RFC 8414 §2).
+    pub fn code_challenge_methods(&self) -> Vec<&'static str> {
+        if self.allow_plain_pkce {
+            vec!["S256", "plain"]
+        } else {
+            vec!["S256"]
+        }
+    }
+}

@@ -48,8 +48,10 @@ pub struct AuthorizationCodeRecord {
     pub client_id: ClientId,
     pub user_id: UserId,
     pub username: Username,
-    /// The redirect URI of the authorization request, exactly as it was sent.
-    pub redirect_uri: String,
+    /// The `redirect_uri` parameter of the authorization request exactly as it was sent;
+    /// `None` if it had none (the client's only registered URI was used), in which case
+    /// the token request may omit it too (RFC 6749 §4.1.3).
+    pub redirect_uri: Option<String>,
     pub scope: ScopeSet,
     pub challenge: Option<CodeChallenge>,
     pub issued_at: UnixTime,

@@ -288,7 +288,7 @@ pub(crate) struct CodeRow {
     client_id: String,
     user_id: String,
     username: String,
-    redirect_uri: String,
+    redirect_uri: Option<String>,
     scope: String,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,

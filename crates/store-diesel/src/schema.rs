@@ -69,7 +69,7 @@ diesel::table! {
         client_id -> Text,
         user_id -> Text,
         username -> Text,
-        redirect_uri -> Text,
+        redirect_uri -> Nullable<Text>,
         scope -> Text,
         code_challenge -> Nullable<Text>,
         code_challenge_method -> Nullable<Text>,

@@ -7,7 +7,9 @@ CREATE TABLE authorization_codes (
     client_id             TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
     user_id               TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     username              TEXT NOT NULL,
-    redirect_uri          TEXT NOT NULL,
+    -- the redirect_uri parameter of the authorization request; NULL = it had none, so
+    -- the token request may omit it too (RFC 6749 §4.1.3).
+    redirect_uri          TEXT NULL,
     scope                 TEXT NOT NULL,
     -- NULL together: no PKCE.
     code_challenge        TEXT NULL,

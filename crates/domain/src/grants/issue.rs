@@ -1,10 +1,10 @@
-//! A first issuance (password, client credentials, and later the code grant): a new grant
+//! A first issuance (password, client credentials, the code grant): a new grant
 //! with its first access token and, where the grant carries one, its first refresh token,
 //! stored in one transaction before anything is returned.
 
 use grantd_ports::{
     AccessToken, Client, GrantId, GrantRecord, GrantType, Issuance, NewRefreshToken, ScopeSet,
-    Subject, TokenKind,
+    Subject, TokenKind, UnixTime,
 };
 
 use crate::lifetimes::Lifetimes;
@@ -23,6 +23,20 @@ impl TokenService {
         scope: ScopeSet,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.ports.clock.now();
+        let (issuance, response) = self.new_issuance(client, subject, scope, now)?;
+        self.ports.tokens.issue(&issuance)?;
+        Ok(response)
+    }
+
+    /// Mints a new grant's first tokens and returns what to store and what to answer,
+    /// writing nothing: the code exchange writes the issuance inside its own transaction.
+    pub(super) fn new_issuance(
+        &self,
+        client: &Client,
+        subject: Subject,
+        scope: ScopeSet,
+        now: UnixTime,
+    ) -> Result<(Issuance, TokenResponse), TokenError> {
         let lifetimes = Lifetimes::for_client(&self.settings, client);
         let with_refresh =
             matches!(subject, Subject::User { .. }) && client.allows(GrantType::RefreshToken);
@@ -68,12 +82,12 @@ impl TokenService {
                 expires_at: lifetimes.refresh_expiry(now, cap),
             }),
         };
-        self.ports.tokens.issue(&issuance)?;
-        Ok(TokenResponse {
+        let response = TokenResponse {
             access_token,
             expires_in: access_expires_at - now,
             scope,
             refresh_token,
-        })
+        };
+        Ok((issuance, response))
     }
 }

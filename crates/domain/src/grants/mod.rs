@@ -1,8 +1,13 @@
 //! The token endpoint's use cases (RFC 6749 §4.3, §4.4, §6): authenticate the client,
 //! check that it may use the grant, run the grant, and store what it issues.
 
+mod authorization_code;
+mod authorize;
 mod client_credentials;
 mod issue;
+
+pub use authorization_code::ExchangeDenied;
+pub use authorize::{AuthorizeFailure, CodeRedirect, LoginError};
 mod password;
 mod refresh;
 
@@ -17,8 +22,8 @@ use crate::introspection::{self, Introspection};
 use crate::revocation::{self, RevokeError, TokenTypeHint};
 use crate::rotation::RotationPolicy;
 use crate::{
-    AttemptLimit, FailureLimiter, Ports, SecretCache, SecretCacheLimits, TokenError, TokenResponse,
-    TokenSettings,
+    AttemptLimit, AuthorizationSettings, FailureLimiter, Ports, SecretCache, SecretCacheLimits,
+    TokenError, TokenResponse, TokenSettings,
 };
 
 /// Why introspection was refused (an inactive token is not an error, RFC 7662 §2.3).
@@ -48,6 +53,12 @@ pub enum GrantRequest {
     },
     /// RFC 6749 §4.4.
     ClientCredentials { scope: Option<String> },
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.5.
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
 }
 
 impl fmt::Debug for GrantRequest {
@@ -69,6 +80,10 @@ impl fmt::Debug for GrantRequest {
                 .debug_struct("ClientCredentials")
                 .field("scope", scope)
                 .finish(),
+            GrantRequest::AuthorizationCode { redirect_uri, .. } => f
+                .debug_struct("AuthorizationCode")
+                .field("redirect_uri", redirect_uri)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -79,6 +94,7 @@ impl GrantRequest {
             GrantRequest::Password { .. } => GrantType::Password,
             GrantRequest::RefreshToken { .. } => GrantType::RefreshToken,
             GrantRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+            GrantRequest::AuthorizationCode { .. } => GrantType::AuthorizationCode,
         }
     }
 }
@@ -99,6 +115,8 @@ pub struct TokenService {
     client_failures: Arc<FailureLimiter>,
     /// Verified client secrets of this process (see `secret_cache`); shared by every clone.
     secret_cache: Arc<SecretCache>,
+    /// The authorization code flow's policy.
+    authorization: AuthorizationSettings,
 }
 
 /// Brute-force defaults: 10 failures per username and per client id per 60 s.
@@ -115,7 +133,14 @@ impl TokenService {
             user_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
             client_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
             secret_cache: Arc::new(SecretCache::new(SecretCacheLimits::default())),
+            authorization: AuthorizationSettings::default(),
         }
+    }
+
+    /// Sets the authorization code flow's policy (code lifetime, PKCE rules).
+    pub fn with_authorization_settings(mut self, settings: AuthorizationSettings) -> Self {
+        self.authorization = settings;
+        self
     }
 
     /// Sets the size and TTL of the verified-secret cache (capacity 0 turns it off).
@@ -167,6 +192,16 @@ impl TokenService {
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials_grant(&client, scope.as_deref())
             }
+            GrantRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => self.authorization_code_grant(
+                &client,
+                code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            ),
         }
     }
 

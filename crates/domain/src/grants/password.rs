@@ -43,7 +43,11 @@ impl TokenService {
 
     /// The user behind a username and password, or `invalid_grant` with one message for
     /// every failure.
-    fn check_password(&self, username: &str, password: &str) -> Result<User, TokenError> {
+    pub(super) fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<User, TokenError> {
         let Ok(username) = Username::parse(username) else {
             self.ports.hasher.burn_password_verification();
             return Err(TokenError::InvalidGrant(BAD_CREDENTIALS));

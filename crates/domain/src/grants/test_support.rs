@@ -22,6 +22,7 @@ pub struct Doubles {
     pub clients: MockClientStore,
     pub users: MockUserStore,
     pub tokens: MockTokenStore,
+    pub authorizations: grantd_ports::MockAuthorizationStore,
     pub hasher: MockSecretHasher,
 }
 
@@ -50,6 +51,7 @@ impl Doubles {
             clients,
             users: MockUserStore::new(),
             tokens: MockTokenStore::new(),
+            authorizations: grantd_ports::MockAuthorizationStore::new(),
             hasher,
         }
     }
@@ -74,6 +76,7 @@ impl Doubles {
                 clients: Arc::new(self.clients),
                 users: Arc::new(self.users),
                 tokens: Arc::new(self.tokens),
+                authorizations: Arc::new(self.authorizations),
                 hasher: Arc::new(self.hasher),
                 minter: Arc::new(minter),
                 clock: Arc::new(clock),

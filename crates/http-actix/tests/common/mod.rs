@@ -191,6 +191,7 @@ fn launch(
         clients: shared.clone(),
         users: shared.clone(),
         tokens: shared.clone(),
+        authorizations: shared.clone(),
         hasher: hasher.clone(),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(clock.clone()),

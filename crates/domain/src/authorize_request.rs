@@ -1,0 +1,491 @@
+//! Validation of an authorization request (RFC 6749 §4.1.1, §4.1.2.1; RFC 7636 §4.3,
+//! §4.4.1) as a pure function: the raw parameters, the client they name, and the settings
+//! in; a valid request or the error to show. Errors come in two kinds, and which kind is
+//! the point of §4.1.2.1 and §10.6: while the client or its redirect URI is in doubt, the
+//! user sees an error page and is never redirected (an open redirector otherwise); once
+//! both are known, every other error is reported to the client by redirect.
+
+use grantd_ports::{Client, CodeChallenge, CodeChallengeMethod, GrantType, ScopeSet};
+
+use crate::{pkce, AuthorizationSettings};
+
+/// The parameters as they arrived (empty values already treated as omitted, §3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// A request that passed every rule: what the login and consent pages act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    pub client: Client,
+    /// Where to send the user back: the `redirect_uri` parameter, or the client's only one.
+    pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri` (then the token request must repeat it).
+    pub redirect_uri_sent: bool,
+    pub scope: ScopeSet,
+    pub state: Option<String>,
+    pub challenge: Option<CodeChallenge>,
+}
+
+/// Why the request cannot be redirected back: shown to the user on a page (§4.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageError {
+    /// The request is malformed before the client is even known (e.g. a repeated parameter).
+    Malformed,
+    MissingClientId,
+    UnknownClient,
+    /// The client has several redirect URIs (or none) and the request named none.
+    MissingRedirectUri,
+    /// `redirect_uri` is not exactly one of the client's registered URIs (§3.1.2.3).
+    RedirectUriMismatch,
+}
+
+impl PageError {
+    /// A sentence for a person, not for a machine.
+    pub fn message(self) -> &'static str {
+        match self {
+            PageError::Malformed => "The sign-in link is malformed.",
+            PageError::MissingClientId => "The sign-in link does not say which application is asking.",
+            PageError::UnknownClient => "The application that sent you here is not known to this server.",
+            PageError::MissingRedirectUri => {
+                "The sign-in link does not say where to send you back to."
+            }
+            PageError::RedirectUriMismatch => {
+                "The sign-in link would send you back to an address this application has not registered."
+            }
+        }
+    }
+}
+
+/// An error for the client, delivered by redirect to its (verified) redirect URI
+/// (§4.1.2.1): `error`, `error_description` and the request's `state`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub error: &'static str,
+    pub description: String,
+    pub state: Option<String>,
+}
+
+/// What an invalid request gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    Page(PageError),
+    Redirect(ErrorRedirect),
+}
+
+/// Checks an authorization request for `client` (`None` = no client has that id).
+pub fn validate(
+    params: &AuthorizeParams,
+    client: Option<&Client>,
+    settings: &AuthorizationSettings,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    if params.client_id.is_none() {
+        return Err(AuthorizeError::Page(PageError::MissingClientId));
+    }
+    let client = client.ok_or(AuthorizeError::Page(PageError::UnknownClient))?;
+
+    // §3.1.2.3: an exact match of a registered URI; without the parameter, only a client
+    // with exactly one registered URI can be redirected to.
+    let redirect_uri = match &params.redirect_uri {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.clone(),
+        Some(_) => return Err(AuthorizeError::Page(PageError::RedirectUriMismatch)),
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => return Err(AuthorizeError::Page(PageError::MissingRedirectUri)),
+        },
+    };
+
+    // From here on the redirect URI is trusted: errors go back to the client.
+    let state = params.state.clone();
+    let fail = |error: &'static str, description: &str| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            error,
+            description: description.to_owned(),
+            state: state.clone(),
+        })
+    };
+
+    match params.response_type.as_deref() {
+        None => return Err(fail("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(fail(
+            "unauthorized_client",
+            "the client is not allowed the authorization code grant",
+        ));
+    }
+
+    let scope = match params.scope.as_deref().map(ScopeSet::parse).transpose() {
+        Err(_) => return Err(fail("invalid_scope", "the scope is malformed")),
+        // §3.3: omitted = the client's registered scopes.
+        Ok(None) => client.scopes.clone(),
+        Ok(Some(requested)) if requested.is_subset(&client.scopes) => requested,
+        Ok(Some(_)) => {
+            return Err(fail(
+                "invalid_scope",
+                "the scope asks for more than the client may have",
+            ))
+        }
+    };
+
+    let challenge = match (&params.code_challenge, &params.code_challenge_method) {
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ))
+        }
+        (None, None) => {
+            // RFC 9700 §2.1.1: public clients MUST use PKCE; the operator may require it of all.
+            if client.is_public() || settings.require_pkce {
+                return Err(fail("invalid_request", "code_challenge is required (PKCE)"));
+            }
+            None
+        }
+        (Some(challenge), method) => {
+            // RFC 7636 §4.3: the method defaults to "plain".
+            let method = match method
+                .as_deref()
+                .map_or(Some(CodeChallengeMethod::Plain), CodeChallengeMethod::parse)
+            {
+                Some(m) => m,
+                None => {
+                    return Err(fail(
+                        "invalid_request",
+                        "code_challenge_method must be S256",
+                    ))
+                }
+            };
+            // §4.4.1: a method the server does not support is invalid_request.
+            if method == CodeChallengeMethod::Plain && !settings.allow_plain_pkce {
+                return Err(fail(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ));
+            }
+            if !pkce::is_well_formed(challenge)
+                || (method == CodeChallengeMethod::S256 && challenge.len() != 43)
+            {
+                return Err(fail("invalid_request", "code_challenge is malformed"));
+            }
+            Some(CodeChallenge {
+                challenge: challenge.clone(),
+                method,
+            })
+        }
+    };
+
+    Ok(AuthorizationRequest {
+        client: client.clone(),
+        redirect_uri_sent: params.redirect_uri.is_some(),
+        redirect_uri,
+        scope,
+        state,
+        challenge,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use grantd_ports::{ClientId, LifetimeOverrides, SecretHash};
+
+    use super::*;
+
+    const CB: &str = "https://app.example/cb";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client(public: bool, uris: &[&str]) -> Client {
+        Client {
+            id: ClientId::parse("web").unwrap(),
+            name: "Web".into(),
+            secret: (!public).then(|| SecretHash::from_stored("h".into())),
+            secret_version: 1,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: ScopeSet::parse("read write").unwrap(),
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            can_introspect: false,
+            lifetimes: LifetimeOverrides::default(),
+            created_at: 0,
+        }
+    }
+
+    fn params() -> AuthorizeParams {
+        AuthorizeParams {
+            response_type: Some("code".into()),
+            client_id: Some("web".into()),
+            redirect_uri: Some(CB.into()),
+            scope: None,
+            state: Some("xyz".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            code_challenge_method: Some("S256".into()),
+        }
+    }
+
+    fn redirect_error(
+        result: Result<AuthorizationRequest, AuthorizeError>,
+    ) -> (&'static str, Option<String>) {
+        match result {
+            Err(AuthorizeError::Redirect(r)) => {
+                assert_eq!(r.redirect_uri, CB);
+                (r.error, r.state)
+            }
+            other => panic!("expected a redirect error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_defaults_scope_to_the_clients() {
+        let c = client(true, &[CB]);
+        let r = validate(&params(), Some(&c), &AuthorizationSettings::default()).unwrap();
+        assert_eq!(r.redirect_uri, CB);
+        assert!(r.redirect_uri_sent);
+        assert_eq!(r.scope.to_delimited(), "read write");
+        assert_eq!(r.state.as_deref(), Some("xyz"));
+        assert_eq!(r.challenge.unwrap().method, CodeChallengeMethod::S256);
+    }
+
+    #[test]
+    fn client_and_redirect_uri_problems_are_pages_never_redirects() {
+        let s = AuthorizationSettings::default();
+        let two = client(false, &[CB, "https://app.example/other"]);
+        let cases: Vec<(AuthorizeParams, Option<&Client>, PageError)> = vec![
+            (
+                AuthorizeParams {
+                    client_id: None,
+                    ..params()
+                },
+                Some(&two),
+                PageError::MissingClientId,
+            ),
+            (params(), None, PageError::UnknownClient),
+            (
+                AuthorizeParams {
+                    redirect_uri: None,
+                    ..params()
+                },
+                Some(&two),
+                PageError::MissingRedirectUri,
+            ),
+            (
+                AuthorizeParams {
+                    redirect_uri: Some("https://evil.example/cb".into()),
+                    ..params()
+                },
+                Some(&two),
+                PageError::RedirectUriMismatch,
+            ),
+            // Exact match only: no prefix, no case folding, no extra query.
+            (
+                AuthorizeParams {
+                    redirect_uri: Some(format!("{CB}/x")),
+                    ..params()
+                },
+                Some(&two),
+                PageError::RedirectUriMismatch,
+            ),
+            (
+                AuthorizeParams {
+                    redirect_uri: Some(CB.to_uppercase()),
+                    ..params()
+                },
+                Some(&two),
+                PageError::RedirectUriMismatch,
+            ),
+            (
+                AuthorizeParams {
+                    redirect_uri: Some(format!("{CB}?a=1")),
+                    ..params()
+                },
+                Some(&two),
+                PageError::RedirectUriMismatch,
+            ),
+            // Even with a bad response_type, a bad redirect URI wins: never redirect to it.
+            (
+                AuthorizeParams {
+                    response_type: Some("token".into()),
+                    redirect_uri: Some("https://evil.example".into()),
+                    ..params()
+                },
+                Some(&two),
+                PageError::RedirectUriMismatch,
+            ),
+        ];
+        for (p, c, expected) in cases {
+            assert_eq!(
+                validate(&p, c, &s),
+                Err(AuthorizeError::Page(expected)),
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_single_registered_uri_is_used_when_none_is_sent() {
+        let c = client(false, &[CB]);
+        let p = AuthorizeParams {
+            redirect_uri: None,
+            ..params()
+        };
+        let r = validate(&p, Some(&c), &AuthorizationSettings::default()).unwrap();
+        assert_eq!(r.redirect_uri, CB);
+        assert!(!r.redirect_uri_sent);
+    }
+
+    #[test]
+    fn other_errors_redirect_with_error_and_state() {
+        let public = client(true, &[CB]);
+        let confidential = client(false, &[CB]);
+        let mut no_code = client(false, &[CB]);
+        no_code.grant_types = vec![GrantType::Password];
+        let s = AuthorizationSettings::default();
+        let cases: Vec<(AuthorizeParams, &Client, &str)> = vec![
+            (
+                AuthorizeParams {
+                    response_type: None,
+                    ..params()
+                },
+                &confidential,
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    response_type: Some("token".into()),
+                    ..params()
+                },
+                &confidential,
+                "unsupported_response_type",
+            ),
+            (params(), &no_code, "unauthorized_client"),
+            (
+                AuthorizeParams {
+                    scope: Some("read admin".into()),
+                    ..params()
+                },
+                &confidential,
+                "invalid_scope",
+            ),
+            (
+                AuthorizeParams {
+                    scope: Some("a\"b".into()),
+                    ..params()
+                },
+                &confidential,
+                "invalid_scope",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge: None,
+                    code_challenge_method: None,
+                    ..params()
+                },
+                &public,
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge_method: Some("plain".into()),
+                    ..params()
+                },
+                &confidential,
+                "invalid_request",
+            ),
+            // RFC 7636 §4.3: no method means plain, which is off by default.
+            (
+                AuthorizeParams {
+                    code_challenge_method: None,
+                    ..params()
+                },
+                &public,
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge_method: Some("s256".into()),
+                    ..params()
+                },
+                &public,
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge: None,
+                    ..params()
+                },
+                &public,
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    code_challenge: Some("short".into()),
+                    ..params()
+                },
+                &public,
+                "invalid_request",
+            ),
+        ];
+        for (p, c, expected) in cases {
+            let (error, state) = redirect_error(validate(&p, Some(c), &s));
+            assert_eq!(error, expected, "{p:?}");
+            assert_eq!(state.as_deref(), Some("xyz"));
+        }
+    }
+
+    #[test]
+    fn pkce_is_optional_for_confidential_clients_unless_required() {
+        let c = client(false, &[CB]);
+        let p = AuthorizeParams {
+            code_challenge: None,
+            code_challenge_method: None,
+            state: None,
+            ..params()
+        };
+        let r = validate(&p, Some(&c), &AuthorizationSettings::default()).unwrap();
+        assert_eq!(r.challenge, None);
+        let strict = AuthorizationSettings {
+            require_pkce: true,
+            ..AuthorizationSettings::default()
+        };
+        let (error, state) = redirect_error(validate(&p, Some(&c), &strict));
+        assert_eq!((error, state), ("invalid_request", None));
+    }
+
+    #[test]
+    fn plain_is_accepted_only_when_allowed() {
+        let c = client(true, &[CB]);
+        let verifier = "a".repeat(50);
+        let p = AuthorizeParams {
+            code_challenge: Some(verifier.clone()),
+            code_challenge_method: Some("plain".into()),
+            ..params()
+        };
+        let allowed = AuthorizationSettings {
+            allow_plain_pkce: true,
+            ..AuthorizationSettings::default()
+        };
+        let r = validate(&p, Some(&c), &allowed).unwrap();
+        assert_eq!(
+            r.challenge,
+            Some(CodeChallenge {
+                challenge: verifier,
+                method: CodeChallengeMethod::Plain
+            })
+        );
+        assert!(validate(&p, Some(&c), &AuthorizationSettings::default()).is_err());
+    }
+}

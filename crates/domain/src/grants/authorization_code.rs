@@ -1,0 +1,573 @@
+//! The authorization code grant at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.6).
+//! The exchange decision is a pure function; it runs inside the store's redeem
+//! transaction, so of two concurrent exchanges of one code exactly one wins. A code
+//! presented again is refused and the grant its first exchange created is revoked
+//! (§4.1.2, §10.5; RFC 9700 §4.2.4).
+
+use grantd_ports::{
+    AuthorizationCodeRecord, Client, CodeWrite, GrantId, PlainToken, RedeemOutcome, StoreError,
+    Subject, TokenKind, UnixTime,
+};
+
+use crate::{pkce, TokenError, TokenResponse};
+
+use super::TokenService;
+
+/// Why a presented code is refused. Each is `invalid_grant` (§5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeDenied {
+    /// Unknown, or not well-formed.
+    Unknown,
+    /// Issued to another client (§4.1.3). Nothing changes: the presenter cannot prove it
+    /// holds this code, so it must not be able to revoke the grant either.
+    WrongClient,
+    /// Already exchanged: the grant that exchange created (if it still exists) is revoked.
+    Reused {
+        grant_id: Option<GrantId>,
+    },
+    Expired,
+    /// `redirect_uri` differs from the authorization request's (§4.1.3 "identical").
+    RedirectUriMismatch,
+    /// The verifier is missing, malformed or does not match the challenge, or a verifier
+    /// was sent for a code issued without a challenge (a PKCE downgrade).
+    PkceFailed,
+}
+
+impl ExchangeDenied {
+    pub fn into_error(self) -> TokenError {
+        TokenError::InvalidGrant(match self {
+            ExchangeDenied::RedirectUriMismatch => {
+                "redirect_uri does not match the authorization request"
+            }
+            ExchangeDenied::PkceFailed => "code_verifier does not match the code_challenge",
+            _ => "the authorization code is invalid, expired or already used",
+        })
+    }
+}
+
+/// Decides whether `client` may exchange `code` now. Binding first (another client's
+/// attempt changes nothing), then reuse, then expiry, then the redirect URI and PKCE.
+pub fn decide_exchange(
+    code: &AuthorizationCodeRecord,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    now: UnixTime,
+) -> Result<(), ExchangeDenied> {
+    if code.client_id != client.id {
+        return Err(ExchangeDenied::WrongClient);
+    }
+    if code.redeemed_at.is_some() {
+        return Err(ExchangeDenied::Reused {
+            grant_id: code.grant_id.clone(),
+        });
+    }
+    if now >= code.expires_at {
+        return Err(ExchangeDenied::Expired);
+    }
+    // §4.1.3: required and identical if the authorization request had it. If it had none,
+    // the client's only registered URI was used; repeating that one is fine too.
+    let redirect_ok = match (&code.redirect_uri, redirect_uri) {
+        (Some(sent), Some(presented)) => sent == presented,
+        (Some(_), None) => false,
+        (None, None) => true,
+        (None, Some(presented)) => client.redirect_uris.as_slice() == [presented],
+    };
+    if !redirect_ok {
+        return Err(ExchangeDenied::RedirectUriMismatch);
+    }
+    match (&code.challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => Ok(()),
+        (None, None) => Ok(()),
+        _ => Err(ExchangeDenied::PkceFailed),
+    }
+}
+
+/// What happened inside the redeem transaction, carried out of the decision closure.
+enum Decided {
+    Issued(TokenResponse),
+    Denied(ExchangeDenied),
+    Failed(TokenError),
+}
+
+impl TokenService {
+    pub(super) fn authorization_code_grant(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        // Garbage never reaches the database.
+        if !TokenKind::AuthorizationCode.is_well_formed(code) {
+            return Err(ExchangeDenied::Unknown.into_error());
+        }
+        let presented = PlainToken::from_presented(code);
+        let now = self.ports.clock.now();
+
+        let mut decided = None;
+        let outcome = self.ports.authorizations.redeem_code(
+            &presented.hash(),
+            &mut |record: &AuthorizationCodeRecord| {
+                if let Err(denied) =
+                    decide_exchange(record, client, redirect_uri, code_verifier, now)
+                {
+                    decided = Some(Decided::Denied(denied));
+                    return CodeWrite::Decline;
+                }
+                let subject = Subject::User {
+                    id: record.user_id.clone(),
+                    username: record.username.clone(),
+                };
+                match self.new_issuance(client, subject, record.scope.clone(), now) {
+                    Ok((issuance, response)) => {
+                        decided = Some(Decided::Issued(response));
+                        CodeWrite::Redeem(issuance)
+                    }
+                    Err(e) => {
+                        decided = Some(Decided::Failed(e));
+                        CodeWrite::Decline
+                    }
+                }
+            },
+        )?;
+
+        match (outcome, decided) {
+            (RedeemOutcome::Redeemed, Some(Decided::Issued(response))) => Ok(response),
+            (RedeemOutcome::NotFound, _) => Err(ExchangeDenied::Unknown.into_error()),
+            (RedeemOutcome::Declined, Some(Decided::Denied(denied))) => {
+                Err(self.on_exchange_denied(client, denied, now))
+            }
+            (RedeemOutcome::Declined, Some(Decided::Failed(e))) => Err(e),
+            (outcome, _) => Err(TokenError::Store(StoreError::Other(format!(
+                "redeem_code returned {outcome:?} against the decision"
+            )))),
+        }
+    }
+
+    /// Turns a denial into the endpoint's error, revoking the first exchange's grant on reuse.
+    fn on_exchange_denied(
+        &self,
+        client: &Client,
+        denied: ExchangeDenied,
+        now: UnixTime,
+    ) -> TokenError {
+        if let ExchangeDenied::Reused { grant_id } = &denied {
+            tracing::warn!(
+                target: "grantd::security",
+                event = "authorization_code_reuse",
+                client_id = %client.id,
+                grant_id = grant_id.as_ref().map(GrantId::as_str).unwrap_or("-"),
+                "an authorization code was presented again; revoking its tokens"
+            );
+            if let Some(grant_id) = grant_id {
+                if let Err(e) = self.ports.tokens.revoke_grant(grant_id, now) {
+                    // The caller must not think the tokens are dead: retry later.
+                    return TokenError::Store(e);
+                }
+            }
+        }
+        denied.into_error()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use grantd_ports::{CodeChallenge, CodeChallengeMethod, ScopeSet, TokenHash, UserId, Username};
+
+    use super::*;
+    use crate::grants::test_support::{client, NOW};
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const CB: &str = "https://app.example/cb";
+
+    fn code() -> AuthorizationCodeRecord {
+        AuthorizationCodeRecord {
+            hash: TokenHash::of("c"),
+            client_id: grantd_ports::ClientId::parse("app").unwrap(),
+            user_id: UserId::parse("u1").unwrap(),
+            username: Username::parse("alice").unwrap(),
+            redirect_uri: Some(CB.into()),
+            scope: ScopeSet::parse("read").unwrap(),
+            challenge: Some(CodeChallenge {
+                challenge: CHALLENGE.into(),
+                method: CodeChallengeMethod::S256,
+            }),
+            issued_at: NOW - 10,
+            expires_at: NOW + 50,
+            redeemed_at: None,
+            grant_id: None,
+        }
+    }
+
+    #[test]
+    fn exchange_rules_table() {
+        let app = {
+            let mut c = client("app", true);
+            c.redirect_uris = vec![CB.into()];
+            c
+        };
+        let other = client("other", true);
+        let redeemed = AuthorizationCodeRecord {
+            redeemed_at: Some(NOW - 5),
+            grant_id: Some(GrantId::parse("g1").unwrap()),
+            ..code()
+        };
+        let no_pkce = AuthorizationCodeRecord {
+            challenge: None,
+            ..code()
+        };
+        let implicit_uri = AuthorizationCodeRecord {
+            redirect_uri: None,
+            ..code()
+        };
+        let wrong_verifier = VERIFIER.replace('d', "e");
+        type Case<'a> = (
+            &'a str,
+            AuthorizationCodeRecord,
+            &'a Client,
+            Option<&'a str>,
+            Option<&'a str>,
+            UnixTime,
+            Result<(), ExchangeDenied>,
+        );
+        let cases: Vec<Case> = vec![
+            ("valid", code(), &app, Some(CB), Some(VERIFIER), NOW, Ok(())),
+            (
+                "other client",
+                code(),
+                &other,
+                Some(CB),
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::WrongClient),
+            ),
+            (
+                "other client, even if redeemed",
+                redeemed.clone(),
+                &other,
+                Some(CB),
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::WrongClient),
+            ),
+            (
+                "reused",
+                redeemed,
+                &app,
+                Some(CB),
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::Reused {
+                    grant_id: Some(GrantId::parse("g1").unwrap()),
+                }),
+            ),
+            (
+                "expired",
+                code(),
+                &app,
+                Some(CB),
+                Some(VERIFIER),
+                NOW + 50,
+                Err(ExchangeDenied::Expired),
+            ),
+            (
+                "last valid second",
+                code(),
+                &app,
+                Some(CB),
+                Some(VERIFIER),
+                NOW + 49,
+                Ok(()),
+            ),
+            (
+                "redirect differs",
+                code(),
+                &app,
+                Some("https://app.example/other"),
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::RedirectUriMismatch),
+            ),
+            (
+                "redirect omitted",
+                code(),
+                &app,
+                None,
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::RedirectUriMismatch),
+            ),
+            (
+                "redirect never sent, omitted",
+                implicit_uri.clone(),
+                &app,
+                None,
+                Some(VERIFIER),
+                NOW,
+                Ok(()),
+            ),
+            (
+                "redirect never sent, the only one repeated",
+                implicit_uri,
+                &app,
+                Some(CB),
+                Some(VERIFIER),
+                NOW,
+                Ok(()),
+            ),
+            (
+                "verifier mismatch",
+                code(),
+                &app,
+                Some(CB),
+                Some(&wrong_verifier),
+                NOW,
+                Err(ExchangeDenied::PkceFailed),
+            ),
+            (
+                "verifier missing",
+                code(),
+                &app,
+                Some(CB),
+                None,
+                NOW,
+                Err(ExchangeDenied::PkceFailed),
+            ),
+            (
+                "verifier malformed",
+                code(),
+                &app,
+                Some(CB),
+                Some("short"),
+                NOW,
+                Err(ExchangeDenied::PkceFailed),
+            ),
+            (
+                "no challenge, no verifier",
+                no_pkce.clone(),
+                &app,
+                Some(CB),
+                None,
+                NOW,
+                Ok(()),
+            ),
+            (
+                "no challenge but a verifier (downgrade)",
+                no_pkce,
+                &app,
+                Some(CB),
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::PkceFailed),
+            ),
+        ];
+        for (name, record, client, uri, verifier, now, expected) in cases {
+            assert_eq!(
+                decide_exchange(&record, client, uri, verifier, now),
+                expected,
+                "{name}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod use_case_tests {
+    use std::sync::{Arc, Mutex};
+
+    use grantd_ports::{
+        ClientId, CodeChallenge, CodeChallengeMethod, GrantType, Issuance, MockClientStore,
+        ScopeSet, TokenHash, UserId, Username,
+    };
+    use mockall::predicate::eq;
+
+    use super::*;
+    use crate::grants::test_support::{basic, client, Doubles, NOW, SECRET};
+    use crate::{GrantRequest, TokenRequest, TokenSettings};
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const CB: &str = "https://web.example/cb";
+
+    /// Doubles with a confidential client `web` (authorization_code, refresh_token; one
+    /// redirect URI) and `app` (no code grant).
+    fn doubles() -> Doubles {
+        let mut d = Doubles::new();
+        d.clients = MockClientStore::new();
+        d.clients.expect_find_client().returning(|id| {
+            Ok(match id.as_str() {
+                "web" => {
+                    let mut c = client("web", true);
+                    c.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+                    c.redirect_uris = vec![CB.into()];
+                    Some(c)
+                }
+                "app" => Some(client("app", true)),
+                _ => None,
+            })
+        });
+        d
+    }
+
+    fn record() -> AuthorizationCodeRecord {
+        AuthorizationCodeRecord {
+            hash: TokenHash::of("c"),
+            client_id: ClientId::parse("web").unwrap(),
+            user_id: UserId::parse("u1").unwrap(),
+            username: Username::parse("alice").unwrap(),
+            redirect_uri: Some(CB.into()),
+            scope: ScopeSet::parse("read").unwrap(),
+            challenge: Some(CodeChallenge {
+                challenge: CHALLENGE.into(),
+                method: CodeChallengeMethod::S256,
+            }),
+            issued_at: NOW - 5,
+            expires_at: NOW + 55,
+            redeemed_at: None,
+            grant_id: None,
+        }
+    }
+
+    /// A store whose redeem_code runs the decision against `stored` and records the write.
+    fn redeeming(d: &mut Doubles, stored: AuthorizationCodeRecord) -> Arc<Mutex<Vec<Issuance>>> {
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let w = writes.clone();
+        d.authorizations
+            .expect_redeem_code()
+            .times(1)
+            .returning(move |_, decide| {
+                Ok(match decide.decide(&stored) {
+                    CodeWrite::Redeem(issuance) => {
+                        w.lock().unwrap().push(issuance);
+                        RedeemOutcome::Redeemed
+                    }
+                    CodeWrite::Decline => RedeemOutcome::Declined,
+                })
+            });
+        writes
+    }
+
+    fn exchange(client_id: &str, verifier: &str) -> TokenRequest {
+        TokenRequest {
+            client: basic(client_id, SECRET),
+            grant: GrantRequest::AuthorizationCode {
+                code: TokenKind::AuthorizationCode
+                    .encode(&[3; 32])
+                    .expose()
+                    .to_owned(),
+                redirect_uri: Some(CB.into()),
+                code_verifier: Some(verifier.into()),
+            },
+        }
+    }
+
+    #[test]
+    fn code_exchange_issues_access_and_refresh_token_inside_the_redeem() {
+        let mut d = doubles();
+        let writes = redeeming(&mut d, record());
+        d.tokens.expect_issue().never();
+        let r = d
+            .service(TokenSettings::default())
+            .token(&exchange("web", VERIFIER))
+            .unwrap();
+        assert_eq!(r.scope.to_delimited(), "read");
+        let writes = writes.lock().unwrap();
+        assert_eq!(writes.len(), 1);
+        let issuance = &writes[0];
+        assert_eq!(issuance.grant.client_id.as_str(), "web");
+        assert!(matches!(&issuance.grant.subject, Subject::User { id, .. } if id.as_str() == "u1"));
+        assert_eq!(issuance.access.hash, r.access_token.hash());
+        assert_eq!(
+            issuance.refresh.as_ref().map(|t| t.hash),
+            r.refresh_token.map(|t| t.hash())
+        );
+    }
+
+    #[test]
+    fn reused_code_is_refused_and_revokes_the_grant_of_its_first_exchange() {
+        let mut d = doubles();
+        let stored = AuthorizationCodeRecord {
+            redeemed_at: Some(NOW - 2),
+            grant_id: Some(GrantId::parse("g1").unwrap()),
+            ..record()
+        };
+        let writes = redeeming(&mut d, stored);
+        d.tokens
+            .expect_revoke_grant()
+            .with(eq(GrantId::parse("g1").unwrap()), eq(NOW))
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let err = d
+            .service(TokenSettings::default())
+            .token(&exchange("web", VERIFIER))
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_grant");
+        assert!(writes.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn pkce_mismatch_is_invalid_grant_and_writes_and_revokes_nothing() {
+        let mut d = doubles();
+        let writes = redeeming(&mut d, record());
+        d.tokens.expect_revoke_grant().never();
+        let err = d
+            .service(TokenSettings::default())
+            .token(&exchange("web", &VERIFIER.replace('d', "e")))
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_grant");
+        assert!(err.description().contains("code_verifier"));
+        assert!(writes.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn revoke_failure_on_reuse_is_a_store_error_not_a_denial() {
+        let mut d = doubles();
+        let stored = AuthorizationCodeRecord {
+            redeemed_at: Some(NOW - 2),
+            grant_id: Some(GrantId::parse("g1").unwrap()),
+            ..record()
+        };
+        redeeming(&mut d, stored);
+        d.tokens
+            .expect_revoke_grant()
+            .returning(|_, _| Err(grantd_ports::StoreError::Unavailable("down".into())));
+        let err = d
+            .service(TokenSettings::default())
+            .token(&exchange("web", VERIFIER))
+            .unwrap_err();
+        assert_eq!(err.code(), "temporarily_unavailable");
+    }
+
+    #[test]
+    fn malformed_or_unknown_codes_are_invalid_grant() {
+        let mut d = doubles();
+        d.authorizations
+            .expect_redeem_code()
+            .times(1)
+            .returning(|_, _| Ok(RedeemOutcome::NotFound));
+        let service = d.service(TokenSettings::default());
+        let err = service.token(&exchange("web", VERIFIER)).unwrap_err();
+        assert_eq!(err.code(), "invalid_grant");
+        // Not well-formed: never looked up (the mock allows one call only).
+        let mut garbage = exchange("web", VERIFIER);
+        garbage.grant = GrantRequest::AuthorizationCode {
+            code: "not-a-code".into(),
+            redirect_uri: None,
+            code_verifier: None,
+        };
+        assert_eq!(service.token(&garbage).unwrap_err().code(), "invalid_grant");
+    }
+
+    #[test]
+    fn a_client_without_the_code_grant_is_unauthorized() {
+        let mut d = doubles();
+        d.authorizations.expect_redeem_code().never();
+        let err = d
+            .service(TokenSettings::default())
+            .token(&exchange("app", VERIFIER))
+            .unwrap_err();
+        assert_eq!(err.code(), "unauthorized_client");
+    }
+}
