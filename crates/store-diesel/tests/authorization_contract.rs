@@ -1,0 +1,286 @@
+//! The `AuthorizationStore` contract, run against both backends (`postgres::*`,
+//! `sqlite::*`), each test on a fresh database: codes round-trip, redeem is atomic and
+//! writes the issuance with the redeemed mark, consents are saved, replaced and revoked.
+
+// Test code: a panic is a failed test, which is what an unexpected Err should be.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::{Barrier, Mutex};
+use std::time::Duration;
+
+use grantd_ports::{
+    AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,
+    CodeChallenge, CodeChallengeMethod, CodeWrite, Consent, GrantId, GrantRecord, GrantType,
+    Issuance, LifetimeOverrides, NewRefreshToken, RedeemOutcome, ScopeSet, Subject, TokenHash,
+    TokenStore, User, UserId, UserStore, Username,
+};
+use grantd_store_diesel::Database;
+
+macro_rules! contract {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
+        }
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
+        }
+    };
+}
+
+contract!(
+    codes_round_trip_and_unknown_codes_are_not_found,
+    declined_redeem_writes_nothing,
+    redeem_marks_the_code_and_writes_the_issuance,
+    concurrent_redemptions_have_exactly_one_winner,
+    consents_are_saved_replaced_and_revoked,
+    deleting_the_user_removes_codes_and_consents,
+);
+
+const T0: i64 = 1_700_000_000;
+
+fn setup(db: &Database) -> (Client, User) {
+    let client = Client {
+        id: ClientId::parse("web").unwrap(),
+        name: "Web".into(),
+        secret: None,
+        secret_version: 0,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read write").unwrap(),
+        redirect_uris: vec!["https://web.example/cb".into()],
+        can_introspect: false,
+        lifetimes: LifetimeOverrides::default(),
+        created_at: T0,
+    };
+    let user = User {
+        id: UserId::parse("u1").unwrap(),
+        username: Username::parse("alice").unwrap(),
+        password: grantd_ports::SecretHash::from_stored("$2b$04$x".into()),
+        disabled: false,
+        created_at: T0,
+    };
+    db.insert_client(&client).unwrap();
+    db.insert_user(&user).unwrap();
+    (client, user)
+}
+
+fn code(name: &str) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        hash: TokenHash::of(name),
+        client_id: ClientId::parse("web").unwrap(),
+        user_id: UserId::parse("u1").unwrap(),
+        username: Username::parse("alice").unwrap(),
+        redirect_uri: Some("https://web.example/cb".into()),
+        scope: ScopeSet::parse("read").unwrap(),
+        challenge: Some(CodeChallenge {
+            challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            method: CodeChallengeMethod::S256,
+        }),
+        issued_at: T0,
+        expires_at: T0 + 60,
+        redeemed_at: None,
+        grant_id: None,
+    }
+}
+
+fn issuance(tag: &str, at: i64) -> Issuance {
+    let grant_id = GrantId::parse(&format!("g-{tag}")).unwrap();
+    Issuance {
+        grant: GrantRecord {
+            id: grant_id.clone(),
+            client_id: ClientId::parse("web").unwrap(),
+            subject: Subject::User {
+                id: UserId::parse("u1").unwrap(),
+                username: Username::parse("alice").unwrap(),
+            },
+            scope: ScopeSet::parse("read").unwrap(),
+            created_at: at,
+            expires_at: None,
+            revoked_at: None,
+        },
+        access: AccessToken {
+            hash: TokenHash::of(&format!("access {tag}")),
+            grant_id: grant_id.clone(),
+            scope: ScopeSet::parse("read").unwrap(),
+            issued_at: at,
+            expires_at: at + 600,
+            revoked_at: None,
+        },
+        refresh: Some(NewRefreshToken {
+            hash: TokenHash::of(&format!("refresh {tag}")),
+            grant_id,
+            issued_at: at,
+            expires_at: at + 3600,
+        }),
+    }
+}
+
+/// The stored code, read through a declining redeem (the port has no plain lookup).
+fn peek(db: &Database, name: &str) -> Option<AuthorizationCodeRecord> {
+    let mut seen = None;
+    let outcome = db
+        .redeem_code(&TokenHash::of(name), &mut |c: &AuthorizationCodeRecord| {
+            seen = Some(c.clone());
+            CodeWrite::Decline
+        })
+        .unwrap();
+    assert_ne!(outcome, RedeemOutcome::Redeemed);
+    seen
+}
+
+fn codes_round_trip_and_unknown_codes_are_not_found(db: &Database) {
+    setup(db);
+    let c = code("c1");
+    db.insert_code(&c).unwrap();
+    assert_eq!(peek(db, "c1"), Some(c.clone()));
+    let no_pkce = AuthorizationCodeRecord {
+        hash: TokenHash::of("c2"),
+        challenge: None,
+        redirect_uri: None,
+        ..c.clone()
+    };
+    db.insert_code(&no_pkce).unwrap();
+    assert_eq!(peek(db, "c2"), Some(no_pkce));
+    assert!(matches!(
+        db.insert_code(&c),
+        Err(grantd_ports::StoreError::Conflict(_))
+    ));
+    let mut called = false;
+    let outcome = db
+        .redeem_code(
+            &TokenHash::of("nope"),
+            &mut |_: &AuthorizationCodeRecord| {
+                called = true;
+                CodeWrite::Decline
+            },
+        )
+        .unwrap();
+    assert_eq!(outcome, RedeemOutcome::NotFound);
+    assert!(!called, "decide is not called for an unknown code");
+}
+
+fn declined_redeem_writes_nothing(db: &Database) {
+    setup(db);
+    db.insert_code(&code("c1")).unwrap();
+    assert_eq!(peek(db, "c1").unwrap().redeemed_at, None);
+}
+
+fn redeem_marks_the_code_and_writes_the_issuance(db: &Database) {
+    setup(db);
+    db.insert_code(&code("c1")).unwrap();
+    let i = issuance("a", T0 + 5);
+    let outcome = db
+        .redeem_code(&TokenHash::of("c1"), &mut |_: &AuthorizationCodeRecord| {
+            CodeWrite::Redeem(i.clone())
+        })
+        .unwrap();
+    assert_eq!(outcome, RedeemOutcome::Redeemed);
+    let stored = peek(db, "c1").unwrap();
+    assert_eq!(stored.redeemed_at, Some(T0 + 5));
+    assert_eq!(stored.grant_id, Some(i.grant.id.clone()));
+    let access = db.find_access_token(&i.access.hash).unwrap().unwrap();
+    assert_eq!(access.grant, i.grant);
+    let refresh = db
+        .find_refresh_token(&i.refresh.unwrap().hash)
+        .unwrap()
+        .unwrap();
+    assert_eq!(refresh.grant.id, i.grant.id);
+}
+
+/// Many exchanges of one code at once: exactly one sees it unredeemed and writes.
+fn concurrent_redemptions_have_exactly_one_winner(db: &Database) {
+    const CALLERS: usize = 16;
+    setup(db);
+    db.insert_code(&code("c1")).unwrap();
+    let start = Barrier::new(CALLERS);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for caller in 0..CALLERS {
+            let (start, outcomes) = (&start, &outcomes);
+            scope.spawn(move || {
+                let write = issuance(&format!("c{caller}"), T0 + 5);
+                let mut decide = |c: &AuthorizationCodeRecord| {
+                    std::thread::sleep(Duration::from_millis(10));
+                    if c.redeemed_at.is_none() {
+                        CodeWrite::Redeem(write.clone())
+                    } else {
+                        CodeWrite::Decline
+                    }
+                };
+                start.wait();
+                let outcome = db.redeem_code(&TokenHash::of("c1"), &mut decide);
+                outcomes.lock().unwrap().push((caller, outcome));
+            });
+        }
+    });
+    let outcomes = outcomes.into_inner().unwrap();
+    assert!(outcomes.iter().all(|(_, o)| o.is_ok()), "{outcomes:?}");
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Ok(RedeemOutcome::Redeemed))
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    for caller in 0..CALLERS {
+        let i = issuance(&format!("c{caller}"), T0 + 5);
+        assert_eq!(
+            db.find_access_token(&i.access.hash).unwrap().is_some(),
+            caller == winners[0]
+        );
+    }
+    assert_eq!(
+        peek(db, "c1").unwrap().grant_id.unwrap().as_str(),
+        format!("g-c{}", winners[0])
+    );
+}
+
+fn consents_are_saved_replaced_and_revoked(db: &Database) {
+    let (client, user) = setup(db);
+    assert_eq!(db.find_consent(&user.id, &client.id).unwrap(), None);
+    let consent = Consent {
+        user_id: user.id.clone(),
+        client_id: client.id.clone(),
+        scope: ScopeSet::parse("read").unwrap(),
+        created_at: T0,
+    };
+    db.save_consent(&consent).unwrap();
+    assert_eq!(
+        db.find_consent(&user.id, &client.id).unwrap(),
+        Some(consent.clone())
+    );
+    let wider = Consent {
+        scope: ScopeSet::parse("read write").unwrap(),
+        created_at: T0 + 1,
+        ..consent
+    };
+    db.save_consent(&wider).unwrap();
+    assert_eq!(db.find_consent(&user.id, &client.id).unwrap(), Some(wider));
+    let other = ClientId::parse("other").unwrap();
+    assert_eq!(db.revoke_consents(&user.id, Some(&other)).unwrap(), 0);
+    assert_eq!(db.revoke_consents(&user.id, Some(&client.id)).unwrap(), 1);
+    assert_eq!(db.find_consent(&user.id, &client.id).unwrap(), None);
+    db.save_consent(&Consent {
+        user_id: user.id.clone(),
+        client_id: client.id.clone(),
+        scope: ScopeSet::parse("read").unwrap(),
+        created_at: T0,
+    })
+    .unwrap();
+    assert_eq!(db.revoke_consents(&user.id, None).unwrap(), 1);
+}
+
+fn deleting_the_user_removes_codes_and_consents(db: &Database) {
+    let (client, user) = setup(db);
+    db.insert_code(&code("c1")).unwrap();
+    db.save_consent(&Consent {
+        user_id: user.id.clone(),
+        client_id: client.id.clone(),
+        scope: ScopeSet::parse("read").unwrap(),
+        created_at: T0,
+    })
+    .unwrap();
+    assert!(db.delete_user(&user.id).unwrap());
+    assert_eq!(peek(db, "c1"), None);
+    assert_eq!(db.find_consent(&user.id, &client.id).unwrap(), None);
+}
