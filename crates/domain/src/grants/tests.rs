@@ -505,3 +505,29 @@ fn bearer_check_accepts_live_tokens_only() {
         .check_access_token(PlainToken::from_presented("junk").expose())
         .is_err());
 }
+
+#[test]
+fn per_client_lifetimes_override_the_global_ones() {
+    let mut d = Doubles::new().with_user(false);
+    d.clients.checkpoint();
+    d.clients.expect_find_client().returning(|_| {
+        let mut c = client("app", true);
+        c.lifetimes = grantd_ports::LifetimeOverrides {
+            access_token: Some(60),
+            refresh_token: Some(600),
+            refresh_token_max: Some(0),
+        };
+        Ok(Some(c))
+    });
+    d.tokens.expect_issue().times(1).returning(|i| {
+        assert_eq!(i.access.expires_at, NOW + 60);
+        assert_eq!(i.refresh.as_ref().unwrap().expires_at, NOW + 600);
+        assert_eq!(i.grant.expires_at, None, "0 = no absolute cap");
+        Ok(())
+    });
+    let r = d
+        .service(TokenSettings::default())
+        .token(&password(basic("app", SECRET), PASSWORD, None))
+        .unwrap();
+    assert_eq!(r.expires_in, 60);
+}
