@@ -40,11 +40,48 @@ pub trait UserStore: Send + Sync + 'static {
     fn delete_user(&self, id: &UserId) -> Result<bool, StoreError>;
 }
 
+/// What a decision will do with a *live* (unconsumed) token, declared before the store
+/// reads it, so that the store can find and consume the token in one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshIntent {
+    /// Not declared: the store locks and reads the token first, then applies whatever
+    /// `decide` returns (two statements before the writes).
+    Unknown,
+    /// Rotation: a live token is consumed at `at`. The store consumes it conditionally
+    /// (`consumed_at IS NULL`) in the statement that finds it, calls `decide` with the token
+    /// as it was before that update, and rolls the update back if `decide` declines. The
+    /// write `decide` returns for a live token MUST consume it.
+    Consume { at: UnixTime },
+    /// No rotation: the token is never consumed. The write `decide` returns MUST NOT
+    /// consume it.
+    Keep,
+}
+
 /// The domain's decision, called by [`TokenStore::rotate_refresh`] inside its transaction
-/// with the presented token as stored. `None` = write nothing. Any
-/// `FnMut(&RefreshTokenState) -> Option<RefreshWrite>` is one.
+/// with the presented token as stored (before any write of this call). `None` = write
+/// nothing. Any `FnMut(&RefreshTokenState) -> Option<RefreshWrite>` is one, with
+/// [`RefreshIntent::Unknown`]; [`Declared`] pairs a closure with its intent.
 pub trait RefreshDecision {
+    /// What this decision does with a live token; see [`RefreshIntent`].
+    fn intent(&self) -> RefreshIntent {
+        RefreshIntent::Unknown
+    }
     fn decide(&mut self, state: &RefreshTokenState) -> Option<RefreshWrite>;
+}
+
+/// A decision closure with its declared [`RefreshIntent`].
+pub struct Declared<F> {
+    pub intent: RefreshIntent,
+    pub decide: F,
+}
+
+impl<F: FnMut(&RefreshTokenState) -> Option<RefreshWrite>> RefreshDecision for Declared<F> {
+    fn intent(&self) -> RefreshIntent {
+        self.intent
+    }
+    fn decide(&mut self, state: &RefreshTokenState) -> Option<RefreshWrite> {
+        (self.decide)(state)
+    }
 }
 
 impl<F: FnMut(&RefreshTokenState) -> Option<RefreshWrite>> RefreshDecision for F {
@@ -60,14 +97,18 @@ pub trait TokenStore: Send + Sync + 'static {
     fn issue(&self, issuance: &Issuance) -> Result<(), StoreError>;
 
     /// The refresh step, atomically. In one transaction that serialises concurrent callers
-    /// on this token (a row lock on Postgres, an immediate transaction on SQLite): read the
+    /// on this token (a row lock on Postgres, an immediate transaction on SQLite): find the
     /// token and its grant, call `decide` with them, and, if it returns writes, apply them
     /// (consume the token if asked, insert the access token and the successor) and commit.
+    /// With [`RefreshIntent::Consume`] the finding and the consuming are one conditional
+    /// update (a read follows only when it matches nothing, to show `decide` the consumed or
+    /// missing token); with [`RefreshIntent::Keep`] nothing locks the token.
     ///
     /// MUST return `NotFound` (without calling `decide`) if no token has this hash,
     /// `Declined` (having written nothing) if `decide` returned `None`, and `Written` only
     /// after the commit succeeded. Of N concurrent calls that all ask to consume the same
-    /// token, `decide` sees it unconsumed in exactly one.
+    /// token, `decide` sees it unconsumed in exactly one. A write that contradicts the
+    /// declared intent is an error (`Other`) and writes nothing.
     fn rotate_refresh(
         &self,
         presented: &TokenHash,

@@ -221,6 +221,10 @@ impl RefreshRow {
         }
     }
 
+    pub(crate) fn grant_id(&self) -> &str {
+        &self.grant_id
+    }
+
     pub(crate) fn into_record(self) -> Result<RefreshToken, Failure> {
         let corrupt = |what: &str| {
             Failure::Corrupt(format!(

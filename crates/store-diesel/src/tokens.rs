@@ -5,15 +5,20 @@
 //! the grant (one UPDATE of one row) revokes every token derived from it; the domain checks
 //! `grant.revoked_at`.
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use diesel::{PgConnection, SqliteConnection};
 use grantd_ports::{
-    AccessTokenState, ClientId, GrantId, Issuance, RefreshDecision, RefreshTokenState,
-    RotateOutcome, StoreError, TokenHash, TokenStore, UnixTime, UserId,
+    AccessTokenState, ClientId, GrantId, Issuance, RefreshDecision, RefreshIntent,
+    RefreshTokenState, RefreshWrite, RotateOutcome, StoreError, TokenHash, TokenStore, UnixTime,
+    UserId,
 };
 
 use crate::errors::Failure;
-use crate::pool::{db_run, db_write};
+use crate::pool::{db_run, db_write, Pool};
 use crate::rows::{AccessRow, GrantRow, RefreshRow};
 use crate::schema::{access_tokens, grants, refresh_tokens};
 use crate::Database;
@@ -70,33 +75,271 @@ impl PinRefreshToken for SqliteConnection {
     }
 }
 
-impl TokenStore for Database {
-    fn issue(&self, issuance: &Issuance) -> Result<(), StoreError> {
-        let grant = GrantRow::from_record(&issuance.grant);
-        let access = AccessRow::from_record(&issuance.access);
-        let refresh = issuance.refresh.as_ref().map(RefreshRow::from_new);
-        db_write!(self, |conn| {
-            diesel::insert_into(grants::table)
-                .values(&grant)
-                .execute(conn)?;
-            diesel::insert_into(access_tokens::table)
-                .values(&access)
-                .execute(conn)?;
-            if let Some(refresh) = &refresh {
-                diesel::insert_into(refresh_tokens::table)
-                    .values(refresh)
-                    .execute(conn)?;
+/// How a rotation finds and consumes a live refresh token in one step: a conditional
+/// `UPDATE ... SET consumed_at = at WHERE token_hash = $1 AND consumed_at IS NULL` that
+/// returns the token (as it was: `consumed_at` NULL) with its grant, or `None` when it
+/// matched nothing (no such token, or already consumed). On Postgres a concurrent
+/// rotation of the same token blocks on the row lock the update takes, then re-checks
+/// `consumed_at IS NULL` against the committed row, so exactly one wins.
+trait ConsumeRefreshToken {
+    fn consume_refresh_token(
+        &mut self,
+        hash: &[u8],
+        at: UnixTime,
+    ) -> Result<Option<(RefreshRow, GrantRow)>, Failure>;
+}
+
+impl ConsumeRefreshToken for PgConnection {
+    /// One statement, one round trip: `UPDATE ... FROM grants ... RETURNING` both rows.
+    fn consume_refresh_token(
+        &mut self,
+        hash: &[u8],
+        at: UnixTime,
+    ) -> Result<Option<(RefreshRow, GrantRow)>, Failure> {
+        Ok(ConsumeReturningGrant {
+            hash: hash.to_vec(),
+            at,
+        }
+        .get_result::<(RefreshRow, GrantRow)>(self)
+        .optional()?)
+    }
+}
+
+impl ConsumeRefreshToken for SqliteConnection {
+    /// SQLite's `RETURNING` cannot name the tables of `UPDATE ... FROM`, so the grant is a
+    /// second statement; in-process, and under the immediate transaction's write lock.
+    fn consume_refresh_token(
+        &mut self,
+        hash: &[u8],
+        at: UnixTime,
+    ) -> Result<Option<(RefreshRow, GrantRow)>, Failure> {
+        let Some(token) = diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(hash))
+                .filter(refresh_tokens::consumed_at.is_null()),
+        )
+        .set(refresh_tokens::consumed_at.eq(Some(at)))
+        .returning(RefreshRow::as_returning())
+        .get_result::<RefreshRow>(self)
+        .optional()?
+        else {
+            return Ok(None);
+        };
+        let grant = grants::table
+            .find(token.grant_id())
+            .select(GrantRow::as_select())
+            .first::<GrantRow>(self)?;
+        Ok(Some((token, grant)))
+    }
+}
+
+/// Postgres' consuming update joined with the grant, as a query diesel prepares once per
+/// connection and caches (a static query id; `sql_query` would be parsed on every call).
+/// The returned `consumed_at` is the value before the update: NULL, by its own condition.
+#[derive(Debug, Clone, QueryId)]
+struct ConsumeReturningGrant {
+    hash: Vec<u8>,
+    at: i64,
+}
+
+impl Query for ConsumeReturningGrant {
+    type SqlType = (
+        (
+            Binary,
+            Text,
+            BigInt,
+            BigInt,
+            Nullable<BigInt>,
+            Nullable<Binary>,
+        ),
+        (
+            Text,
+            Text,
+            Nullable<Text>,
+            Nullable<Text>,
+            Text,
+            BigInt,
+            Nullable<BigInt>,
+            Nullable<BigInt>,
+        ),
+    );
+}
+
+impl QueryFragment<Pg> for ConsumeReturningGrant {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("UPDATE refresh_tokens SET consumed_at = ");
+        out.push_bind_param::<BigInt, _>(&self.at)?;
+        out.push_sql(" FROM grants WHERE refresh_tokens.token_hash = ");
+        out.push_bind_param::<Binary, _>(&self.hash)?;
+        out.push_sql(
+            " AND refresh_tokens.consumed_at IS NULL AND grants.id = refresh_tokens.grant_id \
+             RETURNING refresh_tokens.token_hash, refresh_tokens.grant_id, \
+             refresh_tokens.issued_at, refresh_tokens.expires_at, NULL::BIGINT, \
+             refresh_tokens.sealed_response, grants.id, grants.client_id, grants.user_id, \
+             grants.username, grants.scope, grants.created_at, grants.expires_at, \
+             grants.revoked_at",
+        );
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for ConsumeReturningGrant {}
+
+/// Why a rotation's transaction ended without committing: the decision declined after the
+/// consuming update (roll it back, answer `Declined`), or a real failure.
+enum Rollback {
+    Declined,
+    Failed(Failure),
+}
+
+impl From<DieselError> for Rollback {
+    fn from(error: DieselError) -> Self {
+        Rollback::Failed(Failure::Query(error))
+    }
+}
+
+impl From<Failure> for Rollback {
+    fn from(failure: Failure) -> Self {
+        Rollback::Failed(failure)
+    }
+}
+
+/// As `db_write!`, for a body that may end in [`Rollback::Declined`]: that rolls the
+/// transaction back and yields `Ok(RotateOutcome::Declined)`.
+macro_rules! db_write_or_decline {
+    ($db:expr, |$conn:ident| $body:expr) => {{
+        fn settle(result: Result<RotateOutcome, Rollback>) -> Result<RotateOutcome, Failure> {
+            match result {
+                Ok(outcome) => Ok(outcome),
+                Err(Rollback::Declined) => Ok(RotateOutcome::Declined),
+                Err(Rollback::Failed(failure)) => Err(failure),
             }
-            Ok(())
+        }
+        match $db.pool() {
+            Pool::Pg { pool, .. } => crate::pool::run(pool, |conn| {
+                settle(conn.transaction::<_, Rollback, _>(|$conn| $body))
+            }),
+            Pool::Sqlite(pool) => crate::pool::run(pool, |conn| {
+                settle(conn.immediate_transaction::<_, Rollback, _>(|$conn| $body))
+            }),
+        }
+    }};
+}
+
+/// The inserts of a decided write: the access token, and the successor if any.
+macro_rules! insert_issued {
+    ($conn:expr, $write:expr) => {{
+        diesel::insert_into(access_tokens::table)
+            .values(&AccessRow::from_record(&$write.access))
+            .execute($conn)?;
+        if let Some(successor) = &$write.successor {
+            diesel::insert_into(refresh_tokens::table)
+                .values(&RefreshRow::from_new(successor))
+                .execute($conn)?;
+        }
+    }};
+}
+
+/// A write that contradicts the declared intent: a bug in the caller, never committed.
+fn contradicts(write: &RefreshWrite, intent: RefreshIntent) -> bool {
+    match intent {
+        RefreshIntent::Consume { at } => !write.consume || write.access.issued_at != at,
+        RefreshIntent::Keep => write.consume,
+        RefreshIntent::Unknown => false,
+    }
+}
+
+impl Database {
+    /// [`RefreshIntent::Consume`]: the conditional update finds and consumes the token in
+    /// one statement; the decision runs on the token as it was; declining rolls back. Only
+    /// when the update matches nothing does a read follow, to show the decision the
+    /// consumed token (reuse, lost race, grace replay) or to answer `NotFound`.
+    fn consume_and_issue(
+        &self,
+        hash: &[u8],
+        at: UnixTime,
+        decide: &mut dyn RefreshDecision,
+    ) -> Result<RotateOutcome, StoreError> {
+        let intent = RefreshIntent::Consume { at };
+        db_write_or_decline!(self, |conn| {
+            // Twice at most: a concurrent rotation that rolled back between our update and
+            // our read leaves the token live again, and the second update takes it.
+            for _ in 0..2 {
+                if let Some(rows) = conn.consume_refresh_token(hash, at)? {
+                    let mut state = refresh_state(rows)?;
+                    state.token.consumed_at = None;
+                    let Some(write) = decide.decide(&state) else {
+                        return Err(Rollback::Declined);
+                    };
+                    if contradicts(&write, intent) {
+                        return Err(Failure::Invariant(
+                            "the refresh decision contradicts its declared intent",
+                        )
+                        .into());
+                    }
+                    if let Some(sealed) = write.sealed_response.as_deref() {
+                        // Only with a grace period: keep the response for a retry.
+                        diesel::update(
+                            refresh_tokens::table.filter(refresh_tokens::token_hash.eq(hash)),
+                        )
+                        .set(refresh_tokens::sealed_response.eq(Some(sealed)))
+                        .execute(conn)?;
+                    }
+                    insert_issued!(conn, write);
+                    return Ok(RotateOutcome::Written);
+                }
+                let Some(rows) = select_refresh_state!(conn, hash)? else {
+                    return Ok(RotateOutcome::NotFound);
+                };
+                let state = refresh_state(rows)?;
+                if state.token.consumed_at.is_none() {
+                    continue;
+                }
+                return match decide.decide(&state) {
+                    None => Ok(RotateOutcome::Declined),
+                    Some(_) => Err(Failure::Invariant(
+                        "the refresh decision wrote for a consumed token",
+                    )
+                    .into()),
+                };
+            }
+            Err(Failure::Invariant("a refresh token is neither consumable nor consumed").into())
         })
     }
 
-    fn rotate_refresh(
+    /// [`RefreshIntent::Keep`]: nothing is consumed, so nothing needs a lock: one read,
+    /// the decision, the inserts.
+    fn read_and_issue(
         &self,
-        presented: &TokenHash,
+        hash: &[u8],
         decide: &mut dyn RefreshDecision,
     ) -> Result<RotateOutcome, StoreError> {
-        let hash = presented.as_bytes().as_slice();
+        db_write_or_decline!(self, |conn| {
+            let Some(rows) = select_refresh_state!(conn, hash)? else {
+                return Ok(RotateOutcome::NotFound);
+            };
+            let state = refresh_state(rows)?;
+            let Some(write) = decide.decide(&state) else {
+                return Err(Rollback::Declined);
+            };
+            if contradicts(&write, RefreshIntent::Keep) {
+                return Err(Failure::Invariant(
+                    "the refresh decision contradicts its declared intent",
+                )
+                .into());
+            }
+            insert_issued!(conn, write);
+            Ok(RotateOutcome::Written)
+        })
+    }
+
+    /// [`RefreshIntent::Unknown`]: lock the token's row, read it with its grant, decide,
+    /// then apply whatever was decided.
+    fn lock_read_and_issue(
+        &self,
+        hash: &[u8],
+        decide: &mut dyn RefreshDecision,
+    ) -> Result<RotateOutcome, StoreError> {
         db_write!(self, |conn| {
             if !conn.pin_refresh_token(hash)? {
                 return Ok(RotateOutcome::NotFound);
@@ -139,6 +382,41 @@ impl TokenStore for Database {
             }
             Ok(RotateOutcome::Written)
         })
+    }
+}
+
+impl TokenStore for Database {
+    fn issue(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        let grant = GrantRow::from_record(&issuance.grant);
+        let access = AccessRow::from_record(&issuance.access);
+        let refresh = issuance.refresh.as_ref().map(RefreshRow::from_new);
+        db_write!(self, |conn| {
+            diesel::insert_into(grants::table)
+                .values(&grant)
+                .execute(conn)?;
+            diesel::insert_into(access_tokens::table)
+                .values(&access)
+                .execute(conn)?;
+            if let Some(refresh) = &refresh {
+                diesel::insert_into(refresh_tokens::table)
+                    .values(refresh)
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        decide: &mut dyn RefreshDecision,
+    ) -> Result<RotateOutcome, StoreError> {
+        let hash = presented.as_bytes().as_slice();
+        match decide.intent() {
+            RefreshIntent::Consume { at } => self.consume_and_issue(hash, at, decide),
+            RefreshIntent::Keep => self.read_and_issue(hash, decide),
+            RefreshIntent::Unknown => self.lock_read_and_issue(hash, decide),
+        }
     }
 
     fn find_refresh_token(

@@ -11,9 +11,10 @@ use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
 use grantd_ports::{
-    AccessToken, Client, ClientId, ClientStore, GrantId, GrantRecord, GrantType, Issuance,
-    LifetimeOverrides, NewRefreshToken, RefreshTokenState, RefreshWrite, RotateOutcome, ScopeSet,
-    SecretHash, StoreError, Subject, TokenHash, TokenStore, User, UserId, UserStore, Username,
+    AccessToken, Client, ClientId, ClientStore, Declared, GrantId, GrantRecord, GrantType,
+    Issuance, LifetimeOverrides, NewRefreshToken, RefreshIntent, RefreshTokenState, RefreshWrite,
+    RotateOutcome, ScopeSet, SecretHash, StoreError, Subject, TokenHash, TokenStore, User, UserId,
+    UserStore, Username,
 };
 use grantd_store_diesel::Database;
 
@@ -49,6 +50,12 @@ contract!(
     revoke_access_token_once,
     revoke_grants_of_user_and_client,
     concurrent_rotations_have_exactly_one_winner,
+    declared_consume_unknown_token_is_not_found_without_deciding,
+    declared_consume_declined_rolls_the_consumption_back,
+    declared_consume_writes_in_one_step_and_reuse_sees_it_consumed,
+    declared_keep_never_consumes,
+    a_write_against_the_declared_intent_writes_nothing,
+    declared_concurrent_rotations_have_exactly_one_winner,
 );
 
 const T0: i64 = 1_700_000_000;
@@ -616,6 +623,15 @@ fn revoke_grants_of_user_and_client(db: &Database) {
 /// THE race of the refresh flow: many requests present the same refresh token at once.
 /// Exactly one may rotate it; every other one must see it consumed.
 fn concurrent_rotations_have_exactly_one_winner(db: &Database) {
+    rotation_race(db, RefreshIntent::Unknown);
+}
+
+/// The same race on the one-statement path (the conditional update finds and consumes).
+fn declared_concurrent_rotations_have_exactly_one_winner(db: &Database) {
+    rotation_race(db, RefreshIntent::Consume { at: T0 + 10 });
+}
+
+fn rotation_race(db: &Database, intent: RefreshIntent) {
     const CALLERS: usize = 24;
     let (_c, _u, g) = setup_grant(db, "g1");
     let presented = TokenHash::of("g1-r0");
@@ -626,11 +642,14 @@ fn concurrent_rotations_have_exactly_one_winner(db: &Database) {
             let (start, outcomes, g) = (&start, &outcomes, &g);
             scope.spawn(move || {
                 let write = rotation(g, &format!("caller {caller}"), T0 + 10);
-                let mut decide = |state: &RefreshTokenState| {
-                    // Hold the transaction open a moment so that the other callers pile
-                    // up behind it (or, were the locking wrong, read the token unconsumed).
-                    std::thread::sleep(Duration::from_millis(10));
-                    state.token.consumed_at.is_none().then(|| write.clone())
+                let mut decide = Declared {
+                    intent,
+                    decide: |state: &RefreshTokenState| {
+                        // Hold the transaction open a moment so that the other callers pile
+                        // up behind it (or, were the locking wrong, read it unconsumed).
+                        std::thread::sleep(Duration::from_millis(10));
+                        state.token.consumed_at.is_none().then(|| write.clone())
+                    },
                 };
                 start.wait();
                 let outcome = db.rotate_refresh(&presented, &mut decide);
@@ -673,4 +692,162 @@ fn concurrent_rotations_have_exactly_one_winner(db: &Database) {
         consumed.sealed_response,
         Some(format!("sealed caller {}", winners[0]).into_bytes())
     );
+}
+
+// ---- the one-statement rotation (a declared intent) -------------------------------------
+
+fn consume_at(at: i64) -> RefreshIntent {
+    RefreshIntent::Consume { at }
+}
+
+fn declared_consume_unknown_token_is_not_found_without_deciding(db: &Database) {
+    setup_grant(db, "g1");
+    let mut decide = Declared {
+        intent: consume_at(T0 + 1),
+        decide: |_: &RefreshTokenState| -> Option<RefreshWrite> {
+            panic!("decide must not be called for an unknown token")
+        },
+    };
+    assert_eq!(
+        db.rotate_refresh(&TokenHash::of("unknown"), &mut decide)
+            .unwrap(),
+        RotateOutcome::NotFound
+    );
+}
+
+fn declared_consume_declined_rolls_the_consumption_back(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let before = db.find_refresh_token(&presented).unwrap().unwrap();
+    let mut seen = None;
+    let mut decide = Declared {
+        intent: consume_at(T0 + 10),
+        decide: |state: &RefreshTokenState| -> Option<RefreshWrite> {
+            seen = Some(state.clone());
+            None
+        },
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Declined
+    );
+    assert_eq!(seen.unwrap(), before, "decide sees the token as it was");
+    assert_eq!(
+        db.find_refresh_token(&presented).unwrap().unwrap(),
+        before,
+        "the consumption was rolled back"
+    );
+    assert_eq!(before.grant, g);
+}
+
+fn declared_consume_writes_in_one_step_and_reuse_sees_it_consumed(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let write = rotation(&g, "one", T0 + 100);
+    let mut decide = Declared {
+        intent: consume_at(T0 + 100),
+        decide: |state: &RefreshTokenState| {
+            assert_eq!(state.token.consumed_at, None);
+            assert_eq!(state.grant, g);
+            Some(write.clone())
+        },
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Written
+    );
+    let consumed = db.find_refresh_token(&presented).unwrap().unwrap();
+    assert_eq!(consumed.token.consumed_at, Some(T0 + 100));
+    assert_eq!(consumed.token.sealed_response, write.sealed_response);
+    let successor = write.successor.as_ref().unwrap();
+    assert_eq!(
+        db.find_refresh_token(&successor.hash)
+            .unwrap()
+            .unwrap()
+            .token
+            .consumed_at,
+        None
+    );
+    assert_eq!(
+        db.find_access_token(&write.access.hash)
+            .unwrap()
+            .unwrap()
+            .token,
+        write.access
+    );
+
+    // Presented again: the update matches nothing, and the decision is shown the consumed
+    // token (with its sealed response, for a grace replay).
+    let mut reuse_seen = None;
+    let mut decide = Declared {
+        intent: consume_at(T0 + 200),
+        decide: |state: &RefreshTokenState| -> Option<RefreshWrite> {
+            reuse_seen = Some(state.token.clone());
+            None
+        },
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, &mut decide).unwrap(),
+        RotateOutcome::Declined
+    );
+    let reuse_seen = reuse_seen.unwrap();
+    assert_eq!(reuse_seen.consumed_at, Some(T0 + 100));
+    assert_eq!(reuse_seen.sealed_response, write.sealed_response);
+}
+
+fn declared_keep_never_consumes(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    for n in 0..2 {
+        let write = RefreshWrite {
+            consume: false,
+            sealed_response: None,
+            access: access(&format!("kept {n}"), &g, T0 + 5),
+            successor: None,
+        };
+        let mut decide = Declared {
+            intent: RefreshIntent::Keep,
+            decide: |state: &RefreshTokenState| {
+                assert_eq!(state.token.consumed_at, None);
+                Some(write.clone())
+            },
+        };
+        assert_eq!(
+            db.rotate_refresh(&presented, &mut decide).unwrap(),
+            RotateOutcome::Written
+        );
+        assert!(db.find_access_token(&write.access.hash).unwrap().is_some());
+    }
+    let token = db.find_refresh_token(&presented).unwrap().unwrap().token;
+    assert_eq!(token.consumed_at, None);
+}
+
+fn a_write_against_the_declared_intent_writes_nothing(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let before = db.find_refresh_token(&presented).unwrap().unwrap();
+    // Keep declared, consume written.
+    let write = rotation(&g, "against keep", T0 + 10);
+    let mut decide = Declared {
+        intent: RefreshIntent::Keep,
+        decide: |_: &RefreshTokenState| Some(write.clone()),
+    };
+    assert!(matches!(
+        db.rotate_refresh(&presented, &mut decide),
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(db.find_access_token(&write.access.hash).unwrap(), None);
+    // Consume declared, keep written.
+    let mut keep = rotation(&g, "against consume", T0 + 10);
+    keep.consume = false;
+    let mut decide = Declared {
+        intent: consume_at(T0 + 10),
+        decide: |_: &RefreshTokenState| Some(keep.clone()),
+    };
+    assert!(matches!(
+        db.rotate_refresh(&presented, &mut decide),
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(db.find_access_token(&keep.access.hash).unwrap(), None);
+    assert_eq!(db.find_refresh_token(&presented).unwrap().unwrap(), before);
 }

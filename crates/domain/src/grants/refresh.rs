@@ -3,8 +3,8 @@
 //! concurrent refreshes with one token exactly one consumes it.
 
 use grantd_ports::{
-    AccessToken, Client, NewRefreshToken, PlainToken, RefreshTokenState, RefreshWrite,
-    RotateOutcome, TokenKind, UnixTime,
+    AccessToken, Client, Declared, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
+    RefreshWrite, RotateOutcome, TokenKind, UnixTime,
 };
 
 use crate::lifetimes::Lifetimes;
@@ -36,30 +36,40 @@ impl TokenService {
         let now = self.ports.clock.now();
         let policy = self.rotation_policy();
 
+        // Declared up front so the store can find and consume a live token in one
+        // statement: with rotation on, every write for a live token consumes it at `now`.
+        let intent = if policy.rotate {
+            RefreshIntent::Consume { at: now }
+        } else {
+            RefreshIntent::Keep
+        };
         let mut decided = None;
         let outcome = self.ports.tokens.rotate_refresh(
             &presented.hash(),
-            &mut |state: &RefreshTokenState| match rotation::decide(
-                state,
-                &client.id,
-                requested.as_ref(),
-                now,
-                policy,
-            ) {
-                Ok(RefreshStep::Issue { rotate, scope }) => {
-                    let (write, response) =
-                        self.refreshed_tokens(client, state, &presented, rotate, scope, now);
-                    decided = Some(Decided::Issued(response));
-                    Some(write)
-                }
-                Ok(RefreshStep::Replay) => {
-                    decided = state.token.sealed_response.clone().map(Decided::Replay);
-                    None
-                }
-                Err(denied) => {
-                    decided = Some(Decided::Denied(denied));
-                    None
-                }
+            &mut Declared {
+                intent,
+                decide: |state: &RefreshTokenState| match rotation::decide(
+                    state,
+                    &client.id,
+                    requested.as_ref(),
+                    now,
+                    policy,
+                ) {
+                    Ok(RefreshStep::Issue { rotate, scope }) => {
+                        let (write, response) =
+                            self.refreshed_tokens(client, state, &presented, rotate, scope, now);
+                        decided = Some(Decided::Issued(response));
+                        Some(write)
+                    }
+                    Ok(RefreshStep::Replay) => {
+                        decided = state.token.sealed_response.clone().map(Decided::Replay);
+                        None
+                    }
+                    Err(denied) => {
+                        decided = Some(Decided::Denied(denied));
+                        None
+                    }
+                },
             },
         )?;
 
