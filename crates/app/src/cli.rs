@@ -31,6 +31,9 @@ pub enum Command {
     /// Manage users (resource owners).
     #[command(subcommand)]
     User(UserCommand),
+    /// Delete expired tokens and codes and ended grants in small batches; prints the
+    /// counts as JSON. Safe beside a running server.
+    Prune,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub rate_limit: RateLimitConfig,
     pub log: LogConfig,
+    pub housekeeping: HousekeepingConfig,
 }
 
 /// `[server]`: where and how the HTTP server listens.
@@ -50,6 +51,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Seconds to let in-flight requests finish on shutdown.
     pub shutdown_timeout: u64,
+    /// Largest accepted request head (header names and values), in bytes; more is 431.
+    pub max_header_bytes: usize,
+    /// Seconds between the shutdown signal (readiness turns 503) and closing the listener,
+    /// so that a load balancer stops routing here first.
+    pub drain_delay: u64,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +66,8 @@ impl Default for ServerConfig {
             issuer: String::new(),
             max_body_bytes: 16 * 1024,
             shutdown_timeout: 10,
+            max_header_bytes: 8 * 1024,
+            drain_delay: 0,
         }
     }
 }
@@ -223,6 +231,25 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[housekeeping]`: pruning what has expired while serving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HousekeepingConfig {
+    /// Seconds between prunes in `serve`; 0 = never (run `grantd prune` instead).
+    pub prune_interval: u64,
+    /// Rows deleted per statement (each its own short transaction).
+    pub prune_batch_size: u32,
+}
+
+impl Default for HousekeepingConfig {
+    fn default() -> Self {
+        Self {
+            prune_interval: 3600,
+            prune_batch_size: 1000,
+        }
+    }
+}
+
 /// `[log]`: the default filter (overridden by `RUST_LOG`) and the line format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -330,6 +357,15 @@ impl Config {
         }
         if self.server.max_body_bytes == 0 {
             return Err(invalid("server.max_body_bytes", "must be at least 1"));
+        }
+        if self.server.max_header_bytes < 1024 {
+            return Err(invalid("server.max_header_bytes", "must be at least 1024"));
+        }
+        if self.housekeeping.prune_batch_size == 0 {
+            return Err(invalid(
+                "housekeeping.prune_batch_size",
+                "must be at least 1",
+            ));
         }
 
         if database_scheme(&self.database.url).is_none() {

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod housekeeping;
 pub mod serve;
 pub mod telemetry;
 pub mod wiring;
@@ -24,6 +25,17 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             let db = wiring::connect(config)?;
             wiring::migrate(&db)?;
             tracing::info!(database = %config.redacted_database_url(), "migrations applied");
+            Ok(())
+        }
+        Command::Prune => {
+            let db = wiring::connect(config)?;
+            let report = housekeeping::prune(
+                &db,
+                &grantd_crypto::SystemClock,
+                config.housekeeping.prune_batch_size,
+            )?;
+            serde_json::to_writer(io::stdout().lock(), &report)?;
+            println!();
             Ok(())
         }
         Command::Client(client) => {

@@ -5,11 +5,14 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use grantd_crypto::SystemClock;
 use grantd_domain::{Ports, ServerMetadata, TokenService};
-use grantd_http_actix::{build_server, HttpState, ServerOptions};
+use grantd_http_actix::{build_server, HttpState, Operations, PoolGauge, ServerOptions};
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
+use grantd_store_diesel::Database;
 
 use crate::commands::{create_client, create_user, NewClient};
 use crate::config::Config;
@@ -27,8 +30,25 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let db = wiring::connect(config)?;
     wiring::migrate(&db)?;
     let readiness_db = db.clone();
+    let probe_db = db.clone();
+    let housekeeping_db = db.clone();
     let backend = db.backend();
-    let ports = wiring::build_ports(config, db)?;
+    let mut ports = wiring::build_ports(config, db)?;
+    // Blocking work (pool checkout, queries, bcrypt) is bounded by the pool's size: more
+    // requests wait on the async side for at most the pool's own checkout timeout.
+    let ops = Arc::new(
+        Operations::new(config.database.pool_size as usize, config.connect_timeout())
+            .with_max_header_bytes(config.server.max_header_bytes)
+            .with_pool_probe(move || {
+                let state = probe_db.pool_state();
+                PoolGauge {
+                    connections: state.connections,
+                    idle_connections: state.idle_connections,
+                    max_size: state.max_size,
+                }
+            }),
+    );
+    ports.metrics = ops.clone();
 
     let bind = config.bind_addr()?;
     let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
@@ -58,6 +78,7 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         readiness: Arc::new(move || readiness_db.ping().is_ok()),
         max_body_bytes: config.server.max_body_bytes,
         metadata: Arc::new(metadata),
+        ops: ops.clone(),
     };
     let options = ServerOptions {
         workers: config.server.workers,
@@ -71,12 +92,121 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         "grantd listening"
     );
 
+    let housekeeper = Housekeeper::start(config, housekeeping_db);
+    let drain_delay = Duration::from_secs(config.server.drain_delay);
     // actix needs its own System (a runtime per worker); build the server inside it.
     actix_web::rt::System::new()
-        .block_on(async move { build_server(listener, state, &options)?.await })
+        .block_on(async move {
+            let server = build_server(listener, state, &options)?;
+            actix_web::rt::spawn(stop_on_signal(server.handle(), ops, drain_delay));
+            server.await
+        })
         .context("the HTTP server failed")?;
+    // The server, its workers and with them the handlers' ports are gone; stopping the
+    // housekeeper drops the last handle on the pool, which closes its connections.
+    drop(housekeeper);
     tracing::info!("grantd stopped");
     Ok(())
+}
+
+/// SIGTERM or SIGINT: turn readiness to 503, wait `drain_delay` for the load balancer to
+/// notice, then stop accepting and let in-flight requests finish (at most
+/// `server.shutdown_timeout`). Uncommitted transactions roll back, which is safe: a token
+/// response is only ever written after its commit.
+async fn stop_on_signal(
+    handle: actix_web::dev::ServerHandle,
+    ops: Arc<Operations>,
+    drain_delay: Duration,
+) {
+    let signal = wait_for_signal().await;
+    ops.start_draining();
+    tracing::info!(
+        signal,
+        drain_delay_secs = drain_delay.as_secs(),
+        "shutting down: readiness is now 503"
+    );
+    if !drain_delay.is_zero() {
+        actix_web::rt::time::sleep(drain_delay).await;
+    }
+    tracing::info!("no longer accepting connections; finishing in-flight requests");
+    handle.stop(true).await;
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> &'static str {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for signals; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio_select(term.recv(), int.recv()).await
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> &'static str {
+    let _ = actix_web::rt::signal::ctrl_c().await;
+    "ctrl-c"
+}
+
+/// Whichever of SIGTERM and SIGINT comes first.
+#[cfg(unix)]
+async fn tokio_select(
+    term: impl std::future::Future<Output = Option<()>>,
+    int: impl std::future::Future<Output = Option<()>>,
+) -> &'static str {
+    use futures_util::future::{select, Either};
+    match select(std::pin::pin!(term), std::pin::pin!(int)).await {
+        Either::Left(_) => "SIGTERM",
+        Either::Right(_) => "SIGINT",
+    }
+}
+
+/// The periodic prune of `[housekeeping]`, on a thread of its own so that it never holds
+/// an HTTP worker; each batch is a short transaction on one pooled connection.
+struct Housekeeper {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Housekeeper {
+    fn start(config: &Config, db: Database) -> Self {
+        let interval = config.housekeeping.prune_interval;
+        if interval == 0 {
+            return Self {
+                stop: None,
+                thread: None,
+            };
+        }
+        let batch = config.housekeeping.prune_batch_size;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("grantd-prune".into())
+            .spawn(move || {
+                // Ends when `stop` is dropped (Disconnected) or sent to.
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Duration::from_secs(interval))
+                {
+                    crate::housekeeping::prune_once(&db, &SystemClock, batch);
+                }
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Housekeeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The RFC 8414 document. `scopes_supported` is every scope some client may ask for, as

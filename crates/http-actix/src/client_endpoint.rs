@@ -32,12 +32,13 @@ where
     let credentials = client_credentials::extract(authorization, &form)?;
     let source = credentials.as_ref().map(|c| c.source);
     let service = state.service.clone();
-    web::block(move || {
-        let client = service
-            .authenticate(credentials.as_ref())
-            .map_err(|e: ClientAuthError| OAuthError::from_client_auth(e, source))?;
-        use_case(&service, &client, &form)
-    })
-    .await
-    .map_err(|_| OAuthError::unavailable())?
+    state
+        .ops
+        .blocking(move || {
+            let client = service
+                .authenticate(credentials.as_ref())
+                .map_err(|e: ClientAuthError| OAuthError::from_client_auth(e, source))?;
+            use_case(&service, &client, &form)
+        })
+        .await?
 }

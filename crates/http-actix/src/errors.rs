@@ -148,10 +148,14 @@ impl OAuthError {
         } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
         }
-        builder.json(Body {
+        let mut response = builder.json(Body {
             error: self.code,
             error_description: sanitise(&self.description),
-        })
+        });
+        response
+            .extensions_mut()
+            .insert(crate::ops::ErrorCodeLabel(self.code));
+        response
     }
 }
 

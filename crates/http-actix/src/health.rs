@@ -11,6 +11,10 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
+    // Shutting down: not ready, whatever the database says.
+    if state.ops.is_draining() {
+        return OAuthError::unavailable().into_response();
+    }
     let readiness = state.readiness.clone();
     match web::block(move || readiness()).await {
         Ok(true) => HttpResponse::Ok().json(json!({ "status": "ready" })),

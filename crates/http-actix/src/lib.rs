@@ -12,6 +12,7 @@ mod form;
 mod health;
 mod introspect;
 mod metadata;
+mod ops;
 mod resource;
 mod revoke;
 mod token;
@@ -26,6 +27,7 @@ use grantd_domain::{ServerMetadata, TokenService};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
 pub use errors::OAuthError;
 pub use form::{Form, FormError};
+pub use ops::{Operations, PoolGauge, REQUEST_ID_HEADER};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -36,6 +38,8 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// The RFC 8414 document, built once at start-up.
     pub metadata: Arc<ServerMetadata>,
+    /// Metrics, the bound on blocking work, the header limit and the draining flag.
+    pub ops: Arc<Operations>,
 }
 
 /// Server tuning.
@@ -63,8 +67,16 @@ pub fn build_server(
     options: &ServerOptions,
 ) -> std::io::Result<actix_web::dev::Server> {
     let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
-        .shutdown_timeout(options.shutdown_timeout_secs);
+    // Signals are the caller's: `grantd serve` flips readiness before it stops the server
+    // (actix would stop accepting at once).
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(ops::observe))
+            .configure(routes)
+    })
+    .disable_signals()
+    .shutdown_timeout(options.shutdown_timeout_secs);
     if options.workers > 0 {
         server = server.workers(options.workers);
     }
@@ -99,6 +111,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(ops::metrics))
     .default_service(web::to(not_found));
 }
 

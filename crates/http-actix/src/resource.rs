@@ -27,9 +27,13 @@ pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
         return OAuthError::invalid_token().into_response();
     };
     let service = state.service.clone();
-    let checked = match web::block(move || service.check_access_token(&token)).await {
+    let checked = match state
+        .ops
+        .blocking(move || service.check_access_token(&token))
+        .await
+    {
         Ok(checked) => checked,
-        Err(_) => return OAuthError::unavailable().into_response(),
+        Err(e) => return e.into_response(),
     };
     match checked {
         Ok(active) => {

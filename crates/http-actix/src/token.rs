@@ -2,7 +2,7 @@
 //! the domain in one blocking hop, answer JSON with `Cache-Control: no-store`.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
 use grantd_domain::{GrantRequest, TokenRequest, TokenResponse};
 use serde::Serialize;
 
@@ -46,6 +46,8 @@ async fn handle(
     let client = client_credentials::extract(authorization, &form)?;
     let grant = grant_request(&form)?;
     let grant_type = grant.grant_type().as_str();
+    req.extensions_mut()
+        .insert(crate::ops::GrantTypeLabel(grant_type));
     let source = client.as_ref().map(|c| c.source);
     let client_id = client
         .as_ref()
@@ -54,9 +56,7 @@ async fn handle(
 
     let service = state.service.clone();
     let request = TokenRequest { client, grant };
-    let result = web::block(move || service.token(&request))
-        .await
-        .map_err(|_| OAuthError::unavailable())?;
+    let result = state.ops.blocking(move || service.token(&request)).await?;
     match result {
         Ok(response) => {
             tracing::info!(grant_type, client_id, outcome = "issued", "token issued");

@@ -113,7 +113,9 @@ fn rotate(db: &Database, id: &str, access_exp: i64, refresh_exp: i64) {
 }
 
 fn refresh_exists(db: &Database, name: &str) -> bool {
-    db.find_refresh_token(&TokenHash::of(name)).unwrap().is_some()
+    db.find_refresh_token(&TokenHash::of(name))
+        .unwrap()
+        .is_some()
 }
 
 fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
@@ -158,7 +160,10 @@ fn prune_keeps_consumed_refresh_tokens_until_their_grant_ends(db: &Database) {
     rotate(db, "g", T0 + 700, T0 + 3_700);
     // The consumed token has expired, its successor has not: the record stays.
     db.prune(T0 + 3_650, 1000).unwrap();
-    let consumed = db.find_refresh_token(&TokenHash::of("g-r")).unwrap().unwrap();
+    let consumed = db
+        .find_refresh_token(&TokenHash::of("g-r"))
+        .unwrap()
+        .unwrap();
     assert!(consumed.token.consumed_at.is_some());
     // Once the successor has expired the grant has ended, and the record goes with it.
     let report = db.prune(T0 + 3_800, 1000).unwrap();

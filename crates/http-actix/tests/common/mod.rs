@@ -11,7 +11,7 @@ use std::time::Duration;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
 use grantd_domain::{Ports, ServerMetadata, TokenService, TokenSettings};
-use grantd_http_actix::{build_server, HttpState, ServerOptions};
+use grantd_http_actix::{build_server, HttpState, Operations, PoolGauge, ServerOptions};
 use grantd_ports::{
     Client, ClientId, ClientStore, Clock, GrantType, LifetimeOverrides, ScopeSet, SecretHasher,
     UnixTime, User, UserId, UserStore, Username,
@@ -187,6 +187,17 @@ fn launch(
     let db = Database::connect(url, &options).unwrap();
     db.migrate().unwrap();
     let shared = Arc::new(db.clone());
+    let probe_db = db.clone();
+    let ops = Arc::new(
+        Operations::new(8, Duration::from_secs(2)).with_pool_probe(move || {
+            let state = probe_db.pool_state();
+            PoolGauge {
+                connections: state.connections,
+                idle_connections: state.idle_connections,
+                max_size: state.max_size,
+            }
+        }),
+    );
     let ports = Ports {
         clients: shared.clone(),
         users: shared.clone(),
@@ -195,7 +206,7 @@ fn launch(
         hasher: hasher.clone(),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(clock.clone()),
-        metrics: Arc::new(grantd_ports::NoMetrics),
+        metrics: ops.clone(),
     };
     let ready_db = db.clone();
     let state = HttpState {
@@ -207,6 +218,7 @@ fn launch(
             vec!["read".into(), "write".into()],
             vec!["S256"],
         )),
+        ops,
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

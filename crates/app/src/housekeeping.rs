@@ -1,0 +1,93 @@
+//! `grantd prune` and the periodic prune of `serve`: delete what has expired through the
+//! store's `Housekeeping` port, and report the counts.
+
+use grantd_ports::{Clock, Housekeeping, PruneReport};
+use serde::Serialize;
+
+/// What a prune deleted, as printed by `grantd prune`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PruneCounts {
+    pub grants: u64,
+    pub access_tokens: u64,
+    pub refresh_tokens: u64,
+    pub authorization_codes: u64,
+}
+
+impl From<PruneReport> for PruneCounts {
+    fn from(r: PruneReport) -> Self {
+        Self {
+            grants: r.grants,
+            access_tokens: r.access_tokens,
+            refresh_tokens: r.refresh_tokens,
+            authorization_codes: r.authorization_codes,
+        }
+    }
+}
+
+/// One prune at the clock's `now`, `batch` rows per statement.
+pub fn prune(
+    store: &dyn Housekeeping,
+    clock: &dyn Clock,
+    batch: u32,
+) -> anyhow::Result<PruneCounts> {
+    let report = store.prune(clock.now(), batch)?;
+    tracing::info!(
+        grants = report.grants,
+        access_tokens = report.access_tokens,
+        refresh_tokens = report.refresh_tokens,
+        authorization_codes = report.authorization_codes,
+        "pruned expired rows"
+    );
+    Ok(report.into())
+}
+
+/// One periodic prune: a failure (the database is down) is logged and retried next time.
+pub fn prune_once(store: &dyn Housekeeping, clock: &dyn Clock, batch: u32) {
+    if let Err(error) = prune(store, clock, batch) {
+        tracing::warn!(error = %error, "prune failed; retrying at the next interval");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use grantd_ports::{MockClock, MockHousekeeping, StoreError};
+
+    use super::*;
+
+    #[test]
+    fn prune_passes_now_and_batch_and_reports_counts() {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(42_i64);
+        let mut store = MockHousekeeping::new();
+        store
+            .expect_prune()
+            .withf(|now, batch| *now == 42 && *batch == 7)
+            .times(1)
+            .returning(|_, _| {
+                Ok(PruneReport {
+                    grants: 1,
+                    access_tokens: 2,
+                    refresh_tokens: 3,
+                    authorization_codes: 4,
+                })
+            });
+        let counts = prune(&store, &clock, 7).unwrap();
+        assert_eq!(
+            serde_json::to_value(counts).unwrap(),
+            serde_json::json!({"grants": 1, "access_tokens": 2, "refresh_tokens": 3, "authorization_codes": 4})
+        );
+    }
+
+    #[test]
+    fn a_failed_periodic_prune_is_not_fatal() {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(0_i64);
+        let mut store = MockHousekeeping::new();
+        store
+            .expect_prune()
+            .returning(|_, _| Err(StoreError::Unavailable("down".into())));
+        prune_once(&store, &clock, 10);
+    }
+}
