@@ -1,0 +1,221 @@
+//! Running grantd as a service, through the real binary: graceful shutdown on SIGTERM and
+//! SIGINT (readiness first, in-flight requests finish, exit 0), logs that never contain a
+//! secret even at trace level, JSON logs with request ids, and `grantd prune`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use support::*;
+
+#[test]
+fn sigterm_turns_readiness_off_finishes_in_flight_requests_and_exits_0() {
+    let mut env = Env::new(None);
+    env.set("GRANTD_SERVER__DRAIN_DELAY", "2");
+    env.run_ok(&["migrate"]);
+    let (id, secret) = env.create_client();
+    env.create_user("alice", "wonderland");
+    let mut server = env.serve("sigterm");
+    let http = fresh_client();
+    assert_eq!(
+        http.get(server.url("/readyz")).send().unwrap().status(),
+        200
+    );
+
+    // A request in flight: its head and half its body are sent before the signal.
+    let body = "grant_type=password&username=alice&password=wonderland";
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /oauth/token HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {basic}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    server.signal("TERM");
+    // Draining: not ready any more, but alive and still answering.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = http.get(server.url("/readyz")).send().unwrap().status();
+        if status == 503 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "readiness stayed {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        http.get(server.url("/healthz")).send().unwrap().status(),
+        200
+    );
+
+    // The in-flight request completes normally after the listener has closed.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        http.get(server.url("/healthz")).send().is_err(),
+        "still accepting connections after the drain delay"
+    );
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("refresh_token"), "{response}");
+
+    assert_eq!(server.wait_exit(Duration::from_secs(15)), Some(0));
+    let log = server.output();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("grantd stopped"), "{log}");
+}
+
+#[test]
+fn sigint_exits_0() {
+    let env = Env::new(None);
+    env.run_ok(&["migrate"]);
+    let mut server = env.serve("sigint");
+    server.signal("INT");
+    assert_eq!(server.wait_exit(Duration::from_secs(15)), Some(0));
+}
+
+/// The whole flow, successes and failures, with every log at trace level: none of the
+/// secrets it used may appear in anything grantd wrote.
+#[test]
+fn trace_logs_never_contain_a_secret_password_or_token() {
+    let mut env = Env::new(None);
+    env.set("RUST_LOG", "trace");
+    env.run_ok(&["migrate"]);
+    let (id, secret) = env.create_client();
+    let password = "pw-Zebra-9876-unique";
+    env.create_user("alice", password);
+    let server = env.serve("trace");
+    let http = fresh_client();
+    let client = (id.as_str(), secret.as_str());
+
+    let (status, first) = login(&http, &server, client, ("alice", password));
+    assert_eq!(status, 200, "{first}");
+    let access = first["access_token"].as_str().unwrap().to_owned();
+    let refresh1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let me = http
+        .get(server.url("/api/me"))
+        .bearer_auth(&access)
+        .send()
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let (status, second) = refresh(&http, &server.base, client, &refresh1);
+    assert_eq!(status, 200);
+    let access2 = second["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = second["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _) = json(post_form(
+        &http,
+        &server.url("/oauth/introspect"),
+        client,
+        &format!("token={access2}"),
+    ));
+    assert_eq!(status, 200);
+    // Failures carry secrets too: a wrong password, a wrong client secret, a reused token.
+    let wrong_password = "wrong-Quokka-5555";
+    let (status, _) = login(&http, &server, client, ("alice", wrong_password));
+    assert_eq!(status, 400);
+    let wrong_secret = "gcs_wrong_Secret_4242";
+    let (status, _) = login(&http, &server, (&id, wrong_secret), ("alice", password));
+    assert_eq!(status, 401);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, _) = refresh(&http, &server.base, client, &refresh1);
+    assert_eq!(status, 400);
+    // Tokens in places where they do not belong: a query string and a form body.
+    let _ = http
+        .get(server.url(&format!("/api/me?access_token={access2}")))
+        .send()
+        .unwrap();
+    let (status, _) = json(post_form(
+        &http,
+        &server.url("/oauth/revoke"),
+        client,
+        &format!("token={refresh2}"),
+    ));
+    assert_eq!(status, 200);
+    drop(server);
+
+    let log = std::fs::read_to_string(env.dir.path().join("trace.log")).unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "not at trace level"
+    );
+    assert!(log.contains("request_id"), "no request id in the logs");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    for (what, value) in [
+        ("client secret", secret.as_str()),
+        ("password", password),
+        ("wrong password", wrong_password),
+        ("wrong client secret", wrong_secret),
+        ("access token", access.as_str()),
+        ("second access token", access2.as_str()),
+        ("refresh token", refresh1.as_str()),
+        ("second refresh token", refresh2.as_str()),
+        ("Basic credentials", basic.as_str()),
+    ] {
+        assert!(!log.contains(value), "the log contains the {what}");
+        // A token's body without its prefix counts too.
+        if let Some((_, rest)) = value.split_once('_') {
+            assert!(
+                !log.contains(rest),
+                "the log contains the body of the {what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn json_logs_carry_the_request_id_of_the_response() {
+    let mut env = Env::new(None);
+    env.set("GRANTD_LOG__FORMAT", "json");
+    env.run_ok(&["migrate"]);
+    let server = env.serve("json");
+    let response = fresh_client().get(server.url("/readyz")).send().unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    drop(server);
+    let log = std::fs::read_to_string(env.dir.path().join("json.log")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no log line with request id {id}: {log}"));
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(parsed["span"]["request_id"], id.as_str(), "{line}");
+    assert_eq!(parsed["fields"]["endpoint"], "/readyz", "{line}");
+}
+
+#[test]
+fn prune_command_deletes_expired_rows_and_reports_counts() {
+    let mut env = Env::new(None);
+    // Tokens that are dead within two seconds.
+    env.set("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "1")
+        .set("GRANTD_TOKENS__REFRESH_TOKEN_LIFETIME", "1");
+    env.run_ok(&["migrate"]);
+    let (id, secret) = env.create_client();
+    env.create_user("alice", "wonderland");
+    let server = env.serve("prune");
+    let http = fresh_client();
+    let (status, _) = login(&http, &server, (&id, &secret), ("alice", "wonderland"));
+    assert_eq!(status, 200);
+    drop(server);
+    std::thread::sleep(Duration::from_millis(2100));
+    let out: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
+    assert_eq!(
+        out,
+        serde_json::json!({"grants": 1, "access_tokens": 1, "refresh_tokens": 1, "authorization_codes": 0})
+    );
+    let again: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
+    assert_eq!(again["grants"], 0);
+}
