@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use grantd_domain::{AttemptLimit, ReusePolicy, TokenSettings};
+use grantd_domain::{AttemptLimit, AuthorizationSettings, ReusePolicy, TokenSettings};
 use serde::{Deserialize, Serialize};
 
 /// The file read when `--config` is not given, relative to the working directory.
@@ -33,6 +33,7 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub security: SecurityConfig,
     pub rate_limit: RateLimitConfig,
+    pub authorization: AuthorizationConfig,
     pub log: LogConfig,
     pub housekeeping: HousekeepingConfig,
 }
@@ -180,6 +181,88 @@ impl Default for SecurityConfig {
             password_bcrypt_cost: 12,
             client_secret_bcrypt_cost: 10,
         }
+    }
+}
+
+/// `[authorization]`: the authorization code flow and its login pages. `Debug` is written
+/// by hand because `session_key` is a secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationConfig {
+    /// Seconds an authorization code may be exchanged (RFC 6749 §4.1.2: at most 600).
+    pub code_lifetime: i64,
+    /// Require PKCE of every client (public clients always need it).
+    pub require_pkce: bool,
+    /// Accept `code_challenge_method=plain`.
+    pub allow_plain_pkce: bool,
+    /// Base64 of at least 32 random bytes that sign the pages' session cookies; every
+    /// instance behind one load balancer needs the same. Empty = random per process.
+    pub session_key: String,
+    /// Seconds a login on the pages lasts.
+    pub session_lifetime: i64,
+}
+
+impl Default for AuthorizationConfig {
+    fn default() -> Self {
+        let d = AuthorizationSettings::default();
+        Self {
+            code_lifetime: d.code_lifetime,
+            require_pkce: d.require_pkce,
+            allow_plain_pkce: d.allow_plain_pkce,
+            session_key: String::new(),
+            session_lifetime: 3600,
+        }
+    }
+}
+
+impl fmt::Debug for AuthorizationConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationConfig")
+            .field("code_lifetime", &self.code_lifetime)
+            .field("require_pkce", &self.require_pkce)
+            .field("allow_plain_pkce", &self.allow_plain_pkce)
+            .field(
+                "session_key",
+                &if self.session_key.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("session_lifetime", &self.session_lifetime)
+            .finish()
+    }
+}
+
+impl AuthorizationConfig {
+    /// The domain's view of these settings.
+    pub fn to_settings(&self) -> AuthorizationSettings {
+        AuthorizationSettings {
+            code_lifetime: self.code_lifetime,
+            require_pkce: self.require_pkce,
+            allow_plain_pkce: self.allow_plain_pkce,
+        }
+    }
+
+    /// The decoded session key; `Ok(None)` when empty. Standard or URL-safe base64.
+    pub fn session_key_bytes(&self) -> Result<Option<Vec<u8>>, String> {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine;
+        let key = self.session_key.trim();
+        if key.is_empty() {
+            return Ok(None);
+        }
+        let bytes = STANDARD
+            .decode(key)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(key.trim_end_matches('=')))
+            .map_err(|_| "must be base64".to_owned())?;
+        if bytes.len() < 32 {
+            return Err(format!(
+                "must decode to at least 32 bytes, got {}",
+                bytes.len()
+            ));
+        }
+        Ok(Some(bytes))
     }
 }
 
@@ -418,6 +501,20 @@ impl Config {
 
         if self.rate_limit.window <= 0 {
             return Err(invalid("rate_limit.window", POSITIVE));
+        }
+
+        let a = &self.authorization;
+        if !(1..=600).contains(&a.code_lifetime) {
+            return Err(invalid(
+                "authorization.code_lifetime",
+                "must be 1 to 600 seconds (RFC 6749 §4.1.2)",
+            ));
+        }
+        if a.session_lifetime <= 0 {
+            return Err(invalid("authorization.session_lifetime", POSITIVE));
+        }
+        if let Err(reason) = a.session_key_bytes() {
+            return Err(invalid("authorization.session_key", reason));
         }
 
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {

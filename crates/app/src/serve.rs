@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use grantd_crypto::SystemClock;
 use grantd_domain::{Ports, ServerMetadata, TokenService};
-use grantd_http_actix::{build_server, HttpState, Operations, PoolGauge, ServerOptions};
+use grantd_http_actix::{
+    build_server, AuthorizePages, HttpState, Operations, PoolGauge, ServerOptions, SessionKey,
+};
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
 use grantd_store_diesel::Database;
 
@@ -67,10 +69,15 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     } else {
         config.issuer()
     };
-    let metadata = server_metadata(&issuer, &ports)?;
+    let authorization = config.authorization.to_settings();
+    let mut metadata = server_metadata(&issuer, &ports)?;
+    // RFC 8414 §2: what the authorization endpoint accepts, as configured.
+    metadata.code_challenge_methods_supported = authorization.code_challenge_methods();
+    let authorize_pages = authorize_pages(config, demo)?;
     let (per_username, per_client) = config.rate_limit.to_limits();
     let service = TokenService::new(ports, config.tokens.to_settings())
-        .with_attempt_limits(per_username, per_client);
+        .with_attempt_limits(per_username, per_client)
+        .with_authorization_settings(authorization);
     let state = HttpState {
         service,
         // Readiness means "the database answers"; the HTTP adapter runs this off the
@@ -78,6 +85,7 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         readiness: Arc::new(move || readiness_db.ping().is_ok()),
         max_body_bytes: config.server.max_body_bytes,
         metadata: Arc::new(metadata),
+        authorize: Arc::new(authorize_pages),
         ops: ops.clone(),
     };
     let options = ServerOptions {
@@ -229,6 +237,34 @@ fn server_metadata(issuer: &str, ports: &Ports) -> anyhow::Result<ServerMetadata
     ))
 }
 
+/// The login pages' session settings. Without `authorization.session_key`, a random key
+/// per process: logins then do not survive a restart, nor carry over between instances.
+fn authorize_pages(config: &Config, demo: bool) -> anyhow::Result<AuthorizePages> {
+    let bytes = match config.authorization.session_key_bytes().map_err(|reason| {
+        anyhow::anyhow!("invalid configuration: authorization.session_key: {reason}")
+    })? {
+        Some(bytes) => bytes,
+        None => {
+            tracing::warn!(
+                "authorization.session_key is empty: using a random key for this process; \
+                 logins on the authorization pages will not survive a restart or move between instances"
+            );
+            // A minted secret carries 256 random bits from the OS CSPRNG.
+            let secret = grantd_ports::TokenMinter::mint(
+                &grantd_crypto::OsTokenMinter,
+                grantd_ports::TokenKind::ClientSecret,
+            );
+            secret.expose().as_bytes().to_vec()
+        }
+    };
+    Ok(AuthorizePages {
+        session_key: SessionKey::new(bytes)
+            .context("invalid configuration: authorization.session_key: too short")?,
+        session_lifetime: config.authorization.session_lifetime,
+        demo_callback: demo,
+    })
+}
+
 /// Creates the demo client and user unless they exist (an existing one is left as is, so
 /// restarting with `--demo` never resets anything).
 fn seed_demo(ports: &Ports) -> anyhow::Result<()> {
@@ -254,6 +290,7 @@ fn seed_demo(ports: &Ports) -> anyhow::Result<()> {
                 scopes: ScopeSet::parse("read write").map_err(anyhow::Error::msg)?,
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                 can_introspect: true,
+                lifetimes: Default::default(),
             },
         )?;
         tracing::info!(client_id = DEMO_CLIENT_ID, "created the demo client");

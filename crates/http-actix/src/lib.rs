@@ -3,6 +3,7 @@
 //! rule: every decision is the domain's, reached in one `web::block` hop per request
 //! (diesel and bcrypt block).
 
+mod authorize;
 mod basic_auth;
 mod body;
 mod client_credentials;
@@ -24,6 +25,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use grantd_domain::{ServerMetadata, TokenService};
 
+pub use authorize::{AuthorizePages, SessionKey};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
 pub use errors::OAuthError;
 pub use form::{Form, FormError};
@@ -38,6 +40,8 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// The RFC 8414 document, built once at start-up.
     pub metadata: Arc<ServerMetadata>,
+    /// The login and consent pages' session settings.
+    pub authorize: Arc<AuthorizePages>,
     /// Metrics, the bound on blocking work, the header limit and the draining flag.
     pub ops: Arc<Operations>,
 }
@@ -86,6 +90,14 @@ pub fn build_server(
 /// Every route; public so that tests can mount the app in-process too.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        web::resource("/oauth/authorize")
+            .route(web::get().to(authorize::authorize_get))
+            .route(web::post().to(authorize::authorize_post))
+            .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
+    )
+    .route("/assets/grantd.css", web::get().to(authorize::stylesheet))
+    .route("/callback", web::get().to(authorize::demo_callback))
+    .service(
         web::resource("/oauth/token")
             .route(web::post().to(token::token))
             .default_service(web::to(|| async { method_not_allowed("POST") })),
@@ -129,6 +141,6 @@ fn method_not_allowed(allow: &'static str) -> HttpResponse {
     response
 }
 
-async fn not_found() -> HttpResponse {
+pub(crate) async fn not_found() -> HttpResponse {
     OAuthError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
 }

@@ -97,6 +97,12 @@ fn grant_request(form: &Form) -> Result<GrantRequest, OAuthError> {
             scope,
         }),
         "client_credentials" => Ok(GrantRequest::ClientCredentials { scope }),
+        // RFC 6749 §4.1.3; `code_verifier` from RFC 7636 §4.5.
+        "authorization_code" => Ok(GrantRequest::AuthorizationCode {
+            code: require("code")?,
+            redirect_uri: form.get("redirect_uri").map(str::to_owned),
+            code_verifier: form.get("code_verifier").map(str::to_owned),
+        }),
         _ => Err(OAuthError::from_token_error(
             &grantd_domain::TokenError::UnsupportedGrantType,
             None,

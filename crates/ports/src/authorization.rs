@@ -67,7 +67,7 @@ pub struct AuthorizationCodeRecord {
 pub enum CodeWrite {
     /// Mark the code redeemed (recording the grant's id) and write the grant with its
     /// first tokens, in the same transaction.
-    Redeem(Issuance),
+    Redeem(Box<Issuance>),
     /// Write nothing.
     Decline,
 }
@@ -137,6 +137,8 @@ pub trait AuthorizationStore: Send + Sync + 'static {
 
     /// Forgets the user's consents (to one client, or to all when `client_id` is `None`);
     /// returns how many were removed.
+    // The named lifetime is for mockall, which cannot mock an elided one inside `Option`.
+    #[allow(clippy::needless_lifetimes)]
     fn revoke_consents<'a>(
         &self,
         user_id: &UserId,

@@ -139,10 +139,10 @@ impl AuthorizationStore for Database {
         })
     }
 
-    fn revoke_consents<'a>(
+    fn revoke_consents(
         &self,
         user_id: &UserId,
-        client_id: Option<&'a ClientId>,
+        client_id: Option<&ClientId>,
     ) -> Result<u64, StoreError> {
         db_run!(self, |conn| {
             let deleted = match client_id {

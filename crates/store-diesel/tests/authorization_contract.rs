@@ -172,7 +172,7 @@ fn redeem_marks_the_code_and_writes_the_issuance(db: &Database) {
     let i = issuance("a", T0 + 5);
     let outcome = db
         .redeem_code(&TokenHash::of("c1"), &mut |_: &AuthorizationCodeRecord| {
-            CodeWrite::Redeem(i.clone())
+            CodeWrite::Redeem(Box::new(i.clone()))
         })
         .unwrap();
     assert_eq!(outcome, RedeemOutcome::Redeemed);
@@ -203,7 +203,7 @@ fn concurrent_redemptions_have_exactly_one_winner(db: &Database) {
                 let mut decide = |c: &AuthorizationCodeRecord| {
                     std::thread::sleep(Duration::from_millis(10));
                     if c.redeemed_at.is_none() {
-                        CodeWrite::Redeem(write.clone())
+                        CodeWrite::Redeem(Box::new(write.clone()))
                     } else {
                         CodeWrite::Decline
                     }

@@ -122,7 +122,7 @@ impl TokenService {
                 match self.new_issuance(client, subject, record.scope.clone(), now) {
                     Ok((issuance, response)) => {
                         decided = Some(Decided::Issued(response));
-                        CodeWrite::Redeem(issuance)
+                        CodeWrite::Redeem(Box::new(issuance))
                     }
                     Err(e) => {
                         decided = Some(Decided::Failed(e));
@@ -440,7 +440,7 @@ mod use_case_tests {
             .returning(move |_, decide| {
                 Ok(match decide.decide(&stored) {
                     CodeWrite::Redeem(issuance) => {
-                        w.lock().unwrap().push(issuance);
+                        w.lock().unwrap().push(*issuance);
                         RedeemOutcome::Redeemed
                     }
                     CodeWrite::Decline => RedeemOutcome::Declined,

@@ -18,9 +18,15 @@ use grantd_ports::{
 };
 use grantd_store_diesel::{Database, DbOptions};
 
+use grantd_http_actix::{AuthorizePages, SessionKey};
+
 pub const SECRET: &str = "app-secret";
 pub const OTHER_SECRET: &str = "other-secret";
 pub const PASSWORD: &str = "alice-password";
+/// Redirect URIs of the code-flow clients `web` (confidential) and `native` (public).
+pub const WEB_CB: &str = "https://web.example/cb";
+pub const WEB_CB_OTHER: &str = "https://web.example/other?x=1";
+pub const NATIVE_CB: &str = "http://127.0.0.1:9/native-cb";
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -218,6 +224,11 @@ fn launch(
             vec!["read".into(), "write".into()],
             vec!["S256"],
         )),
+        authorize: Arc::new(AuthorizePages {
+            session_key: SessionKey::new(vec![42; 32]).unwrap(),
+            session_lifetime: 3600,
+            demo_callback: true,
+        }),
         ops,
     };
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -277,6 +288,19 @@ fn seed(db: &Database, hasher: &dyn SecretHasher) {
         hasher,
     ))
     .unwrap();
+    // The code flow: a confidential client with two redirect URIs, a public one with one.
+    let mut web = client(
+        "web",
+        Some(SECRET),
+        &[AuthorizationCode, RefreshToken],
+        hasher,
+    );
+    web.name = "Web App".into();
+    web.redirect_uris = vec![WEB_CB.into(), WEB_CB_OTHER.into()];
+    db.insert_client(&web).unwrap();
+    let mut native = client("native", None, &[AuthorizationCode, RefreshToken], hasher);
+    native.redirect_uris = vec![NATIVE_CB.into()];
+    db.insert_client(&native).unwrap();
     let mut rs = client("rs", Some(SECRET), &[ClientCredentials], hasher);
     rs.can_introspect = true;
     db.insert_client(&rs).unwrap();

@@ -1,0 +1,475 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, §4.1.2) and its pages: `GET` shows the
+//! login or consent page (or, with a remembered consent, redirects at once), `POST` takes
+//! the login form or the Allow/Deny decision. Each request makes one `web::block` hop in
+//! which the domain decides everything; this module only parses, renders and sets
+//! cookies and headers.
+
+mod csrf;
+mod pages;
+pub mod session;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use grantd_domain::authorize_request::{AuthorizeError, AuthorizeParams, ErrorRedirect};
+use grantd_domain::{AuthorizeFailure, CodeRedirect, LoginError, TokenService};
+use grantd_ports::{StoreError, UserId, Username};
+
+use crate::body::read_form;
+use crate::form::Form;
+use crate::HttpState;
+
+use session::Session;
+pub use session::SessionKey;
+
+/// How the pages keep their session.
+#[derive(Debug, Clone)]
+pub struct AuthorizePages {
+    /// Signs session cookies and derives CSRF tokens; the same on every instance.
+    pub session_key: SessionKey,
+    /// Seconds a login lasts.
+    pub session_lifetime: i64,
+    /// Serve `GET /callback` (the demo client's redirect URI) as a page showing the code.
+    pub demo_callback: bool,
+}
+
+const STYLESHEET: &str = include_str!("../../assets/grantd.css");
+
+/// `GET /assets/grantd.css`.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STYLESHEET)
+}
+
+/// What the user asked for with this request.
+enum Action {
+    Show,
+    Login { username: String, password: String },
+    Allow,
+    Deny,
+}
+
+/// What the domain decided, for the async side to render.
+enum Outcome {
+    ErrorPage {
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    },
+    /// Back to the client (§4.1.2, §4.1.2.1).
+    Redirect(String),
+    Login {
+        status: StatusCode,
+        client_name: String,
+        error: Option<String>,
+    },
+    Consent {
+        client_name: String,
+        username: String,
+        scopes: Vec<String>,
+    },
+    LoggedIn {
+        user_id: UserId,
+        username: Username,
+    },
+}
+
+/// `GET /oauth/authorize`.
+pub async fn authorize_get(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
+    let Ok(params) = parse_params(req.query_string()) else {
+        return malformed();
+    };
+    let session = current_session(&req, &state);
+    respond(&req, &state, params, session, Action::Show).await
+}
+
+/// `POST /oauth/authorize`: the login form or the consent decision. The authorization
+/// request rides along in the query string, as the form's action repeats it.
+pub async fn authorize_post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<HttpState>,
+) -> HttpResponse {
+    let Ok(params) = parse_params(req.query_string()) else {
+        return malformed();
+    };
+    let Ok(form) = read_form(&req, payload, state.max_body_bytes).await else {
+        return malformed();
+    };
+    // Every form carries the CSRF token of the session it was rendered for.
+    let session = current_session(&req, &state);
+    let token_ok = session.as_ref().is_some_and(|s| {
+        csrf::verify(
+            &state.authorize.session_key,
+            s,
+            form.get(csrf::FIELD).unwrap_or_default(),
+        )
+    });
+    if !token_ok {
+        tracing::info!(target: "grantd::security", event = "csrf_rejected", "authorization form without a valid CSRF token");
+        return page(
+            StatusCode::FORBIDDEN,
+            pages::error(
+                "Please try again",
+                "This form expired or did not come from this site. Go back, reload the page and try again.",
+            ),
+            None,
+        );
+    }
+    let action = match (
+        form.get("decision"),
+        form.get("username"),
+        form.get("password"),
+    ) {
+        (Some("allow"), _, _) => Action::Allow,
+        (Some("deny"), _, _) => Action::Deny,
+        (None, Some(username), Some(password)) => Action::Login {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        },
+        (None, _, _) => Action::Login {
+            username: form.get("username").unwrap_or_default().to_owned(),
+            password: String::new(),
+        },
+        (Some(_), _, _) => return malformed(),
+    };
+    respond(&req, &state, params, session, action).await
+}
+
+/// `GET /callback`: only with `demo_callback` (the demo client's redirect URI points here).
+pub async fn demo_callback(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
+    if !state.authorize.demo_callback {
+        return crate::not_found().await;
+    }
+    let form = Form::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let error = form
+        .get("error")
+        .map(|e| (e, form.get("error_description").unwrap_or_default()));
+    page(
+        StatusCode::OK,
+        pages::callback(form.get("code"), form.get("state"), error),
+        None,
+    )
+}
+
+async fn respond(
+    req: &HttpRequest,
+    state: &HttpState,
+    params: AuthorizeParams,
+    session: Option<Session>,
+    action: Action,
+) -> HttpResponse {
+    let service = state.service.clone();
+    let session_user = session.as_ref().and_then(Session::user);
+    let is_post = !matches!(action, Action::Show);
+    let outcome = match web::block(move || decide(&service, &params, session_user, action)).await {
+        Ok(outcome) => outcome,
+        Err(_) => unavailable(),
+    };
+    let self_url = format!("/oauth/authorize?{}", req.query_string());
+    let now = state.service.ports().clock.now();
+    let pages_config = &state.authorize;
+    let key = &pages_config.session_key;
+    let secure = req.connection_info().scheme() == "https";
+    match outcome {
+        Outcome::ErrorPage {
+            status,
+            title,
+            message,
+        } => page(status, pages::error(title, &message), None),
+        Outcome::Redirect(location) => {
+            let status = if is_post {
+                StatusCode::SEE_OTHER
+            } else {
+                StatusCode::FOUND
+            };
+            HttpResponse::build(status)
+                .insert_header((header::LOCATION, location))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::REFERRER_POLICY, "no-referrer"))
+                .finish()
+        }
+        Outcome::Login {
+            status,
+            client_name,
+            error,
+        } => {
+            // A login form needs a session to carry its CSRF token; make one if absent.
+            let (session, set_cookie) = match session {
+                Some(s) => (s, None),
+                None => {
+                    let s = Session {
+                        nonce: state.service.ports().minter.mint_id(),
+                        user_id: None,
+                        username: None,
+                        expires_at: now.saturating_add(pages_config.session_lifetime),
+                    };
+                    let cookie = s.cookie(key, pages_config.session_lifetime, secure);
+                    (s, Some(cookie))
+                }
+            };
+            let html = pages::login(
+                &self_url,
+                &csrf::token(key, &session),
+                &client_name,
+                error.as_deref(),
+            );
+            page(status, html, set_cookie)
+        }
+        Outcome::Consent {
+            client_name,
+            username,
+            scopes,
+        } => {
+            let Some(session) = session else {
+                return unavailable_page();
+            };
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let html = pages::consent(
+                &self_url,
+                &csrf::token(key, &session),
+                &client_name,
+                &username,
+                &scopes,
+            );
+            page(StatusCode::OK, html, None)
+        }
+        Outcome::LoggedIn { user_id, username } => {
+            // A fresh nonce at login: a session planted before it is worth nothing after.
+            let session = Session {
+                nonce: state.service.ports().minter.mint_id(),
+                user_id: Some(user_id.as_str().to_owned()),
+                username: Some(username.as_str().to_owned()),
+                expires_at: now.saturating_add(pages_config.session_lifetime),
+            };
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, self_url))
+                .insert_header((
+                    header::SET_COOKIE,
+                    session.cookie(key, pages_config.session_lifetime, secure),
+                ))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+    }
+}
+
+/// The blocking part: every decision is the domain's.
+fn decide(
+    service: &TokenService,
+    params: &AuthorizeParams,
+    session_user: Option<(UserId, Username)>,
+    action: Action,
+) -> Outcome {
+    let request = match service.check_authorization_request(params) {
+        Ok(request) => request,
+        Err(AuthorizeFailure::Invalid(AuthorizeError::Page(e))) => {
+            return Outcome::ErrorPage {
+                status: StatusCode::BAD_REQUEST,
+                title: "This sign-in link does not work",
+                message: e.message().to_owned(),
+            }
+        }
+        Err(AuthorizeFailure::Invalid(AuthorizeError::Redirect(r))) => {
+            return Outcome::Redirect(error_location(&r))
+        }
+        Err(AuthorizeFailure::Store(e)) => return store_failure(&e),
+    };
+    let client_name = request.client.name.clone();
+
+    if let Action::Login { username, password } = &action {
+        return match service.log_in(username, password) {
+            Ok(user) => {
+                tracing::info!(client_id = %request.client.id, username = %user.username, "user logged in");
+                Outcome::LoggedIn {
+                    user_id: user.id,
+                    username: user.username,
+                }
+            }
+            Err(LoginError::BadCredentials) => Outcome::Login {
+                status: StatusCode::UNAUTHORIZED,
+                client_name,
+                error: Some("The username or password is not right. Please try again.".into()),
+            },
+            Err(LoginError::TooManyAttempts { retry_after }) => Outcome::Login {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                client_name,
+                error: Some(format!(
+                    "Too many failed sign-ins for this username. Please wait {retry_after} seconds and try again."
+                )),
+            },
+            Err(LoginError::Store(e)) => store_failure(&e),
+        };
+    }
+
+    let user = match session_user {
+        Some((id, name)) => match service.session_user(&id, &name) {
+            Ok(user) => user,
+            Err(e) => return store_failure(&e),
+        },
+        None => None,
+    };
+    let Some(user) = user else {
+        let error = (!matches!(action, Action::Show))
+            .then(|| "Your sign-in has expired. Please sign in again.".to_owned());
+        return Outcome::Login {
+            status: StatusCode::OK,
+            client_name,
+            error,
+        };
+    };
+
+    let approve = |service: &TokenService| match service.approve(&user, &request) {
+        Ok(redirect) => {
+            tracing::info!(client_id = %request.client.id, username = %user.username, "authorization code issued");
+            Outcome::Redirect(code_location(&redirect))
+        }
+        Err(e) => store_failure(&e),
+    };
+    match action {
+        Action::Deny => Outcome::Redirect(error_location(&service.deny(&request))),
+        Action::Allow => approve(service),
+        Action::Show | Action::Login { .. } => match service.consent_needed(&user, &request) {
+            Ok(false) => approve(service),
+            Ok(true) => Outcome::Consent {
+                client_name,
+                username: user.username.as_str().to_owned(),
+                scopes: request.scope.iter().map(str::to_owned).collect(),
+            },
+            Err(e) => store_failure(&e),
+        },
+    }
+}
+
+fn parse_params(query: &str) -> Result<AuthorizeParams, crate::FormError> {
+    // §3.1: repeated parameters are refused, empty ones are omitted (Form does both).
+    let form = Form::parse(query.as_bytes())?;
+    let get = |name: &str| form.get(name).map(str::to_owned);
+    Ok(AuthorizeParams {
+        response_type: get("response_type"),
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        scope: get("scope"),
+        state: get("state"),
+        code_challenge: get("code_challenge"),
+        code_challenge_method: get("code_challenge_method"),
+    })
+}
+
+fn current_session(req: &HttpRequest, state: &HttpState) -> Option<Session> {
+    let header = req.headers().get(header::COOKIE)?.to_str().ok()?;
+    let value = session::from_cookie_header(header)?;
+    Session::open(
+        value,
+        &state.authorize.session_key,
+        state.service.ports().clock.now(),
+    )
+}
+
+/// §3.1.2: the redirect URI may have a query, which must be kept.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let encoded = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{encoded}")
+}
+
+fn error_location(r: &ErrorRedirect) -> String {
+    let mut pairs = vec![
+        ("error", r.error),
+        ("error_description", r.description.as_str()),
+    ];
+    if let Some(state) = &r.state {
+        pairs.push(("state", state));
+    }
+    with_query(&r.redirect_uri, &pairs)
+}
+
+fn code_location(r: &CodeRedirect) -> String {
+    let mut pairs = vec![("code", r.code.expose())];
+    if let Some(state) = &r.state {
+        pairs.push(("state", state));
+    }
+    with_query(&r.redirect_uri, &pairs)
+}
+
+fn store_failure(e: &StoreError) -> Outcome {
+    match e {
+        StoreError::Unavailable(reason) => tracing::warn!(%reason, "storage unavailable"),
+        _ => tracing::error!(error = %e, "storage error"),
+    }
+    unavailable()
+}
+
+fn unavailable() -> Outcome {
+    Outcome::ErrorPage {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Please try again shortly",
+        message: "The sign-in service is busy or unavailable right now.".into(),
+    }
+}
+
+fn unavailable_page() -> HttpResponse {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::error(
+            "Please try again shortly",
+            "The sign-in service is busy or unavailable right now.",
+        ),
+        None,
+    )
+}
+
+fn malformed() -> HttpResponse {
+    page(
+        StatusCode::BAD_REQUEST,
+        pages::error(
+            "This sign-in link does not work",
+            grantd_domain::authorize_request::PageError::Malformed.message(),
+        ),
+        None,
+    )
+}
+
+/// An HTML page with the headers every page carries: no framing (clickjacking), no
+/// caching, no referrer (the query may hold a code), and a CSP that allows our
+/// stylesheet and nothing else.
+fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
+        .insert_header((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .insert_header((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
+    if let Some(cookie) = set_cookie {
+        builder.insert_header((header::SET_COOKIE, cookie));
+    }
+    builder.body(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_query_is_kept_and_values_are_encoded() {
+        assert_eq!(
+            with_query("https://a.example/cb?x=1", &[("code", "a b&c")]),
+            "https://a.example/cb?x=1&code=a+b%26c"
+        );
+        assert_eq!(
+            with_query("https://a.example/cb", &[("error", "access_denied")]),
+            "https://a.example/cb?error=access_denied"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! The authorization pages as maud templates: login, consent, error, and the demo's
+//! callback. Plain HTML and one stylesheet; no scripts. Every field has a label, the
+//! viewport is set for phones, and every form carries its CSRF token in a hidden field.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::csrf;
+
+fn layout(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · grantd" }
+                link rel="stylesheet" href="/assets/grantd.css";
+            }
+            body {
+                main {
+                    p.brand { "grantd" }
+                    (body)
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The login page. `action` is this request's own URL (the authorization request rides in
+/// its query string).
+pub fn login(action: &str, csrf_token: &str, client_name: &str, error: Option<&str>) -> String {
+    layout(
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            p.lead { "to continue to " strong { (client_name) } }
+            @if let Some(error) = error {
+                p.error role="alert" { (error) }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name=(csrf::FIELD) value=(csrf_token);
+                label for="username" { "Username" }
+                input #username type="text" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                div.actions {
+                    button.primary type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+/// The consent page: who asks, for what, and Allow / Deny.
+pub fn consent(
+    action: &str,
+    csrf_token: &str,
+    client_name: &str,
+    username: &str,
+    scopes: &[&str],
+) -> String {
+    layout(
+        "Allow access?",
+        html! {
+            h1 { "Allow " (client_name) " to access your account?" }
+            p.lead { "Signed in as " strong { (username) } "." }
+            @if scopes.is_empty() {
+                p { (client_name) " asks for no particular permissions." }
+            } @else {
+                p { (client_name) " asks to:" }
+                ul.scopes {
+                    @for scope in scopes {
+                        li { (describe_scope(scope)) }
+                    }
+                }
+            }
+            form method="post" action=(action) {
+                input type="hidden" name=(csrf::FIELD) value=(csrf_token);
+                div.actions {
+                    button.secondary type="submit" name="decision" value="deny" { "Deny" }
+                    button.primary type="submit" name="decision" value="allow" { "Allow" }
+                }
+            }
+            p.muted { "You can take this back later; your administrator can revoke it." }
+        },
+    )
+}
+
+fn describe_scope(scope: &str) -> Markup {
+    match scope {
+        "read" => html! { "Read your data " span.muted { "(" code { "read" } ")" } },
+        "write" => html! { "Change your data " span.muted { "(" code { "write" } ")" } },
+        other => html! { "Use the permission " code { (other) } },
+    }
+}
+
+/// An error a person reads; never redirected anywhere.
+pub fn error(title: &str, message: &str) -> String {
+    layout(
+        title,
+        html! {
+            h1 { (title) }
+            p.error role="alert" { (message) }
+            p.muted { "If you followed a link from an application, go back to it and start again." }
+        },
+    )
+}
+
+/// The demo's `/callback`: shows what the authorization server sent back.
+pub fn callback(code: Option<&str>, state: Option<&str>, error: Option<(&str, &str)>) -> String {
+    layout(
+        "Authorization result",
+        html! {
+            @if let Some((error, description)) = error {
+                h1 { "Authorization refused" }
+                p.error role="alert" { code { (error) } ": " (description) }
+            } @else if let Some(code) = code {
+                h1 { "Authorization code" }
+                p { "Exchange it at the token endpoint within its lifetime (60 seconds by default):" }
+                p.code #code { (code) }
+            } @else {
+                h1 { "Nothing to show" }
+                p { "This page shows the code an authorization returns." }
+            }
+            @if let Some(state) = state {
+                p.muted { "state: " code { (state) } }
+            }
+            (PreEscaped(""))
+        },
+    )
+}
