@@ -31,6 +31,9 @@ pub enum Command {
     /// Manage users (resource owners).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage remembered consents of the authorization pages.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
     /// Delete expired tokens and codes and ended grants in small batches; prints the
     /// counts as JSON. Safe beside a running server.
     Prune,
@@ -109,6 +112,18 @@ impl From<GrantTypeArg> for GrantType {
             GrantTypeArg::ClientCredentials => GrantType::ClientCredentials,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Forget a user's consents (to one client, or all); the next authorization asks again.
+    Revoke {
+        #[arg(long)]
+        username: String,
+        /// Only the consent to this client.
+        #[arg(long = "client", value_name = "ID")]
+        client: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

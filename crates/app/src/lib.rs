@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod consent;
 pub mod housekeeping;
 pub mod serve;
 pub mod telemetry;
@@ -41,6 +42,10 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
         Command::Client(client) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
             commands::run_client(&ports, client, &mut io::stdout().lock())
+        }
+        Command::Consent(consent) => {
+            let ports = wiring::build_ports(config, wiring::connect(config)?)?;
+            consent::run_consent(&ports, consent, &mut io::stdout().lock())
         }
         Command::User(user) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
