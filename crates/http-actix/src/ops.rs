@@ -453,3 +453,73 @@ pub async fn metrics(state: web::Data<HttpState>) -> HttpResponse {
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(ops.render())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Holds the only permit until `release` is sent to.
+    fn occupy(ops: &Arc<Operations>) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let ops = ops.clone();
+        actix_web::rt::spawn(async move {
+            ops.blocking(move || held.recv_timeout(Duration::from_secs(10)))
+                .await
+        });
+        release
+    }
+
+    async fn until(condition: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if condition() {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("condition not reached");
+    }
+
+    #[actix_web::test]
+    async fn requests_beyond_the_permits_wait_on_the_async_side() {
+        let ops = Arc::new(Operations::new(1, Duration::from_secs(5)));
+        let release = occupy(&ops);
+        until(|| ops.permits.available_permits() == 0).await;
+        let waiter = {
+            let ops = ops.clone();
+            actix_web::rt::spawn(async move { ops.blocking(|| 7).await })
+        };
+        until(|| ops.waiting.load(Ordering::SeqCst) == 1).await;
+        let text = ops.render();
+        assert!(text.contains("grantd_blocking_waiters 1"), "{text}");
+        assert!(text.contains("grantd_blocking_in_flight 1"), "{text}");
+        release.send(()).unwrap();
+        assert_eq!(waiter.await.unwrap().unwrap(), 7);
+        assert!(ops.render().contains("grantd_blocking_waiters 0"));
+    }
+
+    #[actix_web::test]
+    async fn a_request_that_waits_too_long_for_a_permit_gets_503() {
+        let ops = Arc::new(Operations::new(1, Duration::from_millis(100)));
+        let release = occupy(&ops);
+        until(|| ops.permits.available_permits() == 0).await;
+        let refused = ops.blocking(|| ()).await.unwrap_err();
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.code(), "temporarily_unavailable");
+        release.send(()).unwrap();
+        until(|| ops.permits.available_permits() == 1).await;
+        assert!(ops.blocking(|| ()).await.is_ok());
+    }
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        assert_eq!(endpoint_label(Some("/oauth/token")), "/oauth/token");
+        assert_eq!(endpoint_label(Some("/anything/{x}")), "unmatched");
+        assert_eq!(endpoint_label(None), "unmatched");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        assert_eq!(label("k", "a\"b\\c"), "k=\"a\\\"b\\\\c\"");
+    }
+}

@@ -169,6 +169,11 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// The database URL this app serves from (to inspect it directly).
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
 }
 
 impl Drop for TestApp {
