@@ -14,6 +14,8 @@ Commands:
   ci                  cargo fmt --check, clippy -D warnings, then the whole test suite
                       (stops at the first failure)
   demo                build in release mode and run `grantd serve --demo`
+  fuzz [--seconds N]  run each cargo-fuzz target in fuzz/ for N seconds (default 60);
+                      installs cargo-fuzz if missing, uses RUSTC_BOOTSTRAP=1 on stable
   db create NAME      create a Postgres database NAME on 127.0.0.1:5432 (psql)
   db drop NAME        drop the Postgres database NAME on 127.0.0.1:5432 (psql)
   help                print this help
@@ -31,6 +33,11 @@ fn main() -> ExitCode {
         }
         ["ci"] => ci(),
         ["demo"] => demo(),
+        ["fuzz"] => fuzz(60),
+        ["fuzz", "--seconds", n] => n
+            .parse()
+            .map_err(|_| format!("--seconds wants a number, got {n:?}"))
+            .and_then(fuzz),
         ["db", "create", name] => db("CREATE", name),
         ["db", "drop", name] => db("DROP", name),
         _ => Err(format!("unknown command: {}\n\n{HELP}", args.join(" "))),
@@ -105,6 +112,40 @@ fn demo() -> Result<(), String> {
         "--demo",
     ]);
     run(command)
+}
+
+/// The cargo-fuzz targets of `fuzz/` (one per hostile-input parser).
+const FUZZ_TARGETS: &[&str] = &[
+    "form_parse",
+    "authorization_header",
+    "scope_parse",
+    "token_format",
+];
+
+/// Runs every fuzz target for `seconds`, stopping at the first crash (its input is left
+/// in `fuzz/artifacts/<target>/`). cargo-fuzz needs nightly flags (`-Z sanitizer`);
+/// RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
+fn fuzz(seconds: u64) -> Result<(), String> {
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        let mut install = cargo();
+        install.args(["install", "cargo-fuzz", "--locked"]);
+        run(install)?;
+    }
+    for target in FUZZ_TARGETS {
+        let mut command = cargo();
+        command
+            .current_dir(root().join("fuzz"))
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", target, "--"])
+            .arg(format!("-max_total_time={seconds}"));
+        run(command)?;
+    }
+    eprintln!("xtask: fuzzing found nothing in {seconds} s per target");
+    Ok(())
 }
 
 /// `CREATE`/`DROP DATABASE` through psql. The name is checked because it is spliced into
