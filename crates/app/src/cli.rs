@@ -91,6 +91,16 @@ pub struct ClientCreateArgs {
     /// Allow this client to call the introspection endpoint (e.g. a resource server).
     #[arg(long)]
     pub introspect: bool,
+    /// This client's access token lifetime in seconds (default: tokens.access_token_lifetime).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(1..))]
+    pub access_token_lifetime: Option<i64>,
+    /// This client's refresh token lifetime in seconds (default: tokens.refresh_token_lifetime).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(1..))]
+    pub refresh_token_lifetime: Option<i64>,
+    /// This client's absolute grant cap in seconds, 0 = none (default:
+    /// tokens.refresh_token_max_lifetime).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(0..))]
+    pub refresh_token_max_lifetime: Option<i64>,
 }
 
 /// The grant types of RFC 6749, spelled as in the `grant_type` parameter.

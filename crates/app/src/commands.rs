@@ -41,6 +41,10 @@ pub struct ClientView {
     pub redirect_uris: Vec<String>,
     pub introspect: bool,
     pub secret_version: i64,
+    /// Per-client lifetimes in seconds; null = the global setting.
+    pub access_token_lifetime: Option<i64>,
+    pub refresh_token_lifetime: Option<i64>,
+    pub refresh_token_max_lifetime: Option<i64>,
     pub created_at: i64,
 }
 
@@ -55,6 +59,9 @@ impl From<&Client> for ClientView {
             redirect_uris: c.redirect_uris.clone(),
             introspect: c.can_introspect,
             secret_version: c.secret_version,
+            access_token_lifetime: c.lifetimes.access_token,
+            refresh_token_lifetime: c.lifetimes.refresh_token,
+            refresh_token_max_lifetime: c.lifetimes.refresh_token_max,
             created_at: c.created_at,
         }
     }
@@ -73,6 +80,8 @@ pub struct NewClient {
     pub scopes: ScopeSet,
     pub redirect_uris: Vec<String>,
     pub can_introspect: bool,
+    /// Per-client token lifetimes; `None` fields use the global `[tokens]` settings.
+    pub lifetimes: LifetimeOverrides,
 }
 
 pub fn run_client(
@@ -222,6 +231,11 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
         scopes,
         redirect_uris: args.redirect_uris.clone(),
         can_introspect: args.introspect,
+        lifetimes: LifetimeOverrides {
+            access_token: args.access_token_lifetime,
+            refresh_token: args.refresh_token_lifetime,
+            refresh_token_max: args.refresh_token_max_lifetime,
+        },
     })
 }
 
@@ -266,7 +280,7 @@ pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCred
         scopes: new.scopes,
         redirect_uris: new.redirect_uris,
         can_introspect: new.can_introspect,
-        lifetimes: LifetimeOverrides::default(),
+        lifetimes: new.lifetimes,
         created_at: ports.clock.now(),
     };
     match ports.clients.insert_client(&client) {
@@ -425,6 +439,7 @@ mod tests {
                 hasher: Arc::new(self.hasher),
                 minter: Arc::new(self.minter),
                 clock: Arc::new(clock),
+                metrics: Arc::new(grantd_ports::NoMetrics),
             }
         }
     }
@@ -439,7 +454,6 @@ mod tests {
         }
     }
 
-                metrics: Arc::new(grantd_ports::NoMetrics),
     fn user_args() -> UserArgs {
         UserArgs {
             username: "alice".into(),
@@ -564,6 +578,9 @@ mod tests {
             scope: "read".into(),
             redirect_uris: vec!["https://app.example/cb".into()],
             introspect: false,
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+            refresh_token_max_lifetime: None,
         };
         let mut out = Vec::new();
         run_client(&d.ports(), &ClientCommand::Create(args), &mut out).unwrap();
@@ -589,7 +606,20 @@ mod tests {
             scope: String::new(),
             redirect_uris: vec![],
             introspect: false,
+            access_token_lifetime: Some(300),
+            refresh_token_lifetime: None,
+            refresh_token_max_lifetime: Some(0),
         };
+        let new = new_client_from_args(&args).unwrap();
+        assert_eq!(
+            new.lifetimes,
+            LifetimeOverrides {
+                access_token: Some(300),
+                refresh_token: None,
+                refresh_token_max: Some(0)
+            },
+            "per-client lifetimes come from the flags"
+        );
         let issued = create_client(&ports, new_client_from_args(&args).unwrap()).unwrap();
         assert_eq!(issued.client_secret, None);
         assert_eq!(
