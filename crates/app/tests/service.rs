@@ -219,3 +219,35 @@ fn prune_command_deletes_expired_rows_and_reports_counts() {
     let again: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
     assert_eq!(again["grants"], 0);
 }
+
+#[test]
+fn serve_prunes_periodically() {
+    let mut env = Env::new(None);
+    env.set("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "1")
+        .set("GRANTD_TOKENS__REFRESH_TOKEN_LIFETIME", "1")
+        .set("GRANTD_HOUSEKEEPING__PRUNE_INTERVAL", "1");
+    env.run_ok(&["migrate"]);
+    let (id, secret) = env.create_client();
+    env.create_user("alice", "wonderland");
+    let server = env.serve("periodic");
+    let (status, _) = login(
+        &fresh_client(),
+        &server,
+        (&id, &secret),
+        ("alice", "wonderland"),
+    );
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !server.output().contains("grants=1") {
+        assert!(
+            Instant::now() < deadline,
+            "no periodic prune: {}",
+            server.output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(server.output().contains("pruned expired rows"));
+    drop(server);
+    let left: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
+    assert_eq!(left["grants"], 0, "the periodic prune already removed it");
+}
