@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+/// One request to an endpoint, sent again and again.
+type Request<'a> = dyn Fn() -> reqwest::blocking::Response + 'a;
+
 #[test]
 fn database_outage_answers_503_quickly_and_recovers_without_restart() {
     let pg = OwnPostgres::start();
@@ -29,7 +32,7 @@ fn database_outage_answers_503_quickly_and_recovers_without_restart() {
 
     pg.halt();
 
-    let requests: Vec<(&str, Box<dyn Fn() -> reqwest::blocking::Response>)> = vec![
+    let requests: Vec<(&str, Box<Request>)> = vec![
         (
             "password grant",
             Box::new(|| {
