@@ -14,6 +14,10 @@ Commands:
   ci                  cargo fmt --check, clippy -D warnings, then the whole test suite
                       (stops at the first failure)
   demo                build in release mode and run `grantd serve --demo`
+  bench [ARGS]        build grantd and the load generator in release mode and run the load
+                      benchmark (Postgres on 127.0.0.1:5432 and SQLite; a few minutes);
+                      writes target/bench/report.json and target/bench/chart.svg. ARGS:
+                      --duration SECS (5), --concurrency 1,8,32,64, --backends postgres,sqlite
   fuzz [--seconds N]  run each cargo-fuzz target in fuzz/ for N seconds (default 60);
                       installs cargo-fuzz if missing, uses RUSTC_BOOTSTRAP=1 on stable
   db create NAME      create a Postgres database NAME on 127.0.0.1:5432 (psql)
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
             .parse()
             .map_err(|_| format!("--seconds wants a number, got {n:?}"))
             .and_then(fuzz),
+        ["bench", rest @ ..] => bench(rest),
         ["db", "create", name] => db("CREATE", name),
         ["db", "drop", name] => db("DROP", name),
         _ => Err(format!("unknown command: {}\n\n{HELP}", args.join(" "))),
@@ -111,6 +116,34 @@ fn demo() -> Result<(), String> {
         "serve",
         "--demo",
     ]);
+    run(command)
+}
+
+/// The load benchmark: release builds of grantd and of `grantd-bench` (which starts
+/// grantd, provisions it with its CLI and drives it from a separate load-generator
+/// process). Never part of `ci`.
+fn bench(args: &[&str]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "grantd-app",
+        "-p",
+        "grantd-bench",
+    ]);
+    run(build)?;
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let mut command = Command::new(target.join("release").join("grantd-bench"));
+    command
+        .current_dir(root())
+        .arg("--grantd")
+        .arg(target.join("release").join("grantd"))
+        .arg("--out")
+        .arg(target.join("bench"))
+        .args(args);
     run(command)
 }
 

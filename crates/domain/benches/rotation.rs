@@ -1,0 +1,61 @@
+//! The rotation decision (`rotation::decide`), a pure function run inside every refresh
+//! transaction. `cargo bench -p grantd-domain`.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use grantd_domain::rotation::{decide, RotationPolicy};
+use grantd_ports::{
+    ClientId, GrantId, GrantRecord, RefreshToken, RefreshTokenState, ScopeSet, Subject, TokenHash,
+    UserId, Username,
+};
+
+fn state() -> Option<(RefreshTokenState, ClientId, ScopeSet)> {
+    let client = ClientId::parse("bench-client").ok()?;
+    let grant = GrantId::parse("g1").ok()?;
+    let state = RefreshTokenState {
+        token: RefreshToken {
+            hash: TokenHash::of("r"),
+            grant_id: grant.clone(),
+            issued_at: 1_000,
+            expires_at: 100_000,
+            consumed_at: None,
+            sealed_response: None,
+        },
+        grant: GrantRecord {
+            id: grant,
+            client_id: client.clone(),
+            subject: Subject::User {
+                id: UserId::parse("u1").ok()?,
+                username: Username::parse("alice").ok()?,
+            },
+            scope: ScopeSet::parse("read write profile").ok()?,
+            created_at: 1_000,
+            expires_at: Some(1_000_000),
+            revoked_at: None,
+        },
+    };
+    Some((state, client, ScopeSet::parse("read").ok()?))
+}
+
+fn rotation(c: &mut Criterion) {
+    let Some((live, client, narrower)) = state() else {
+        return;
+    };
+    let policy = RotationPolicy {
+        rotate: true,
+        grace_period: 0,
+    };
+    c.bench_function("decide: live token, full scope", |b| {
+        b.iter(|| decide(black_box(&live), &client, None, 5_000, policy))
+    });
+    c.bench_function("decide: live token, narrower scope", |b| {
+        b.iter(|| decide(black_box(&live), &client, Some(&narrower), 5_000, policy))
+    });
+    let mut reused = live.clone();
+    reused.token.consumed_at = Some(2_000);
+    c.bench_function("decide: reused token", |b| {
+        b.iter(|| decide(black_box(&reused), &client, None, 5_000, policy))
+    });
+}
+
+criterion_group!(benches, rotation);
+criterion_main!(benches);
