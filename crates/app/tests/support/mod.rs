@@ -13,7 +13,28 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_grantd");
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// The folder of the PostgreSQL server binaries: `GRANTD_TEST_PG_BIN`, else the newest
+/// `/usr/lib/postgresql/<version>/bin` that has `initdb` (Debian's layout).
+fn pg_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GRANTD_TEST_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server binaries are needed (Debian: apt-get install postgresql)")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .map(|(_, bin)| bin)
+        .expect("no /usr/lib/postgresql/*/bin/initdb; set GRANTD_TEST_PG_BIN")
+}
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -81,10 +102,10 @@ impl OwnPostgres {
 
     /// A PostgreSQL server binary, run as the postgres user when we are root.
     fn command(&self, tool: &str) -> Command {
-        let path = format!("{PG_BIN}/{tool}");
+        let path = pg_bin().join(tool);
         if self.as_postgres_user {
             let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", &path]);
+            c.args(["-u", "postgres", "--"]).arg(&path);
             c
         } else {
             Command::new(path)
