@@ -114,7 +114,12 @@ fn verify(
         (Some(stored), Some(secret)) => {
             let minter = ports.minter.as_ref();
             let version = client.secret_version;
-            if cache.is_verified(minter, &client.id, version, stored, secret, now) {
+            let hit = cache.is_verified(minter, &client.id, version, stored, secret, now);
+            // Counted for /metrics through the Metrics port (issue 6).
+            ports
+                .metrics
+                .record(grantd_ports::DomainEvent::ClientSecretCache { hit });
+            if hit {
                 return Ok(client);
             }
             if ports.hasher.verify(secret, stored) {

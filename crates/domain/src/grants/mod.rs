@@ -14,7 +14,7 @@ mod refresh;
 use std::fmt;
 use std::sync::Arc;
 
-use grantd_ports::{Client, GrantType, TokenKind};
+use grantd_ports::{Client, DomainEvent, GrantType, TokenKind};
 
 use crate::bearer::{self, ActiveToken, BearerError};
 use crate::client_auth::{self, ClientAuthError, ClientCredentials};
@@ -179,7 +179,7 @@ impl TokenService {
                 "the client is not allowed this grant type",
             ));
         }
-        match &request.grant {
+        let result = match &request.grant {
             GrantRequest::Password {
                 username,
                 password,
@@ -202,7 +202,18 @@ impl TokenService {
                 redirect_uri.as_deref(),
                 code_verifier.as_deref(),
             ),
+        };
+        match &result {
+            Ok(_) => self
+                .ports
+                .metrics
+                .record(DomainEvent::TokensIssued(grant_type)),
+            Err(TokenError::TooManyAttempts { .. }) => {
+                self.ports.metrics.record(DomainEvent::RateLimited)
+            }
+            Err(_) => {}
         }
+        result
     }
 
     /// Authenticates a client for any endpoint that requires it (token, revoke, introspect).
@@ -211,12 +222,16 @@ impl TokenService {
         credentials: Option<&ClientCredentials>,
     ) -> Result<Client, ClientAuthError> {
         let credentials = credentials.ok_or(ClientAuthError::Missing)?;
-        client_auth::authenticate_client(
+        let result = client_auth::authenticate_client(
             &self.ports,
             &self.client_failures,
             &self.secret_cache,
             credentials,
-        )
+        );
+        if let Err(ClientAuthError::TooManyAttempts { .. }) = result {
+            self.ports.metrics.record(DomainEvent::RateLimited);
+        }
+        result
     }
 
     /// The resource server's check of a bearer access token (RFC 6750).
