@@ -52,15 +52,16 @@ pub(crate) fn sqlite(pool: &SqlitePool) -> Result<(), DbError> {
     let mut conn = pool
         .get()
         .map_err(|error| DbError::Unavailable(error.to_string()))?;
-    conn.immediate_transaction(|conn| {
-        conn.run_pending_migrations(SQLITE)
-            .map(log_applied)
-            .map_err(Step::Migration)
-    })
-    .map_err(|step| match step {
-        Step::Database(error) => DbError::Migration(error.to_string()),
-        Step::Migration(error) => DbError::Migration(error.to_string()),
-    })
+    conn.inner
+        .immediate_transaction(|conn| {
+            conn.run_pending_migrations(SQLITE)
+                .map(log_applied)
+                .map_err(Step::Migration)
+        })
+        .map_err(|step| match step {
+            Step::Database(error) => DbError::Migration(error.to_string()),
+            Step::Migration(error) => DbError::Migration(error.to_string()),
+        })
 }
 
 /// The two ways the SQLite migration transaction can fail (the transaction API needs an

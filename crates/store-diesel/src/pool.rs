@@ -5,15 +5,57 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, R2D2Connection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel::{PgConnection, SqliteConnection};
 use grantd_ports::StoreError;
 
 use crate::errors::Failure;
 use crate::DbOptions;
 
-pub(crate) type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
-pub(crate) type SqlitePool = r2d2::Pool<ConnectionManager<SqliteConnection>>;
+pub(crate) type PgPool = r2d2::Pool<Manager<PgConnection>>;
+pub(crate) type SqlitePool = r2d2::Pool<Manager<SqliteConnection>>;
+
+/// A pooled connection, and whether a query on it failed in a way that says the connection
+/// itself may be gone (the store's `Unavailable`). r2d2 drops such a connection instead of
+/// handing it out again, so a database restart costs each stale connection one failed
+/// request, without a `SELECT 1` round trip on every checkout (`test_on_check_out`).
+pub(crate) struct Conn<C> {
+    pub(crate) inner: C,
+    lost: bool,
+}
+
+/// diesel's connection manager, plus the `lost` flag above.
+pub(crate) struct Manager<C: R2D2Connection + 'static> {
+    inner: ConnectionManager<C>,
+}
+
+impl<C: R2D2Connection + Send + 'static> Manager<C> {
+    fn new(url: &str) -> Self {
+        Self {
+            inner: ConnectionManager::new(url),
+        }
+    }
+}
+
+impl<C: R2D2Connection + Send + 'static> ManageConnection for Manager<C> {
+    type Connection = Conn<C>;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Conn<C>, Self::Error> {
+        Ok(Conn {
+            inner: self.inner.connect()?,
+            lost: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Conn<C>) -> Result<(), Self::Error> {
+        self.inner.is_valid(&mut conn.inner)
+    }
+
+    fn has_broken(&self, conn: &mut Conn<C>) -> bool {
+        conn.lost || self.inner.has_broken(&mut conn.inner)
+    }
+}
 
 /// The pool of the backend the URL named. Every query is written once and expanded for
 /// both variants by [`db_run!`] or [`db_write!`].
@@ -31,20 +73,19 @@ pub(crate) enum Pool {
 /// down, and an idle process holds no connections of the one Postgres that every grantd
 /// process shares. Connections are opened on demand and then kept until idle.
 ///
-/// `test_on_check_out` costs a `SELECT 1` per checkout but hands out no connection that died
-/// with a Postgres restart: diesel only notices a dead connection when a query fails, and
-/// would otherwise return it to the pool to fail again.
+/// No `test_on_check_out`: it would cost a `SELECT 1` round trip per request. A connection
+/// that died with a Postgres restart is dropped after its first failure instead (see [`Conn`]).
 pub(crate) fn postgres(url: &str, options: &DbOptions) -> PgPool {
     r2d2::Pool::builder()
         .max_size(options.pool_size)
         .min_idle(Some(0))
-        .test_on_check_out(true)
+        .test_on_check_out(false)
         .connection_timeout(options.connect_timeout)
         .connection_customizer(Box::new(PostgresSession {
             timeout_ms: options.statement_timeout.as_millis(),
         }))
         .error_handler(Box::new(LogConnectionErrors))
-        .build_unchecked(ConnectionManager::new(url))
+        .build_unchecked(Manager::new(url))
 }
 
 /// A pool over one SQLite file (created by SQLite on first connect if missing).
@@ -52,12 +93,14 @@ pub(crate) fn sqlite_file(path: &str, options: &DbOptions) -> SqlitePool {
     r2d2::Pool::builder()
         .max_size(options.pool_size)
         .min_idle(Some(0))
+        // A SQLite connection is a file handle in this process: it cannot die by itself.
+        .test_on_check_out(false)
         .connection_timeout(options.connect_timeout)
         .connection_customizer(Box::new(SqlitePragmas {
             busy_timeout_ms: options.statement_timeout.as_millis(),
         }))
         .error_handler(Box::new(LogConnectionErrors))
-        .build_unchecked(ConnectionManager::new(path))
+        .build_unchecked(Manager::new(path))
 }
 
 /// An in-memory SQLite database lives only as long as its connection, so the pool holds
@@ -73,7 +116,7 @@ pub(crate) fn sqlite_memory(options: &DbOptions) -> SqlitePool {
             busy_timeout_ms: options.statement_timeout.as_millis(),
         }))
         .error_handler(Box::new(LogConnectionErrors))
-        .build_unchecked(ConnectionManager::new(":memory:"))
+        .build_unchecked(Manager::new(":memory:"))
 }
 
 /// Session settings for every new Postgres connection. `statement_timeout` bounds a request's
@@ -85,13 +128,14 @@ struct PostgresSession {
     timeout_ms: u128,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSession {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {ms}",
-            ms = self.timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl CustomizeConnection<Conn<PgConnection>, diesel::r2d2::Error> for PostgresSession {
+    fn on_acquire(&self, conn: &mut Conn<PgConnection>) -> Result<(), diesel::r2d2::Error> {
+        conn.inner
+            .batch_execute(&format!(
+                "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {ms}",
+                ms = self.timeout_ms
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -106,14 +150,15 @@ struct SqlitePragmas {
     busy_timeout_ms: u128,
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+impl CustomizeConnection<Conn<SqliteConnection>, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut Conn<SqliteConnection>) -> Result<(), diesel::r2d2::Error> {
+        conn.inner
+            .batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+                self.busy_timeout_ms
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -131,14 +176,20 @@ impl r2d2::HandleError<diesel::r2d2::Error> for LogConnectionErrors {
 /// Checks out a connection and runs `body` on it. A checkout that times out (database down,
 /// or every connection busy for `connect_timeout`) is `Unavailable`.
 pub(crate) fn run<C, T>(
-    pool: &r2d2::Pool<ConnectionManager<C>>,
+    pool: &r2d2::Pool<Manager<C>>,
     body: impl FnOnce(&mut C) -> Result<T, Failure>,
 ) -> Result<T, StoreError>
 where
-    C: R2D2Connection + 'static,
+    C: R2D2Connection + Send + 'static,
 {
     let mut conn = pool.get().map_err(Failure::Checkout)?;
-    Ok(body(&mut conn)?)
+    body(&mut conn.inner).map_err(|failure| {
+        let error = StoreError::from(failure);
+        if matches!(error, StoreError::Unavailable(_)) {
+            conn.lost = true;
+        }
+        error
+    })
 }
 
 /// Validates the options r2d2 would otherwise panic on.
