@@ -165,7 +165,12 @@ async fn respond(
     let service = state.service.clone();
     let session_user = session.as_ref().and_then(Session::user);
     let is_post = !matches!(action, Action::Show);
-    let outcome = match web::block(move || decide(&service, &params, session_user, action)).await {
+    // The same bound on blocking work as every other endpoint (see `ops`).
+    let outcome = match state
+        .ops
+        .blocking(move || decide(&service, &params, session_user, action))
+        .await
+    {
         Ok(outcome) => outcome,
         Err(_) => unavailable(),
     };
