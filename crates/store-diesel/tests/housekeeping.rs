@@ -8,9 +8,10 @@
 mod support;
 
 use grantd_ports::{
-    AccessToken, Client, ClientId, ClientStore, GrantId, GrantRecord, GrantType, Housekeeping,
-    Issuance, LifetimeOverrides, NewRefreshToken, PruneReport, RefreshWrite, ScopeSet, Subject,
-    TokenHash, TokenStore, User, UserId, UserStore, Username,
+    AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,
+    CodeWrite, GrantId, GrantRecord, GrantType, Housekeeping, Issuance, LifetimeOverrides,
+    NewRefreshToken, PruneReport, RedeemOutcome, RefreshWrite, ScopeSet, Subject, TokenHash,
+    TokenStore, User, UserId, UserStore, Username,
 };
 use grantd_store_diesel::Database;
 
@@ -29,6 +30,7 @@ contract!(
     prune_deletes_expired_tokens_and_ended_grants_in_batches,
     prune_keeps_consumed_refresh_tokens_until_their_grant_ends,
     prune_of_nothing_reports_zero,
+    prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives,
 );
 
 const T0: i64 = 1_700_000_000;
@@ -175,4 +177,73 @@ fn prune_keeps_consumed_refresh_tokens_until_their_grant_ends(db: &Database) {
 fn prune_of_nothing_reports_zero(db: &Database) {
     assert_eq!(db.prune(T0, 1000).unwrap(), PruneReport::default());
     assert_eq!(PruneReport::default().total(), 0);
+}
+
+fn code(name: &str, expires_at: i64) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        hash: TokenHash::of(name),
+        client_id: ClientId::parse("app").unwrap(),
+        user_id: UserId::parse("u1").unwrap(),
+        username: Username::parse("alice").unwrap(),
+        redirect_uri: None,
+        scope: ScopeSet::parse("read").unwrap(),
+        challenge: None,
+        issued_at: T0,
+        expires_at,
+        redeemed_at: None,
+        grant_id: None,
+    }
+}
+
+/// Whether a code with this name is stored (a redeem that declines writes nothing).
+fn code_exists(db: &Database, name: &str) -> bool {
+    let outcome = db
+        .redeem_code(&TokenHash::of(name), &mut |_: &AuthorizationCodeRecord| {
+            CodeWrite::Decline
+        })
+        .unwrap();
+    outcome != RedeemOutcome::NotFound
+}
+
+fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db: &Database) {
+    seed(db);
+    db.insert_code(&code("unused", T0 + 60)).unwrap();
+    db.insert_code(&code("used", T0 + 60)).unwrap();
+    // Redeeming "used" creates grant "g" (tokens valid until T0+600 and T0+3600).
+    let grant_record = GrantRecord {
+        id: GrantId::parse("g").unwrap(),
+        client_id: ClientId::parse("app").unwrap(),
+        subject: Subject::User {
+            id: UserId::parse("u1").unwrap(),
+            username: Username::parse("alice").unwrap(),
+        },
+        scope: ScopeSet::parse("read").unwrap(),
+        created_at: T0,
+        expires_at: Some(T0 + 86_400),
+        revoked_at: None,
+    };
+    let issuance = Issuance {
+        grant: grant_record,
+        access: access("g-a", "g", T0 + 600),
+        refresh: Some(refresh("g-r", "g", T0 + 3_600)),
+    };
+    let outcome = db
+        .redeem_code(
+            &TokenHash::of("used"),
+            &mut |_: &AuthorizationCodeRecord| CodeWrite::Redeem(Box::new(issuance.clone())),
+        )
+        .unwrap();
+    assert_eq!(outcome, RedeemOutcome::Redeemed);
+
+    let report = db.prune(T0 + 100, 1000).unwrap();
+    assert_eq!(report.authorization_codes, 1);
+    assert!(!code_exists(db, "unused"));
+    assert!(
+        code_exists(db, "used"),
+        "a redeemed code guards its grant against a replay (RFC 6749 §4.1.2)"
+    );
+    // The grant has ended: the code has nothing left to guard.
+    let report = db.prune(T0 + 4_000, 1000).unwrap();
+    assert_eq!((report.grants, report.authorization_codes), (1, 1));
+    assert!(!code_exists(db, "used"));
 }
