@@ -86,8 +86,9 @@ fn sigint_exits_0() {
     assert_eq!(server.wait_exit(Duration::from_secs(15)), Some(0));
 }
 
-/// The whole flow, successes and failures, with every log at trace level: none of the
-/// secrets it used may appear in anything grantd wrote.
+/// The whole flow, successes and failures (the password, refresh, resource, introspection,
+/// revocation and authorization-code flows, the login page included), with every log at
+/// trace level: none of the secrets it used may appear in anything grantd wrote.
 #[test]
 fn trace_logs_never_contain_a_secret_password_or_token() {
     let mut env = Env::new(None);
@@ -143,6 +144,8 @@ fn trace_logs_never_contain_a_secret_password_or_token() {
         &format!("token={refresh2}"),
     ));
     assert_eq!(status, 200);
+    let (code, cookie, code_access, code_refresh) =
+        authorization_code_flow(&env, &server, password);
     drop(server);
 
     let log = std::fs::read_to_string(env.dir.path().join("trace.log")).unwrap();
@@ -162,6 +165,11 @@ fn trace_logs_never_contain_a_secret_password_or_token() {
         ("refresh token", refresh1.as_str()),
         ("second refresh token", refresh2.as_str()),
         ("Basic credentials", basic.as_str()),
+        ("authorization code", code.as_str()),
+        ("wrong login-page password", "wrong-Login-7777"),
+        ("login session cookie", cookie.as_str()),
+        ("code-flow access token", code_access.as_str()),
+        ("code-flow refresh token", code_refresh.as_str()),
     ] {
         assert!(!log.contains(value), "the log contains the {what}");
         // A token's body without its prefix counts too.
@@ -250,4 +258,134 @@ fn serve_prunes_periodically() {
     drop(server);
     let left: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
     assert_eq!(left["grants"], 0, "the periodic prune already removed it");
+}
+
+/// RFC 7636 appendix B's verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn csrf(html: &str) -> String {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The authorization code flow with a login page, a wrong password first: returns the
+/// code, the session cookie, and the tokens of the exchange.
+fn authorization_code_flow(
+    env: &Env,
+    server: &Server,
+    password: &str,
+) -> (String, String, String, String) {
+    let redirect_uri = "http://127.0.0.1:9/cb";
+    let created: serde_json::Value = serde_json::from_str(&env.run_ok(&[
+        "client",
+        "create",
+        "--name",
+        "web",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "read",
+        "--redirect-uri",
+        redirect_uri,
+    ]))
+    .unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let path = format!(
+        "/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&state=xyz&scope=read&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        encode(redirect_uri)
+    );
+    let mut cookie = String::new();
+    let send = |request: reqwest::blocking::RequestBuilder, cookie: &mut String| {
+        let request = if cookie.is_empty() {
+            request
+        } else {
+            request.header("cookie", cookie.as_str())
+        };
+        let response = request.send().unwrap();
+        if let Some(c) = response.headers().get("set-cookie") {
+            *cookie = c.to_str().unwrap().split(';').next().unwrap().to_owned();
+        }
+        response
+    };
+    let form = |body: String| {
+        http.post(server.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    let login_page = send(http.get(server.url(&path)), &mut cookie)
+        .text()
+        .unwrap();
+    let wrong = send(
+        form(format!(
+            "csrf_token={}&username=alice&password=wrong-Login-7777",
+            encode(&csrf(&login_page))
+        )),
+        &mut cookie,
+    );
+    let retry_page = wrong.text().unwrap();
+    let logged_in = send(
+        form(format!(
+            "csrf_token={}&username=alice&password={}",
+            encode(&csrf(&retry_page)),
+            encode(password)
+        )),
+        &mut cookie,
+    );
+    assert_eq!(logged_in.status(), 303, "{:?}", logged_in.text());
+    let consent = send(http.get(server.url(&path)), &mut cookie)
+        .text()
+        .unwrap();
+    let allowed = send(
+        form(format!(
+            "csrf_token={}&decision=allow",
+            encode(&csrf(&consent))
+        )),
+        &mut cookie,
+    );
+    assert_eq!(allowed.status(), 303);
+    let to = allowed.headers()["location"].to_str().unwrap().to_owned();
+    let code = to
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_owned();
+    assert!(code.starts_with("gac_"), "{to}");
+    let (status, tokens) = json(post_form(
+        &fresh_client(),
+        &server.url("/oauth/token"),
+        (&id, &secret),
+        &format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            encode(redirect_uri)
+        ),
+    ));
+    assert_eq!(status, 200, "{tokens}");
+    let cookie_value = cookie.split_once('=').unwrap().1.to_owned();
+    (
+        code,
+        cookie_value,
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+    )
 }
