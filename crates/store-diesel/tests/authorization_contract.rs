@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::contract;
+
 use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
@@ -17,17 +19,6 @@ use grantd_ports::{
     TokenStore, User, UserId, UserStore, Username,
 };
 use grantd_store_diesel::Database;
-
-macro_rules! contract {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres {
-            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
-        }
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
-        }
-    };
-}
 
 contract!(
     codes_round_trip_and_unknown_codes_are_not_found,

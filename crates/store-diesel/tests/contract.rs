@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::contract;
+
 use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
@@ -17,18 +19,6 @@ use grantd_ports::{
     UserStore, Username,
 };
 use grantd_store_diesel::Database;
-
-/// Runs each named contract function against a fresh Postgres and a fresh SQLite database.
-macro_rules! contract {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres {
-            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
-        }
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
-        }
-    };
-}
 
 contract!(
     ping_answers,

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::contract;
+
 use grantd_ports::{
     AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,
     CodeWrite, GrantId, GrantRecord, GrantType, Housekeeping, Issuance, LifetimeOverrides,
@@ -14,17 +16,6 @@ use grantd_ports::{
     TokenStore, User, UserId, UserStore, Username,
 };
 use grantd_store_diesel::Database;
-
-macro_rules! contract {
-    ($($name:ident),+ $(,)?) => {
-        mod postgres {
-            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
-        }
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
-        }
-    };
-}
 
 contract!(
     prune_deletes_expired_tokens_and_ended_grants_in_batches,

@@ -179,3 +179,19 @@ fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+/// Runs each named contract function against a fresh Postgres and a fresh SQLite database:
+/// `contract!(a, b)` makes `postgres::a`, `sqlite::a`, ... each a `#[test]`.
+#[allow(unused_macros)] // not every test binary runs a contract
+macro_rules! contract {
+    ($($name:ident),+ $(,)?) => {
+        mod postgres {
+            $( #[test] fn $name() { super::$name(&crate::support::postgres()); } )+
+        }
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(&crate::support::sqlite()); } )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use contract;
