@@ -65,18 +65,10 @@ fn decode(raw: &str) -> Result<String, FormError> {
         .map_err(|_| FormError("a parameter is not valid UTF-8".into()))
 }
 
-/// A parameter name fit for an `error_description` (§5.2's character set, bounded).
+/// A parameter name short enough for an `error_description`; the error response itself
+/// replaces any character outside §5.2's set.
 fn printable(name: &str) -> String {
-    name.chars()
-        .take(40)
-        .map(|c| {
-            if c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\') {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect()
+    name.chars().take(40).collect()
 }
 
 #[cfg(test)]
