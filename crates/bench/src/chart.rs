@@ -58,14 +58,7 @@ pub fn draw(path: &Path, cells: &[Cell], pgbench: &[PgbenchCell]) -> Result<(), 
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(n * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 0.01 {
-                labels.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| bar_label(*x, &labels))
         .x_label_style(
             ("sans-serif", 12)
                 .into_font()
@@ -135,14 +128,7 @@ pub fn draw(path: &Path, cells: &[Cell], pgbench: &[PgbenchCell]) -> Result<(), 
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(m * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 0.01 {
-                scenarios.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| bar_label(*x, &scenarios))
         .x_label_style(
             ("sans-serif", 12)
                 .into_font()
@@ -165,4 +151,14 @@ pub fn draw(path: &Path, cells: &[Cell], pgbench: &[PgbenchCell]) -> Result<(), 
     }
     root.present().map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The label of bar `i` sits at x = i + 0.5; every other tick stays blank.
+fn bar_label(x: f64, labels: &[String]) -> String {
+    let i = x.floor() as usize;
+    if (x - i as f64 - 0.5).abs() < 0.01 {
+        labels.get(i).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
