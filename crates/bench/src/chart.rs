@@ -5,7 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::{Cell, PgbenchCell};
+use crate::pgbench::PgbenchCell;
+use crate::report::Cell;
 
 pub fn draw(path: &Path, cells: &[Cell], pgbench: &[PgbenchCell]) -> Result<(), String> {
     let c = cells

@@ -1,0 +1,67 @@
+//! The command line: the orchestrator's flags (`Options`, with their defaults) and the
+//! internal `load JSON` entry that runs one load cell in this process.
+
+use std::path::PathBuf;
+
+use crate::load::{self, LoadArgs};
+
+const HELP: &str = "\
+grantd-bench [--grantd PATH] [--duration SECS] [--concurrency 1,8,32,64]
+             [--backends postgres,sqlite] [--out DIR] [--pgbench PATH]
+grantd-bench load JSON     (internal: one load cell; prints its result as JSON)
+";
+
+/// What the orchestrator runs, and where it writes.
+pub struct Options {
+    pub grantd: PathBuf,
+    pub duration: f64,
+    pub concurrency: Vec<usize>,
+    pub backends: Vec<String>,
+    pub out: PathBuf,
+    pub pgbench: PathBuf,
+}
+
+/// `grantd-bench load JSON`: one cell of load, its `CellResult` printed as JSON on stdout
+/// for the orchestrator to read.
+pub fn load_cell(json: &str) -> Result<(), String> {
+    let args: LoadArgs = serde_json::from_str(json).map_err(|e| format!("load args: {e}"))?;
+    let result = load::run(args)?;
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// The orchestrator's flags; `--help` comes back as an `Err` so that it is printed and
+/// the process exits non-zero, as any other misuse does.
+pub fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        grantd: PathBuf::from("target/release/grantd"),
+        duration: 5.0,
+        concurrency: vec![1, 8, 32, 64],
+        backends: vec!["postgres".into(), "sqlite".into()],
+        out: PathBuf::from("target/bench"),
+        pgbench: PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--grantd" => o.grantd = value()?.into(),
+            "--duration" => o.duration = value()?.parse().map_err(|_| "bad --duration")?,
+            "--concurrency" => {
+                o.concurrency = value()?
+                    .split(',')
+                    .map(|c| c.parse().map_err(|_| "bad --concurrency".to_owned()))
+                    .collect::<Result<_, _>>()?
+            }
+            "--backends" => o.backends = value()?.split(',').map(str::to_owned).collect(),
+            "--out" => o.out = value()?.into(),
+            "--pgbench" => o.pgbench = value()?.into(),
+            "-h" | "--help" => return Err(HELP.into()),
+            other => return Err(format!("unknown argument {other}\n{HELP}")),
+        }
+    }
+    Ok(o)
+}
