@@ -7,12 +7,20 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod tidy;
+
 const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  ci                  cargo fmt --check, clippy -D warnings, then the whole test suite
-                      (stops at the first failure)
+  ci                  cargo fmt --check, tidy, clippy -D warnings, then the whole test
+                      suite (stops at the first failure)
+  tidy                check the structure rules and list every offender: each crate's
+                      dependencies on our crates against the \"Crate dependencies\" table
+                      of docs/ARCHITECTURE.md (and every crate in it), a `//!` line
+                      opening every .rs file under crates/ and xtask/, the same migration
+                      folders, each with up.sql and down.sql, in migrations/postgres and
+                      migrations/sqlite
   demo                build in release mode and run `grantd serve --demo`
   bench [ARGS]        build grantd and the load generator in release mode and run the load
                       benchmark (Postgres on 127.0.0.1:5432 and SQLite; a few minutes);
@@ -36,6 +44,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         ["ci"] => ci(),
+        ["tidy"] => tidy::run(&root()),
         ["demo"] => demo(),
         ["fuzz"] => fuzz(60),
         ["fuzz", "--seconds", n] => n
@@ -83,9 +92,14 @@ fn run(mut command: Command) -> Result<(), String> {
     }
 }
 
+/// fmt first (the cheapest), then tidy (in process, no build), then clippy and the tests.
 fn ci() -> Result<(), String> {
-    let steps: [&[&str]; 3] = [
-        &["fmt", "--all", "--", "--check"],
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    eprintln!("xtask: running tidy");
+    tidy::run(&root())?;
+    let steps: [&[&str]; 2] = [
         &[
             "clippy",
             "--workspace",
