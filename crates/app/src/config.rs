@@ -59,6 +59,19 @@ pub struct ServerConfig {
     pub drain_delay: u64,
 }
 
+impl ServerConfig {
+    /// The issuer identifier (RFC 8414 §2): `issuer` without a trailing slash, or
+    /// `http://<bound>` when it is empty. `bound` is the address actually bound, since
+    /// `bind` may say port 0.
+    pub fn issuer(&self, bound: SocketAddr) -> String {
+        if self.issuer.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.issuer.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -537,15 +550,6 @@ impl Config {
         })
     }
 
-    /// The issuer identifier: `server.issuer`, or `http://<bind>` when that is empty.
-    pub fn issuer(&self) -> String {
-        if self.server.issuer.is_empty() {
-            format!("http://{}", self.server.bind)
-        } else {
-            self.server.issuer.trim_end_matches('/').to_owned()
-        }
-    }
-
     /// The database URL safe to print.
     pub fn redacted_database_url(&self) -> String {
         redact_url(&self.database.url)
@@ -675,7 +679,10 @@ mod tests {
             assert_eq!(config.tokens.refresh_token_max_lifetime, 7_776_000);
             assert_eq!(config.security.password_bcrypt_cost, 12);
             assert_eq!(config.log.format, LogFormat::Human);
-            assert_eq!(config.issuer(), "http://127.0.0.1:8080");
+            assert_eq!(
+                config.server.issuer(config.bind_addr().unwrap()),
+                "http://127.0.0.1:8080"
+            );
             Ok(())
         });
     }
