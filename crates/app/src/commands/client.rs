@@ -1,26 +1,20 @@
-//! The administrative commands (`client …`, `user …`) over the ports. They write JSON or a
-//! short confirmation to `out`; errors go back to `main`, which prints them and exits 1.
-//!
-//! A client secret is shown exactly once, when it is minted; afterwards only its bcrypt
-//! hash exists. The lifecycle rules (which changes revoke grants, and in which order) are the
-//! domain's (`grantd_domain::accounts`); this module only parses, looks up and prints.
+//! `grantd client …`: register, list, show, delete a client and rotate its secret. A
+//! client secret is shown exactly once, when it is minted; afterwards only its bcrypt hash
+//! exists. What a registration must satisfy is `grantd_domain::registration`'s; which
+//! grants a deletion revokes is `grantd_domain::accounts`'.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use anyhow::{bail, Context as _};
+use grantd_domain::registration::{self, RegistrationError};
 use grantd_domain::{accounts, Ports};
 use grantd_ports::{
-    Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind, User, UserId,
-    Username,
+    Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind,
 };
 use serde::Serialize;
 
-use crate::cli::{ClientCommand, ClientCreateArgs, UserCommand};
-
-/// The grant types a client gets when `--grant-type` is not given: the code flow and its
-/// refresh tokens, the flow RFC 9700 recommends.
-pub const DEFAULT_GRANT_TYPES: [GrantType; 2] =
-    [GrantType::AuthorizationCode, GrantType::RefreshToken];
+use super::print_json;
+use crate::cli::{ClientCommand, ClientCreateArgs};
 
 /// What `client create` and `client rotate-secret` print: the only time a secret is shown.
 #[derive(Debug, Serialize)]
@@ -139,88 +133,9 @@ pub fn run_client(
     }
 }
 
-pub fn run_user(
-    ports: &Ports,
-    command: &UserCommand,
-    stdin: &mut dyn BufRead,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    match command {
-        UserCommand::Create(args) => {
-            let username = parse_username(&args.username)?;
-            // Checked before reading and hashing so that a taken name fails fast; the
-            // insert's Conflict still covers a concurrent creation.
-            if ports
-                .users
-                .find_user_by_username(&username)
-                .context("cannot look up the user")?
-                .is_some()
-            {
-                bail!("username {username} is taken");
-            }
-            let password = read_password(stdin)?;
-            let user = create_user(ports, &username, &password)?;
-            writeln!(out, "created user {} (id {})", user.username, user.id)?;
-            Ok(())
-        }
-        UserCommand::Passwd(args) => {
-            let user = find_user(ports, &args.username)?;
-            let password = read_password(stdin)?;
-            let changed = accounts::change_password(ports, &user, &password)
-                .context("cannot change the password")?;
-            let revoked = found_or_bail(changed, &user)?;
-            writeln!(
-                out,
-                "changed the password of {} (revoked {revoked} grant(s))",
-                user.username
-            )?;
-            Ok(())
-        }
-        UserCommand::Disable(args) => {
-            let user = find_user(ports, &args.username)?;
-            let changed =
-                accounts::disable_user(ports, &user).context("cannot disable the user")?;
-            let revoked = found_or_bail(changed, &user)?;
-            writeln!(
-                out,
-                "disabled user {} (revoked {revoked} grant(s))",
-                user.username
-            )?;
-            Ok(())
-        }
-        UserCommand::Enable(args) => {
-            let user = find_user(ports, &args.username)?;
-            let changed = accounts::enable_user(ports, &user).context("cannot enable the user")?;
-            found_or_bail(changed, &user)?;
-            writeln!(out, "enabled user {}", user.username)?;
-            Ok(())
-        }
-        UserCommand::Delete(args) => {
-            let user = find_user(ports, &args.username)?;
-            let changed = accounts::delete_user(ports, &user).context("cannot delete the user")?;
-            let revoked = found_or_bail(changed, &user)?;
-            writeln!(
-                out,
-                "deleted user {} (revoked {revoked} grant(s))",
-                user.username
-            )?;
-            Ok(())
-        }
-    }
-}
-
-/// Validates `client create`'s arguments into a registration.
+/// Reads `client create`'s arguments into a registration (checked by [`create_client`]).
 pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient> {
-    let mut grant_types: Vec<GrantType> = Vec::new();
-    for g in &args.grant_types {
-        let g = GrantType::from(*g);
-        if !grant_types.contains(&g) {
-            grant_types.push(g);
-        }
-    }
-    if grant_types.is_empty() {
-        grant_types = DEFAULT_GRANT_TYPES.to_vec();
-    }
+    let grant_types = registration::grant_types(args.grant_types.iter().map(|g| (*g).into()));
     let scopes =
         ScopeSet::parse(&args.scope).map_err(|e| anyhow::anyhow!("invalid --scope: {e}"))?;
     Ok(NewClient {
@@ -239,20 +154,21 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
     })
 }
 
-/// Registers a client and returns its credentials; the plain secret exists only in the
-/// returned value.
+/// Checks the registration against the domain's rules, then mints, hashes and stores the
+/// client and returns its credentials; the plain secret exists only in the returned value.
 pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCredentials> {
-    let name = new.name.trim();
-    if name.is_empty() {
-        bail!("--name must not be empty");
-    }
-    // RFC 6749 §4.4: the client credentials grant "MUST only be used by confidential clients".
-    if new.secret.is_none() && new.grant_types.contains(&GrantType::ClientCredentials) {
-        bail!("a public client cannot use the client_credentials grant");
-    }
-    for uri in &new.redirect_uris {
-        check_redirect_uri(uri)?;
-    }
+    let name = registration::check_registration(
+        &new.name,
+        new.secret.is_none(),
+        &new.grant_types,
+        &new.redirect_uris,
+    )
+    .map_err(|e| match e {
+        // On the command line, the name is a flag: say which.
+        RegistrationError::EmptyName => anyhow::anyhow!("--name must not be empty"),
+        e => e.into(),
+    })?
+    .to_owned();
     let id = match new.id {
         Some(id) => id,
         None => ClientId::parse(&format!("cl_{}", ports.minter.mint_id()))
@@ -271,7 +187,7 @@ pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCred
     };
     let client = Client {
         id: id.clone(),
-        name: name.to_owned(),
+        name,
         secret: plain_secret
             .as_deref()
             .map(|s| ports.hasher.hash_client_secret(s)),
@@ -288,71 +204,13 @@ pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCred
         Err(StoreError::Conflict(_)) => bail!("a client with id {id} already exists"),
         Err(e) => return Err(e).context("cannot store the client"),
     }
-    if client.allows(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
+    if registration::code_flow_without_redirect_uri(&client.grant_types, &client.redirect_uris) {
         tracing::warn!(client_id = %id, "client allows authorization_code but has no redirect URI");
     }
     Ok(IssuedCredentials {
         client_id: id.to_string(),
         client_secret: plain_secret,
     })
-}
-
-/// Creates a user with a fresh id and the password hashed at the password cost.
-pub fn create_user(ports: &Ports, username: &Username, password: &str) -> anyhow::Result<User> {
-    let id = UserId::parse(&ports.minter.mint_id())
-        .map_err(|e| anyhow::anyhow!("minted an invalid user id: {e}"))?;
-    let user = User {
-        id,
-        username: username.clone(),
-        password: ports.hasher.hash_password(password),
-        disabled: false,
-        created_at: ports.clock.now(),
-    };
-    match ports.users.insert_user(&user) {
-        Ok(()) => Ok(user),
-        Err(StoreError::Conflict(_)) => bail!("username {username} is taken"),
-        Err(e) => Err(e).context("cannot store the user"),
-    }
-}
-
-/// Reads one line; only the line ending is removed (a password may end in spaces).
-pub fn read_password(stdin: &mut dyn BufRead) -> anyhow::Result<String> {
-    let mut line = String::new();
-    stdin
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line
-        .strip_suffix('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .unwrap_or(&line);
-    if password.is_empty() {
-        bail!("refusing an empty password (give it on standard input)");
-    }
-    Ok(password.to_owned())
-}
-
-/// RFC 6749 §3.1.2: an absolute URI without a fragment.
-fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
-    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
-        !rest.is_empty()
-            && scheme
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    });
-    if !scheme_ok {
-        bail!("redirect URI {uri:?} must be an absolute URI (RFC 6749 §3.1.2)");
-    }
-    if uri.contains('#') {
-        bail!("redirect URI {uri:?} must not have a fragment (RFC 6749 §3.1.2)");
-    }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        bail!("redirect URI {uri:?} has whitespace or control characters");
-    }
-    Ok(())
 }
 
 fn find_client(ports: &Ports, id: &str) -> anyhow::Result<Client> {
@@ -366,176 +224,14 @@ fn find_client(ports: &Ports, id: &str) -> anyhow::Result<Client> {
         .ok_or_else(not_found)
 }
 
-fn parse_username(username: &str) -> anyhow::Result<Username> {
-    Username::parse(username).map_err(|e| anyhow::anyhow!("invalid username: {e}"))
-}
-
-fn find_user(ports: &Ports, username: &str) -> anyhow::Result<User> {
-    let parsed = parse_username(username)?;
-    ports
-        .users
-        .find_user_by_username(&parsed)
-        .context("cannot look up the user")?
-        .ok_or_else(|| anyhow::anyhow!("no user named {username}"))
-}
-
-/// The number of revoked grants, or an error if the user vanished meanwhile.
-fn found_or_bail(changed: accounts::Changed, user: &User) -> anyhow::Result<u64> {
-    if !changed.found {
-        bail!("no user named {}", user.username);
-    }
-    Ok(changed.revoked_grants)
-}
-
-fn print_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::sync::Arc;
-
-    use grantd_ports::{
-        MockClientStore, MockClock, MockSecretHasher, MockTokenMinter, MockTokenStore,
-        MockUserStore, SecretHash,
-    };
-    use mockall::predicate::always;
-    use mockall::Sequence;
+    use grantd_ports::SecretHash;
 
     use super::*;
-    use crate::cli::UserArgs;
-
-    struct Doubles {
-        clients: MockClientStore,
-        users: MockUserStore,
-        tokens: MockTokenStore,
-        hasher: MockSecretHasher,
-        minter: MockTokenMinter,
-    }
-
-    impl Doubles {
-        fn new() -> Self {
-            Self {
-                clients: MockClientStore::new(),
-                users: MockUserStore::new(),
-                tokens: MockTokenStore::new(),
-                hasher: MockSecretHasher::new(),
-                minter: MockTokenMinter::new(),
-            }
-        }
-
-        fn ports(self) -> Ports {
-            let mut clock = MockClock::new();
-            clock.expect_now().return_const(1_000_i64);
-            Ports {
-                clients: Arc::new(self.clients),
-                users: Arc::new(self.users),
-                tokens: Arc::new(self.tokens),
-                authorizations: Arc::new(grantd_ports::MockAuthorizationStore::new()),
-                hasher: Arc::new(self.hasher),
-                minter: Arc::new(self.minter),
-                clock: Arc::new(clock),
-                metrics: Arc::new(grantd_ports::NoMetrics),
-            }
-        }
-    }
-
-    fn alice() -> User {
-        User {
-            id: UserId::parse("u1").unwrap(),
-            username: Username::parse("alice").unwrap(),
-            password: SecretHash::from_stored("$2b$hash".into()),
-            disabled: false,
-            created_at: 0,
-        }
-    }
-
-    fn user_args() -> UserArgs {
-        UserArgs {
-            username: "alice".into(),
-        }
-    }
-
-    #[test]
-    fn deleting_a_user_revokes_grants_before_deleting() {
-        let mut d = Doubles::new();
-        let mut seq = Sequence::new();
-        d.users
-            .expect_find_user_by_username()
-            .returning(|_| Ok(Some(alice())));
-        d.tokens
-            .expect_revoke_grants_of_user()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(2));
-        d.users
-            .expect_delete_user()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_| Ok(true));
-        let mut out = Vec::new();
-        run_user(
-            &d.ports(),
-            &UserCommand::Delete(user_args()),
-            &mut &b""[..],
-            &mut out,
-        )
-        .unwrap();
-        assert!(String::from_utf8(out)
-            .unwrap()
-            .contains("revoked 2 grant(s)"));
-    }
-
-    #[test]
-    fn disabling_a_user_revokes_grants_first() {
-        let mut d = Doubles::new();
-        let mut seq = Sequence::new();
-        d.users
-            .expect_find_user_by_username()
-            .returning(|_| Ok(Some(alice())));
-        d.tokens
-            .expect_revoke_grants_of_user()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(0));
-        d.users
-            .expect_set_user_disabled()
-            .with(always(), mockall::predicate::eq(true))
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(true));
-        run_user(
-            &d.ports(),
-            &UserCommand::Disable(user_args()),
-            &mut &b""[..],
-            &mut Vec::new(),
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn a_taken_username_is_a_clear_error() {
-        let mut d = Doubles::new();
-        d.users
-            .expect_find_user_by_username()
-            .returning(|_| Ok(Some(alice())));
-        d.users.expect_insert_user().never();
-        let err = run_user(
-            &d.ports(),
-            &UserCommand::Create(crate::cli::UserPasswordArgs {
-                username: "alice".into(),
-                password_stdin: true,
-            }),
-            &mut &b"pw\n"[..],
-            &mut Vec::new(),
-        )
-        .unwrap_err();
-        assert_eq!(err.to_string(), "username alice is taken");
-    }
+    use crate::commands::doubles::Doubles;
 
     #[test]
     fn deleting_an_unknown_client_is_a_clear_error() {
@@ -567,7 +263,7 @@ mod tests {
             .withf(|c| {
                 c.id.as_str() == "cl_abc"
                     && c.secret.as_ref().is_some_and(|h| h.as_str() == "hashed:47")
-                    && c.grant_types == DEFAULT_GRANT_TYPES
+                    && c.grant_types == registration::DEFAULT_GRANT_TYPES
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -652,18 +348,32 @@ mod tests {
     }
 
     #[test]
-    fn passwords_keep_everything_but_the_line_ending() {
-        assert_eq!(read_password(&mut &b"pw \r\n"[..]).unwrap(), "pw ");
-        assert_eq!(read_password(&mut &b"pw"[..]).unwrap(), "pw");
-        assert!(read_password(&mut &b"\n"[..]).is_err());
-        assert!(read_password(&mut &b""[..]).is_err());
-    }
-
-    #[test]
-    fn redirect_uris_must_be_absolute_without_fragment() {
-        assert!(check_redirect_uri("https://app.example/cb").is_ok());
-        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
-        assert!(check_redirect_uri("/cb").is_err());
-        assert!(check_redirect_uri("https://app.example/cb#x").is_err());
+    fn a_broken_registration_rule_stores_nothing() {
+        let mut d = Doubles::new();
+        d.minter.expect_mint_id().never();
+        d.clients.expect_insert_client().never();
+        let ports = d.ports();
+        let new = NewClient {
+            id: None,
+            name: " ".into(),
+            secret: Some(None),
+            grant_types: registration::DEFAULT_GRANT_TYPES.to_vec(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            redirect_uris: vec![],
+            can_introspect: false,
+            lifetimes: LifetimeOverrides::default(),
+        };
+        let err = create_client(&ports, new.clone()).unwrap_err();
+        assert_eq!(err.to_string(), "--name must not be empty");
+        let new = NewClient {
+            name: "web".into(),
+            redirect_uris: vec!["https://app.example/cb#x".into()],
+            ..new
+        };
+        let err = create_client(&ports, new).unwrap_err();
+        assert!(
+            err.to_string().contains("must not have a fragment"),
+            "{err}"
+        );
     }
 }
