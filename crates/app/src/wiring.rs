@@ -162,3 +162,80 @@ fn authorize_pages(config: &Config, demo: bool) -> anyhow::Result<AuthorizePages
         demo_callback: demo,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use base64::Engine as _;
+    use grantd_ports::{ClientId, GrantType, LifetimeOverrides, ScopeSet};
+
+    use super::*;
+    use crate::commands::{create_client, NewClient};
+
+    /// A configuration over a fresh SQLite file, at bcrypt's lowest costs.
+    fn sqlite_config(dir: &tempfile::TempDir) -> Config {
+        let mut config = Config::default();
+        config.database.url = format!("sqlite://{}", dir.path().join("grantd.db").display());
+        config.security.password_bcrypt_cost = 4;
+        config.security.client_secret_bcrypt_cost = 4;
+        config
+    }
+
+    #[test]
+    fn the_http_state_follows_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = sqlite_config(&dir);
+        config.server.issuer = "https://as.example/".into();
+        config.server.max_body_bytes = 4096;
+        config.authorization.allow_plain_pkce = true;
+        config.authorization.session_key =
+            base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+        let db = connect(&config).unwrap();
+        migrate(&db).unwrap();
+        let ports = build_ports(&config, db.clone()).unwrap();
+        create_client(
+            &ports,
+            NewClient {
+                id: Some(ClientId::parse("web").unwrap()),
+                name: "web".into(),
+                secret: Some(None),
+                grant_types: vec![GrantType::RefreshToken],
+                scopes: ScopeSet::parse("write read").unwrap(),
+                redirect_uris: vec![],
+                can_introspect: false,
+                lifetimes: LifetimeOverrides::default(),
+            },
+        )
+        .unwrap();
+
+        let state = build_state(&config, db, ports, "127.0.0.1:9".parse().unwrap(), true).unwrap();
+        assert_eq!(state.metadata.issuer, "https://as.example");
+        assert_eq!(state.metadata.scopes_supported, vec!["read", "write"]);
+        assert_eq!(
+            state.metadata.code_challenge_methods_supported,
+            vec!["S256", "plain"]
+        );
+        assert_eq!(state.max_body_bytes, 4096);
+        assert!(state.authorize.demo_callback);
+        assert!((state.readiness)(), "the database answers");
+    }
+
+    #[test]
+    fn without_an_issuer_the_state_names_the_bound_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = sqlite_config(&dir);
+        let db = connect(&config).unwrap();
+        migrate(&db).unwrap();
+        let ports = build_ports(&config, db.clone()).unwrap();
+        let state =
+            build_state(&config, db, ports, "127.0.0.1:4321".parse().unwrap(), false).unwrap();
+        assert_eq!(state.metadata.issuer, "http://127.0.0.1:4321");
+        assert_eq!(
+            state.metadata.token_endpoint,
+            "http://127.0.0.1:4321/oauth/token"
+        );
+        assert!(state.metadata.scopes_supported.is_empty());
+        assert!(!state.authorize.demo_callback);
+    }
+}
