@@ -6,9 +6,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use grantd_ports::GrantType;
 
-/// grantd: an OAuth 2.0 authorization server built around the refresh token flow.
+/// The whole command line: the global `--config` and one subcommand. `about` is set here,
+/// not taken from the crate's description, which is written for developers.
 #[derive(Debug, Parser)]
-#[command(name = "grantd", version, about, propagate_version = true)]
+#[command(
+    name = "grantd",
+    version,
+    about = "grantd: an OAuth 2.0 authorization server built around the refresh token flow",
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     /// A TOML configuration file (it must exist). Without it, config/default.toml is read
     /// if present. GRANTD_<SECTION>__<KEY> environment variables override both.
@@ -176,6 +183,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_opens_with_what_grantd_is() {
+        let help = Cli::command().render_help().to_string();
+        assert!(
+            help.starts_with(
+                "grantd: an OAuth 2.0 authorization server built around the refresh token flow\n"
+            ),
+            "{help}"
+        );
+        let long = Cli::command().render_long_help().to_string();
+        assert!(!long.contains("wiring"), "{long}");
     }
 
     #[test]

@@ -1,8 +1,16 @@
 //! `grantd prune` and the periodic prune of `serve`: delete what has expired through the
-//! store's `Housekeeping` port, and report the counts.
+//! store's `Housekeeping` port, and report the counts. [`Housekeeper`] is the thread that
+//! runs the periodic prune while serving.
 
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use grantd_crypto::SystemClock;
 use grantd_ports::{Clock, Housekeeping, PruneReport};
 use serde::Serialize;
+
+use crate::config::HousekeepingConfig;
 
 /// What a prune deleted, as printed by `grantd prune`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +56,53 @@ pub fn prune_once(store: &dyn Housekeeping, clock: &dyn Clock, batch: u32) {
     }
 }
 
+/// The periodic prune of `[housekeeping]`, on a thread of its own so that it never holds
+/// an HTTP worker; each batch is a short transaction on one pooled connection. Dropping it
+/// stops the thread at once (not at the next interval) and drops the store with it.
+pub struct Housekeeper {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Housekeeper {
+    /// Starts the thread, or nothing when `prune_interval` is 0.
+    pub fn start(config: &HousekeepingConfig, store: impl Housekeeping) -> Self {
+        let interval = config.prune_interval;
+        if interval == 0 {
+            return Self {
+                stop: None,
+                thread: None,
+            };
+        }
+        let batch = config.prune_batch_size;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("grantd-prune".into())
+            .spawn(move || {
+                // Ends when `stop` is dropped (Disconnected) or sent to.
+                while let Err(RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Duration::from_secs(interval))
+                {
+                    prune_once(&store, &SystemClock, batch);
+                }
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Housekeeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -89,5 +144,30 @@ mod tests {
             .expect_prune()
             .returning(|_, _| Err(StoreError::Unavailable("down".into())));
         prune_once(&store, &clock, 10);
+    }
+
+    #[test]
+    fn a_zero_interval_starts_no_thread() {
+        let mut store = MockHousekeeping::new();
+        store.expect_prune().never();
+        let config = HousekeepingConfig {
+            prune_interval: 0,
+            ..HousekeepingConfig::default()
+        };
+        let housekeeper = Housekeeper::start(&config, store);
+        assert!(housekeeper.thread.is_none());
+    }
+
+    #[test]
+    fn dropping_the_housekeeper_stops_it_without_waiting_an_interval() {
+        let mut store = MockHousekeeping::new();
+        store.expect_prune().never();
+        let config = HousekeepingConfig {
+            prune_interval: 3600,
+            ..HousekeepingConfig::default()
+        };
+        let started = std::time::Instant::now();
+        drop(Housekeeper::start(&config, store));
+        assert!(started.elapsed() < Duration::from_secs(60));
     }
 }

@@ -6,7 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod consent;
+pub mod demo;
 pub mod housekeeping;
 pub mod serve;
 pub mod telemetry;
@@ -45,7 +45,7 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
         }
         Command::Consent(consent) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
-            consent::run_consent(&ports, consent, &mut io::stdout().lock())
+            commands::run_consent(&ports, consent, &mut io::stdout().lock())
         }
         Command::User(user) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;

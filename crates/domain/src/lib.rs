@@ -17,6 +17,7 @@ mod lifetimes;
 mod metadata;
 pub mod pkce;
 mod ports_bundle;
+pub mod registration;
 mod response;
 mod retry_seal;
 mod revocation;

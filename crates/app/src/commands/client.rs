@@ -1,0 +1,379 @@
+//! `grantd client …`: register, list, show, delete a client and rotate its secret. A
+//! client secret is shown exactly once, when it is minted; afterwards only its bcrypt hash
+//! exists. What a registration must satisfy is `grantd_domain::registration`'s; which
+//! grants a deletion revokes is `grantd_domain::accounts`'.
+
+use std::io::Write;
+
+use anyhow::{bail, Context as _};
+use grantd_domain::registration::{self, RegistrationError};
+use grantd_domain::{accounts, Ports};
+use grantd_ports::{
+    Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind,
+};
+use serde::Serialize;
+
+use super::print_json;
+use crate::cli::{ClientCommand, ClientCreateArgs};
+
+/// What `client create` and `client rotate-secret` print: the only time a secret is shown.
+#[derive(Debug, Serialize)]
+pub struct IssuedCredentials {
+    pub client_id: String,
+    /// `None` (JSON null) for a public client.
+    pub client_secret: Option<String>,
+}
+
+/// A client as `client list` and `client show` print it: never its secret or hash.
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    pub grant_types: Vec<&'static str>,
+    pub scope: String,
+    pub redirect_uris: Vec<String>,
+    pub introspect: bool,
+    pub secret_version: i64,
+    /// Per-client lifetimes in seconds; null = the global setting.
+    pub access_token_lifetime: Option<i64>,
+    pub refresh_token_lifetime: Option<i64>,
+    pub refresh_token_max_lifetime: Option<i64>,
+    pub created_at: i64,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.to_string(),
+            name: c.name.clone(),
+            public: c.is_public(),
+            grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
+            scope: c.scopes.to_delimited(),
+            redirect_uris: c.redirect_uris.clone(),
+            introspect: c.can_introspect,
+            secret_version: c.secret_version,
+            access_token_lifetime: c.lifetimes.access_token,
+            refresh_token_lifetime: c.lifetimes.refresh_token,
+            refresh_token_max_lifetime: c.lifetimes.refresh_token_max,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A new client's registration, as the CLI (or `--demo`) asks for it.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// `None` = mint one (`cl_` + a random id).
+    pub id: Option<ClientId>,
+    pub name: String,
+    /// `None` = public client; `Some(None)` = mint a secret; `Some(Some(s))` = use `s`
+    /// (only `--demo` does, with its well-known secret).
+    pub secret: Option<Option<String>>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: ScopeSet,
+    pub redirect_uris: Vec<String>,
+    pub can_introspect: bool,
+    /// Per-client token lifetimes; `None` fields use the global `[tokens]` settings.
+    pub lifetimes: LifetimeOverrides,
+}
+
+pub fn run_client(
+    ports: &Ports,
+    command: &ClientCommand,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create(args) => {
+            let new = new_client_from_args(args)?;
+            let issued = create_client(ports, new)?;
+            print_json(out, &issued)
+        }
+        ClientCommand::List => {
+            let clients = ports
+                .clients
+                .list_clients()
+                .context("cannot list clients")?;
+            let views: Vec<ClientView> = clients.iter().map(ClientView::from).collect();
+            print_json(out, &views)
+        }
+        ClientCommand::Show { id } => {
+            let client = find_client(ports, id)?;
+            print_json(out, &ClientView::from(&client))
+        }
+        ClientCommand::Delete { id } => {
+            let client = find_client(ports, id)?;
+            let changed =
+                accounts::delete_client(ports, &client).context("cannot delete the client")?;
+            if !changed.found {
+                bail!("no client with id {id}");
+            }
+            let revoked = changed.revoked_grants;
+            writeln!(out, "deleted client {id} (revoked {revoked} grant(s))")?;
+            Ok(())
+        }
+        ClientCommand::RotateSecret { id } => {
+            let client = find_client(ports, id)?;
+            if client.is_public() {
+                bail!("client {id} is public and has no secret");
+            }
+            let Some(secret) = accounts::rotate_client_secret(ports, &client)
+                .context("cannot store the new secret")?
+            else {
+                bail!("no client with id {id}");
+            };
+            print_json(
+                out,
+                &IssuedCredentials {
+                    client_id: client.id.to_string(),
+                    client_secret: Some(secret.expose().to_owned()),
+                },
+            )
+        }
+    }
+}
+
+/// Reads `client create`'s arguments into a registration (checked by [`create_client`]).
+pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient> {
+    let grant_types = registration::grant_types(args.grant_types.iter().map(|g| (*g).into()));
+    let scopes =
+        ScopeSet::parse(&args.scope).map_err(|e| anyhow::anyhow!("invalid --scope: {e}"))?;
+    Ok(NewClient {
+        id: None,
+        name: args.name.clone(),
+        secret: if args.public { None } else { Some(None) },
+        grant_types,
+        scopes,
+        redirect_uris: args.redirect_uris.clone(),
+        can_introspect: args.introspect,
+        lifetimes: LifetimeOverrides {
+            access_token: args.access_token_lifetime,
+            refresh_token: args.refresh_token_lifetime,
+            refresh_token_max: args.refresh_token_max_lifetime,
+        },
+    })
+}
+
+/// Checks the registration against the domain's rules, then mints, hashes and stores the
+/// client and returns its credentials; the plain secret exists only in the returned value.
+pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCredentials> {
+    let name = registration::check_registration(
+        &new.name,
+        new.secret.is_none(),
+        &new.grant_types,
+        &new.redirect_uris,
+    )
+    .map_err(|e| match e {
+        // On the command line, the name is a flag: say which.
+        RegistrationError::EmptyName => anyhow::anyhow!("--name must not be empty"),
+        e => e.into(),
+    })?
+    .to_owned();
+    let id = match new.id {
+        Some(id) => id,
+        None => ClientId::parse(&format!("cl_{}", ports.minter.mint_id()))
+            .map_err(|e| anyhow::anyhow!("minted an invalid client id: {e}"))?,
+    };
+    let plain_secret = match new.secret {
+        None => None,
+        Some(Some(given)) => Some(given),
+        Some(None) => Some(
+            ports
+                .minter
+                .mint(TokenKind::ClientSecret)
+                .expose()
+                .to_owned(),
+        ),
+    };
+    let client = Client {
+        id: id.clone(),
+        name,
+        secret: plain_secret
+            .as_deref()
+            .map(|s| ports.hasher.hash_client_secret(s)),
+        secret_version: 1,
+        grant_types: new.grant_types,
+        scopes: new.scopes,
+        redirect_uris: new.redirect_uris,
+        can_introspect: new.can_introspect,
+        lifetimes: new.lifetimes,
+        created_at: ports.clock.now(),
+    };
+    match ports.clients.insert_client(&client) {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => bail!("a client with id {id} already exists"),
+        Err(e) => return Err(e).context("cannot store the client"),
+    }
+    if registration::code_flow_without_redirect_uri(&client.grant_types, &client.redirect_uris) {
+        tracing::warn!(client_id = %id, "client allows authorization_code but has no redirect URI");
+    }
+    Ok(IssuedCredentials {
+        client_id: id.to_string(),
+        client_secret: plain_secret,
+    })
+}
+
+fn find_client(ports: &Ports, id: &str) -> anyhow::Result<Client> {
+    let not_found = || anyhow::anyhow!("no client with id {id}");
+    // An id that is not even well-formed cannot exist.
+    let parsed = ClientId::parse(id).map_err(|_| not_found())?;
+    ports
+        .clients
+        .find_client(&parsed)
+        .context("cannot look up the client")?
+        .ok_or_else(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use grantd_ports::SecretHash;
+
+    use super::*;
+    use crate::commands::doubles::Doubles;
+
+    #[test]
+    fn deleting_an_unknown_client_is_a_clear_error() {
+        let mut d = Doubles::new();
+        d.clients.expect_find_client().returning(|_| Ok(None));
+        d.tokens.expect_revoke_grants_of_client().never();
+        d.clients.expect_delete_client().never();
+        let err = run_client(
+            &d.ports(),
+            &ClientCommand::Delete { id: "nope".into() },
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "no client with id nope");
+    }
+
+    #[test]
+    fn created_client_secret_is_shown_once_and_stored_hashed() {
+        let mut d = Doubles::new();
+        d.minter.expect_mint_id().return_const("abc".to_owned());
+        d.minter
+            .expect_mint()
+            .returning(|kind| kind.encode(&[9u8; TokenKind::RANDOM_BYTES]));
+        d.hasher
+            .expect_hash_client_secret()
+            .returning(|s| SecretHash::from_stored(format!("hashed:{}", s.len())));
+        d.clients
+            .expect_insert_client()
+            .withf(|c| {
+                c.id.as_str() == "cl_abc"
+                    && c.secret.as_ref().is_some_and(|h| h.as_str() == "hashed:47")
+                    && c.grant_types == registration::DEFAULT_GRANT_TYPES
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let args = ClientCreateArgs {
+            name: "t".into(),
+            public: false,
+            grant_types: vec![],
+            scope: "read".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            introspect: false,
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+            refresh_token_max_lifetime: None,
+        };
+        let mut out = Vec::new();
+        run_client(&d.ports(), &ClientCommand::Create(args), &mut out).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["client_id"], "cl_abc");
+        assert!(json["client_secret"].as_str().unwrap().starts_with("gcs_"));
+    }
+
+    #[test]
+    fn public_clients_have_a_null_secret_and_no_client_credentials() {
+        let mut d = Doubles::new();
+        d.minter.expect_mint_id().return_const("pub".to_owned());
+        d.clients
+            .expect_insert_client()
+            .withf(|c| c.is_public())
+            .times(1)
+            .returning(|_| Ok(()));
+        let ports = d.ports();
+        let mut args = ClientCreateArgs {
+            name: "spa".into(),
+            public: true,
+            grant_types: vec![],
+            scope: String::new(),
+            redirect_uris: vec![],
+            introspect: false,
+            access_token_lifetime: Some(300),
+            refresh_token_lifetime: None,
+            refresh_token_max_lifetime: Some(0),
+        };
+        let new = new_client_from_args(&args).unwrap();
+        assert_eq!(
+            new.lifetimes,
+            LifetimeOverrides {
+                access_token: Some(300),
+                refresh_token: None,
+                refresh_token_max: Some(0)
+            },
+            "per-client lifetimes come from the flags"
+        );
+        let issued = create_client(&ports, new_client_from_args(&args).unwrap()).unwrap();
+        assert_eq!(issued.client_secret, None);
+        assert_eq!(
+            serde_json::to_string(&issued).unwrap(),
+            r#"{"client_id":"cl_pub","client_secret":null}"#
+        );
+
+        args.grant_types = vec![crate::cli::GrantTypeArg::ClientCredentials];
+        let err = create_client(&ports, new_client_from_args(&args).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("client_credentials"));
+    }
+
+    #[test]
+    fn client_views_never_carry_the_secret() {
+        let client = Client {
+            id: ClientId::parse("c").unwrap(),
+            name: "n".into(),
+            secret: Some(SecretHash::from_stored("$2b$10$secrethash".into())),
+            secret_version: 1,
+            grant_types: vec![GrantType::Password],
+            scopes: ScopeSet::parse("read").unwrap(),
+            redirect_uris: vec![],
+            can_introspect: false,
+            lifetimes: LifetimeOverrides::default(),
+            created_at: 0,
+        };
+        let json = serde_json::to_string(&ClientView::from(&client)).unwrap();
+        assert!(!json.contains("secrethash"), "{json}");
+        assert!(json.contains(r#""grant_types":["password"]"#), "{json}");
+    }
+
+    #[test]
+    fn a_broken_registration_rule_stores_nothing() {
+        let mut d = Doubles::new();
+        d.minter.expect_mint_id().never();
+        d.clients.expect_insert_client().never();
+        let ports = d.ports();
+        let new = NewClient {
+            id: None,
+            name: " ".into(),
+            secret: Some(None),
+            grant_types: registration::DEFAULT_GRANT_TYPES.to_vec(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            redirect_uris: vec![],
+            can_introspect: false,
+            lifetimes: LifetimeOverrides::default(),
+        };
+        let err = create_client(&ports, new.clone()).unwrap_err();
+        assert_eq!(err.to_string(), "--name must not be empty");
+        let new = NewClient {
+            name: "web".into(),
+            redirect_uris: vec!["https://app.example/cb#x".into()],
+            ..new
+        };
+        let err = create_client(&ports, new).unwrap_err();
+        assert!(
+            err.to_string().contains("must not have a fragment"),
+            "{err}"
+        );
+    }
+}

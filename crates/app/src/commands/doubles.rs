@@ -1,0 +1,44 @@
+//! Test doubles of every port the commands drive, with a clock fixed at 1000.
+
+use std::sync::Arc;
+
+use grantd_domain::Ports;
+use grantd_ports::{
+    MockAuthorizationStore, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
+    MockTokenStore, MockUserStore, NoMetrics,
+};
+
+pub(super) struct Doubles {
+    pub clients: MockClientStore,
+    pub users: MockUserStore,
+    pub tokens: MockTokenStore,
+    pub hasher: MockSecretHasher,
+    pub minter: MockTokenMinter,
+}
+
+impl Doubles {
+    pub fn new() -> Self {
+        Self {
+            clients: MockClientStore::new(),
+            users: MockUserStore::new(),
+            tokens: MockTokenStore::new(),
+            hasher: MockSecretHasher::new(),
+            minter: MockTokenMinter::new(),
+        }
+    }
+
+    pub fn ports(self) -> Ports {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(1_000_i64);
+        Ports {
+            clients: Arc::new(self.clients),
+            users: Arc::new(self.users),
+            tokens: Arc::new(self.tokens),
+            authorizations: Arc::new(MockAuthorizationStore::new()),
+            hasher: Arc::new(self.hasher),
+            minter: Arc::new(self.minter),
+            clock: Arc::new(clock),
+            metrics: Arc::new(NoMetrics),
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Loading the configuration: figment layers built-in defaults < a TOML file (`--config`,
+//! else [`DEFAULT_CONFIG_FILE`] if present) < `GRANTD_` environment variables, then the
+//! extraction into [`Config`] and its validation. Extraction errors are reworded here so
+//! that each names its dotted key and where the value came from.
+
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+
+use super::{Config, ConfigError};
+
+/// The file read when `--config` is not given, relative to the working directory.
+/// Unlike `--config`, it may be absent: the built-in defaults are complete.
+pub const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+/// The prefix of the environment layer; `__` separates nested keys.
+pub const ENV_PREFIX: &str = "GRANTD_";
+
+impl Config {
+    /// Loads the layers and validates the result. `file` is `--config`; it must exist.
+    /// Without it, [`DEFAULT_CONFIG_FILE`] is read if it is there.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Config = Self::figment(file)?
+            .extract()
+            .map_err(|e| ConfigError::Extract(describe_figment_error(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The layered provider, later layers winning: defaults < TOML < environment.
+    pub fn figment(file: Option<&Path>) -> Result<Figment, ConfigError> {
+        let toml = match file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError::MissingFile(path.to_path_buf()))
+            }
+            Some(path) => Toml::file_exact(path),
+            // A missing default file is fine: the built-in defaults are complete.
+            None => Toml::file_exact(DEFAULT_CONFIG_FILE),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if file.is_some() || Path::new(DEFAULT_CONFIG_FILE).is_file() {
+            figment = figment.merge(toml);
+        }
+        Ok(figment.merge(Env::prefixed(ENV_PREFIX).split("__")))
+    }
+}
+
+/// One line per problem, each starting with the dotted key (`tokens.access_token_lifetime:`)
+/// and ending with where the value came from.
+fn describe_figment_error(error: figment::Error) -> Vec<String> {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                "<root>".to_owned()
+            } else {
+                e.path.join(".")
+            };
+            let what = match &e.kind {
+                // figment's own wording of these two nests backticks; say it plainly.
+                figment::error::Kind::UnknownField(_, expected) => {
+                    format!("unknown key (known keys here: {})", expected.join(", "))
+                }
+                figment::error::Kind::UnknownVariant(found, expected) => {
+                    format!(
+                        "unknown value `{found}` (expected one of: {})",
+                        expected.join(", ")
+                    )
+                }
+                kind => kind.to_string(),
+            };
+            let origin = e.metadata.as_ref().map(|md| match &md.source {
+                Some(source) => format!(" (in {source})"),
+                None => format!(" (in {})", md.name),
+            });
+            format!("{key}: {what}{}", origin.unwrap_or_default())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    // Jail's closures must return figment's own (large) error type; not ours to shrink.
+    #![allow(clippy::result_large_err)]
+
+    use figment::Jail;
+
+    use super::*;
+    use crate::config::LogFormat;
+    use grantd_domain::ReusePolicy;
+
+    fn load_in_jail() -> Result<Config, ConfigError> {
+        Config::load(None)
+    }
+
+    fn invalid_key(jail_env: &[(&str, &str)]) -> String {
+        let mut message = String::new();
+        Jail::expect_with(|jail| {
+            for (k, v) in jail_env {
+                jail.set_env(k, v);
+            }
+            message = load_in_jail().unwrap_err().to_string();
+            Ok(())
+        });
+        message
+    }
+
+    #[test]
+    fn defaults_are_complete_and_valid() {
+        Jail::expect_with(|_| {
+            let config = load_in_jail().unwrap();
+            assert_eq!(config, Config::default());
+            assert_eq!(config.server.bind, "127.0.0.1:8080");
+            assert_eq!(config.database.url, "sqlite://grantd.db");
+            assert_eq!(config.tokens.access_token_lifetime, 3600);
+            assert_eq!(config.tokens.refresh_token_lifetime, 1_209_600);
+            assert_eq!(config.tokens.refresh_token_max_lifetime, 7_776_000);
+            assert_eq!(config.security.password_bcrypt_cost, 12);
+            assert_eq!(config.log.format, LogFormat::Human);
+            assert_eq!(
+                config.server.issuer(config.bind_addr().unwrap()),
+                "http://127.0.0.1:8080"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn toml_overrides_defaults_and_env_overrides_toml() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                r#"
+                [server]
+                bind = "0.0.0.0:9000"
+                [tokens]
+                access_token_lifetime = 600
+                refresh_token_lifetime = 7200
+                "#,
+            )?;
+            jail.set_env("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "60");
+            let config = load_in_jail().unwrap();
+            // env beats TOML
+            assert_eq!(config.tokens.access_token_lifetime, 60);
+            // TOML beats defaults
+            assert_eq!(config.tokens.refresh_token_lifetime, 7200);
+            assert_eq!(config.server.bind, "0.0.0.0:9000");
+            // untouched keys keep their defaults
+            assert_eq!(config.database.pool_size, 8);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn double_underscore_nests_env_keys() {
+        Jail::expect_with(|jail| {
+            jail.set_env("GRANTD_DATABASE__URL", "postgres://u:pw@127.0.0.1/grantd");
+            jail.set_env("GRANTD_TOKENS__ALWAYS_ISSUE_NEW_REFRESH_TOKEN", "false");
+            jail.set_env("GRANTD_TOKENS__REFRESH_TOKEN_REUSE_POLICY", "report_only");
+            jail.set_env("GRANTD_LOG__FORMAT", "json");
+            jail.set_env("GRANTD_SERVER__BIND", "127.0.0.1:1234");
+            let config = load_in_jail().unwrap();
+            assert_eq!(config.database.url, "postgres://u:pw@127.0.0.1/grantd");
+            assert!(!config.tokens.always_issue_new_refresh_token);
+            assert_eq!(
+                config.tokens.to_settings().refresh_token_reuse_policy,
+                ReusePolicy::ReportOnly
+            );
+            assert_eq!(config.log.format, LogFormat::Json);
+            assert_eq!(config.bind_addr().unwrap().port(), 1234);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rate_limits_layer_from_env_and_validate_their_window() {
+        Jail::expect_with(|jail| {
+            jail.set_env("GRANTD_RATE_LIMIT__MAX_FAILED_PASSWORD_ATTEMPTS", "3");
+            let config = load_in_jail().unwrap();
+            let (per_username, per_client) = config.rate_limit.to_limits();
+            assert_eq!(
+                (per_username.max_failures, per_client.max_failures),
+                (3, 10)
+            );
+            assert_eq!(per_username.window_secs, 60);
+            jail.set_env("GRANTD_RATE_LIMIT__WINDOW", "0");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(err.contains("rate_limit.window"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn explicit_config_file_is_used_and_must_exist() {
+        Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "[security]\npassword_bcrypt_cost = 5\n")?;
+            let config = Config::load(Some(Path::new("custom.toml"))).unwrap();
+            assert_eq!(config.security.password_bcrypt_cost, 5);
+            let err = Config::load(Some(Path::new("absent.toml"))).unwrap_err();
+            assert_eq!(err.to_string(), "config file absent.toml does not exist");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_in_toml_is_rejected_with_its_name() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(DEFAULT_CONFIG_FILE, "[tokens]\naccess_token_lifetme = 60\n")?;
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(
+                err.contains("tokens.access_token_lifetme: unknown key"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_in_env_is_rejected_with_its_name() {
+        // A single underscore is a classic typo: it makes a top-level key.
+        let err = invalid_key(&[("GRANTD_DATABASE_URL", "sqlite://x.db")]);
+        assert!(err.contains("database_url: unknown key"), "{err}");
+        let err = invalid_key(&[("GRANTD_SERVER__PORT", "80")]);
+        assert!(err.contains("server.port: unknown key"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = invalid_key(&[("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "soon")]);
+        assert!(
+            err.contains("tokens.access_token_lifetime: invalid type"),
+            "{err}"
+        );
+        let err = invalid_key(&[("GRANTD_TOKENS__REFRESH_TOKEN_REUSE_POLICY", "ignore")]);
+        assert!(
+            err.contains("tokens.refresh_token_reuse_policy: unknown value `ignore`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn each_validation_names_its_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME",
+                "0",
+                "invalid configuration: tokens.access_token_lifetime: must be a positive number of seconds",
+            ),
+            (
+                "GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME",
+                "-5",
+                "tokens.access_token_lifetime: must be a positive",
+            ),
+            (
+                "GRANTD_TOKENS__REFRESH_TOKEN_LIFETIME",
+                "0",
+                "tokens.refresh_token_lifetime: must be a positive",
+            ),
+            (
+                "GRANTD_TOKENS__REFRESH_TOKEN_MAX_LIFETIME",
+                "-1",
+                "tokens.refresh_token_max_lifetime: must be zero or",
+            ),
+            (
+                "GRANTD_TOKENS__REFRESH_TOKEN_REUSE_GRACE_PERIOD",
+                "-1",
+                "tokens.refresh_token_reuse_grace_period: must be zero or",
+            ),
+            (
+                "GRANTD_SECURITY__PASSWORD_BCRYPT_COST",
+                "3",
+                "security.password_bcrypt_cost: must be 4 to 31",
+            ),
+            (
+                "GRANTD_SECURITY__CLIENT_SECRET_BCRYPT_COST",
+                "32",
+                "security.client_secret_bcrypt_cost: must be 4 to 31",
+            ),
+            (
+                "GRANTD_DATABASE__POOL_SIZE",
+                "0",
+                "database.pool_size: must be at least 1",
+            ),
+            (
+                "GRANTD_DATABASE__CONNECT_TIMEOUT",
+                "0",
+                "database.connect_timeout: must be a positive",
+            ),
+            (
+                "GRANTD_DATABASE__STATEMENT_TIMEOUT",
+                "0",
+                "database.statement_timeout: must be a positive",
+            ),
+            (
+                "GRANTD_SERVER__BIND",
+                "localhost",
+                "server.bind: must be a socket address",
+            ),
+            (
+                "GRANTD_SERVER__ISSUER",
+                "ftp://x",
+                "server.issuer: must be an http(s) URL",
+            ),
+            (
+                "GRANTD_SERVER__MAX_BODY_BYTES",
+                "0",
+                "server.max_body_bytes: must be at least 1",
+            ),
+            (
+                "GRANTD_DATABASE__URL",
+                "mysql://root:hunter2@db/x",
+                "database.url: the scheme must be",
+            ),
+            ("GRANTD_LOG__LEVEL", "loud=!", "log.level: must be a level"),
+        ];
+        for (key, value, expected) in cases {
+            let err = invalid_key(&[(key, value)]);
+            assert!(err.contains(expected), "{key}={value}: {err}");
+            // The message must never echo a password.
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn zero_max_lifetime_and_grace_are_allowed() {
+        Jail::expect_with(|jail| {
+            jail.set_env("GRANTD_TOKENS__REFRESH_TOKEN_MAX_LIFETIME", "0");
+            jail.set_env("GRANTD_TOKENS__REFRESH_TOKEN_REUSE_GRACE_PERIOD", "0");
+            assert!(load_in_jail().is_ok());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,146 @@
+//! `[server]`: where and how the HTTP server listens, and the issuer identifier.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// `[server]`: where and how the HTTP server listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The socket address to listen on, e.g. `127.0.0.1:8080`.
+    pub bind: String,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// The issuer identifier (RFC 8414 §2); empty = `http://<bind>`.
+    pub issuer: String,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds to let in-flight requests finish on shutdown.
+    pub shutdown_timeout: u64,
+    /// Largest accepted request head (header names and values), in bytes; more is 431.
+    pub max_header_bytes: usize,
+    /// Seconds between the shutdown signal (readiness turns 503) and closing the listener,
+    /// so that a load balancer stops routing here first.
+    pub drain_delay: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            workers: 0,
+            issuer: String::new(),
+            max_body_bytes: 16 * 1024,
+            shutdown_timeout: 10,
+            max_header_bytes: 8 * 1024,
+            drain_delay: 0,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks the rules that types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.bind.parse::<SocketAddr>().is_err() {
+            return Err(ConfigError::invalid(
+                "server.bind",
+                format!(
+                    "must be a socket address such as 127.0.0.1:8080, got {:?}",
+                    self.bind
+                ),
+            ));
+        }
+        let issuer = &self.issuer;
+        if !(issuer.is_empty() || issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            // RFC 8414 §2: the issuer is a URL (https in production) without query or fragment.
+            return Err(ConfigError::invalid(
+                "server.issuer",
+                "must be an http(s) URL or empty",
+            ));
+        }
+        if issuer.contains(['?', '#']) {
+            return Err(ConfigError::invalid(
+                "server.issuer",
+                "must not have a query or fragment (RFC 8414 §2)",
+            ));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "server.max_body_bytes",
+                "must be at least 1",
+            ));
+        }
+        if self.max_header_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "server.max_header_bytes",
+                "must be at least 1024",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The validated listen address. [`ServerConfig::validate`] has checked that it parses.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind
+            .parse()
+            .map_err(|_| ConfigError::invalid("server.bind", "must be a socket address"))
+    }
+
+    /// The issuer identifier (RFC 8414 §2): `issuer` without a trailing slash, or
+    /// `http://<bound>` when it is empty. `bound` is the address actually bound, since
+    /// `bind` may say port 0.
+    pub fn issuer(&self, bound: SocketAddr) -> String {
+        if self.issuer.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.issuer.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_issuer_defaults_to_the_bound_address_and_drops_a_trailing_slash() {
+        let bound: SocketAddr = "127.0.0.1:4321".parse().unwrap();
+        let mut server = ServerConfig {
+            bind: "127.0.0.1:0".into(),
+            ..ServerConfig::default()
+        };
+        assert_eq!(server.issuer(bound), "http://127.0.0.1:4321");
+        server.issuer = "https://as.example/".into();
+        assert_eq!(server.issuer(bound), "https://as.example");
+    }
+
+    #[test]
+    fn validation_names_each_server_key() {
+        let cases = [
+            (
+                ServerConfig {
+                    issuer: "https://as.example/?x=1".into(),
+                    ..ServerConfig::default()
+                },
+                "server.issuer: must not have a query or fragment",
+            ),
+            (
+                ServerConfig {
+                    max_header_bytes: 1023,
+                    ..ServerConfig::default()
+                },
+                "server.max_header_bytes: must be at least 1024",
+            ),
+        ];
+        for (server, expected) in cases {
+            let err = server.validate().unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        assert!(ServerConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,117 @@
+//! `[tokens]`: token lifetimes and the refresh token rotation policy, and their conversion
+//! to and from the domain's `TokenSettings` (whose defaults are the only ones).
+
+use grantd_domain::{ReusePolicy, TokenSettings};
+use serde::{Deserialize, Serialize};
+
+use super::error::{NON_NEGATIVE, POSITIVE};
+use super::ConfigError;
+
+/// The reuse policy as spelled in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReusePolicySetting {
+    #[default]
+    RevokeGrant,
+    ReportOnly,
+}
+
+/// `[tokens]`: lifetimes (seconds) and the rotation policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    pub access_token_lifetime: i64,
+    pub refresh_token_lifetime: i64,
+    /// Absolute cap of a grant; 0 = no cap.
+    pub refresh_token_max_lifetime: i64,
+    pub always_issue_new_refresh_token: bool,
+    /// 0 = a rotated token is never accepted again.
+    pub refresh_token_reuse_grace_period: i64,
+    pub refresh_token_reuse_policy: ReusePolicySetting,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        // One source of truth for the token defaults: the domain's.
+        Self::from(&TokenSettings::default())
+    }
+}
+
+/// The configuration that yields these settings (a test that holds `TokenSettings` builds
+/// its `Config` with this).
+impl From<&TokenSettings> for TokensConfig {
+    fn from(s: &TokenSettings) -> Self {
+        Self {
+            access_token_lifetime: s.access_token_lifetime,
+            refresh_token_lifetime: s.refresh_token_lifetime,
+            refresh_token_max_lifetime: s.refresh_token_max_lifetime,
+            always_issue_new_refresh_token: s.always_issue_new_refresh_token,
+            refresh_token_reuse_grace_period: s.refresh_token_reuse_grace_period,
+            refresh_token_reuse_policy: match s.refresh_token_reuse_policy {
+                ReusePolicy::RevokeGrant => ReusePolicySetting::RevokeGrant,
+                ReusePolicy::ReportOnly => ReusePolicySetting::ReportOnly,
+            },
+        }
+    }
+}
+
+impl TokensConfig {
+    /// Checks the rules that types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.access_token_lifetime <= 0 {
+            return Err(ConfigError::invalid(
+                "tokens.access_token_lifetime",
+                POSITIVE,
+            ));
+        }
+        if self.refresh_token_lifetime <= 0 {
+            return Err(ConfigError::invalid(
+                "tokens.refresh_token_lifetime",
+                POSITIVE,
+            ));
+        }
+        if self.refresh_token_max_lifetime < 0 {
+            return Err(ConfigError::invalid(
+                "tokens.refresh_token_max_lifetime",
+                NON_NEGATIVE,
+            ));
+        }
+        if self.refresh_token_reuse_grace_period < 0 {
+            return Err(ConfigError::invalid(
+                "tokens.refresh_token_reuse_grace_period",
+                NON_NEGATIVE,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The domain's view of these settings.
+    pub fn to_settings(&self) -> TokenSettings {
+        TokenSettings {
+            access_token_lifetime: self.access_token_lifetime,
+            refresh_token_lifetime: self.refresh_token_lifetime,
+            refresh_token_max_lifetime: self.refresh_token_max_lifetime,
+            always_issue_new_refresh_token: self.always_issue_new_refresh_token,
+            refresh_token_reuse_grace_period: self.refresh_token_reuse_grace_period,
+            refresh_token_reuse_policy: match self.refresh_token_reuse_policy {
+                ReusePolicySetting::RevokeGrant => ReusePolicy::RevokeGrant,
+                ReusePolicySetting::ReportOnly => ReusePolicy::ReportOnly,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_through_the_configuration() {
+        let settings = TokenSettings {
+            access_token_lifetime: 60,
+            refresh_token_reuse_policy: ReusePolicy::ReportOnly,
+            ..TokenSettings::default()
+        };
+        assert_eq!(TokensConfig::from(&settings).to_settings(), settings);
+    }
+}

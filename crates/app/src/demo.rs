@@ -1,0 +1,115 @@
+//! `grantd serve --demo`: the well-known demo client and user, and the curl lines that walk
+//! through the refresh token flow against them. For trying grantd out on a local machine
+//! only; `serve` calls [`seed`] and [`print_instructions`] and knows nothing else of it.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use anyhow::Context as _;
+use grantd_domain::Ports;
+use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
+
+use crate::commands::{create_client, create_user, NewClient};
+
+/// The demo's fixed, public credentials. They are printed on every `serve --demo`, so
+/// they protect nothing: for trying grantd out on a local machine only.
+pub const DEMO_CLIENT_ID: &str = "demo-client";
+pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
+pub const DEMO_USERNAME: &str = "demo";
+pub const DEMO_PASSWORD: &str = "demo-password";
+const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
+
+/// Creates the demo client and user unless they exist (an existing one is left as is, so
+/// restarting with `--demo` never resets anything).
+pub fn seed(ports: &Ports) -> anyhow::Result<()> {
+    let client_id = ClientId::parse(DEMO_CLIENT_ID).map_err(anyhow::Error::msg)?;
+    if ports
+        .clients
+        .find_client(&client_id)
+        .context("cannot look up the demo client")?
+        .is_none()
+    {
+        create_client(
+            ports,
+            NewClient {
+                id: Some(client_id),
+                name: "Demo client".into(),
+                secret: Some(Some(DEMO_CLIENT_SECRET.into())),
+                grant_types: vec![
+                    GrantType::Password,
+                    GrantType::RefreshToken,
+                    GrantType::AuthorizationCode,
+                    GrantType::ClientCredentials,
+                ],
+                scopes: ScopeSet::parse("read write").map_err(anyhow::Error::msg)?,
+                redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+                can_introspect: true,
+                lifetimes: Default::default(),
+            },
+        )?;
+        tracing::info!(client_id = DEMO_CLIENT_ID, "created the demo client");
+    }
+    let username = Username::parse(DEMO_USERNAME).map_err(anyhow::Error::msg)?;
+    if ports
+        .users
+        .find_user_by_username(&username)
+        .context("cannot look up the demo user")?
+        .is_none()
+    {
+        create_user(ports, &username, DEMO_PASSWORD)?;
+        tracing::info!(username = DEMO_USERNAME, "created the demo user");
+    }
+    Ok(())
+}
+
+/// The whole flow as commands to paste: steps (A)-(B), (C)-(D) and (G)-(H) of RFC 6749 §1.5.
+pub fn print_instructions(address: SocketAddr) {
+    let base = format!("http://{}", reachable(address));
+    eprintln!(
+        "warning: --demo uses fixed, well-known credentials (client {DEMO_CLIENT_ID}/{DEMO_CLIENT_SECRET}, \
+         user {DEMO_USERNAME}/{DEMO_PASSWORD}): for trying grantd out only, never on a reachable server"
+    );
+    println!(
+        "\n\
+# 1. Password grant: get an access token and a refresh token\n\
+curl -u {DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET} {base}/oauth/token -d 'grant_type=password&username={DEMO_USERNAME}&password={DEMO_PASSWORD}'\n\
+\n\
+# 2. Call the protected resource (replace ACCESS with access_token from step 1)\n\
+curl -H 'Authorization: Bearer ACCESS' {base}/api/me\n\
+\n\
+# 3. Refresh (replace REFRESH with refresh_token from step 1; it is rotated, so use each one once)\n\
+curl -u {DEMO_CLIENT_ID}:{DEMO_CLIENT_SECRET} {base}/oauth/token -d 'grant_type=refresh_token&refresh_token=REFRESH'\n"
+    );
+}
+
+/// An address curl can reach: a wildcard bind is reachable on loopback.
+fn reachable(address: SocketAddr) -> SocketAddr {
+    let ip = match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, address.port())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn wildcard_binds_are_shown_as_loopback() {
+        assert_eq!(
+            reachable("0.0.0.0:8080".parse().unwrap()).to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            reachable("[::]:80".parse().unwrap()).to_string(),
+            "[::1]:80"
+        );
+        assert_eq!(
+            reachable("10.0.0.5:80".parse().unwrap()).to_string(),
+            "10.0.0.5:80"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! Client registration rules (RFC 6749 §2): what a new client must satisfy before it is
+//! stored, and the grant types it gets when it asks for none. Pure functions over the
+//! ports' types, so that every front door (the CLI today, an admin API later) registers
+//! clients by the same rules; minting the id and secret and storing stay with the caller.
+
+use grantd_ports::GrantType;
+
+/// The grant types a client gets when it asks for none: the code flow and its refresh
+/// tokens, the flow RFC 9700 §2.1 recommends.
+pub const DEFAULT_GRANT_TYPES: [GrantType; 2] =
+    [GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// A registration that breaks a rule. Each message says which value is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrationError {
+    /// The name is empty or only whitespace.
+    #[error("the client name must not be empty")]
+    EmptyName,
+    /// RFC 6749 §4.4: the client credentials grant "MUST only be used by confidential
+    /// clients".
+    #[error("a public client cannot use the client_credentials grant")]
+    PublicClientCredentials,
+    /// RFC 6749 §3.1.2: "The redirection endpoint URI MUST be an absolute URI".
+    #[error("redirect URI {0:?} must be an absolute URI (RFC 6749 §3.1.2)")]
+    RelativeRedirectUri(String),
+    /// RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
+    #[error("redirect URI {0:?} must not have a fragment (RFC 6749 §3.1.2)")]
+    RedirectUriFragment(String),
+    /// Whitespace or a control character: never part of a URI (RFC 3986 §2), and a way to
+    /// smuggle a second line into a log or a header.
+    #[error("redirect URI {0:?} has whitespace or control characters")]
+    RedirectUriWhitespace(String),
+}
+
+/// Every rule of a registration, checked before anything is minted or hashed; the first
+/// broken one is the error. Returns the name as it is stored (trimmed).
+pub fn check_registration<'a>(
+    name: &'a str,
+    public: bool,
+    grant_types: &[GrantType],
+    redirect_uris: &[String],
+) -> Result<&'a str, RegistrationError> {
+    let name = client_name(name)?;
+    check_grant_types(public, grant_types)?;
+    for uri in redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    Ok(name)
+}
+
+/// The name as stored: without surrounding whitespace, and not empty.
+pub fn client_name(name: &str) -> Result<&str, RegistrationError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(RegistrationError::EmptyName);
+    }
+    Ok(name)
+}
+
+/// The grant types as registered: each requested one once, in the order asked;
+/// [`DEFAULT_GRANT_TYPES`] when none is.
+pub fn grant_types(requested: impl IntoIterator<Item = GrantType>) -> Vec<GrantType> {
+    let mut grant_types: Vec<GrantType> = Vec::new();
+    for g in requested {
+        if !grant_types.contains(&g) {
+            grant_types.push(g);
+        }
+    }
+    if grant_types.is_empty() {
+        grant_types = DEFAULT_GRANT_TYPES.to_vec();
+    }
+    grant_types
+}
+
+/// RFC 6749 §4.4: a public client (one without a secret, §2.1) cannot use the client
+/// credentials grant, which authenticates nothing but the client.
+pub fn check_grant_types(public: bool, grant_types: &[GrantType]) -> Result<(), RegistrationError> {
+    if public && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(RegistrationError::PublicClientCredentials);
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.1.2: an absolute URI (a scheme, RFC 3986 §3.1, then something) without a
+/// fragment, and without whitespace or control characters.
+pub fn check_redirect_uri(uri: &str) -> Result<(), RegistrationError> {
+    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !scheme_ok {
+        return Err(RegistrationError::RelativeRedirectUri(uri.to_owned()));
+    }
+    if uri.contains('#') {
+        return Err(RegistrationError::RedirectUriFragment(uri.to_owned()));
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(RegistrationError::RedirectUriWhitespace(uri.to_owned()));
+    }
+    Ok(())
+}
+
+/// A client that may use the code flow but has no redirect URI can never complete it
+/// (RFC 6749 §3.1.2.2: the URI must be registered). Allowed, since URIs may be added
+/// later, but worth a warning.
+pub fn code_flow_without_redirect_uri(grant_types: &[GrantType], redirect_uris: &[String]) -> bool {
+    grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_name_is_trimmed_and_must_not_be_empty() {
+        assert_eq!(client_name("  web app \n"), Ok("web app"));
+        assert_eq!(client_name(""), Err(RegistrationError::EmptyName));
+        assert_eq!(client_name(" \t"), Err(RegistrationError::EmptyName));
+    }
+
+    #[test]
+    fn grant_types_are_deduplicated_in_order_and_default_to_the_code_flow() {
+        use GrantType::*;
+        assert_eq!(grant_types([]), DEFAULT_GRANT_TYPES.to_vec());
+        assert_eq!(
+            grant_types([Password, RefreshToken, Password]),
+            vec![Password, RefreshToken]
+        );
+        assert_eq!(grant_types([ClientCredentials]), vec![ClientCredentials]);
+    }
+
+    #[test]
+    fn public_clients_cannot_use_client_credentials() {
+        use GrantType::*;
+        assert_eq!(
+            check_grant_types(true, &[RefreshToken, ClientCredentials]),
+            Err(RegistrationError::PublicClientCredentials)
+        );
+        assert_eq!(check_grant_types(false, &[ClientCredentials]), Ok(()));
+        assert_eq!(check_grant_types(true, &DEFAULT_GRANT_TYPES), Ok(()));
+    }
+
+    #[test]
+    fn redirect_uris_must_be_absolute_without_fragment() {
+        assert!(check_redirect_uri("https://app.example/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:9/cb?x=1").is_ok());
+        assert!(check_redirect_uri("/cb").is_err());
+        assert!(check_redirect_uri("https://app.example/cb#x").is_err());
+        let cases = [
+            ("/cb", "must be an absolute URI"),
+            ("https:", "must be an absolute URI"),
+            ("1http://x/cb", "must be an absolute URI"),
+            ("ht tp://x/cb", "must be an absolute URI"),
+            ("https://app.example/cb#x", "must not have a fragment"),
+            (
+                "https://app.example/c b",
+                "has whitespace or control characters",
+            ),
+            (
+                "https://app.example/cb\r\n",
+                "has whitespace or control characters",
+            ),
+        ];
+        for (uri, expected) in cases {
+            let err = check_redirect_uri(uri).unwrap_err().to_string();
+            assert!(err.contains(expected), "{uri:?}: {err}");
+            assert!(err.starts_with(&format!("redirect URI {uri:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_registration_is_checked_name_first_then_grants_then_each_uri() {
+        use GrantType::*;
+        let good = vec!["https://app.example/cb".to_owned()];
+        let bad = vec!["https://app.example/cb".to_owned(), "/cb".to_owned()];
+        assert_eq!(
+            check_registration(" spa ", true, &DEFAULT_GRANT_TYPES, &good),
+            Ok("spa")
+        );
+        assert_eq!(
+            check_registration("", true, &[ClientCredentials], &bad),
+            Err(RegistrationError::EmptyName)
+        );
+        assert_eq!(
+            check_registration("spa", true, &[ClientCredentials], &bad),
+            Err(RegistrationError::PublicClientCredentials)
+        );
+        assert_eq!(
+            check_registration("spa", false, &[ClientCredentials], &bad),
+            Err(RegistrationError::RelativeRedirectUri("/cb".into()))
+        );
+    }
+
+    #[test]
+    fn a_code_flow_client_without_redirect_uri_is_flagged() {
+        let uris = vec!["https://app.example/cb".to_owned()];
+        assert!(code_flow_without_redirect_uri(&DEFAULT_GRANT_TYPES, &[]));
+        assert!(!code_flow_without_redirect_uri(&DEFAULT_GRANT_TYPES, &uris));
+        assert!(!code_flow_without_redirect_uri(&[GrantType::Password], &[]));
+    }
+}
