@@ -1,0 +1,22 @@
+//! grantd's test kit (dev-only): the one home of the test harnesses every crate's tests
+//! share, so that each fact about "how a test gets a database, a server or a client" is
+//! written once.
+//!
+//! - [`database`]: a fresh Postgres database (on the shared server, dropped after) or a
+//!   SQLite file per test, and the [`contract!`] macro that runs a suite on both.
+//! - [`own_postgres`]: a PostgreSQL server of the test's own, to stop and start.
+//! - [`clock`]: a clock the test moves.
+//! - [`http`]: blocking HTTP helpers (forms, Basic auth, JSON bodies).
+//! - [`process`]: the built `grantd` binary run as a process.
+//!
+//! Tests fail, never skip, when Postgres or its binaries are missing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+pub mod clock;
+pub mod database;
+pub mod http;
+pub mod own_postgres;
+pub mod process;
+
+pub use clock::TestClock;
+pub use database::{Backend, TestDb};
