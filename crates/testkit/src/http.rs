@@ -69,3 +69,19 @@ pub fn refresh(
         &format!("grant_type=refresh_token&refresh_token={token}"),
     ))
 }
+
+/// A token request at `{base}/oauth/token` with Basic client authentication; returns the
+/// status and body.
+pub fn token(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    client: (&str, &str),
+    body: &str,
+) -> (u16, Value) {
+    json(post_form(
+        http,
+        &format!("{base}/oauth/token"),
+        client,
+        body,
+    ))
+}

@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -60,6 +60,32 @@ impl Env {
         }
         cmd.args(args);
         cmd
+    }
+
+    /// The SQLite file of the default database (`grantd.db` in the scratch folder).
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("grantd.db")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.grantd(args).output().unwrap()
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .grantd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     pub fn run_ok(&self, args: &[&str]) -> String {
@@ -119,11 +145,17 @@ impl Env {
 
     /// Starts `grantd serve` on a free port, output to `<name>.log`, and waits for /healthz.
     pub fn serve(&self, name: &str) -> Server {
+        self.serve_with(name, &["serve"])
+    }
+
+    /// Starts grantd with `args` (e.g. `["serve", "--demo"]`) on a free port, output to
+    /// `<name>.log`, and waits for /healthz.
+    pub fn serve_with(&self, name: &str, args: &[&str]) -> Server {
         let port = free_port();
         let log = self.dir.path().join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = self
-            .grantd(&["serve"])
+            .grantd(args)
             .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
             .stdout(file.try_clone().unwrap())
             .stderr(file)

@@ -1,123 +1,11 @@
 //! End to end through the real binary: migrate, register a client and a user with the CLI,
 //! start `grantd serve` on a free port, and run the refresh token flow over HTTP (RFC 6749
 //! §1.5 steps A-H) with the same requests as the README's curl lines.
-#![allow(clippy::unwrap_used)]
-
-use std::io::Write as _;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_grantd");
+use crate::support::{env as new_env, token, Env, Server};
 
-/// A scratch database and the environment that points grantd at it.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn db_path(&self) -> PathBuf {
-        self.dir.path().join("x.db")
-    }
-
-    /// A command with the test's configuration. It runs in the temporary directory so
-    /// that no config/default.toml of a surrounding checkout is picked up, and with every
-    /// inherited GRANTD_ variable removed so that the host cannot change the outcome.
-    fn grantd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("GRANTD_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
-            .env(
-                "GRANTD_DATABASE__URL",
-                format!("sqlite://{}", self.db_path().display()),
-            )
-            .env("GRANTD_SECURITY__PASSWORD_BCRYPT_COST", "4")
-            .env("GRANTD_SECURITY__CLIENT_SECRET_BCRYPT_COST", "4")
-            .args(args);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.grantd(args).output().unwrap()
-    }
-
-    fn run_ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "grantd {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .grantd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-}
-
-/// Kills the server however the test ends, so that no grantd outlives it.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_health(server: &mut Server, base: &str) {
-    let http = reqwest::blocking::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!("grantd serve exited early with {status}");
-        }
-        if let Ok(response) = http.get(format!("{base}/healthz")).send() {
-            if response.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "grantd did not become healthy");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
+/// A token request to `base` with Basic client authentication.
 fn token_request(
     http: &reqwest::blocking::Client,
     base: &str,
@@ -125,20 +13,19 @@ fn token_request(
     secret: &str,
     body: &str,
 ) -> (u16, Value) {
-    let response = http
-        .post(format!("{base}/oauth/token"))
-        .basic_auth(id, Some(secret))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body.to_owned())
-        .send()
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().unwrap())
+    token(http, base, (id, secret), body)
+}
+
+/// `grantd` with `args` (e.g. `serve`) on a free port, output to `<name>.log`, healthy.
+fn start(env: &Env, name: &str, args: &[&str]) -> (Server, String) {
+    let server = env.serve_with(name, args);
+    let base = server.base.clone();
+    (server, base)
 }
 
 #[test]
 fn version_and_help_work() {
-    let env = Env::new();
+    let env = new_env(None);
     let version = env.run_ok(&["--version"]);
     assert!(version.starts_with("grantd "), "{version}");
     let help = env.run_ok(&["client", "--help"]);
@@ -153,7 +40,7 @@ fn version_and_help_work() {
 
 #[test]
 fn usage_errors_exit_2_and_runtime_errors_exit_1() {
-    let env = Env::new();
+    let env = new_env(None);
     assert_eq!(env.run(&["no-such-command"]).status.code(), Some(2));
     assert_eq!(
         env.run(&["user", "create", "--username", "a"])
@@ -180,7 +67,7 @@ fn usage_errors_exit_2_and_runtime_errors_exit_1() {
 
 #[test]
 fn cli_manages_clients_and_users() {
-    let env = Env::new();
+    let env = new_env(None);
     env.run_ok(&["migrate"]);
     assert!(env.db_path().is_file());
 
@@ -263,7 +150,7 @@ fn cli_manages_clients_and_users() {
 
 #[test]
 fn refresh_token_flow_through_the_binary() {
-    let env = Env::new();
+    let env = new_env(None);
     env.run_ok(&["migrate"]);
 
     let created: Value = serde_json::from_str(&env.run_ok(&[
@@ -300,18 +187,7 @@ fn refresh_token_flow_through_the_binary() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Server(
-        env.grantd(&["serve"])
-            .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("GRANTD_SERVER__WORKERS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_health(&mut server, &base);
+    let (_server, base) = start(&env, "serve", &["serve"]);
     let http = reqwest::blocking::Client::new();
 
     // (A)-(B): password grant with HTTP Basic client authentication.
@@ -367,21 +243,9 @@ fn refresh_token_flow_through_the_binary() {
 
 #[test]
 fn demo_mode_seeds_credentials_that_work() {
-    let env = Env::new();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let log = env.dir.path().join("serve.out");
-    let mut server = Server(
-        env.grantd(&["serve", "--demo"])
-            .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("GRANTD_SERVER__WORKERS", "1")
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_health(&mut server, &base);
-    let printed = std::fs::read_to_string(&log).unwrap();
+    let env = new_env(None);
+    let (server, base) = start(&env, "demo", &["serve", "--demo"]);
+    let printed = server.output();
     assert!(
         printed.contains(&format!(
             "curl -u demo-client:demo-secret {base}/oauth/token -d 'grant_type=password&username=demo&password=demo-password'"
@@ -401,23 +265,12 @@ fn demo_mode_seeds_credentials_that_work() {
     );
     assert_eq!(status, 200, "{body}");
     drop(server);
-    assert_demo_is_idempotent(&env, Path::new(&log));
+    assert_demo_is_idempotent(&env);
 }
 
 /// A second `--demo` start finds the demo client and user and leaves them alone.
-fn assert_demo_is_idempotent(env: &Env, log: &Path) {
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Server(
-        env.grantd(&["serve", "--demo"])
-            .env("GRANTD_SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("GRANTD_SERVER__WORKERS", "1")
-            .stdout(std::fs::File::create(log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_health(&mut server, &base);
+fn assert_demo_is_idempotent(env: &Env) {
+    let (_server, _) = start(env, "demo-again", &["serve", "--demo"]);
     let listed: Value = serde_json::from_str(&env.run_ok(&["client", "list"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }

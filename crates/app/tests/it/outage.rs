@@ -2,13 +2,10 @@
 //! while it is down every endpoint that needs it answers 503 `temporarily_unavailable`
 //! with `Retry-After`, quickly, never an OAuth denial and never SQL; `/readyz` is 503 and
 //! `/healthz` 200; when it is back grantd serves again without a restart.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// One request to an endpoint, sent again and again.
 type Request<'a> = dyn Fn() -> reqwest::blocking::Response + 'a;
@@ -16,7 +13,7 @@ type Request<'a> = dyn Fn() -> reqwest::blocking::Response + 'a;
 #[test]
 fn database_outage_answers_503_quickly_and_recovers_without_restart() {
     let pg = OwnPostgres::start();
-    let mut env = Env::new(Some(pg.url()));
+    let mut env = env(Some(pg.url()));
     env.set("GRANTD_DATABASE__CONNECT_TIMEOUT", "1");
     env.run_ok(&["migrate"]);
     let (id, secret) = env.create_client();
@@ -25,7 +22,7 @@ fn database_outage_answers_503_quickly_and_recovers_without_restart() {
     let http = fresh_client();
     let client = (id.as_str(), secret.as_str());
 
-    let (status, tokens) = login(&http, &server, client, ("alice", "wonderland"));
+    let (status, tokens) = login(&http, &server.base, client, ("alice", "wonderland"));
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();

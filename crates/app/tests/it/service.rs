@@ -1,20 +1,17 @@
 //! Running grantd as a service, through the real binary: graceful shutdown on SIGTERM and
 //! SIGINT (readiness first, in-flight requests finish, exit 0), logs that never contain a
 //! secret even at trace level, JSON logs with request ids, and `grantd prune`.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use base64::Engine as _;
-use support::*;
 
 #[test]
 fn sigterm_turns_readiness_off_finishes_in_flight_requests_and_exits_0() {
-    let mut env = Env::new(None);
+    let mut env = env(None);
     env.set("GRANTD_SERVER__DRAIN_DELAY", "2");
     env.run_ok(&["migrate"]);
     let (id, secret) = env.create_client();
@@ -79,7 +76,7 @@ fn sigterm_turns_readiness_off_finishes_in_flight_requests_and_exits_0() {
 
 #[test]
 fn sigint_exits_0() {
-    let env = Env::new(None);
+    let env = env(None);
     env.run_ok(&["migrate"]);
     let mut server = env.serve("sigint");
     server.signal("INT");
@@ -91,7 +88,7 @@ fn sigint_exits_0() {
 /// trace level: none of the secrets it used may appear in anything grantd wrote.
 #[test]
 fn trace_logs_never_contain_a_secret_password_or_token() {
-    let mut env = Env::new(None);
+    let mut env = env(None);
     env.set("RUST_LOG", "trace");
     env.run_ok(&["migrate"]);
     let (id, secret) = env.create_client();
@@ -101,7 +98,7 @@ fn trace_logs_never_contain_a_secret_password_or_token() {
     let http = fresh_client();
     let client = (id.as_str(), secret.as_str());
 
-    let (status, first) = login(&http, &server, client, ("alice", password));
+    let (status, first) = login(&http, &server.base, client, ("alice", password));
     assert_eq!(status, 200, "{first}");
     let access = first["access_token"].as_str().unwrap().to_owned();
     let refresh1 = first["refresh_token"].as_str().unwrap().to_owned();
@@ -124,10 +121,15 @@ fn trace_logs_never_contain_a_secret_password_or_token() {
     assert_eq!(status, 200);
     // Failures carry secrets too: a wrong password, a wrong client secret, a reused token.
     let wrong_password = "wrong-Quokka-5555";
-    let (status, _) = login(&http, &server, client, ("alice", wrong_password));
+    let (status, _) = login(&http, &server.base, client, ("alice", wrong_password));
     assert_eq!(status, 400);
     let wrong_secret = "gcs_wrong_Secret_4242";
-    let (status, _) = login(&http, &server, (&id, wrong_secret), ("alice", password));
+    let (status, _) = login(
+        &http,
+        &server.base,
+        (&id, wrong_secret),
+        ("alice", password),
+    );
     assert_eq!(status, 401);
     std::thread::sleep(Duration::from_millis(1100));
     let (status, _) = refresh(&http, &server.base, client, &refresh1);
@@ -184,7 +186,7 @@ fn trace_logs_never_contain_a_secret_password_or_token() {
 
 #[test]
 fn json_logs_carry_the_request_id_of_the_response() {
-    let mut env = Env::new(None);
+    let mut env = env(None);
     env.set("GRANTD_LOG__FORMAT", "json");
     env.run_ok(&["migrate"]);
     let server = env.serve("json");
@@ -206,7 +208,7 @@ fn json_logs_carry_the_request_id_of_the_response() {
 
 #[test]
 fn prune_command_deletes_expired_rows_and_reports_counts() {
-    let mut env = Env::new(None);
+    let mut env = env(None);
     // Tokens that are dead within two seconds.
     env.set("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "1")
         .set("GRANTD_TOKENS__REFRESH_TOKEN_LIFETIME", "1");
@@ -215,7 +217,7 @@ fn prune_command_deletes_expired_rows_and_reports_counts() {
     env.create_user("alice", "wonderland");
     let server = env.serve("prune");
     let http = fresh_client();
-    let (status, _) = login(&http, &server, (&id, &secret), ("alice", "wonderland"));
+    let (status, _) = login(&http, &server.base, (&id, &secret), ("alice", "wonderland"));
     assert_eq!(status, 200);
     drop(server);
     std::thread::sleep(Duration::from_millis(2100));
@@ -230,7 +232,7 @@ fn prune_command_deletes_expired_rows_and_reports_counts() {
 
 #[test]
 fn serve_prunes_periodically() {
-    let mut env = Env::new(None);
+    let mut env = env(None);
     env.set("GRANTD_TOKENS__ACCESS_TOKEN_LIFETIME", "1")
         .set("GRANTD_TOKENS__REFRESH_TOKEN_LIFETIME", "1")
         .set("GRANTD_HOUSEKEEPING__PRUNE_INTERVAL", "1");
@@ -240,7 +242,7 @@ fn serve_prunes_periodically() {
     let server = env.serve("periodic");
     let (status, _) = login(
         &fresh_client(),
-        &server,
+        &server.base,
         (&id, &secret),
         ("alice", "wonderland"),
     );

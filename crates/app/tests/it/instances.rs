@@ -2,18 +2,15 @@
 //! migrations started together all succeed (an advisory lock), a token rotated through one
 //! instance is consumed for all, reuse seen by the other revokes the grant everywhere, and
 //! parallel refreshes of one token spread over both have exactly one winner.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::sync::Barrier;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 fn two_instances_on_one_postgres_behave_as_one_server() {
     let pg = OwnPostgres::start();
-    let env = Env::new(Some(pg.url()));
+    let env = env(Some(pg.url()));
 
     // Four `grantd migrate` at once on an empty database: all succeed.
     let start = Barrier::new(4);
@@ -51,7 +48,7 @@ fn two_instances_on_one_postgres_behave_as_one_server() {
 
     // Issued by A, rotated through B, reused at A: consumed for all, and the reuse
     // revokes the grant for both.
-    let (status, first) = login(&http, &a, client, ("alice", "wonderland"));
+    let (status, first) = login(&http, &a.base, client, ("alice", "wonderland"));
     assert_eq!(status, 200, "{first}");
     let r0 = first["refresh_token"].as_str().unwrap().to_owned();
     let (status, second) = refresh(&http, &b.base, client, &r0);
@@ -81,7 +78,7 @@ fn two_instances_on_one_postgres_behave_as_one_server() {
     assert_eq!(me.status(), 401);
 
     // 16 parallel refreshes of one token, alternating between A and B: one winner.
-    let (status, fresh) = login(&http, &b, client, ("alice", "wonderland"));
+    let (status, fresh) = login(&http, &b.base, client, ("alice", "wonderland"));
     assert_eq!(status, 200);
     let token = fresh["refresh_token"].as_str().unwrap().to_owned();
     let go = Barrier::new(16);

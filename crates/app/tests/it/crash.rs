@@ -2,15 +2,12 @@
 //! is killed with SIGKILL in the middle of refresh load and started again. Every refresh
 //! token a client received in a 200 still works (a response is written only after its
 //! commit), unless a later 200 legitimately rotated it; no consumed token works again.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// One client's view of its refresh chain.
 #[derive(Debug, Default)]
@@ -28,7 +25,7 @@ struct Chain {
 fn kill_9_under_refresh_load_loses_no_issued_token() {
     const CHAINS: usize = 6;
     let pg = OwnPostgres::start();
-    let env = Env::new(Some(pg.url()));
+    let env = env(Some(pg.url()));
     env.run_ok(&["migrate"]);
     let (id, secret) = env.create_client();
     env.create_user("alice", "wonderland");
@@ -38,7 +35,12 @@ fn kill_9_under_refresh_load_loses_no_issued_token() {
 
     let chains: Vec<Mutex<Chain>> = (0..CHAINS)
         .map(|_| {
-            let (status, body) = login(&fresh_client(), &server, client, ("alice", "wonderland"));
+            let (status, body) = login(
+                &fresh_client(),
+                &server.base,
+                client,
+                ("alice", "wonderland"),
+            );
             assert_eq!(status, 200, "{body}");
             Mutex::new(Chain {
                 latest: body["refresh_token"].as_str().unwrap().to_owned(),
