@@ -12,6 +12,7 @@ mod clients;
 mod database;
 mod errors;
 mod housekeeping;
+mod issuance;
 mod migrate;
 mod pool;
 mod rows;
