@@ -29,6 +29,9 @@ struct ConsumeReturningGrant {
     returning: Returned,
 }
 
+// A static query id is what lets diesel cache the prepared statement per connection.
+const _: () = assert!(<ConsumeReturningGrant as QueryId>::HAS_STATIC_QUERY_ID);
+
 impl ConsumeReturningGrant {
     fn new(hash: &[u8], at: UnixTime) -> Self {
         Self {
@@ -125,7 +128,7 @@ mod tests {
 
     #[test]
     fn is_prepared_once_and_cached() {
-        assert!(<ConsumeReturningGrant as QueryId>::HAS_STATIC_QUERY_ID);
+        // With the static query id asserted beside the type, at compile time.
         let statement = ConsumeReturningGrant::new(&[7; 32], 1_700_000_000);
         assert!(statement.is_safe_to_cache_prepared(&Pg).unwrap());
     }
