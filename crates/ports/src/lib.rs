@@ -29,7 +29,7 @@ pub use records::{
 };
 pub use scope::ScopeSet;
 pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
-pub use stores::{ClientStore, Declared, RefreshDecision, RefreshIntent, TokenStore, UserStore};
+pub use stores::{ClientStore, RefreshDecision, RefreshIntent, TokenStore, UserStore};
 pub use token::{PlainToken, TokenHash, TokenKind};
 
 #[cfg(feature = "mock")]

@@ -40,48 +40,24 @@ pub trait UserStore: Send + Sync + 'static {
     fn delete_user(&self, id: &UserId) -> Result<bool, StoreError>;
 }
 
-/// What a decision will do with a *live* (unconsumed) token, declared before the store
+/// What the refresh step does with a *live* (unconsumed) token, declared before the store
 /// reads it, so that the store can find and consume the token in one statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshIntent {
-    /// Not declared: the store locks and reads the token first, then applies whatever
-    /// `decide` returns (two statements before the writes).
-    Unknown,
-    /// Rotation: a live token is consumed at `at`. The store consumes it conditionally
-    /// (`consumed_at IS NULL`) in the statement that finds it, calls `decide` with the token
-    /// as it was before that update, and rolls the update back if `decide` declines. The
-    /// write `decide` returns for a live token MUST consume it.
+    /// Rotation: a live token is consumed at `at`; the write the decision returns for it
+    /// MUST consume it (`consume`) and issue its access token at `at`.
     Consume { at: UnixTime },
-    /// No rotation: the token is never consumed. The write `decide` returns MUST NOT
+    /// No rotation: the token is never consumed; the write the decision returns MUST NOT
     /// consume it.
     Keep,
 }
 
 /// The domain's decision, called by [`TokenStore::rotate_refresh`] inside its transaction
-/// with the presented token as stored (before any write of this call). `None` = write
-/// nothing. Any `FnMut(&RefreshTokenState) -> Option<RefreshWrite>` is one, with
-/// [`RefreshIntent::Unknown`]; [`Declared`] pairs a closure with its intent.
+/// with the presented token and its grant: the writes to make, or `None` to write nothing.
+/// Any `FnMut(&RefreshTokenState) -> Option<RefreshWrite>` is one. (A trait rather than
+/// `dyn FnMut` because mockall cannot mock a method taking a `dyn Fn*` argument.)
 pub trait RefreshDecision {
-    /// What this decision does with a live token; see [`RefreshIntent`].
-    fn intent(&self) -> RefreshIntent {
-        RefreshIntent::Unknown
-    }
     fn decide(&mut self, state: &RefreshTokenState) -> Option<RefreshWrite>;
-}
-
-/// A decision closure with its declared [`RefreshIntent`].
-pub struct Declared<F> {
-    pub intent: RefreshIntent,
-    pub decide: F,
-}
-
-impl<F: FnMut(&RefreshTokenState) -> Option<RefreshWrite>> RefreshDecision for Declared<F> {
-    fn intent(&self) -> RefreshIntent {
-        self.intent
-    }
-    fn decide(&mut self, state: &RefreshTokenState) -> Option<RefreshWrite> {
-        (self.decide)(state)
-    }
 }
 
 impl<F: FnMut(&RefreshTokenState) -> Option<RefreshWrite>> RefreshDecision for F {
@@ -96,22 +72,29 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Writes a new grant with its first tokens in one transaction: all or nothing.
     fn issue(&self, issuance: &Issuance) -> Result<(), StoreError>;
 
-    /// The refresh step, atomically. In one transaction that serialises concurrent callers
-    /// on this token (a row lock on Postgres, an immediate transaction on SQLite): find the
-    /// token and its grant, call `decide` with them, and, if it returns writes, apply them
+    /// The refresh step, atomically: in one transaction, find the token and its grant, call
+    /// `decide` (the domain's decision) with them, and, if it returns writes, apply them
     /// (consume the token if asked, insert the access token and the successor) and commit.
-    /// With [`RefreshIntent::Consume`] the finding and the consuming are one conditional
-    /// update (a read follows only when it matches nothing, to show `decide` the consumed or
-    /// missing token); with [`RefreshIntent::Keep`] nothing locks the token.
     ///
-    /// MUST return `NotFound` (without calling `decide`) if no token has this hash,
-    /// `Declined` (having written nothing) if `decide` returned `None`, and `Written` only
-    /// after the commit succeeded. Of N concurrent calls that all ask to consume the same
-    /// token, `decide` sees it unconsumed in exactly one. A write that contradicts the
-    /// declared intent is an error (`Other`) and writes nothing.
+    /// In both modes it MUST return `NotFound` (without calling `decide`) if no token has
+    /// this hash, `Declined` (having written nothing) if `decide` returned `None`, and
+    /// `Written` only after the commit succeeded. A write that contradicts `intent` is an
+    /// error (`Other`) and writes nothing.
+    ///
+    /// - [`RefreshIntent::Consume`]: the store MUST consume a live token conditionally
+    ///   (`consumed_at IS NULL`) in the statement that finds it, serialising concurrent
+    ///   callers on this token (a row lock on Postgres, an immediate transaction on
+    ///   SQLite), and show `decide` the token as it was before that update; if `decide`
+    ///   declines, the consumption MUST be rolled back. Of N concurrent calls on one token,
+    ///   `decide` sees it unconsumed in exactly one; the others see it consumed (a read
+    ///   follows the update only when it matched nothing); a write for a consumed token is an
+    ///   error (`Other`).
+    /// - [`RefreshIntent::Keep`]: the store MUST NOT consume the token, nor lock it:
+    ///   concurrent calls all see it as stored and may all write.
     fn rotate_refresh(
         &self,
         presented: &TokenHash,
+        intent: RefreshIntent,
         decide: &mut dyn RefreshDecision,
     ) -> Result<RotateOutcome, StoreError>;
 

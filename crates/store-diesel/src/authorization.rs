@@ -10,9 +10,10 @@ use grantd_ports::{
 };
 
 use crate::errors::Failure;
+use crate::issuance::InsertIssued;
 use crate::pool::{db_run, db_write};
-use crate::rows::{AccessRow, CodeRow, ConsentRow, GrantRow, RefreshRow};
-use crate::schema::{access_tokens, authorization_codes, consents, grants, refresh_tokens};
+use crate::rows::{CodeRow, ConsentRow};
+use crate::schema::{authorization_codes, consents};
 use crate::Database;
 
 /// How a redemption holds the presented code still until its transaction ends, so that
@@ -90,17 +91,11 @@ impl AuthorizationStore for Database {
                     "an authorization code was redeemed by another exchange while locked",
                 ));
             }
-            diesel::insert_into(grants::table)
-                .values(&GrantRow::from_record(&issuance.grant))
-                .execute(conn)?;
-            diesel::insert_into(access_tokens::table)
-                .values(&AccessRow::from_record(&issuance.access))
-                .execute(conn)?;
-            if let Some(refresh) = &issuance.refresh {
-                diesel::insert_into(refresh_tokens::table)
-                    .values(&RefreshRow::from_new(refresh))
-                    .execute(conn)?;
-            }
+            conn.insert_issued(
+                Some(&issuance.grant),
+                &issuance.access,
+                issuance.refresh.as_ref(),
+            )?;
             Ok(RedeemOutcome::Redeemed)
         })
     }

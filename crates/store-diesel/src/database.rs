@@ -10,7 +10,7 @@ use diesel::RunQueryDsl;
 use grantd_ports::StoreError;
 
 use crate::pool::{self, db_run, Pool};
-use crate::url::{self, Target};
+use crate::url::{self, parse_database_url, DatabaseTarget};
 use crate::{migrate, DbError};
 
 /// How the pool behaves.
@@ -83,15 +83,15 @@ impl Database {
     /// A missing SQLite file is created on first use, its directory now.
     pub fn connect(url: &str, options: &DbOptions) -> Result<Database, DbError> {
         pool::check_options(options).map_err(DbError::InvalidOptions)?;
-        let pool = match url::parse(url)? {
-            Target::Postgres(url) => {
+        let pool = match parse_database_url(url)? {
+            DatabaseTarget::Postgres(url) => {
                 let url = url::with_connect_timeout(&url, options.connect_timeout);
                 Pool::Pg {
                     pool: pool::postgres(&url, options),
                     url,
                 }
             }
-            Target::SqliteFile(path) => {
+            DatabaseTarget::SqliteFile(path) => {
                 // Resolved now, so that a later change of working directory cannot move it.
                 let path =
                     std::path::absolute(&path).map_err(|source| DbError::CreateDirectory {
@@ -111,7 +111,7 @@ impl Database {
                 };
                 Pool::Sqlite(pool::sqlite_file(path, options))
             }
-            Target::SqliteMemory => Pool::Sqlite(pool::sqlite_memory(options)),
+            DatabaseTarget::SqliteMemory => Pool::Sqlite(pool::sqlite_memory(options)),
         };
         let database = Database {
             inner: Arc::new(pool),

@@ -1,17 +1,19 @@
 //! grantd's storage adapter: the store ports (`ClientStore`, `UserStore`, `TokenStore`,
 //! `AuthorizationStore`) implemented once with diesel and r2d2 for both Postgres
-//! (production, shared by any number of grantd processes) and SQLite (bundled, the embedded default), with the embedded
-//! migrations of `migrations/postgres` and `migrations/sqlite`.
+//! (production, shared by any number of grantd processes) and SQLite (bundled, the embedded
+//! default), with the embedded migrations of `migrations/postgres` and `migrations/sqlite`.
 //!
-//! The URL's scheme picks the backend. Row structs stay private to this crate; callers see
-//! only the ports' records and `StoreError`. No business rule lives here: the one decision
-//! made inside a transaction (refresh rotation) is the domain's, passed in as a closure.
+//! The URL's scheme picks the backend ([`parse_database_url`], which the app's config also
+//! validates with). Row structs stay private to this crate; callers see only the ports'
+//! records and `StoreError`. No business rule lives here: the decisions made inside a
+//! transaction (refresh rotation, code exchange) are the domain's, passed in as closures.
 
 mod authorization;
 mod clients;
 mod database;
 mod errors;
 mod housekeeping;
+mod issuance;
 mod migrate;
 mod pool;
 mod rows;
@@ -22,3 +24,4 @@ mod users;
 
 pub use database::{Backend, Database, DbOptions, PoolState};
 pub use errors::DbError;
+pub use url::{parse_database_url, DatabaseTarget};

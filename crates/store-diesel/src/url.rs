@@ -1,15 +1,18 @@
-//! Reading a database URL. The scheme alone picks the backend: never "try each backend in
-//! turn", because SQLite will happily open almost any string as a file name. Error messages
-//! name the scheme at most, never the URL, which may carry a password.
+//! Reading a database URL: the one parser of the workspace, used by [`crate::Database`] to
+//! open the database and by the app's config to validate `database.url` before anything
+//! connects. The scheme alone picks the backend: never "try each backend in turn", because
+//! SQLite will happily open almost any string as a file name. Error messages name the
+//! scheme at most, never the URL, which may carry a password.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::DbError;
+use crate::{Backend, DbError};
 
-/// Where a URL points, by backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Target {
+/// Where a database URL points, by backend.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
     /// A libpq connection URI, passed on as given.
     Postgres(String),
     /// A database file (relative to the working directory unless absolute).
@@ -18,10 +21,39 @@ pub(crate) enum Target {
     SqliteMemory,
 }
 
+impl DatabaseTarget {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseTarget::Postgres(_) => Backend::Postgres,
+            DatabaseTarget::SqliteFile(_) | DatabaseTarget::SqliteMemory => Backend::Sqlite,
+        }
+    }
+
+    /// `"postgres"` or `"sqlite"`, as [`Backend::as_str`] spells it.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend().as_str()
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    /// Never the Postgres URL: it may carry a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseTarget::Postgres(_) => f.write_str("Postgres(<redacted>)"),
+            DatabaseTarget::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            DatabaseTarget::SqliteMemory => f.write_str("SqliteMemory"),
+        }
+    }
+}
+
 const EXPECTED: &str = "expected postgres://, postgresql://, sqlite://relative/path.db, \
                         sqlite:///absolute/path.db or sqlite::memory:";
 
-pub(crate) fn parse(url: &str) -> Result<Target, DbError> {
+/// Reads a database URL: `postgres://` or `postgresql://` (a libpq URI, checked for its
+/// shape and port numbers), `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, or
+/// `sqlite::memory:` (also `sqlite://:memory:`). The scheme is case-insensitive; anything
+/// else is `InvalidUrl`, with a message that never repeats the URL.
+pub fn parse_database_url(url: &str) -> Result<DatabaseTarget, DbError> {
     let url = url.trim();
     if url.is_empty() {
         return Err(DbError::InvalidUrl(format!(
@@ -58,7 +90,7 @@ pub(crate) fn parse(url: &str) -> Result<Target, DbError> {
 
 /// Checks what libpq would otherwise reject only at the first connection (which, with a
 /// lazily filled pool, would be long after start-up): the shape and the port numbers.
-fn parse_postgres(url: &str, rest: &str) -> Result<Target, DbError> {
+fn parse_postgres(url: &str, rest: &str) -> Result<DatabaseTarget, DbError> {
     let Some(after) = rest.strip_prefix("//") else {
         return Err(DbError::InvalidUrl(
             "a Postgres URL must look like postgres://user@host:port/database".into(),
@@ -92,12 +124,12 @@ fn parse_postgres(url: &str, rest: &str) -> Result<Target, DbError> {
             }
         }
     }
-    Ok(Target::Postgres(url.to_owned()))
+    Ok(DatabaseTarget::Postgres(url.to_owned()))
 }
 
-fn parse_sqlite(rest: &str) -> Result<Target, DbError> {
+fn parse_sqlite(rest: &str) -> Result<DatabaseTarget, DbError> {
     if rest == ":memory:" || rest == "//:memory:" {
-        return Ok(Target::SqliteMemory);
+        return Ok(DatabaseTarget::SqliteMemory);
     }
     let Some(path) = rest.strip_prefix("//") else {
         return Err(DbError::InvalidUrl(format!(
@@ -116,7 +148,7 @@ fn parse_sqlite(rest: &str) -> Result<Target, DbError> {
     } else {
         path.to_owned()
     };
-    Ok(Target::SqliteFile(PathBuf::from(path)))
+    Ok(DatabaseTarget::SqliteFile(PathBuf::from(path)))
 }
 
 /// Adds libpq's `connect_timeout` (whole seconds, at least 2 as libpq requires) unless the
@@ -135,7 +167,7 @@ mod tests {
     use super::*;
 
     fn error(url: &str) -> String {
-        match parse(url) {
+        match parse_database_url(url) {
             Err(DbError::InvalidUrl(message)) => message,
             other => panic!("{url}: expected InvalidUrl, got {other:?}"),
         }
@@ -151,8 +183,8 @@ mod tests {
             "postgres://[::1]:5432/db",
         ] {
             assert_eq!(
-                parse(url).unwrap(),
-                Target::Postgres(url.to_owned()),
+                parse_database_url(url).unwrap(),
+                DatabaseTarget::Postgres(url.to_owned()),
                 "{url}"
             );
         }
@@ -161,21 +193,71 @@ mod tests {
     #[test]
     fn sqlite_paths_are_relative_or_absolute() {
         assert_eq!(
-            parse("sqlite://grantd.db").unwrap(),
-            Target::SqliteFile("grantd.db".into())
+            parse_database_url("sqlite://grantd.db").unwrap(),
+            DatabaseTarget::SqliteFile("grantd.db".into())
         );
         assert_eq!(
-            parse("sqlite://data/grantd.db").unwrap(),
-            Target::SqliteFile("data/grantd.db".into())
+            parse_database_url("sqlite://data/grantd.db").unwrap(),
+            DatabaseTarget::SqliteFile("data/grantd.db".into())
         );
         assert_eq!(
-            parse("sqlite:///var/lib/grantd.db").unwrap(),
-            Target::SqliteFile("/var/lib/grantd.db".into())
+            parse_database_url("sqlite:///var/lib/grantd.db").unwrap(),
+            DatabaseTarget::SqliteFile("/var/lib/grantd.db".into())
         );
-        assert_eq!(parse("sqlite::memory:").unwrap(), Target::SqliteMemory);
         assert_eq!(
-            parse("sqlite://file:x.db").unwrap(),
-            Target::SqliteFile("./file:x.db".into())
+            parse_database_url("sqlite::memory:").unwrap(),
+            DatabaseTarget::SqliteMemory
+        );
+        assert_eq!(
+            parse_database_url("sqlite://file:x.db").unwrap(),
+            DatabaseTarget::SqliteFile("./file:x.db".into())
+        );
+    }
+
+    /// `sqlite::memory:` (no `//`) is SQLite's in-memory database, in any case and with
+    /// surrounding blanks, as is `sqlite://:memory:`; never a file named `:memory:`. The
+    /// app's old scheme check split on `://` and so refused `sqlite::memory:`.
+    #[test]
+    fn sqlite_memory_is_the_in_memory_sqlite_database() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "SQLite::memory:",
+            " sqlite::memory:\n",
+        ] {
+            let target = parse_database_url(url).unwrap();
+            assert_eq!(target, DatabaseTarget::SqliteMemory, "{url:?}");
+            assert_eq!(target.backend_name(), "sqlite", "{url:?}");
+            assert_eq!(target.backend(), Backend::Sqlite, "{url:?}");
+        }
+        assert!(error("sqlite:memory:").contains("sqlite::memory:"));
+    }
+
+    #[test]
+    fn backend_names_follow_the_scheme() {
+        for (url, name) in [
+            ("postgres://h/d", "postgres"),
+            ("postgresql://h/d", "postgres"),
+            ("POSTGRES://h/d", "postgres"),
+            ("sqlite://grantd.db", "sqlite"),
+            ("sqlite:///var/lib/grantd.db", "sqlite"),
+            ("sqlite::memory:", "sqlite"),
+        ] {
+            assert_eq!(
+                parse_database_url(url).unwrap().backend_name(),
+                name,
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_postgres_url() {
+        let target = parse_database_url("postgres://u:hunter2@db/grantd").unwrap();
+        assert_eq!(format!("{target:?}"), "Postgres(<redacted>)");
+        assert_eq!(
+            format!("{:?}", parse_database_url("sqlite://x.db").unwrap()),
+            "SqliteFile(\"x.db\")"
         );
     }
 

@@ -1,11 +1,12 @@
-//! `Database::connect` refuses what can never work, at once and with a clear message.
+//! `Database::connect` refuses what can never work, at once and with a clear message, and
+//! reads URLs with the parser it exports (`parse_database_url`).
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use grantd_store_diesel::{Database, DbError, DbOptions};
+use grantd_store_diesel::{parse_database_url, Database, DatabaseTarget, DbError, DbOptions};
 
 fn refused(url: &str) -> String {
     match Database::connect(url, &DbOptions::default()) {
@@ -50,4 +51,35 @@ fn defaults_are_documented_values() {
     assert_eq!(options.pool_size, 8);
     assert_eq!(options.connect_timeout, Duration::from_secs(2));
     assert_eq!(options.statement_timeout, Duration::from_secs(5));
+}
+
+/// The parser the app's config validates with is the one `connect` opens with: they agree
+/// on the backend of every URL, `sqlite::memory:` included, and refuse the same URLs with
+/// the same message.
+#[test]
+fn the_exported_parser_is_the_one_connect_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("sqlite://{}/grantd.db", dir.path().display());
+    // Postgres connects lazily: nothing listens on port 1, and nothing needs to.
+    for url in [
+        "sqlite::memory:",
+        "sqlite://:memory:",
+        file.as_str(),
+        "postgres://postgres@127.0.0.1:1/grantd",
+    ] {
+        let target = parse_database_url(url).unwrap();
+        let db = Database::connect(url, &DbOptions::default()).unwrap();
+        assert_eq!(target.backend(), db.backend(), "{url}");
+        assert_eq!(target.backend_name(), db.backend().as_str(), "{url}");
+    }
+    assert_eq!(
+        parse_database_url("sqlite::memory:").unwrap(),
+        DatabaseTarget::SqliteMemory
+    );
+    for url in ["mysql://h/d", "grantd.db", "sqlite:grantd.db", "sqlite://"] {
+        let Err(DbError::InvalidUrl(parsed)) = parse_database_url(url) else {
+            panic!("{url}: expected InvalidUrl");
+        };
+        assert_eq!(parsed, refused(url), "{url}");
+    }
 }

@@ -13,8 +13,8 @@ use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
 use grantd_ports::{
-    AccessToken, Client, ClientId, ClientStore, Declared, GrantId, GrantRecord, GrantType,
-    Issuance, LifetimeOverrides, NewRefreshToken, RefreshIntent, RefreshTokenState, RefreshWrite,
+    AccessToken, Client, ClientId, ClientStore, GrantId, GrantRecord, GrantType, Issuance,
+    LifetimeOverrides, NewRefreshToken, RefreshIntent, RefreshTokenState, RefreshWrite,
     RotateOutcome, ScopeSet, SecretHash, StoreError, Subject, TokenHash, TokenStore, User, UserId,
     UserStore, Username,
 };
@@ -32,20 +32,16 @@ contract!(
     issue_stores_grant_and_tokens,
     client_credentials_grant_has_no_user,
     issue_is_all_or_nothing,
-    rotate_unknown_token_is_not_found_without_deciding,
-    declined_rotation_writes_nothing,
-    written_rotation_consumes_and_stores_successor,
-    rotation_without_consume_keeps_the_token,
     revoke_grant_revokes_the_family,
     revoke_access_token_once,
     revoke_grants_of_user_and_client,
-    concurrent_rotations_have_exactly_one_winner,
-    declared_consume_unknown_token_is_not_found_without_deciding,
-    declared_consume_declined_rolls_the_consumption_back,
-    declared_consume_writes_in_one_step_and_reuse_sees_it_consumed,
-    declared_keep_never_consumes,
+    rotate_unknown_token_is_not_found_without_deciding,
+    declined_rotation_writes_nothing,
+    consume_writes_in_one_step_and_reuse_sees_it_consumed,
+    keep_never_consumes,
     a_write_against_the_declared_intent_writes_nothing,
-    declared_concurrent_rotations_have_exactly_one_winner,
+    concurrent_rotations_have_exactly_one_winner,
+    concurrent_keeps_all_write_and_never_consume,
 );
 
 const T0: i64 = 1_700_000_000;
@@ -422,107 +418,11 @@ fn issue_is_all_or_nothing(db: &Database) {
     assert_eq!(db.find_access_token(&TokenHash::of("g3-a0")).unwrap(), None);
 }
 
-fn rotate_unknown_token_is_not_found_without_deciding(db: &Database) {
-    setup_grant(db, "g1");
-    let mut decide = |_: &RefreshTokenState| -> Option<RefreshWrite> {
-        panic!("decide must not be called for an unknown token")
-    };
-    assert_eq!(
-        db.rotate_refresh(&TokenHash::of("unknown"), &mut decide)
-            .unwrap(),
-        RotateOutcome::NotFound
-    );
-}
-
-fn declined_rotation_writes_nothing(db: &Database) {
-    let (_c, _u, g) = setup_grant(db, "g1");
-    let presented = TokenHash::of("g1-r0");
-    let mut seen = None;
-    let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
-        seen = Some(state.clone());
-        None
-    };
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Declined
-    );
-    let seen = seen.expect("decide was called");
-    assert_eq!(seen.grant, g);
-    assert_eq!(seen.token.hash, presented);
-    assert_eq!(seen.token.consumed_at, None);
-
-    let after = db.find_refresh_token(&presented).unwrap().unwrap();
-    assert_eq!(after, seen, "nothing changed");
-    let would_write = rotation(&g, "declined", T0 + 10);
-    assert_eq!(
-        db.find_access_token(&would_write.access.hash).unwrap(),
-        None
-    );
-}
-
-fn written_rotation_consumes_and_stores_successor(db: &Database) {
-    let (_c, _u, g) = setup_grant(db, "g1");
-    let presented = TokenHash::of("g1-r0");
-    let write = rotation(&g, "one", T0 + 100);
-    let mut decide = |state: &RefreshTokenState| {
-        assert_eq!(state.token.consumed_at, None);
-        Some(write.clone())
-    };
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Written
-    );
-
-    let consumed = db.find_refresh_token(&presented).unwrap().unwrap();
-    assert_eq!(consumed.token.consumed_at, Some(T0 + 100));
-    assert_eq!(consumed.token.sealed_response, write.sealed_response);
-    let successor = write.successor.as_ref().unwrap();
-    let stored = db.find_refresh_token(&successor.hash).unwrap().unwrap();
-    assert_eq!(stored.token.consumed_at, None);
-    assert_eq!(stored.token.issued_at, successor.issued_at);
-    assert_eq!(stored.token.expires_at, successor.expires_at);
-    assert_eq!(stored.grant, g);
-    let stored = db.find_access_token(&write.access.hash).unwrap().unwrap();
-    assert_eq!(stored.token, write.access);
-
-    // Presented again, the decision sees it consumed (reuse) and may decline.
-    let mut reuse_seen = None;
-    let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
-        reuse_seen = state.token.consumed_at;
-        None
-    };
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Declined
-    );
-    assert_eq!(reuse_seen, Some(T0 + 100));
-}
-
-fn rotation_without_consume_keeps_the_token(db: &Database) {
-    let (_c, _u, g) = setup_grant(db, "g1");
-    let presented = TokenHash::of("g1-r0");
-    let write = RefreshWrite {
-        consume: false,
-        sealed_response: None,
-        access: access("access kept", &g, T0 + 5),
-        successor: None,
-    };
-    let mut decide = |_: &RefreshTokenState| Some(write.clone());
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Written
-    );
-    let token = db.find_refresh_token(&presented).unwrap().unwrap().token;
-    assert_eq!(token.consumed_at, None);
-    assert_eq!(token.sealed_response, None);
-    assert!(db.find_access_token(&write.access.hash).unwrap().is_some());
-}
-
 fn revoke_grant_revokes_the_family(db: &Database) {
     let (_c, _u, g) = setup_grant(db, "g1");
     let write = rotation(&g, "one", T0 + 10);
     let mut decide = |_: &RefreshTokenState| Some(write.clone());
-    db.rotate_refresh(&TokenHash::of("g1-r0"), &mut decide)
+    db.rotate_refresh(&TokenHash::of("g1-r0"), consume_at(T0 + 10), &mut decide)
         .unwrap();
 
     assert!(db.revoke_grant(&g.id, T0 + 20).unwrap());
@@ -610,54 +510,206 @@ fn revoke_grants_of_user_and_client(db: &Database) {
     );
 }
 
-/// THE race of the refresh flow: many requests present the same refresh token at once.
-/// Exactly one may rotate it; every other one must see it consumed.
+// ---- rotate_refresh: its two modes ------------------------------------------------------
+
+fn consume_at(at: i64) -> RefreshIntent {
+    RefreshIntent::Consume { at }
+}
+
+/// Both modes, for the rules they share.
+const MODES: [RefreshIntent; 2] = [RefreshIntent::Consume { at: T0 + 10 }, RefreshIntent::Keep];
+
+fn rotate_unknown_token_is_not_found_without_deciding(db: &Database) {
+    setup_grant(db, "g1");
+    for intent in MODES {
+        let mut decide = |_: &RefreshTokenState| -> Option<RefreshWrite> {
+            panic!("decide must not be called for an unknown token")
+        };
+        assert_eq!(
+            db.rotate_refresh(&TokenHash::of("unknown"), intent, &mut decide)
+                .unwrap(),
+            RotateOutcome::NotFound,
+            "{intent:?}"
+        );
+    }
+}
+
+fn declined_rotation_writes_nothing(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let before = db.find_refresh_token(&presented).unwrap().unwrap();
+    assert_eq!(before.grant, g);
+    for intent in MODES {
+        let mut seen = None;
+        let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
+            seen = Some(state.clone());
+            None
+        };
+        assert_eq!(
+            db.rotate_refresh(&presented, intent, &mut decide).unwrap(),
+            RotateOutcome::Declined,
+            "{intent:?}"
+        );
+        let seen = seen.expect("decide was called");
+        assert_eq!(seen, before, "decide sees the token as it was ({intent:?})");
+        assert_eq!(seen.token.hash, presented);
+        assert_eq!(seen.token.consumed_at, None);
+
+        let after = db.find_refresh_token(&presented).unwrap().unwrap();
+        assert_eq!(
+            after, before,
+            "nothing changed, the consumption rolled back"
+        );
+        let would_write = rotation(&g, "declined", T0 + 10);
+        assert_eq!(
+            db.find_access_token(&would_write.access.hash).unwrap(),
+            None
+        );
+    }
+}
+
+fn consume_writes_in_one_step_and_reuse_sees_it_consumed(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let write = rotation(&g, "one", T0 + 100);
+    let mut decide = |state: &RefreshTokenState| {
+        assert_eq!(state.token.consumed_at, None);
+        assert_eq!(state.grant, g);
+        Some(write.clone())
+    };
+    assert_eq!(
+        db.rotate_refresh(&presented, consume_at(T0 + 100), &mut decide)
+            .unwrap(),
+        RotateOutcome::Written
+    );
+
+    let consumed = db.find_refresh_token(&presented).unwrap().unwrap();
+    assert_eq!(consumed.token.consumed_at, Some(T0 + 100));
+    assert_eq!(consumed.token.sealed_response, write.sealed_response);
+    let successor = write.successor.as_ref().unwrap();
+    let stored = db.find_refresh_token(&successor.hash).unwrap().unwrap();
+    assert_eq!(stored.token.consumed_at, None);
+    assert_eq!(stored.token.issued_at, successor.issued_at);
+    assert_eq!(stored.token.expires_at, successor.expires_at);
+    assert_eq!(stored.grant, g);
+    let stored = db.find_access_token(&write.access.hash).unwrap().unwrap();
+    assert_eq!(stored.token, write.access);
+
+    // Presented again, in either mode: (with Consume, the update matches nothing and) the
+    // decision is shown the consumed token, with its sealed response for a grace replay,
+    // and may decline.
+    for intent in [consume_at(T0 + 200), RefreshIntent::Keep] {
+        let mut reuse_seen = None;
+        let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
+            reuse_seen = Some(state.token.clone());
+            None
+        };
+        assert_eq!(
+            db.rotate_refresh(&presented, intent, &mut decide).unwrap(),
+            RotateOutcome::Declined,
+            "{intent:?}"
+        );
+        let reuse_seen = reuse_seen.unwrap();
+        assert_eq!(reuse_seen.consumed_at, Some(T0 + 100));
+        assert_eq!(reuse_seen.sealed_response, write.sealed_response);
+    }
+
+    // A consuming write for the consumed token is refused and writes nothing.
+    let again = rotation(&g, "again", T0 + 300);
+    let mut decide = |_: &RefreshTokenState| Some(again.clone());
+    assert!(matches!(
+        db.rotate_refresh(&presented, consume_at(T0 + 300), &mut decide),
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(db.find_access_token(&again.access.hash).unwrap(), None);
+    assert_eq!(
+        db.find_refresh_token(&presented).unwrap().unwrap(),
+        consumed
+    );
+}
+
+fn keep_never_consumes(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    for n in 0..2 {
+        let write = RefreshWrite {
+            consume: false,
+            sealed_response: None,
+            access: access(&format!("kept {n}"), &g, T0 + 5),
+            successor: None,
+        };
+        let mut decide = |state: &RefreshTokenState| {
+            assert_eq!(state.token.consumed_at, None);
+            Some(write.clone())
+        };
+        assert_eq!(
+            db.rotate_refresh(&presented, RefreshIntent::Keep, &mut decide)
+                .unwrap(),
+            RotateOutcome::Written
+        );
+        assert!(db.find_access_token(&write.access.hash).unwrap().is_some());
+    }
+    let token = db.find_refresh_token(&presented).unwrap().unwrap().token;
+    assert_eq!(token.consumed_at, None);
+    assert_eq!(token.sealed_response, None);
+}
+
+fn a_write_against_the_declared_intent_writes_nothing(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let presented = TokenHash::of("g1-r0");
+    let before = db.find_refresh_token(&presented).unwrap().unwrap();
+    // Keep declared, consume written.
+    let write = rotation(&g, "against keep", T0 + 10);
+    let mut decide = |_: &RefreshTokenState| Some(write.clone());
+    assert!(matches!(
+        db.rotate_refresh(&presented, RefreshIntent::Keep, &mut decide),
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(db.find_access_token(&write.access.hash).unwrap(), None);
+    // Consume declared, keep written.
+    let mut keep = rotation(&g, "against consume", T0 + 10);
+    keep.consume = false;
+    let mut decide = |_: &RefreshTokenState| Some(keep.clone());
+    assert!(matches!(
+        db.rotate_refresh(&presented, consume_at(T0 + 10), &mut decide),
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(db.find_access_token(&keep.access.hash).unwrap(), None);
+    // Consume declared at one time, the access token issued at another.
+    let skewed = rotation(&g, "skewed", T0 + 11);
+    let mut decide = |_: &RefreshTokenState| Some(skewed.clone());
+    assert!(matches!(
+        db.rotate_refresh(&presented, consume_at(T0 + 10), &mut decide),
+        Err(StoreError::Other(_))
+    ));
+    assert_eq!(db.find_access_token(&skewed.access.hash).unwrap(), None);
+    assert_eq!(db.find_refresh_token(&presented).unwrap().unwrap(), before);
+}
+
+/// THE race of the refresh flow: many requests present the same refresh token at once to
+/// rotate it. Exactly one may consume it; every other one must see it consumed.
 fn concurrent_rotations_have_exactly_one_winner(db: &Database) {
-    rotation_race(db, RefreshIntent::Unknown);
-}
-
-/// The same race on the one-statement path (the conditional update finds and consumes).
-fn declared_concurrent_rotations_have_exactly_one_winner(db: &Database) {
-    rotation_race(db, RefreshIntent::Consume { at: T0 + 10 });
-}
-
-fn rotation_race(db: &Database, intent: RefreshIntent) {
     const CALLERS: usize = 24;
     let (_c, _u, g) = setup_grant(db, "g1");
     let presented = TokenHash::of("g1-r0");
-    let start = Barrier::new(CALLERS);
-    let outcomes = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for caller in 0..CALLERS {
-            let (start, outcomes, g) = (&start, &outcomes, &g);
-            scope.spawn(move || {
-                let write = rotation(g, &format!("caller {caller}"), T0 + 10);
-                let mut decide = Declared {
-                    intent,
-                    decide: |state: &RefreshTokenState| {
-                        // Hold the transaction open a moment so that the other callers pile
-                        // up behind it (or, were the locking wrong, read it unconsumed).
-                        std::thread::sleep(Duration::from_millis(10));
-                        state.token.consumed_at.is_none().then(|| write.clone())
-                    },
-                };
-                start.wait();
-                let outcome = db.rotate_refresh(&presented, &mut decide);
-                outcomes.lock().unwrap().push((caller, outcome));
-            });
-        }
+    let outcomes = race(CALLERS, |caller| {
+        let write = rotation(&g, &format!("caller {caller}"), T0 + 10);
+        let mut decide = |state: &RefreshTokenState| {
+            // Hold the transaction open a moment so that the other callers pile up behind
+            // it (or, were the locking wrong, read it unconsumed).
+            std::thread::sleep(Duration::from_millis(10));
+            state.token.consumed_at.is_none().then(|| write.clone())
+        };
+        db.rotate_refresh(&presented, consume_at(T0 + 10), &mut decide)
     });
-    let outcomes = outcomes.into_inner().unwrap();
-    let errors: Vec<_> = outcomes.iter().filter(|(_, o)| o.is_err()).collect();
-    assert!(errors.is_empty(), "no caller may fail: {errors:?}");
     let winners: Vec<usize> = outcomes
         .iter()
-        .filter(|(_, o)| *o == Ok(RotateOutcome::Written))
+        .filter(|(_, o)| *o == RotateOutcome::Written)
         .map(|(caller, _)| *caller)
         .collect();
     let declined = outcomes
         .iter()
-        .filter(|(_, o)| *o == Ok(RotateOutcome::Declined))
+        .filter(|(_, o)| *o == RotateOutcome::Declined)
         .count();
     assert_eq!(winners.len(), 1, "exactly one winner: {outcomes:?}");
     assert_eq!(declined, CALLERS - 1);
@@ -684,160 +736,63 @@ fn rotation_race(db: &Database, intent: RefreshIntent) {
     );
 }
 
-// ---- the one-statement rotation (a declared intent) -------------------------------------
-
-fn consume_at(at: i64) -> RefreshIntent {
-    RefreshIntent::Consume { at }
-}
-
-fn declared_consume_unknown_token_is_not_found_without_deciding(db: &Database) {
-    setup_grant(db, "g1");
-    let mut decide = Declared {
-        intent: consume_at(T0 + 1),
-        decide: |_: &RefreshTokenState| -> Option<RefreshWrite> {
-            panic!("decide must not be called for an unknown token")
-        },
-    };
-    assert_eq!(
-        db.rotate_refresh(&TokenHash::of("unknown"), &mut decide)
-            .unwrap(),
-        RotateOutcome::NotFound
-    );
-}
-
-fn declared_consume_declined_rolls_the_consumption_back(db: &Database) {
+/// Without rotation nothing is consumed, so concurrent refreshes of one token all see it
+/// live and all write.
+fn concurrent_keeps_all_write_and_never_consume(db: &Database) {
+    const CALLERS: usize = 24;
     let (_c, _u, g) = setup_grant(db, "g1");
     let presented = TokenHash::of("g1-r0");
-    let before = db.find_refresh_token(&presented).unwrap().unwrap();
-    let mut seen = None;
-    let mut decide = Declared {
-        intent: consume_at(T0 + 10),
-        decide: |state: &RefreshTokenState| -> Option<RefreshWrite> {
-            seen = Some(state.clone());
-            None
-        },
+    let kept = |caller: usize| RefreshWrite {
+        consume: false,
+        sealed_response: None,
+        access: access(&format!("kept by {caller}"), &g, T0 + 10),
+        successor: None,
     };
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Declined
-    );
-    assert_eq!(seen.unwrap(), before, "decide sees the token as it was");
-    assert_eq!(
-        db.find_refresh_token(&presented).unwrap().unwrap(),
-        before,
-        "the consumption was rolled back"
-    );
-    assert_eq!(before.grant, g);
-}
-
-fn declared_consume_writes_in_one_step_and_reuse_sees_it_consumed(db: &Database) {
-    let (_c, _u, g) = setup_grant(db, "g1");
-    let presented = TokenHash::of("g1-r0");
-    let write = rotation(&g, "one", T0 + 100);
-    let mut decide = Declared {
-        intent: consume_at(T0 + 100),
-        decide: |state: &RefreshTokenState| {
-            assert_eq!(state.token.consumed_at, None);
-            assert_eq!(state.grant, g);
-            Some(write.clone())
-        },
-    };
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Written
-    );
-    let consumed = db.find_refresh_token(&presented).unwrap().unwrap();
-    assert_eq!(consumed.token.consumed_at, Some(T0 + 100));
-    assert_eq!(consumed.token.sealed_response, write.sealed_response);
-    let successor = write.successor.as_ref().unwrap();
-    assert_eq!(
-        db.find_refresh_token(&successor.hash)
-            .unwrap()
-            .unwrap()
-            .token
-            .consumed_at,
-        None
-    );
-    assert_eq!(
-        db.find_access_token(&write.access.hash)
-            .unwrap()
-            .unwrap()
-            .token,
-        write.access
-    );
-
-    // Presented again: the update matches nothing, and the decision is shown the consumed
-    // token (with its sealed response, for a grace replay).
-    let mut reuse_seen = None;
-    let mut decide = Declared {
-        intent: consume_at(T0 + 200),
-        decide: |state: &RefreshTokenState| -> Option<RefreshWrite> {
-            reuse_seen = Some(state.token.clone());
-            None
-        },
-    };
-    assert_eq!(
-        db.rotate_refresh(&presented, &mut decide).unwrap(),
-        RotateOutcome::Declined
-    );
-    let reuse_seen = reuse_seen.unwrap();
-    assert_eq!(reuse_seen.consumed_at, Some(T0 + 100));
-    assert_eq!(reuse_seen.sealed_response, write.sealed_response);
-}
-
-fn declared_keep_never_consumes(db: &Database) {
-    let (_c, _u, g) = setup_grant(db, "g1");
-    let presented = TokenHash::of("g1-r0");
-    for n in 0..2 {
-        let write = RefreshWrite {
-            consume: false,
-            sealed_response: None,
-            access: access(&format!("kept {n}"), &g, T0 + 5),
-            successor: None,
+    let outcomes = race(CALLERS, |caller| {
+        let write = kept(caller);
+        let mut decide = |state: &RefreshTokenState| {
+            std::thread::sleep(Duration::from_millis(10));
+            state.token.consumed_at.is_none().then(|| write.clone())
         };
-        let mut decide = Declared {
-            intent: RefreshIntent::Keep,
-            decide: |state: &RefreshTokenState| {
-                assert_eq!(state.token.consumed_at, None);
-                Some(write.clone())
-            },
-        };
-        assert_eq!(
-            db.rotate_refresh(&presented, &mut decide).unwrap(),
-            RotateOutcome::Written
-        );
-        assert!(db.find_access_token(&write.access.hash).unwrap().is_some());
+        db.rotate_refresh(&presented, RefreshIntent::Keep, &mut decide)
+    });
+    assert!(
+        outcomes.iter().all(|(_, o)| *o == RotateOutcome::Written),
+        "every caller writes: {outcomes:?}"
+    );
+    for caller in 0..CALLERS {
+        assert!(db
+            .find_access_token(&kept(caller).access.hash)
+            .unwrap()
+            .is_some());
     }
     let token = db.find_refresh_token(&presented).unwrap().unwrap().token;
     assert_eq!(token.consumed_at, None);
 }
 
-fn a_write_against_the_declared_intent_writes_nothing(db: &Database) {
-    let (_c, _u, g) = setup_grant(db, "g1");
-    let presented = TokenHash::of("g1-r0");
-    let before = db.find_refresh_token(&presented).unwrap().unwrap();
-    // Keep declared, consume written.
-    let write = rotation(&g, "against keep", T0 + 10);
-    let mut decide = Declared {
-        intent: RefreshIntent::Keep,
-        decide: |_: &RefreshTokenState| Some(write.clone()),
-    };
-    assert!(matches!(
-        db.rotate_refresh(&presented, &mut decide),
-        Err(StoreError::Other(_))
-    ));
-    assert_eq!(db.find_access_token(&write.access.hash).unwrap(), None);
-    // Consume declared, keep written.
-    let mut keep = rotation(&g, "against consume", T0 + 10);
-    keep.consume = false;
-    let mut decide = Declared {
-        intent: consume_at(T0 + 10),
-        decide: |_: &RefreshTokenState| Some(keep.clone()),
-    };
-    assert!(matches!(
-        db.rotate_refresh(&presented, &mut decide),
-        Err(StoreError::Other(_))
-    ));
-    assert_eq!(db.find_access_token(&keep.access.hash).unwrap(), None);
-    assert_eq!(db.find_refresh_token(&presented).unwrap().unwrap(), before);
+/// Runs `call(caller)` on `callers` threads released at once; every call must succeed.
+/// Returns each caller's outcome.
+fn race(
+    callers: usize,
+    call: impl Fn(usize) -> Result<RotateOutcome, StoreError> + Sync,
+) -> Vec<(usize, RotateOutcome)> {
+    let start = Barrier::new(callers);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for caller in 0..callers {
+            let (start, outcomes, call) = (&start, &outcomes, &call);
+            scope.spawn(move || {
+                start.wait();
+                let outcome = call(caller);
+                outcomes.lock().unwrap().push((caller, outcome));
+            });
+        }
+    });
+    let outcomes = outcomes.into_inner().unwrap();
+    let errors: Vec<_> = outcomes.iter().filter(|(_, o)| o.is_err()).collect();
+    assert!(errors.is_empty(), "no caller may fail: {errors:?}");
+    outcomes
+        .into_iter()
+        .map(|(caller, outcome)| (caller, outcome.unwrap()))
+        .collect()
 }

@@ -12,8 +12,8 @@ use support::contract;
 use grantd_ports::{
     AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,
     CodeWrite, GrantId, GrantRecord, GrantType, Housekeeping, Issuance, LifetimeOverrides,
-    NewRefreshToken, PruneReport, RedeemOutcome, RefreshWrite, ScopeSet, Subject, TokenHash,
-    TokenStore, User, UserId, UserStore, Username,
+    NewRefreshToken, PruneReport, RedeemOutcome, RefreshIntent, RefreshWrite, ScopeSet, Subject,
+    TokenHash, TokenStore, User, UserId, UserStore, Username,
 };
 use grantd_store_diesel::Database;
 
@@ -101,8 +101,11 @@ fn rotate(db: &Database, id: &str, access_exp: i64, refresh_exp: i64) {
         successor: Some(refresh(&format!("{id}-r2"), id, refresh_exp)),
     };
     let mut once = Some(write);
-    db.rotate_refresh(&TokenHash::of(&format!("{id}-r")), &mut |_: &_| once.take())
-        .unwrap();
+    let consume = RefreshIntent::Consume { at: T0 };
+    db.rotate_refresh(&TokenHash::of(&format!("{id}-r")), consume, &mut |_: &_| {
+        once.take()
+    })
+    .unwrap();
 }
 
 fn refresh_exists(db: &Database, name: &str) -> bool {

@@ -3,7 +3,7 @@
 //! concurrent refreshes with one token exactly one consumes it.
 
 use grantd_ports::{
-    AccessToken, Client, Declared, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
+    AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
     RefreshWrite, RotateOutcome, TokenKind, UnixTime,
 };
 
@@ -46,30 +46,28 @@ impl TokenService {
         let mut decided = None;
         let outcome = self.ports.tokens.rotate_refresh(
             &presented.hash(),
-            &mut Declared {
-                intent,
-                decide: |state: &RefreshTokenState| match rotation::decide(
-                    state,
-                    &client.id,
-                    requested.as_ref(),
-                    now,
-                    policy,
-                ) {
-                    Ok(RefreshStep::Issue { rotate, scope }) => {
-                        let (write, response) =
-                            self.refreshed_tokens(client, state, &presented, rotate, scope, now);
-                        decided = Some(Decided::Issued(response));
-                        Some(write)
-                    }
-                    Ok(RefreshStep::Replay) => {
-                        decided = state.token.sealed_response.clone().map(Decided::Replay);
-                        None
-                    }
-                    Err(denied) => {
-                        decided = Some(Decided::Denied(denied));
-                        None
-                    }
-                },
+            intent,
+            &mut |state: &RefreshTokenState| match rotation::decide(
+                state,
+                &client.id,
+                requested.as_ref(),
+                now,
+                policy,
+            ) {
+                Ok(RefreshStep::Issue { rotate, scope }) => {
+                    let (write, response) =
+                        self.refreshed_tokens(client, state, &presented, rotate, scope, now);
+                    decided = Some(Decided::Issued(response));
+                    Some(write)
+                }
+                Ok(RefreshStep::Replay) => {
+                    decided = state.token.sealed_response.clone().map(Decided::Replay);
+                    None
+                }
+                Err(denied) => {
+                    decided = Some(Decided::Denied(denied));
+                    None
+                }
             },
         )?;
 

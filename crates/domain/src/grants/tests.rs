@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use grantd_ports::{GrantId, RefreshWrite, RotateOutcome, ScopeSet, StoreError, TokenKind};
+use grantd_ports::{
+    GrantId, RefreshIntent, RefreshWrite, RotateOutcome, ScopeSet, StoreError, TokenKind,
+};
 
 use super::test_support::*;
 use crate::{GrantRequest, ReusePolicy, TokenError, TokenRequest, TokenSettings};
@@ -37,7 +39,8 @@ fn refresh(
     }
 }
 
-/// A token store whose rotate_refresh runs the decision against `state` and records writes.
+/// A token store whose rotate_refresh runs the decision against `state` and records writes,
+/// checking each against the declared intent as the real store does.
 fn rotating_store(
     d: &mut Doubles,
     state: grantd_ports::RefreshTokenState,
@@ -47,9 +50,14 @@ fn rotating_store(
     d.tokens
         .expect_rotate_refresh()
         .times(1)
-        .returning(move |_, decide| {
+        .returning(move |_, intent, decide| {
             Ok(match decide.decide(&state) {
                 Some(write) => {
+                    let expected = match intent {
+                        RefreshIntent::Consume { at } => (true, at),
+                        RefreshIntent::Keep => (false, write.access.issued_at),
+                    };
+                    assert_eq!((write.consume, write.access.issued_at), expected);
                     w.lock().unwrap().push(write);
                     RotateOutcome::Written
                 }
@@ -337,7 +345,7 @@ fn unknown_or_malformed_refresh_token_is_invalid_grant() {
     d.tokens
         .expect_rotate_refresh()
         .times(1)
-        .returning(|_, _| Ok(RotateOutcome::NotFound));
+        .returning(|_, _, _| Ok(RotateOutcome::NotFound));
     let service = d.service(TokenSettings::default());
     let err = service
         .token(&refresh(basic("app", SECRET), &presented_refresh(), None))
@@ -457,7 +465,7 @@ fn storage_outage_is_a_store_error_not_invalid_grant() {
     let mut d = Doubles::new();
     d.tokens
         .expect_rotate_refresh()
-        .returning(|_, _| Err(StoreError::Unavailable("pool timeout".into())));
+        .returning(|_, _, _| Err(StoreError::Unavailable("pool timeout".into())));
     let err = d
         .service(TokenSettings::default())
         .token(&refresh(basic("app", SECRET), &presented_refresh(), None))
