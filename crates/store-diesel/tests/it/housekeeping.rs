@@ -3,11 +3,8 @@
 //! until its grant ends.
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use support::contract;
+use grantd_testkit::contract;
 
 use grantd_ports::{
     AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,

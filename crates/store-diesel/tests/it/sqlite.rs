@@ -2,9 +2,6 @@
 //! `Unavailable`, in-memory databases, and the file and its directory being created.
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::sync::Barrier;
 use std::time::Duration;
@@ -32,13 +29,14 @@ fn client(id: &str) -> grantd_ports::Client {
 #[test]
 fn concurrent_migrations_all_succeed() {
     const PROCESSES: usize = 4;
-    let test_db = support::sqlite_unmigrated();
+    let test_db = grantd_testkit::database::sqlite_unmigrated();
     let start = Barrier::new(PROCESSES);
     let results: Vec<Result<(), DbError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..PROCESSES)
             .map(|_| {
                 scope.spawn(|| {
-                    let db = Database::connect(test_db.url(), &support::options()).unwrap();
+                    let db = Database::connect(test_db.url(), &grantd_testkit::database::options())
+                        .unwrap();
                     start.wait();
                     db.migrate()
                 })
@@ -55,13 +53,13 @@ fn concurrent_migrations_all_succeed() {
 
 #[test]
 fn busy_database_is_unavailable_and_reads_go_on() {
-    let test_db = support::sqlite();
+    let test_db = grantd_testkit::database::sqlite();
     test_db.insert_client(&client("before")).unwrap();
     let impatient = Database::connect(
         test_db.url(),
         &DbOptions {
             statement_timeout: Duration::from_millis(200),
-            ..support::options()
+            ..grantd_testkit::database::options()
         },
     )
     .unwrap();
@@ -86,7 +84,7 @@ fn busy_database_is_unavailable_and_reads_go_on() {
 
 #[test]
 fn memory_database_works() {
-    let db = Database::connect("sqlite::memory:", &support::options()).unwrap();
+    let db = Database::connect("sqlite::memory:", &grantd_testkit::database::options()).unwrap();
     assert_eq!(db.backend(), Backend::Sqlite);
     db.migrate().unwrap();
     let c = client("mem");
@@ -99,8 +97,11 @@ fn memory_database_works() {
 fn missing_file_and_directories_are_created() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a/b/grantd.db");
-    let db =
-        Database::connect(&format!("sqlite://{}", file.display()), &support::options()).unwrap();
+    let db = Database::connect(
+        &format!("sqlite://{}", file.display()),
+        &grantd_testkit::database::options(),
+    )
+    .unwrap();
     db.migrate().unwrap();
     assert!(file.is_file());
     db.ping().unwrap();

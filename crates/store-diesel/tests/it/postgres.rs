@@ -2,9 +2,6 @@
 //! unreachable server surfacing as `Unavailable`.
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::sync::Barrier;
 use std::time::Duration;
@@ -34,14 +31,15 @@ fn client(id: &str) -> grantd_ports::Client {
 #[test]
 fn concurrent_migrations_all_succeed() {
     const PROCESSES: usize = 4;
-    let test_db = support::postgres_unmigrated();
+    let test_db = grantd_testkit::database::postgres_unmigrated();
     let start = Barrier::new(PROCESSES);
     let results: Vec<Result<(), DbError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..PROCESSES)
             .map(|_| {
                 scope.spawn(|| {
                     // A pool of its own, as a separate grantd process would have.
-                    let db = Database::connect(test_db.url(), &support::options()).unwrap();
+                    let db = Database::connect(test_db.url(), &grantd_testkit::database::options())
+                        .unwrap();
                     start.wait();
                     db.migrate()
                 })
@@ -59,7 +57,7 @@ fn concurrent_migrations_all_succeed() {
 
 #[test]
 fn statement_timeout_is_unavailable() {
-    let test_db = support::postgres();
+    let test_db = grantd_testkit::database::postgres();
     let c = client("app");
     test_db.insert_client(&c).unwrap();
     let grant = GrantRecord {
@@ -89,7 +87,7 @@ fn statement_timeout_is_unavailable() {
         test_db.url(),
         &DbOptions {
             statement_timeout: Duration::from_millis(300),
-            ..support::options()
+            ..grantd_testkit::database::options()
         },
     )
     .unwrap();
@@ -133,9 +131,9 @@ fn unreachable_server_is_unavailable_not_a_start_up_failure() {
 
 #[test]
 fn postgresql_scheme_is_postgres_too() {
-    let test_db = support::postgres();
+    let test_db = grantd_testkit::database::postgres();
     let url = test_db.url().replacen("postgres://", "postgresql://", 1);
-    let db = Database::connect(&url, &support::options()).unwrap();
+    let db = Database::connect(&url, &grantd_testkit::database::options()).unwrap();
     assert_eq!(db.backend(), Backend::Postgres);
     db.ping().unwrap();
 }

@@ -2,7 +2,6 @@
 //! reads URLs with the parser it exports (`parse_database_url`).
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

@@ -3,11 +3,8 @@
 //! fresh database.
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use support::contract;
+use grantd_testkit::contract;
 
 use std::sync::{Barrier, Mutex};
 use std::time::Duration;
