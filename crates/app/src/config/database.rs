@@ -1,5 +1,6 @@
-//! `[database]`: the store's URL, pool and timeouts, and the two URL helpers: the backend a
-//! scheme names, and the URL with its password redacted (the only form ever shown).
+//! `[database]`: the store's URL, pool and timeouts, and the URL with its password redacted
+//! (the only form ever shown). The URL is checked by the store's own parser
+//! (`grantd_store_diesel::parse_database_url`), the one that later opens it.
 
 use std::fmt;
 use std::time::Duration;
@@ -49,11 +50,13 @@ impl DatabaseConfig {
     /// Checks the rules that types cannot express. The URL is never echoed: it may hold a
     /// password.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if database_scheme(&self.url).is_none() {
-            return Err(ConfigError::invalid(
-                "database.url",
-                "the scheme must be postgres://, postgresql:// or sqlite://",
-            ));
+        // DbError's text names the scheme at most, never the URL.
+        match grantd_store_diesel::parse_database_url(&self.url) {
+            Err(grantd_store_diesel::DbError::InvalidUrl(why)) => {
+                return Err(ConfigError::invalid("database.url", why));
+            }
+            Err(other) => return Err(ConfigError::invalid("database.url", other.to_string())),
+            Ok(_) => {}
         }
         if self.pool_size < 1 {
             return Err(ConfigError::invalid(
@@ -84,20 +87,12 @@ impl DatabaseConfig {
     }
 }
 
-/// The backend a URL names, by scheme alone (never by trying to connect: SQLite would
-/// accept almost any string as a file name).
-pub fn database_scheme(url: &str) -> Option<&'static str> {
-    let scheme = url.split_once("://")?.0.to_ascii_lowercase();
-    match scheme.as_str() {
-        "postgres" | "postgresql" => Some("postgres"),
-        "sqlite" => Some("sqlite"),
-        _ => None,
-    }
-}
-
 /// The URL with any password replaced by `***`: the userinfo password
 /// (`postgres://user:pw@host`) and query parameters such as `?password=`.
 pub fn redact_url(url: &str) -> String {
+    if url.trim() == "sqlite::memory:" {
+        return url.trim().to_owned();
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         // Not a URL we understand: it could be anything, so show nothing of it.
         return "<redacted>".into();
@@ -150,6 +145,7 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
         assert_eq!(redact_url("garbage"), "<redacted>");
+        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
         let config = Config {
             database: DatabaseConfig {
                 url: "postgres://u:s3cret@h/d".into(),
@@ -162,11 +158,32 @@ mod tests {
     }
 
     #[test]
-    fn scheme_picks_the_backend() {
-        assert_eq!(database_scheme("postgres://h/d"), Some("postgres"));
-        assert_eq!(database_scheme("postgresql://h/d"), Some("postgres"));
-        assert_eq!(database_scheme("sqlite://grantd.db"), Some("sqlite"));
-        assert_eq!(database_scheme("grantd.db"), None);
-        assert_eq!(database_scheme("mysql://h/d"), None);
+    fn the_url_is_checked_by_the_stores_own_parser() {
+        let check = |url: &str| {
+            DatabaseConfig {
+                url: url.into(),
+                ..DatabaseConfig::default()
+            }
+            .validate()
+        };
+        for good in [
+            "postgres://h/d",
+            "postgresql://h/d",
+            "sqlite://grantd.db",
+            "sqlite:///abs/grantd.db",
+            "sqlite::memory:",
+        ] {
+            assert!(check(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "grantd.db",
+            "mysql://h/d",
+            "sqlite://",
+            "postgres://u:s3cret@h:port/d",
+        ] {
+            let error = check(bad).expect_err(bad).to_string();
+            assert!(error.contains("database.url"), "{error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 }

@@ -313,7 +313,7 @@ mod tests {
             (
                 "GRANTD_DATABASE__URL",
                 "mysql://root:hunter2@db/x",
-                "database.url: the scheme must be",
+                "database.url: unsupported database URL scheme `mysql`",
             ),
             ("GRANTD_LOG__LEVEL", "loud=!", "log.level: must be a level"),
         ];

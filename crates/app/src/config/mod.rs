@@ -25,7 +25,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use authorization::AuthorizationConfig;
-pub use database::{database_scheme, redact_url, DatabaseConfig};
+pub use database::{redact_url, DatabaseConfig};
 pub use error::ConfigError;
 pub use housekeeping::HousekeepingConfig;
 pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
