@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use grantd_crypto::SystemClock;
 use grantd_domain::{Ports, ServerMetadata, TokenService};
 use grantd_http_actix::{
-    build_server, AuthorizePages, HttpState, Operations, PoolGauge, ServerOptions, SessionKey,
+    AuthorizePages, HttpState, Operations, PoolGauge, ServerOptions, SessionKey,
 };
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
 use grantd_store_diesel::Database;
@@ -70,9 +70,7 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         config.issuer()
     };
     let authorization = config.authorization.to_settings();
-    let mut metadata = server_metadata(&issuer, &ports)?;
-    // RFC 8414 §2: what the authorization endpoint accepts, as configured.
-    metadata.code_challenge_methods_supported = authorization.code_challenge_methods();
+    let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
     let authorize_pages = authorize_pages(config, demo)?;
     let (per_username, per_client) = config.rate_limit.to_limits();
     let service = TokenService::new(ports, config.tokens.to_settings())
@@ -86,11 +84,12 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         max_body_bytes: config.server.max_body_bytes,
         metadata: Arc::new(metadata),
         authorize: Arc::new(authorize_pages),
-        ops: ops.clone(),
+        ops,
     };
     let options = ServerOptions {
         workers: config.server.workers,
         shutdown_timeout_secs: config.server.shutdown_timeout,
+        drain_delay: Duration::from_secs(config.server.drain_delay),
     };
     tracing::info!(
         %address,
@@ -101,75 +100,14 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     );
 
     let housekeeper = Housekeeper::start(config, housekeeping_db);
-    let drain_delay = Duration::from_secs(config.server.drain_delay);
-    // actix needs its own System (a runtime per worker); build the server inside it.
-    actix_web::rt::System::new()
-        .block_on(async move {
-            let server = build_server(listener, state, &options)?;
-            actix_web::rt::spawn(stop_on_signal(server.handle(), ops, drain_delay));
-            server.await
-        })
-        .context("the HTTP server failed")?;
+    // Blocks until a signal has drained and stopped the server (http-actix owns the
+    // System, the signals and the drain).
+    grantd_http_actix::run(listener, state, &options).context("the HTTP server failed")?;
     // The server, its workers and with them the handlers' ports are gone; stopping the
     // housekeeper drops the last handle on the pool, which closes its connections.
     drop(housekeeper);
     tracing::info!("grantd stopped");
     Ok(())
-}
-
-/// SIGTERM or SIGINT: turn readiness to 503, wait `drain_delay` for the load balancer to
-/// notice, then stop accepting and let in-flight requests finish (at most
-/// `server.shutdown_timeout`). Uncommitted transactions roll back, which is safe: a token
-/// response is only ever written after its commit.
-async fn stop_on_signal(
-    handle: actix_web::dev::ServerHandle,
-    ops: Arc<Operations>,
-    drain_delay: Duration,
-) {
-    let signal = wait_for_signal().await;
-    ops.start_draining();
-    tracing::info!(
-        signal,
-        drain_delay_secs = drain_delay.as_secs(),
-        "shutting down: readiness is now 503"
-    );
-    if !drain_delay.is_zero() {
-        actix_web::rt::time::sleep(drain_delay).await;
-    }
-    tracing::info!("no longer accepting connections; finishing in-flight requests");
-    handle.stop(true).await;
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() -> &'static str {
-    use actix_web::rt::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot listen for signals; stop with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio_select(term.recv(), int.recv()).await
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() -> &'static str {
-    let _ = actix_web::rt::signal::ctrl_c().await;
-    "ctrl-c"
-}
-
-/// Whichever of SIGTERM and SIGINT comes first.
-#[cfg(unix)]
-async fn tokio_select(
-    term: impl std::future::Future<Output = Option<()>>,
-    int: impl std::future::Future<Output = Option<()>>,
-) -> &'static str {
-    use futures_util::future::{select, Either};
-    match select(std::pin::pin!(term), std::pin::pin!(int)).await {
-        Either::Left(_) => "SIGTERM",
-        Either::Right(_) => "SIGINT",
-    }
 }
 
 /// The periodic prune of `[housekeeping]`, on a thread of its own so that it never holds
@@ -217,10 +155,15 @@ impl Drop for Housekeeper {
     }
 }
 
-/// The RFC 8414 document. `scopes_supported` is every scope some client may ask for, as
-/// registered at start-up (clients added later appear after a restart; the field is
-/// advisory, RFC 8414 §2 "RECOMMENDED").
-fn server_metadata(issuer: &str, ports: &Ports) -> anyhow::Result<ServerMetadata> {
+/// The RFC 8414 document, built once. `scopes_supported` is every scope some client may
+/// ask for, as registered at start-up (clients added later appear after a restart; the
+/// field is advisory, RFC 8414 §2 "RECOMMENDED"); `code_challenge_methods_supported` is
+/// what the authorization endpoint accepts, as configured.
+fn server_metadata(
+    issuer: &str,
+    ports: &Ports,
+    code_challenge_methods: Vec<&'static str>,
+) -> anyhow::Result<ServerMetadata> {
     let clients = ports
         .clients
         .list_clients()
@@ -229,11 +172,10 @@ fn server_metadata(issuer: &str, ports: &Ports) -> anyhow::Result<ServerMetadata
         .iter()
         .flat_map(|c| c.scopes.iter().map(str::to_owned))
         .collect();
-    // PKCE with S256 only: "plain" is not offered (RFC 9700 §2.1.1).
     Ok(ServerMetadata::new(
         issuer,
         scopes.into_iter().collect(),
-        vec!["S256"],
+        code_challenge_methods,
     ))
 }
 
