@@ -1,9 +1,9 @@
 //! Every error the HTTP surface sends: JSON `{"error", "error_description"}` with the
 //! status and headers of RFC 6749 §5.2, RFC 6750 §3, RFC 7009 §2.2.1 and RFC 7662 §2.1.
 //! This is the one place that picks a wire code for a domain or store error, each through
-//! a `From<...> for OAuthError`, so that handlers end in `?`. No internal text ever reaches
-//! a body. It knows nothing of `ops`: the middleware reads the code this module tags on the
-//! response ([`ErrorCodeLabel`]).
+//! a `From<...> for OAuthError`, so that handlers end in `?`; `ops` reports its refusals
+//! as typed errors too ([`Busy`], [`HeadersTooLarge`]) and imports nothing from here. No
+//! internal text ever reaches a body.
 
 use std::fmt;
 
@@ -18,7 +18,7 @@ use grantd_ports::StoreError;
 use serde::Serialize;
 
 use crate::form::FormError;
-use crate::ops::Busy;
+use crate::ops::{Busy, ErrorCodeLabel, HeadersTooLarge};
 
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 2;
@@ -29,11 +29,6 @@ const BASIC_CHALLENGE: &str = "Basic realm=\"grantd\", charset=\"UTF-8\"";
 
 /// RFC 6750 §3: the challenge of every refused bearer token.
 const BEARER_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"";
-
-/// Set on every error response, read by the access log and the request counter: the
-/// `outcome` label, always one of the fixed codes chosen here.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ErrorCodeLabel(pub &'static str);
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -193,6 +188,28 @@ pub(crate) fn log_store_failure(e: &StoreError) {
 impl From<Busy> for OAuthError {
     fn from(_: Busy) -> Self {
         Self::unavailable()
+    }
+}
+
+/// RFC 6585 §5: the headers are over the limit; answered before any handler runs.
+impl From<HeadersTooLarge> for OAuthError {
+    fn from(_: HeadersTooLarge) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "invalid_request",
+            "the request headers are too large",
+        )
+    }
+}
+
+/// Lets the middleware answer an oversized request without knowing the error format.
+impl ResponseError for HeadersTooLarge {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        OAuthError::from(*self).error_response()
     }
 }
 
@@ -411,6 +428,7 @@ mod tests {
             wire(FormError("parameter x is repeated".into())),
             (400, "invalid_request")
         );
+        assert_eq!(wire(HeadersTooLarge), (431, "invalid_request"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! How much one request may take of the process: a permit to run blocking work (pool
 //! checkout, queries, bcrypt), waited for on the async side, and the size of its headers.
-//! It answers with [`Busy`], never with an HTTP response: `errors.rs` maps that.
+//! It answers with [`Busy`] or [`HeadersTooLarge`], never with an HTTP response:
+//! `errors.rs` maps both.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -64,6 +65,11 @@ impl Capacity {
     }
 }
 
+/// The request's header names and values add up to more than the limit (431).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request headers are too large")]
+pub struct HeadersTooLarge;
+
 /// Requests whose header names and values add up to more than this many bytes get 431.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeaderLimit(pub usize);
@@ -75,12 +81,16 @@ impl Default for HeaderLimit {
 }
 
 impl HeaderLimit {
-    pub(crate) fn admits(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), HeadersTooLarge> {
         let bytes: usize = headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len())
             .sum();
-        bytes <= self.0
+        if bytes <= self.0 {
+            Ok(())
+        } else {
+            Err(HeadersTooLarge)
+        }
     }
 }
 
@@ -97,7 +107,7 @@ mod tests {
             HeaderName::from_static("x-a"),
             HeaderValue::from_static("12345"),
         );
-        assert!(HeaderLimit(8).admits(&headers));
-        assert!(!HeaderLimit(7).admits(&headers));
+        assert_eq!(HeaderLimit(8).check(&headers), Ok(()));
+        assert_eq!(HeaderLimit(7).check(&headers), Err(HeadersTooLarge));
     }
 }

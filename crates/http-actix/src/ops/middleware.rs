@@ -7,13 +7,12 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage as _};
+use actix_web::{web, HttpMessage as _, HttpResponse};
 use tracing::Instrument as _;
 
 use super::metrics::RequestLabels;
-use crate::errors::{ErrorCodeLabel, OAuthError};
 use crate::routes::endpoint_label;
 use crate::HttpState;
 
@@ -23,6 +22,11 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Set by the token handler on the request, read here for the `grant_type` label.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GrantTypeLabel(pub &'static str);
+
+/// Set on every error response (by `errors.rs`), read here for the `outcome` label: always
+/// one of the fixed error codes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCodeLabel(pub &'static str);
 
 fn method_label(method: &Method) -> &'static str {
     match *method {
@@ -69,14 +73,10 @@ pub async fn observe(
 
     let too_big = state
         .as_ref()
-        .is_some_and(|s| !s.ops.header_limit().admits(req.headers()));
-    let result = if too_big {
-        let response = OAuthError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "invalid_request",
-            "the request headers are too large",
-        )
-        .into_response();
+        .and_then(|s| s.ops.header_limit().check(req.headers()).err());
+    let result = if let Some(too_big) = too_big {
+        // Answered here, before any handler; `errors.rs` says how.
+        let response = HttpResponse::from_error(too_big);
         Ok(req.into_response(response).map_into_right_body())
     } else {
         next.call(req)

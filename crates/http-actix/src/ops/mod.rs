@@ -16,10 +16,10 @@ use grantd_ports::{DomainEvent, Metrics};
 use crate::health::Draining;
 use crate::HttpState;
 
-pub use capacity::Busy;
+pub use capacity::{Busy, HeadersTooLarge};
 pub use metrics::PoolGauge;
 pub use middleware::REQUEST_ID_HEADER;
-pub(crate) use middleware::{observe, GrantTypeLabel};
+pub(crate) use middleware::{observe, ErrorCodeLabel, GrantTypeLabel};
 
 use capacity::{Capacity, HeaderLimit};
 use metrics::{Gauges, Registry};
@@ -124,10 +124,7 @@ mod tests {
 
     use std::sync::Arc;
 
-    use actix_web::http::StatusCode;
-
     use super::*;
-    use crate::errors::OAuthError;
 
     /// Holds the only permit until `release` is sent to.
     fn occupy(ops: &Arc<Operations>) -> std::sync::mpsc::Sender<()> {
@@ -169,13 +166,12 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn a_request_that_waits_too_long_for_a_permit_gets_503() {
+    async fn a_request_that_waits_too_long_for_a_permit_is_busy() {
+        // Busy is a 503 temporarily_unavailable (errors::tests).
         let ops = Arc::new(Operations::new(1, Duration::from_millis(100)));
         let release = occupy(&ops);
         until(|| ops.capacity.in_flight() == 1).await;
-        let refused = OAuthError::from(ops.blocking(|| ()).await.unwrap_err());
-        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(refused.code(), "temporarily_unavailable");
+        assert_eq!(ops.blocking(|| ()).await, Err(Busy));
         release.send(()).unwrap();
         until(|| ops.capacity.in_flight() == 0).await;
         assert!(ops.blocking(|| ()).await.is_ok());
