@@ -95,9 +95,7 @@ pub fn build_state(
 
     let issuer = config.server.issuer(address);
     let authorization = config.authorization.to_settings();
-    let mut metadata = server_metadata(&issuer, &ports)?;
-    // RFC 8414 §2: what the authorization endpoint accepts, as configured.
-    metadata.code_challenge_methods_supported = authorization.code_challenge_methods();
+    let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
     let authorize_pages = authorize_pages(config, demo)?;
     let (per_username, per_client) = config.rate_limit.to_limits();
     let service = TokenService::new(ports, config.tokens.to_settings())
@@ -117,8 +115,13 @@ pub fn build_state(
 
 /// The RFC 8414 document. `scopes_supported` is every scope some client may ask for, as
 /// registered at start-up (clients added later appear after a restart; the field is
-/// advisory, RFC 8414 §2 "RECOMMENDED").
-fn server_metadata(issuer: &str, ports: &Ports) -> anyhow::Result<ServerMetadata> {
+/// advisory, RFC 8414 §2 "RECOMMENDED"); `code_challenge_methods_supported` is what the
+/// authorization endpoint accepts, as configured.
+fn server_metadata(
+    issuer: &str,
+    ports: &Ports,
+    code_challenge_methods: Vec<&'static str>,
+) -> anyhow::Result<ServerMetadata> {
     let clients = ports
         .clients
         .list_clients()
@@ -127,11 +130,10 @@ fn server_metadata(issuer: &str, ports: &Ports) -> anyhow::Result<ServerMetadata
         .iter()
         .flat_map(|c| c.scopes.iter().map(str::to_owned))
         .collect();
-    // PKCE with S256 only: "plain" is not offered (RFC 9700 §2.1.1).
     Ok(ServerMetadata::new(
         issuer,
         scopes.into_iter().collect(),
-        vec!["S256"],
+        code_challenge_methods,
     ))
 }
 

@@ -40,9 +40,10 @@ impl fmt::Debug for ClientCredentials {
     }
 }
 
-/// Why a client did not authenticate. Every variant but `Store` answers the same
-/// `invalid_client` to the caller, so the reason is for logs only.
-#[derive(Debug, thiserror::Error)]
+/// Why a client did not authenticate. Each is an `invalid_client` denial (the limit is
+/// answered 429), so the reason is for logs only. A storage failure is not among them: it
+/// is an [`AuthenticateError::Store`], never an authentication failure.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClientAuthError {
     #[error("no client credentials presented")]
     Missing,
@@ -57,19 +58,16 @@ pub enum ClientAuthError {
     /// Too many failed authentications for this client id lately (brute-force protection).
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
-impl ClientAuthError {
-    pub fn description(&self) -> &'static str {
-        match self {
-            ClientAuthError::Missing => "client authentication is required",
-            ClientAuthError::Store(_) => "the service is temporarily unavailable, retry later",
-            ClientAuthError::TooManyAttempts { .. } => "too many failed attempts, retry later",
-            _ => "client authentication failed",
-        }
-    }
+/// Why [`authenticate_client`] produced no client: the client was denied, or the store
+/// could not say (an outage is never an authentication failure).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    #[error("invalid_client: {0}")]
+    Denied(#[from] ClientAuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Authenticates the client behind `credentials` (blocking: may run bcrypt). A client id
@@ -81,7 +79,7 @@ pub fn authenticate_client(
     limiter: &FailureLimiter,
     cache: &SecretCache,
     credentials: &ClientCredentials,
-) -> Result<Client, ClientAuthError> {
+) -> Result<Client, AuthenticateError> {
     let now = ports.clock.now();
     let key = credentials.id.as_str();
     limiter
@@ -90,9 +88,11 @@ pub fn authenticate_client(
     let result = verify(ports, cache, credentials, now);
     if matches!(
         result,
-        Err(ClientAuthError::WrongSecret
-            | ClientAuthError::SecretRequired
-            | ClientAuthError::UnexpectedSecret)
+        Err(AuthenticateError::Denied(
+            ClientAuthError::WrongSecret
+                | ClientAuthError::SecretRequired
+                | ClientAuthError::UnexpectedSecret
+        ))
     ) {
         limiter.record_failure(key, now);
     }
@@ -104,10 +104,10 @@ fn verify(
     cache: &SecretCache,
     credentials: &ClientCredentials,
     now: grantd_ports::UnixTime,
-) -> Result<Client, ClientAuthError> {
+) -> Result<Client, AuthenticateError> {
     let Some(client) = ports.clients.find_client(&credentials.id)? else {
         cache.forget(&credentials.id);
-        return Err(ClientAuthError::UnknownClient);
+        return Err(ClientAuthError::UnknownClient.into());
     };
     let presented = credentials.secret.as_deref().filter(|s| !s.is_empty());
     match (&client.secret, presented) {
@@ -126,11 +126,11 @@ fn verify(
                 cache.remember(minter, &client.id, version, stored, secret, now);
                 Ok(client)
             } else {
-                Err(ClientAuthError::WrongSecret)
+                Err(ClientAuthError::WrongSecret.into())
             }
         }
-        (Some(_), None) => Err(ClientAuthError::SecretRequired),
+        (Some(_), None) => Err(ClientAuthError::SecretRequired.into()),
         (None, None) => Ok(client),
-        (None, Some(_)) => Err(ClientAuthError::UnexpectedSecret),
+        (None, Some(_)) => Err(ClientAuthError::UnexpectedSecret.into()),
     }
 }

@@ -28,7 +28,7 @@ mod settings;
 
 pub use attempts::{AttemptLimit, FailureLimiter};
 pub use bearer::{ActiveToken, BearerError};
-pub use client_auth::{ClientAuthError, ClientCredentials, CredentialSource};
+pub use client_auth::{AuthenticateError, ClientAuthError, ClientCredentials, CredentialSource};
 pub use errors::TokenError;
 pub use grants::{
     AuthorizeFailure, CodeRedirect, ExchangeDenied, GrantRequest, IntrospectError, LoginError,

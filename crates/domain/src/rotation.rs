@@ -105,7 +105,7 @@ pub fn decide(
     let scope = scope_rules::for_refresh(requested_scope.cloned(), &grant.scope).map_err(|e| {
         RefreshDenied::ScopeExceeded(match e {
             TokenError::InvalidScope(d) => d,
-            other => other.description(),
+            other => other.to_string(),
         })
     })?;
     Ok(RefreshStep::Issue {
@@ -291,11 +291,14 @@ mod tests {
     }
 
     #[test]
-    fn denials_map_to_rfc_codes() {
-        assert_eq!(RefreshDenied::Expired.into_error().code(), "invalid_grant");
-        assert_eq!(
-            RefreshDenied::ScopeExceeded("x".into()).into_error().code(),
-            "invalid_scope"
-        );
+    fn denials_map_to_rfc_errors() {
+        assert!(matches!(
+            RefreshDenied::Expired.into_error(),
+            TokenError::InvalidGrant(_)
+        ));
+        assert!(matches!(
+            RefreshDenied::ScopeExceeded("x".into()).into_error(),
+            TokenError::InvalidScope(d) if d == "x"
+        ));
     }
 }

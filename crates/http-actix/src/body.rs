@@ -41,5 +41,5 @@ pub async fn read_form(
         }
         body.extend_from_slice(&chunk);
     }
-    Form::parse(&body).map_err(|e| OAuthError::invalid_request(e.0))
+    Ok(Form::parse(&body)?)
 }

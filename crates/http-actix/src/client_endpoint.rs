@@ -3,7 +3,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest};
-use grantd_domain::{ClientAuthError, TokenService};
+use grantd_domain::TokenService;
 use grantd_ports::Client;
 
 use crate::body::read_form;
@@ -37,7 +37,7 @@ where
         .blocking(move || {
             let client = service
                 .authenticate(credentials.as_ref())
-                .map_err(|e: ClientAuthError| OAuthError::from_client_auth(e, source))?;
+                .map_err(|e| OAuthError::from(e).for_credentials(source))?;
             use_case(&service, &client, &form)
         })
         .await?

@@ -1,16 +1,34 @@
 //! Every error the HTTP surface sends: JSON `{"error", "error_description"}` with the
-//! status and headers of RFC 6749 §5.2 and RFC 6750 §3. Domain and store errors are mapped
-//! here, once; no internal text ever reaches a body.
+//! status and headers of RFC 6749 §5.2, RFC 6750 §3, RFC 7009 §2.2.1 and RFC 7662 §2.1.
+//! This is the one place that picks a wire code for a domain or store error, each through
+//! a `From<...> for OAuthError`, so that handlers end in `?`; `ops` reports its refusals
+//! as typed errors too ([`Busy`], [`HeadersTooLarge`]) and imports nothing from here. No
+//! internal text ever reaches a body.
+
+use std::fmt;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
-use grantd_domain::{ClientAuthError, CredentialSource, TokenError};
+use actix_web::{HttpResponse, ResponseError};
+use grantd_domain::{
+    AuthenticateError, BearerError, ClientAuthError, CredentialSource, IntrospectError,
+    RevokeError, TokenError,
+};
 use grantd_ports::StoreError;
 use serde::Serialize;
 
+use crate::form::FormError;
+use crate::ops::{Busy, ErrorCodeLabel, HeadersTooLarge};
+
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 2;
+
+/// §5.2: the challenge of a 401 `invalid_client` when the client used (or could have
+/// used) the `Authorization` header.
+const BASIC_CHALLENGE: &str = "Basic realm=\"grantd\", charset=\"UTF-8\"";
+
+/// RFC 6750 §3: the challenge of every refused bearer token.
+const BEARER_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"";
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -45,11 +63,7 @@ impl OAuthError {
 
     /// §5.2: 401, with `WWW-Authenticate` matching the scheme when the header was used.
     pub fn invalid_client(description: &str, source: Option<CredentialSource>) -> Self {
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
-        if matches!(source, Some(CredentialSource::BasicHeader) | None) {
-            e.www_authenticate = Some("Basic realm=\"grantd\", charset=\"UTF-8\"");
-        }
-        e
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description).for_credentials(source)
     }
 
     /// RFC 6750 §3.1: the bearer token is missing, unknown, expired or revoked.
@@ -59,53 +73,18 @@ impl OAuthError {
             "invalid_token",
             "the access token is missing, invalid, expired or revoked",
         );
-        e.www_authenticate = Some(
-            "Bearer realm=\"grantd\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"",
-        );
+        e.www_authenticate = Some(BEARER_CHALLENGE);
         e
     }
 
-    /// A storage failure: 503 + `Retry-After` when it may pass, else a bare 500.
-    pub fn from_store(e: &StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => Self::unavailable(),
-            _ => {
-                tracing::error!(error = %e, "storage error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "internal error",
-                )
-            }
-        }
-    }
-
+    /// 503 + `Retry-After`: the database or the blocking-work permits are out of reach for
+    /// now; the request may be retried.
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
             "the service is temporarily unavailable, retry later",
         )
-    }
-
-    /// Maps a token endpoint error (RFC 6749 §5.2).
-    pub fn from_token_error(e: &TokenError, source: Option<CredentialSource>) -> Self {
-        if let Some(store) = e.store_error() {
-            if let StoreError::Unavailable(reason) = store {
-                tracing::warn!(%reason, "storage unavailable");
-            }
-            return Self::from_store(store);
-        }
-        if let Some(retry_after) = e.retry_after() {
-            return Self::too_many_attempts(retry_after);
-        }
-        match e {
-            TokenError::InvalidClient(ClientAuthError::Missing) => {
-                Self::invalid_client(&e.description(), None)
-            }
-            TokenError::InvalidClient(_) => Self::invalid_client(&e.description(), source),
-            _ => Self::new(StatusCode::BAD_REQUEST, e.code(), e.description()),
-        }
     }
 
     /// Brute-force protection: 429 with `Retry-After`.
@@ -119,9 +98,15 @@ impl OAuthError {
         e
     }
 
-    /// Maps a client authentication failure at any endpoint.
-    pub fn from_client_auth(e: ClientAuthError, source: Option<CredentialSource>) -> Self {
-        Self::from_token_error(&TokenError::InvalidClient(e), source)
+    /// §5.2: an `invalid_client` answers in the scheme the client used: with the Basic
+    /// header (or no credentials at all) the 401 carries a Basic challenge, with
+    /// credentials in the body it carries none. Other errors are left as they are.
+    pub fn for_credentials(mut self, source: Option<CredentialSource>) -> Self {
+        if self.code == "invalid_client" {
+            self.www_authenticate = matches!(source, Some(CredentialSource::BasicHeader) | None)
+                .then_some(BASIC_CHALLENGE);
+        }
+        self
     }
 
     pub fn status(&self) -> StatusCode {
@@ -133,6 +118,23 @@ impl OAuthError {
     }
 
     pub fn into_response(self) -> HttpResponse {
+        self.error_response()
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, sanitise(&self.description))
+    }
+}
+
+/// Lets handlers return `Result<HttpResponse, OAuthError>` and end in `?`.
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
         let mut builder = HttpResponse::build(self.status);
         builder
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
@@ -152,10 +154,162 @@ impl OAuthError {
             error: self.code,
             error_description: sanitise(&self.description),
         });
+        response.extensions_mut().insert(ErrorCodeLabel(self.code));
         response
-            .extensions_mut()
-            .insert(crate::ops::ErrorCodeLabel(self.code));
-        response
+    }
+}
+
+/// A storage failure is never an OAuth denial: 503 + `Retry-After` when it may pass
+/// (`Unavailable`), else a bare 500. The reason goes to the log, never to the body.
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        log_store_failure(&e);
+        match e {
+            StoreError::Unavailable(_) => Self::unavailable(),
+            _ => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+            ),
+        }
+    }
+}
+
+/// Logs a storage failure once, at the edge: an outage as a warning, anything else (a bug
+/// or a broken schema) as an error. Shared with the authorization pages.
+pub(crate) fn log_store_failure(e: &StoreError) {
+    match e {
+        StoreError::Unavailable(reason) => tracing::warn!(%reason, "storage unavailable"),
+        _ => tracing::error!(error = %e, "storage error"),
+    }
+}
+
+/// No permit for blocking work in time: the same 503 as an outage.
+impl From<Busy> for OAuthError {
+    fn from(_: Busy) -> Self {
+        Self::unavailable()
+    }
+}
+
+/// RFC 6585 §5: the headers are over the limit; answered before any handler runs.
+impl From<HeadersTooLarge> for OAuthError {
+    fn from(_: HeadersTooLarge) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "invalid_request",
+            "the request headers are too large",
+        )
+    }
+}
+
+/// Lets the middleware answer an oversized request without knowing the error format.
+impl ResponseError for HeadersTooLarge {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        OAuthError::from(*self).error_response()
+    }
+}
+
+/// A malformed form or query: `invalid_request` with the parser's (safe) message.
+impl From<FormError> for OAuthError {
+    fn from(e: FormError) -> Self {
+        Self::invalid_request(e.0)
+    }
+}
+
+/// §5.2 `invalid_client`, one description for every reason but a missing credential (the
+/// reason is for logs only); the client id's failure limit is 429. The challenge assumes
+/// the Basic header; [`OAuthError::for_credentials`] corrects it for body credentials.
+impl From<ClientAuthError> for OAuthError {
+    fn from(e: ClientAuthError) -> Self {
+        match e {
+            ClientAuthError::TooManyAttempts { retry_after } => {
+                Self::too_many_attempts(retry_after)
+            }
+            ClientAuthError::Missing => {
+                Self::invalid_client("client authentication is required", None)
+            }
+            ClientAuthError::UnknownClient
+            | ClientAuthError::WrongSecret
+            | ClientAuthError::SecretRequired
+            | ClientAuthError::UnexpectedSecret => {
+                Self::invalid_client("client authentication failed", None)
+            }
+        }
+    }
+}
+
+impl From<AuthenticateError> for OAuthError {
+    fn from(e: AuthenticateError) -> Self {
+        match e {
+            AuthenticateError::Denied(e) => e.into(),
+            AuthenticateError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The token endpoint (RFC 6749 §5.2): every denial is a 400 with its code, but client
+/// authentication (401) and the failure limits (429).
+impl From<TokenError> for OAuthError {
+    fn from(e: TokenError) -> Self {
+        let bad_request =
+            |code, description: String| Self::new(StatusCode::BAD_REQUEST, code, description);
+        match e {
+            TokenError::InvalidRequest(d) => bad_request("invalid_request", d),
+            TokenError::InvalidClient(e) => e.into(),
+            TokenError::InvalidGrant(d) => bad_request("invalid_grant", d.to_owned()),
+            TokenError::UnauthorizedClient(d) => bad_request("unauthorized_client", d.to_owned()),
+            TokenError::UnsupportedGrantType => bad_request(
+                "unsupported_grant_type",
+                "grant_type must be password, refresh_token, client_credentials or authorization_code"
+                    .to_owned(),
+            ),
+            TokenError::InvalidScope(d) => bad_request("invalid_scope", d),
+            TokenError::TooManyAttempts { retry_after } => Self::too_many_attempts(retry_after),
+            TokenError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// RFC 7009 §2.2.1: an unrevocable kind is `unsupported_token_type`; a storage failure
+/// is 503 so that the client knows the token may still be valid.
+impl From<RevokeError> for OAuthError {
+    fn from(e: RevokeError) -> Self {
+        match e {
+            RevokeError::UnsupportedTokenType => Self::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "only access and refresh tokens can be revoked",
+            ),
+            RevokeError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// RFC 7662 §2.1: introspection is for clients registered with the right to it.
+impl From<IntrospectError> for OAuthError {
+    fn from(e: IntrospectError) -> Self {
+        match e {
+            IntrospectError::NotAllowed => Self::new(
+                StatusCode::FORBIDDEN,
+                "unauthorized_client",
+                "this client is not registered to introspect tokens",
+            ),
+            IntrospectError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// RFC 6750 §3.1: every refused bearer token gets the same `invalid_token` challenge.
+impl From<BearerError> for OAuthError {
+    fn from(e: BearerError) -> Self {
+        match e {
+            BearerError::InvalidToken => Self::invalid_token(),
+            BearerError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -176,6 +330,11 @@ fn sanitise(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn wire(e: impl Into<OAuthError>) -> (u16, &'static str) {
+        let e = e.into();
+        (e.status().as_u16(), e.code())
+    }
+
     #[test]
     fn description_is_sanitised() {
         assert_eq!(sanitise("a\"b\\c\u{e9}"), "a?b?c?");
@@ -183,23 +342,32 @@ mod tests {
 
     #[test]
     fn store_errors_map_to_503_or_500_never_an_oauth_denial() {
-        let unavailable = OAuthError::from_token_error(
-            &TokenError::Store(StoreError::Unavailable("x".into())),
-            None,
-        );
+        let unavailable = OAuthError::from(TokenError::Store(StoreError::Unavailable("x".into())));
         assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(unavailable.code(), "temporarily_unavailable");
-        let auth = OAuthError::from_token_error(
-            &TokenError::InvalidClient(ClientAuthError::Store(StoreError::Unavailable("x".into()))),
-            Some(CredentialSource::BasicHeader),
-        );
+        // An outage while authenticating the client is an outage, not invalid_client.
+        let auth = OAuthError::from(AuthenticateError::Store(StoreError::Unavailable(
+            "x".into(),
+        )))
+        .for_credentials(Some(CredentialSource::BasicHeader));
         assert_eq!(auth.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let other = OAuthError::from_token_error(
-            &TokenError::Store(StoreError::Other("SELECT secret".into())),
-            None,
-        );
+        assert_eq!(auth.code(), "temporarily_unavailable");
+        assert!(auth.www_authenticate.is_none());
+        let other = OAuthError::from(TokenError::Store(StoreError::Other("SELECT secret".into())));
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(other.code(), "server_error");
         assert!(!other.description.contains("SELECT"));
+        for e in [
+            OAuthError::from(RevokeError::Store(StoreError::Unavailable("x".into()))),
+            OAuthError::from(IntrospectError::Store(StoreError::Unavailable("x".into()))),
+            OAuthError::from(BearerError::Store(StoreError::Unavailable("x".into()))),
+            OAuthError::from(Busy),
+        ] {
+            assert_eq!(
+                (e.status().as_u16(), e.code()),
+                (503, "temporarily_unavailable")
+            );
+        }
     }
 
     #[test]
@@ -227,11 +395,60 @@ mod tests {
                 401,
                 "invalid_client",
             ),
+            (
+                TokenError::InvalidClient(ClientAuthError::Missing),
+                401,
+                "invalid_client",
+            ),
+            (
+                TokenError::TooManyAttempts { retry_after: 5 },
+                429,
+                "too_many_requests",
+            ),
+            (
+                TokenError::InvalidClient(ClientAuthError::TooManyAttempts { retry_after: 5 }),
+                429,
+                "too_many_requests",
+            ),
         ];
         for (e, status, code) in cases {
-            let mapped = OAuthError::from_token_error(&e, Some(CredentialSource::Body));
+            let mapped = OAuthError::from(e).for_credentials(Some(CredentialSource::Body));
             assert_eq!((mapped.status().as_u16(), mapped.code()), (status, code));
         }
+        assert_eq!(
+            wire(RevokeError::UnsupportedTokenType),
+            (400, "unsupported_token_type")
+        );
+        assert_eq!(
+            wire(IntrospectError::NotAllowed),
+            (403, "unauthorized_client")
+        );
+        assert_eq!(wire(BearerError::InvalidToken), (401, "invalid_token"));
+        assert_eq!(
+            wire(FormError("parameter x is repeated".into())),
+            (400, "invalid_request")
+        );
+        assert_eq!(wire(HeadersTooLarge), (431, "invalid_request"));
+    }
+
+    #[test]
+    fn descriptions_say_no_more_than_the_rfc_needs() {
+        let missing = OAuthError::from(ClientAuthError::Missing);
+        assert_eq!(missing.description, "client authentication is required");
+        for reason in [
+            ClientAuthError::UnknownClient,
+            ClientAuthError::WrongSecret,
+            ClientAuthError::SecretRequired,
+            ClientAuthError::UnexpectedSecret,
+        ] {
+            assert_eq!(
+                OAuthError::from(reason).description,
+                "client authentication failed"
+            );
+        }
+        let limited = OAuthError::from(TokenError::TooManyAttempts { retry_after: 0 });
+        assert_eq!(limited.retry_after, Some(1));
+        assert_eq!(limited.description, "too many failed attempts, retry later");
     }
 
     #[test]
@@ -240,5 +457,10 @@ mod tests {
         assert!(e.www_authenticate.is_some_and(|c| c.starts_with("Basic")));
         let e = OAuthError::invalid_client("x", Some(CredentialSource::Body));
         assert!(e.www_authenticate.is_none());
+        let e = OAuthError::from(ClientAuthError::Missing).for_credentials(None);
+        assert!(e.www_authenticate.is_some_and(|c| c.starts_with("Basic")));
+        // Only invalid_client is touched: a bearer challenge stays.
+        let e = OAuthError::invalid_token().for_credentials(Some(CredentialSource::Body));
+        assert!(e.www_authenticate.is_some_and(|c| c.starts_with("Bearer")));
     }
 }

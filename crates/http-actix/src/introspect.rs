@@ -1,9 +1,8 @@
 //! `POST /oauth/introspect` (RFC 7662), for clients registered with the introspection
 //! right. An inactive token is exactly `{"active": false}` (§2.2).
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use grantd_domain::{IntrospectError, Introspection};
+use grantd_domain::Introspection;
 use grantd_ports::Subject;
 use serde_json::{json, Value};
 
@@ -15,27 +14,14 @@ pub async fn introspect(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    let result = authenticated(&req, payload, &state, |service, client, form| {
-        let token = form
-            .require("token")
-            .map_err(|e| OAuthError::invalid_request(e.0))?;
-        service.introspect(client, token).map_err(|e| match e {
-            IntrospectError::NotAllowed => OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "unauthorized_client",
-                "this client is not registered to introspect tokens",
-            ),
-            IntrospectError::Store(e) => OAuthError::from_store(&e),
-        })
+) -> Result<HttpResponse, OAuthError> {
+    let found = authenticated(&req, payload, &state, |service, client, form| {
+        Ok(service.introspect(client, form.require("token")?)?)
     })
-    .await;
-    match result {
-        Ok(found) => HttpResponse::Ok()
-            .insert_header(("cache-control", "no-store"))
-            .json(body(found)),
-        Err(e) => e.into_response(),
-    }
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(body(found)))
 }
 
 fn body(found: Option<Introspection>) -> Value {

@@ -1,7 +1,7 @@
-//! grantd's HTTP adapter: actix-web routes, strict form and Basic-header parsing, and the
-//! one mapping of domain errors to RFC 6749 §5.2 / RFC 6750 responses. It holds no business
-//! rule: every decision is the domain's, reached in one `web::block` hop per request
-//! (diesel and bcrypt block).
+//! grantd's HTTP adapter: actix-web routes, strict form and Basic-header parsing, the one
+//! mapping of domain errors to RFC 6749 §5.2 / RFC 6750 responses (`errors`), and the
+//! server's lifecycle (`server`). It holds no business rule: every decision is the
+//! domain's, reached in one `web::block` hop per request (diesel and bcrypt block).
 
 mod authorize;
 mod basic_auth;
@@ -16,20 +16,25 @@ mod metadata;
 mod ops;
 mod resource;
 mod revoke;
+mod routes;
+mod server;
 mod token;
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{guard, web, HttpResponse, Resource};
 use grantd_domain::{ServerMetadata, TokenService};
 
 pub use authorize::{AuthorizePages, SessionKey};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
 pub use errors::OAuthError;
 pub use form::{Form, FormError};
-pub use ops::{Operations, PoolGauge, REQUEST_ID_HEADER};
+pub use health::Draining;
+pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
+pub use server::{build_server, run, ServerOptions};
+
+use routes::{Endpoint, ROUTES};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -46,85 +51,44 @@ pub struct HttpState {
     pub ops: Arc<Operations>,
 }
 
-/// Server tuning.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// 0 = one worker per core.
-    pub workers: usize,
-    pub shutdown_timeout_secs: u64,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            workers: 0,
-            shutdown_timeout_secs: 10,
-        }
-    }
-}
-
-/// Builds the server on an already-bound listener (so callers choose the port, and tests
-/// can bind port 0). The returned server runs when awaited.
-pub fn build_server(
-    listener: TcpListener,
-    state: HttpState,
-    options: &ServerOptions,
-) -> std::io::Result<actix_web::dev::Server> {
-    let data = web::Data::new(state);
-    // Signals are the caller's: `grantd serve` flips readiness before it stops the server
-    // (actix would stop accepting at once).
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .wrap(actix_web::middleware::from_fn(ops::observe))
-            .configure(routes)
-    })
-    .disable_signals()
-    .shutdown_timeout(options.shutdown_timeout_secs);
-    if options.workers > 0 {
-        server = server.workers(options.workers);
-    }
-    Ok(server.listen(listener)?.run())
-}
-
-/// Every route; public so that tests can mount the app in-process too.
+/// Mounts every entry of the route table; public so that tests can mount the app
+/// in-process too.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/oauth/authorize")
+    for (path, endpoint) in ROUTES {
+        cfg.service(mount(path, endpoint));
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+/// The handlers of one route. The OAuth endpoints answer a wrong method with a JSON 405
+/// and `Allow`; the others match their method only (anything else is a 404).
+fn mount(path: &str, endpoint: Endpoint) -> Resource {
+    let only = |allow: &'static str| web::to(move || async move { method_not_allowed(allow) });
+    let r = web::resource(path);
+    match endpoint {
+        Endpoint::Authorize => r
             .route(web::get().to(authorize::authorize_get))
             .route(web::post().to(authorize::authorize_post))
-            .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
-    )
-    .route("/assets/grantd.css", web::get().to(authorize::stylesheet))
-    .route("/callback", web::get().to(authorize::demo_callback))
-    .service(
-        web::resource("/oauth/token")
+            .default_service(only("GET, POST")),
+        Endpoint::Stylesheet => r.guard(guard::Get()).to(authorize::stylesheet),
+        Endpoint::DemoCallback => r.guard(guard::Get()).to(authorize::demo_callback),
+        Endpoint::Token => r
             .route(web::post().to(token::token))
-            .default_service(web::to(|| async { method_not_allowed("POST") })),
-    )
-    .service(
-        web::resource("/oauth/revoke")
+            .default_service(only("POST")),
+        Endpoint::Revoke => r
             .route(web::post().to(revoke::revoke))
-            .default_service(web::to(|| async { method_not_allowed("POST") })),
-    )
-    .service(
-        web::resource("/oauth/introspect")
+            .default_service(only("POST")),
+        Endpoint::Introspect => r
             .route(web::post().to(introspect::introspect))
-            .default_service(web::to(|| async { method_not_allowed("POST") })),
-    )
-    .route(
-        "/.well-known/oauth-authorization-server",
-        web::get().to(metadata::metadata),
-    )
-    .service(
-        web::resource("/api/me")
+            .default_service(only("POST")),
+        Endpoint::Metadata => r.guard(guard::Get()).to(metadata::metadata),
+        Endpoint::Me => r
             .route(web::get().to(resource::me))
-            .default_service(web::to(|| async { method_not_allowed("GET") })),
-    )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(ops::metrics))
-    .default_service(web::to(not_found));
+            .default_service(only("GET")),
+        Endpoint::Healthz => r.guard(guard::Get()).to(health::healthz),
+        Endpoint::Readyz => r.guard(guard::Get()).to(health::readyz),
+        Endpoint::Metrics => r.guard(guard::Get()).to(ops::scrape),
+    }
 }
 
 fn method_not_allowed(allow: &'static str) -> HttpResponse {

@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use grantd_domain::BearerError;
 use grantd_ports::Subject;
 use serde::Serialize;
 
@@ -22,39 +21,27 @@ struct Me {
     iat: i64,
 }
 
-pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
-    let Some(token) = bearer_token(&req) else {
-        return OAuthError::invalid_token().into_response();
-    };
+pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, OAuthError> {
+    let token = bearer_token(&req).ok_or_else(OAuthError::invalid_token)?;
     let service = state.service.clone();
-    let checked = match state
+    let active = state
         .ops
         .blocking(move || service.check_access_token(&token))
-        .await
-    {
-        Ok(checked) => checked,
-        Err(e) => return e.into_response(),
+        .await??;
+    let (sub, username) = match active.subject {
+        Subject::User { id, username } => (id.to_string(), Some(username.to_string())),
+        Subject::Client => (active.client_id.to_string(), None),
     };
-    match checked {
-        Ok(active) => {
-            let (sub, username) = match active.subject {
-                Subject::User { id, username } => (id.to_string(), Some(username.to_string())),
-                Subject::Client => (active.client_id.to_string(), None),
-            };
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(Me {
-                    sub,
-                    username,
-                    client_id: active.client_id.to_string(),
-                    scope: active.scope.to_delimited(),
-                    exp: active.expires_at,
-                    iat: active.issued_at,
-                })
-        }
-        Err(BearerError::InvalidToken) => OAuthError::invalid_token().into_response(),
-        Err(BearerError::Store(e)) => OAuthError::from_store(&e).into_response(),
-    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(Me {
+            sub,
+            username,
+            client_id: active.client_id.to_string(),
+            scope: active.scope.to_delimited(),
+            exp: active.expires_at,
+            iat: active.issued_at,
+        }))
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive.

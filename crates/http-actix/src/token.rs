@@ -3,13 +3,14 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
-use grantd_domain::{GrantRequest, TokenRequest, TokenResponse};
+use grantd_domain::{GrantRequest, TokenError, TokenRequest, TokenResponse};
 use serde::Serialize;
 
 use crate::body::read_form;
 use crate::client_credentials;
 use crate::errors::OAuthError;
 use crate::form::Form;
+use crate::ops::GrantTypeLabel;
 use crate::HttpState;
 
 #[derive(Serialize)]
@@ -26,19 +27,8 @@ pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<HttpState>,
-) -> HttpResponse {
-    match handle(&req, payload, &state).await {
-        Ok(response) => success(&response),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn handle(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &HttpState,
-) -> Result<TokenResponse, OAuthError> {
-    let form = read_form(req, payload, state.max_body_bytes).await?;
+) -> Result<HttpResponse, OAuthError> {
+    let form = read_form(&req, payload, state.max_body_bytes).await?;
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -46,8 +36,7 @@ async fn handle(
     let client = client_credentials::extract(authorization, &form)?;
     let grant = grant_request(&form)?;
     let grant_type = grant.grant_type().as_str();
-    req.extensions_mut()
-        .insert(crate::ops::GrantTypeLabel(grant_type));
+    req.extensions_mut().insert(GrantTypeLabel(grant_type));
     let source = client.as_ref().map(|c| c.source);
     let client_id = client
         .as_ref()
@@ -56,37 +45,29 @@ async fn handle(
 
     let service = state.service.clone();
     let request = TokenRequest { client, grant };
-    let result = state.ops.blocking(move || service.token(&request)).await?;
-    match result {
-        Ok(response) => {
-            tracing::info!(grant_type, client_id, outcome = "issued", "token issued");
-            Ok(response)
-        }
-        Err(e) => {
-            let mapped = OAuthError::from_token_error(&e, source);
+    let response = state
+        .ops
+        .blocking(move || service.token(&request))
+        .await?
+        .map_err(|e| {
+            let refused = OAuthError::from(e).for_credentials(source);
             tracing::info!(
                 grant_type,
                 client_id,
-                outcome = mapped.code(),
+                outcome = refused.code(),
                 "token refused"
             );
-            Err(mapped)
-        }
-    }
+            refused
+        })?;
+    tracing::info!(grant_type, client_id, outcome = "issued", "token issued");
+    Ok(success(&response))
 }
 
 /// Splits the grant's parameters out of the form; a missing one is `invalid_request`.
 fn grant_request(form: &Form) -> Result<GrantRequest, OAuthError> {
-    let require = |name| {
-        form.require(name)
-            .map(str::to_owned)
-            .map_err(|e| OAuthError::invalid_request(e.0))
-    };
+    let require = |name| form.require(name).map(str::to_owned);
     let scope = form.get("scope").map(str::to_owned);
-    match form
-        .require("grant_type")
-        .map_err(|e| OAuthError::invalid_request(e.0))?
-    {
+    match form.require("grant_type")? {
         "password" => Ok(GrantRequest::Password {
             username: require("username")?,
             password: require("password")?,
@@ -103,10 +84,7 @@ fn grant_request(form: &Form) -> Result<GrantRequest, OAuthError> {
             redirect_uri: form.get("redirect_uri").map(str::to_owned),
             code_verifier: form.get("code_verifier").map(str::to_owned),
         }),
-        _ => Err(OAuthError::from_token_error(
-            &grantd_domain::TokenError::UnsupportedGrantType,
-            None,
-        )),
+        _ => Err(TokenError::UnsupportedGrantType.into()),
     }
 }
 

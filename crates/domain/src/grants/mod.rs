@@ -17,7 +17,7 @@ use std::sync::Arc;
 use grantd_ports::{Client, DomainEvent, GrantType, TokenKind};
 
 use crate::bearer::{self, ActiveToken, BearerError};
-use crate::client_auth::{self, ClientAuthError, ClientCredentials};
+use crate::client_auth::{self, AuthenticateError, ClientAuthError, ClientCredentials};
 use crate::introspection::{self, Introspection};
 use crate::revocation::{self, RevokeError, TokenTypeHint};
 use crate::rotation::RotationPolicy;
@@ -220,7 +220,7 @@ impl TokenService {
     pub fn authenticate(
         &self,
         credentials: Option<&ClientCredentials>,
-    ) -> Result<Client, ClientAuthError> {
+    ) -> Result<Client, AuthenticateError> {
         let credentials = credentials.ok_or(ClientAuthError::Missing)?;
         let result = client_auth::authenticate_client(
             &self.ports,
@@ -228,7 +228,7 @@ impl TokenService {
             &self.secret_cache,
             credentials,
         );
-        if let Err(ClientAuthError::TooManyAttempts { .. }) = result {
+        if let Err(AuthenticateError::Denied(ClientAuthError::TooManyAttempts { .. })) = result {
             self.ports.metrics.record(DomainEvent::RateLimited);
         }
         result

@@ -9,7 +9,9 @@ use grantd_ports::{
 };
 
 use super::test_support::{basic, client, Doubles, NOW, SECRET};
-use crate::{ClientAuthError, Ports, SecretCacheLimits, TokenService, TokenSettings};
+use crate::{
+    AuthenticateError, ClientAuthError, Ports, SecretCacheLimits, TokenService, TokenSettings,
+};
 
 /// A service over one mutable client row `app`, a movable clock, and a hasher whose
 /// `verify` must be called exactly `verifications` times (accepting only SECRET).
@@ -63,8 +65,14 @@ fn fixture(verifications: usize) -> Fixture {
 }
 
 impl Fixture {
+    /// The denial, if any; a storage failure has no place in these tests.
     fn authenticate(&self, secret: &str) -> Result<Client, ClientAuthError> {
-        self.service.authenticate(basic("app", secret).as_ref())
+        self.service
+            .authenticate(basic("app", secret).as_ref())
+            .map_err(|e| match e {
+                AuthenticateError::Denied(denied) => denied,
+                AuthenticateError::Store(e) => panic!("unexpected storage failure: {e}"),
+            })
     }
 }
 

@@ -16,7 +16,9 @@ use grantd_domain::{AuthorizeFailure, CodeRedirect, LoginError, TokenService};
 use grantd_ports::{StoreError, UserId, Username};
 
 use crate::body::read_form;
+use crate::errors::log_store_failure;
 use crate::form::Form;
+use crate::ops::Busy;
 use crate::HttpState;
 
 use session::Session;
@@ -171,8 +173,12 @@ async fn respond(
         .blocking(move || decide(&service, &params, session_user, action))
         .await
     {
-        Ok(outcome) => outcome,
-        Err(_) => unavailable(),
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(e)) => {
+            log_store_failure(&e);
+            unavailable()
+        }
+        Err(Busy) => unavailable(),
     };
     let self_url = format!("/oauth/authorize?{}", req.query_string());
     let now = state.service.ports().clock.now();
@@ -262,26 +268,27 @@ async fn respond(
     }
 }
 
-/// The blocking part: every decision is the domain's.
+/// The blocking part: every decision is the domain's. A storage failure ends it, and
+/// becomes the one "try again shortly" page.
 fn decide(
     service: &TokenService,
     params: &AuthorizeParams,
     session_user: Option<(UserId, Username)>,
     action: Action,
-) -> Outcome {
+) -> Result<Outcome, StoreError> {
     let request = match service.check_authorization_request(params) {
         Ok(request) => request,
         Err(AuthorizeFailure::Invalid(AuthorizeError::Page(e))) => {
-            return Outcome::ErrorPage {
+            return Ok(Outcome::ErrorPage {
                 status: StatusCode::BAD_REQUEST,
                 title: "This sign-in link does not work",
                 message: e.message().to_owned(),
-            }
+            })
         }
         Err(AuthorizeFailure::Invalid(AuthorizeError::Redirect(r))) => {
-            return Outcome::Redirect(error_location(&r))
+            return Ok(Outcome::Redirect(error_location(&r)))
         }
-        Err(AuthorizeFailure::Store(e)) => return store_failure(&e),
+        Err(AuthorizeFailure::Store(e)) => return Err(e),
     };
     let client_name = request.client.name.clone();
 
@@ -289,63 +296,60 @@ fn decide(
         return match service.log_in(username, password) {
             Ok(user) => {
                 tracing::info!(client_id = %request.client.id, username = %user.username, "user logged in");
-                Outcome::LoggedIn {
+                Ok(Outcome::LoggedIn {
                     user_id: user.id,
                     username: user.username,
-                }
+                })
             }
-            Err(LoginError::BadCredentials) => Outcome::Login {
+            Err(LoginError::BadCredentials) => Ok(Outcome::Login {
                 status: StatusCode::UNAUTHORIZED,
                 client_name,
                 error: Some("The username or password is not right. Please try again.".into()),
-            },
-            Err(LoginError::TooManyAttempts { retry_after }) => Outcome::Login {
+            }),
+            Err(LoginError::TooManyAttempts { retry_after }) => Ok(Outcome::Login {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 client_name,
                 error: Some(format!(
                     "Too many failed sign-ins for this username. Please wait {retry_after} seconds and try again."
                 )),
-            },
-            Err(LoginError::Store(e)) => store_failure(&e),
+            }),
+            Err(LoginError::Store(e)) => Err(e),
         };
     }
 
     let user = match session_user {
-        Some((id, name)) => match service.session_user(&id, &name) {
-            Ok(user) => user,
-            Err(e) => return store_failure(&e),
-        },
+        Some((id, name)) => service.session_user(&id, &name)?,
         None => None,
     };
     let Some(user) = user else {
         let error = (!matches!(action, Action::Show))
             .then(|| "Your sign-in has expired. Please sign in again.".to_owned());
-        return Outcome::Login {
+        return Ok(Outcome::Login {
             status: StatusCode::OK,
             client_name,
             error,
-        };
+        });
     };
 
-    let approve = |service: &TokenService| match service.approve(&user, &request) {
-        Ok(redirect) => {
-            tracing::info!(client_id = %request.client.id, username = %user.username, "authorization code issued");
-            Outcome::Redirect(code_location(&redirect))
-        }
-        Err(e) => store_failure(&e),
+    let approve = |service: &TokenService| {
+        let redirect = service.approve(&user, &request)?;
+        tracing::info!(client_id = %request.client.id, username = %user.username, "authorization code issued");
+        Ok(Outcome::Redirect(code_location(&redirect)))
     };
     match action {
-        Action::Deny => Outcome::Redirect(error_location(&service.deny(&request))),
+        Action::Deny => Ok(Outcome::Redirect(error_location(&service.deny(&request)))),
         Action::Allow => approve(service),
-        Action::Show | Action::Login { .. } => match service.consent_needed(&user, &request) {
-            Ok(false) => approve(service),
-            Ok(true) => Outcome::Consent {
-                client_name,
-                username: user.username.as_str().to_owned(),
-                scopes: request.scope.iter().map(str::to_owned).collect(),
-            },
-            Err(e) => store_failure(&e),
-        },
+        Action::Show | Action::Login { .. } => {
+            if service.consent_needed(&user, &request)? {
+                Ok(Outcome::Consent {
+                    client_name,
+                    username: user.username.as_str().to_owned(),
+                    scopes: request.scope.iter().map(str::to_owned).collect(),
+                })
+            } else {
+                approve(service)
+            }
+        }
     }
 }
 
@@ -398,14 +402,6 @@ fn code_location(r: &CodeRedirect) -> String {
         pairs.push(("state", state));
     }
     with_query(&r.redirect_uri, &pairs)
-}
-
-fn store_failure(e: &StoreError) -> Outcome {
-    match e {
-        StoreError::Unavailable(reason) => tracing::warn!(%reason, "storage unavailable"),
-        _ => tracing::error!(error = %e, "storage error"),
-    }
-    unavailable()
 }
 
 fn unavailable() -> Outcome {

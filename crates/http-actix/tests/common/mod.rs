@@ -247,6 +247,7 @@ fn launch(
                 &ServerOptions {
                     workers: 2,
                     shutdown_timeout_secs: 1,
+                    ..ServerOptions::default()
                 },
             )
             .unwrap();

@@ -1,0 +1,70 @@
+//! The one route table: every path grantd serves and the endpoint that answers it. The
+//! router (`crate::routes`) mounts exactly these entries, and the request counter labels
+//! a request with its entry's path, so the two cannot drift apart; a request that matched
+//! no entry is `unmatched` (never its raw path, which a client chooses and which could
+//! carry a token in a query string).
+
+/// What answers a path, and with which methods (see `crate::routes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `GET`/`POST`: the login and consent pages (RFC 6749 §4.1.1).
+    Authorize,
+    /// `GET`: the pages' stylesheet.
+    Stylesheet,
+    /// `GET`: the demo client's redirect URI, served only with `demo_callback`.
+    DemoCallback,
+    /// `POST` (RFC 6749 §3.2).
+    Token,
+    /// `POST` (RFC 7009).
+    Revoke,
+    /// `POST` (RFC 7662).
+    Introspect,
+    /// `GET` (RFC 8414).
+    Metadata,
+    /// `GET`: the sample protected resource (RFC 6750).
+    Me,
+    /// `GET`: liveness.
+    Healthz,
+    /// `GET`: readiness.
+    Readyz,
+    /// `GET`: Prometheus.
+    Metrics,
+}
+
+/// Every route, path first.
+pub(crate) const ROUTES: [(&str, Endpoint); 11] = [
+    ("/oauth/authorize", Endpoint::Authorize),
+    ("/assets/grantd.css", Endpoint::Stylesheet),
+    ("/callback", Endpoint::DemoCallback),
+    ("/oauth/token", Endpoint::Token),
+    ("/oauth/revoke", Endpoint::Revoke),
+    ("/oauth/introspect", Endpoint::Introspect),
+    (
+        "/.well-known/oauth-authorization-server",
+        Endpoint::Metadata,
+    ),
+    ("/api/me", Endpoint::Me),
+    ("/healthz", Endpoint::Healthz),
+    ("/readyz", Endpoint::Readyz),
+    ("/metrics", Endpoint::Metrics),
+];
+
+/// The `endpoint` label of a request whose matched route pattern is `pattern`.
+pub(crate) fn endpoint_label(pattern: Option<&str>) -> &'static str {
+    pattern
+        .and_then(|p| ROUTES.iter().find(|(path, _)| *path == p))
+        .map_or("unmatched", |(path, _)| path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_the_route_table_only() {
+        assert_eq!(endpoint_label(Some("/oauth/token")), "/oauth/token");
+        assert_eq!(endpoint_label(Some("/metrics")), "/metrics");
+        assert_eq!(endpoint_label(Some("/anything/{x}")), "unmatched");
+        assert_eq!(endpoint_label(None), "unmatched");
+    }
+}
