@@ -5,6 +5,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+/// A blocking HTTP client that never follows redirects (so a test sees each 302).
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// A client with no pooled connections (each request on a new one), so that a stopped
 /// listener or a restarted server is seen as it is.
 pub fn fresh_client() -> reqwest::blocking::Client {

@@ -8,15 +8,20 @@
 //! - [`clock`]: a clock the test moves.
 //! - [`http`]: blocking HTTP helpers (forms, Basic auth, JSON bodies).
 //! - [`process`]: the built `grantd` binary run as a process.
+//! - [`app`]: the real app in-process (built by the app's own wiring) on either backend,
+//!   with the [`fixtures`] seeded.
 //!
 //! Tests fail, never skip, when Postgres or its binaries are missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod app;
 pub mod clock;
 pub mod database;
+pub mod fixtures;
 pub mod http;
 pub mod own_postgres;
 pub mod process;
 
+pub use app::TestApp;
 pub use clock::TestClock;
 pub use database::{Backend, TestDb};

@@ -1,11 +1,8 @@
 //! Lifecycle events over real HTTP, on SQLite and on Postgres: disabling or deleting a user,
 //! or changing their password, revokes all their grants; deleting a client revokes all its
 //! grants; rotating a client's secret does not.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use grantd_domain::{accounts, TokenSettings};
 use grantd_ports::{ClientId, ClientStore, UserStore, Username};
 

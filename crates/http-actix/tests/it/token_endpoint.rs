@@ -1,10 +1,7 @@
 //! The token endpoint and the resource server over real HTTP, on SQLite and on Postgres:
 //! the whole refresh flow, every error case, the headers, and the 401s of RFC 6750.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use grantd_domain::TokenSettings;
 
 fn flow_with_rotation(backend: Backend) {

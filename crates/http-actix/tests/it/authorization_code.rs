@@ -1,11 +1,8 @@
 //! The authorization code flow over real HTTP, on SQLite and Postgres: the pages (login,
 //! consent, CSRF, remembered consent), every error path of RFC 6749 §4.1.2.1 (page versus
 //! redirect), and the exchange (PKCE, redirect URI, reuse revoking the tokens).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use grantd_domain::TokenSettings;
 
 /// RFC 7636 Appendix B.

@@ -1,11 +1,8 @@
 //! The operator's surface over a real socket: `/metrics` in Prometheus format counting
 //! requests by endpoint, grant type and outcome, domain events and the pool; the
 //! `x-request-id` header; the header-size limit.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use grantd_domain::TokenSettings;
 
 fn metrics(app: &TestApp) -> String {

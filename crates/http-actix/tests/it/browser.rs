@@ -6,16 +6,13 @@
 //!
 //! `GRANTD_SCREENSHOTS=docs` (relative to the workspace root) saves the login and consent
 //! pages as `login.png` and `consent.png` there.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use fantoccini::{ClientBuilder, Locator};
 use grantd_domain::TokenSettings;
 use grantd_ports::{

@@ -1,12 +1,9 @@
 //! Random requests against the real app over a real socket (proptest): any method, path,
 //! headers and body. Never a 5xx, never a dropped connection (a panic), and nothing stored
 //! changes: the row counts are the same afterwards and a known refresh token still works.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use diesel::sql_types::BigInt;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use grantd_domain::TokenSettings;

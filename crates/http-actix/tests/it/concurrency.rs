@@ -1,12 +1,9 @@
 //! Races and restarts over real HTTP: 32 parallel refreshes of one token, with and without
 //! a grace period, on SQLite and on Postgres; and reuse detection after a restart.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Barrier;
 
-use common::*;
+use crate::common::*;
 use grantd_domain::TokenSettings;
 
 const RACERS: usize = 32;

@@ -1,10 +1,7 @@
 //! Revocation (RFC 7009), introspection (RFC 7662), metadata (RFC 8414), brute-force
 //! limits and the retry grace period over real HTTP, on SQLite and on Postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use grantd_domain::{ReusePolicy, TokenSettings};
 
 fn introspect(app: &TestApp, token: &str) -> serde_json::Value {

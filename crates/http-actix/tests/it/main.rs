@@ -1,0 +1,22 @@
+//! The HTTP adapter's tests in one binary (one link, not one per file): each talks HTTP to
+//! the real app (built by the app's own wiring, `grantd_testkit::TestApp`) on a real
+//! SQLite file and a real Postgres database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod account_lifecycle;
+mod authorization_code;
+mod browser;
+mod concurrency;
+mod hostile_input;
+mod lifecycle_endpoints;
+mod operations;
+mod token_endpoint;
+
+/// What every test here uses, from the shared test kit.
+mod common {
+    pub use grantd_testkit::app::{login, me, post_form, refresh, token_request, TestApp};
+    pub use grantd_testkit::fixtures::*;
+    pub use grantd_testkit::http::{http, json};
+    pub use grantd_testkit::on_both_backends;
+    pub use grantd_testkit::Backend;
+}

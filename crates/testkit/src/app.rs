@@ -1,0 +1,213 @@
+//! `TestApp`: the real grantd app, built by the app's own composition root
+//! (`grantd_app::wiring`), served over a real socket on 127.0.0.1 from a fresh database of
+//! either backend, with a clock the test moves and bcrypt at its lowest cost. The seeded
+//! fixtures are in [`crate::fixtures`].
+
+use std::net::TcpListener;
+use std::sync::{mpsc, Arc};
+
+use grantd_app::config::{Config, TokensConfig};
+use grantd_app::wiring;
+use grantd_crypto::{BcryptHasher, HasherCosts};
+use grantd_domain::{Ports, TokenSettings};
+use grantd_http_actix::{build_server, ServerOptions};
+use grantd_store_diesel::Database;
+
+use crate::database::{Backend, TestDb};
+use crate::fixtures;
+use crate::http::http;
+use crate::TestClock;
+
+/// A running grantd with the [`fixtures`] clients and user.
+pub struct TestApp {
+    pub base: String,
+    pub clock: TestClock,
+    pub db: Database,
+    /// The ports the server runs on, for tests that act as an administrator.
+    pub ports: Ports,
+    pub hasher: Arc<BcryptHasher>,
+    handle: actix_web::dev::ServerHandle,
+    settings: TokenSettings,
+    // Last: dropped after the server has stopped (Postgres: the database is dropped).
+    database: TestDb,
+}
+
+impl TestApp {
+    pub fn start(backend: Backend, settings: TokenSettings) -> Self {
+        let database = TestDb::empty(backend);
+        let hasher = Arc::new(
+            BcryptHasher::new(HasherCosts {
+                password: 4,
+                client_secret: 4,
+            })
+            .unwrap(),
+        );
+        let clock = TestClock::now_real();
+        let config = config(database.url(), &settings);
+        let db = wiring::connect(&config).unwrap();
+        wiring::migrate(&db).unwrap();
+        // Before the state: the metadata lists the scopes of the clients registered now.
+        fixtures::seed(&db, hasher.as_ref());
+        let (ports, base, handle) = launch(&config, db.clone(), &hasher, &clock);
+        Self {
+            base,
+            clock,
+            db,
+            ports,
+            hasher,
+            handle,
+            settings,
+            database,
+        }
+    }
+
+    /// Stops this server and starts a new process-like instance on the same database:
+    /// nothing survives but what was stored.
+    pub fn restart(mut self) -> Self {
+        stop(&self.handle, true);
+        let config = config(self.database.url(), &self.settings);
+        let db = wiring::connect(&config).unwrap();
+        let (ports, base, handle) = launch(&config, db.clone(), &self.hasher, &self.clock);
+        self.db = db;
+        self.ports = ports;
+        self.base = base;
+        self.handle = handle;
+        self
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The database URL this app serves from (to inspect it directly).
+    pub fn database_url(&self) -> &str {
+        self.database.url()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        stop(&self.handle, false);
+    }
+}
+
+fn stop(handle: &actix_web::dev::ServerHandle, graceful: bool) {
+    let handle = handle.clone();
+    actix_web::rt::System::new().block_on(handle.stop(graceful));
+}
+
+/// The configuration the tests run with: the defaults, this database, a fixed issuer and
+/// session key, and the test's token settings.
+fn config(url: &str, settings: &TokenSettings) -> Config {
+    let mut config = Config::default();
+    config.database.url = url.to_owned();
+    config.server.issuer = "http://grantd.test".into();
+    config.tokens = TokensConfig::from(settings);
+    // base64 of 32 bytes of 42: a fixed key, so sessions survive `restart`.
+    config.authorization.session_key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into();
+    config
+}
+
+/// Builds the state with the app's own wiring (the test's clock and hasher swapped in)
+/// and serves it on a free port; returns the ports, the base URL and the server handle.
+fn launch(
+    config: &Config,
+    db: Database,
+    hasher: &Arc<BcryptHasher>,
+    clock: &TestClock,
+) -> (Ports, String, actix_web::dev::ServerHandle) {
+    let mut ports = wiring::build_ports(config, db.clone()).unwrap();
+    ports.hasher = hasher.clone();
+    ports.clock = Arc::new(clock.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let state = wiring::build_state(config, db, ports.clone(), address, true).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let options = ServerOptions {
+                workers: 2,
+                shutdown_timeout_secs: 1,
+                ..ServerOptions::default()
+            };
+            let server = build_server(listener, state, &options).unwrap();
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        });
+    });
+    (ports, format!("http://{address}"), rx.recv().unwrap())
+}
+
+/// POSTs a form to the token endpoint with Basic credentials (None = no header).
+pub fn token_request(
+    app: &TestApp,
+    basic: Option<(&str, &str)>,
+    body: &str,
+) -> reqwest::blocking::Response {
+    let mut req = http()
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    req.send().unwrap()
+}
+
+/// The password grant for alice through `app`; returns (access, refresh).
+pub fn login(app: &TestApp) -> (String, String) {
+    let (status, body) = crate::http::json(token_request(
+        app,
+        Some(("app", fixtures::SECRET)),
+        &format!(
+            "grant_type=password&username=alice&password={}",
+            fixtures::PASSWORD
+        ),
+    ));
+    assert_eq!(status, 200, "{body}");
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A refresh by the `app` client; returns the status and body.
+pub fn refresh(app: &TestApp, refresh_token: &str) -> (u16, serde_json::Value) {
+    crate::http::json(token_request(
+        app,
+        Some(("app", fixtures::SECRET)),
+        &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+    ))
+}
+
+/// POSTs a form to `path` with Basic credentials.
+pub fn post_form(
+    app: &TestApp,
+    path: &str,
+    basic: (&str, &str),
+    body: &str,
+) -> reqwest::blocking::Response {
+    crate::http::post_form(&http(), &app.url(path), basic, body)
+}
+
+/// `GET /api/me` with a bearer token.
+pub fn me(app: &TestApp, access: &str) -> reqwest::blocking::Response {
+    http()
+        .get(app.url("/api/me"))
+        .bearer_auth(access)
+        .send()
+        .unwrap()
+}
+
+/// Declares one test per backend from a `fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::Backend::Postgres) } )*
+        }
+    };
+}
