@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
-use grantd_domain::{Ports, ServerMetadata, TokenService};
+use grantd_domain::{PortSet, ServerMetadata, TokenService};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
 use grantd_ports::NoMetrics;
 use grantd_store_diesel::{Database, DbOptions};
@@ -40,7 +40,7 @@ pub fn migrate(db: &Database) -> anyhow::Result<()> {
 
 /// The ports over one shared database handle, bcrypt at the configured costs, the OS
 /// CSPRNG and the system clock.
-pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
+pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
     let hasher = BcryptHasher::new(HasherCosts {
         password: config.security.password_bcrypt_cost,
         client_secret: config.security.client_secret_bcrypt_cost,
@@ -48,7 +48,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
     .map_err(anyhow::Error::msg)
     .context("invalid configuration: security")?;
     let db = Arc::new(db);
-    Ok(Ports {
+    Ok(PortSet {
         clients: db.clone(),
         users: db.clone(),
         tokens: db.clone(),
@@ -72,7 +72,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
 pub fn build_state(
     config: &Config,
     db: Database,
-    mut ports: Ports,
+    mut ports: PortSet,
     address: SocketAddr,
     demo: bool,
 ) -> anyhow::Result<HttpState> {
@@ -119,7 +119,7 @@ pub fn build_state(
 /// authorization endpoint accepts, as configured.
 fn server_metadata(
     issuer: &str,
-    ports: &Ports,
+    ports: &PortSet,
     code_challenge_methods: Vec<&'static str>,
 ) -> anyhow::Result<ServerMetadata> {
     let clients = ports

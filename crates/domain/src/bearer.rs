@@ -5,7 +5,7 @@ use grantd_ports::{
     ClientId, GrantId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime,
 };
 
-use crate::Ports;
+use crate::PortSet;
 
 /// What an active access token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum BearerError {
 }
 
 /// Checks a presented access token: one indexed lookup by hash, then the rules.
-pub fn check_access_token(ports: &Ports, presented: &str) -> Result<ActiveToken, BearerError> {
+pub fn check_access_token(ports: &PortSet, presented: &str) -> Result<ActiveToken, BearerError> {
     // A cheap shape check saves a database round trip for garbage.
     if !TokenKind::Access.is_well_formed(presented) {
         return Err(BearerError::InvalidToken);

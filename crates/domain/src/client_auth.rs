@@ -7,7 +7,7 @@ use std::fmt;
 use grantd_ports::{Client, ClientId, StoreError};
 
 use crate::secret_cache::SecretCache;
-use crate::{FailureLimiter, Ports};
+use crate::{FailureLimiter, PortSet};
 
 /// Where the credentials came from; the HTTP edge needs it to answer a failure
 /// (§5.2: `WWW-Authenticate` matching the scheme when the header was used).
@@ -75,7 +75,7 @@ pub enum AuthenticateError {
 /// that `cache` remembers for this client's current row skips bcrypt; one that bcrypt
 /// verifies is remembered; a failure is never remembered.
 pub fn authenticate_client(
-    ports: &Ports,
+    ports: &PortSet,
     limiter: &FailureLimiter,
     cache: &SecretCache,
     credentials: &ClientCredentials,
@@ -100,7 +100,7 @@ pub fn authenticate_client(
 }
 
 fn verify(
-    ports: &Ports,
+    ports: &PortSet,
     cache: &SecretCache,
     credentials: &ClientCredentials,
     now: grantd_ports::UnixTime,

@@ -4,7 +4,7 @@
 
 use grantd_ports::{ClientId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime};
 
-use crate::Ports;
+use crate::PortSet;
 
 /// What an active token says (RFC 7662 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct Introspection {
 }
 
 /// `Ok(None)` = inactive: unknown, malformed, expired, consumed or revoked. Blocking.
-pub fn introspect(ports: &Ports, presented: &str) -> Result<Option<Introspection>, StoreError> {
+pub fn introspect(ports: &PortSet, presented: &str) -> Result<Option<Introspection>, StoreError> {
     let now = ports.clock.now();
     let hash = PlainToken::from_presented(presented).hash();
     if TokenKind::Access.is_well_formed(presented) {

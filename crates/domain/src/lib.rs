@@ -16,7 +16,7 @@ mod introspection;
 mod lifetimes;
 mod metadata;
 pub mod pkce;
-mod ports_bundle;
+mod port_set;
 pub mod registration;
 mod response;
 mod retry_seal;
@@ -36,7 +36,7 @@ pub use grants::{
 };
 pub use introspection::Introspection;
 pub use metadata::{ServerMetadata, AUTH_METHODS};
-pub use ports_bundle::Ports;
+pub use port_set::PortSet;
 pub use response::TokenResponse;
 pub use revocation::{RevokeError, TokenTypeHint};
 pub use secret_cache::{SecretCache, SecretCacheLimits};

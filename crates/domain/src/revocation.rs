@@ -6,7 +6,7 @@
 
 use grantd_ports::{Client, PlainToken, StoreError, TokenKind};
 
-use crate::Ports;
+use crate::PortSet;
 
 /// `token_type_hint` (§2.1): a hint to look in the right table first, never trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum RevokeError {
 
 /// Revokes `presented` if `client` holds it. Blocking.
 pub fn revoke(
-    ports: &Ports,
+    ports: &PortSet,
     client: &Client,
     presented: &str,
     hint: Option<TokenTypeHint>,

@@ -22,7 +22,7 @@ use crate::introspection::{self, Introspection};
 use crate::revocation::{self, RevokeError, TokenTypeHint};
 use crate::rotation::RotationPolicy;
 use crate::{
-    AttemptLimit, AuthorizationSettings, FailureLimiter, Ports, SecretCache, SecretCacheLimits,
+    AttemptLimit, AuthorizationSettings, FailureLimiter, PortSet, SecretCache, SecretCacheLimits,
     TokenError, TokenResponse, TokenSettings,
 };
 
@@ -109,7 +109,7 @@ pub struct TokenRequest {
 /// The token endpoint and resource-server use cases over the ports.
 #[derive(Clone)]
 pub struct TokenService {
-    ports: Ports,
+    ports: PortSet,
     settings: TokenSettings,
     user_failures: Arc<FailureLimiter>,
     client_failures: Arc<FailureLimiter>,
@@ -126,7 +126,7 @@ const DEFAULT_LIMIT: AttemptLimit = AttemptLimit {
 };
 
 impl TokenService {
-    pub fn new(ports: Ports, settings: TokenSettings) -> Self {
+    pub fn new(ports: PortSet, settings: TokenSettings) -> Self {
         Self {
             ports,
             settings,
@@ -165,7 +165,7 @@ impl TokenService {
         &self.settings
     }
 
-    pub fn ports(&self) -> &Ports {
+    pub fn ports(&self) -> &PortSet {
         &self.ports
     }
 

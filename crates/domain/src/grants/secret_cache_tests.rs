@@ -10,7 +10,7 @@ use grantd_ports::{
 
 use super::test_support::{basic, client, Doubles, NOW, SECRET};
 use crate::{
-    AuthenticateError, ClientAuthError, Ports, SecretCacheLimits, TokenService, TokenSettings,
+    AuthenticateError, ClientAuthError, PortSet, SecretCacheLimits, TokenService, TokenSettings,
 };
 
 /// A service over one mutable client row `app`, a movable clock, and a hasher whose
@@ -44,7 +44,7 @@ fn fixture(verifications: usize) -> Fixture {
         .expect_mint()
         .returning(|kind| kind.encode(&[42; TokenKind::RANDOM_BYTES]));
     // Start from the shared doubles (whatever ports they hold) and swap in ours.
-    let mut ports: Ports = Doubles::new()
+    let mut ports: PortSet = Doubles::new()
         .service(TokenSettings::default())
         .ports()
         .clone();

@@ -11,13 +11,13 @@ use grantd_ports::{
     Username,
 };
 
-use crate::{ClientCredentials, CredentialSource, Ports, TokenService, TokenSettings};
+use crate::{ClientCredentials, CredentialSource, PortSet, TokenService, TokenSettings};
 
 pub const NOW: UnixTime = 1_000_000;
 pub const SECRET: &str = "s3cret";
 pub const PASSWORD: &str = "hunter2";
 
-/// The doubles before they are frozen into `Ports`; tests add expectations, then `service`.
+/// The doubles before they are frozen into `PortSet`; tests add expectations, then `service`.
 pub struct Doubles {
     pub clients: MockClientStore,
     pub users: MockUserStore,
@@ -72,7 +72,7 @@ impl Doubles {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
         TokenService::new(
-            Ports {
+            PortSet {
                 clients: Arc::new(self.clients),
                 users: Arc::new(self.users),
                 tokens: Arc::new(self.tokens),
