@@ -100,7 +100,7 @@ mod tests {
     use grantd_ports::{SecretHash, UserId, Username};
 
     use super::*;
-    use crate::grants::test_support::{client, Doubles};
+    use crate::test_support::{client, Doubles};
     use crate::TokenSettings;
 
     fn alice() -> User {

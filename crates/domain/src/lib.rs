@@ -6,12 +6,12 @@
 
 pub mod accounts;
 mod attempts;
+mod authorize_endpoint;
 pub mod authorize_request;
 mod bearer;
 mod client_auth;
 mod consent_rules;
 mod errors;
-mod grants;
 mod introspection;
 mod lifetimes;
 mod metadata;
@@ -25,15 +25,15 @@ pub mod rotation;
 mod scope_rules;
 mod secret_cache;
 mod settings;
+#[cfg(test)]
+mod test_support;
+mod token_endpoint;
 
 pub use attempts::{AttemptLimit, FailureLimiter};
+pub use authorize_endpoint::{AuthorizeFailure, CodeRedirect, LoginError};
 pub use bearer::{ActiveToken, BearerError};
 pub use client_auth::{AuthenticateError, ClientAuthError, ClientCredentials, CredentialSource};
 pub use errors::TokenError;
-pub use grants::{
-    AuthorizeFailure, CodeRedirect, ExchangeDenied, GrantRequest, IntrospectError, LoginError,
-    TokenRequest, TokenService,
-};
 pub use introspection::Introspection;
 pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use port_set::PortSet;
@@ -41,3 +41,6 @@ pub use response::TokenResponse;
 pub use revocation::{RevokeError, TokenTypeHint};
 pub use secret_cache::{SecretCache, SecretCacheLimits};
 pub use settings::{AuthorizationSettings, ReusePolicy, TokenSettings};
+pub use token_endpoint::{
+    ExchangeDenied, GrantRequest, IntrospectError, TokenRequest, TokenService,
+};

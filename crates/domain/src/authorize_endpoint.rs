@@ -12,7 +12,7 @@ use crate::authorize_request::{
 };
 use crate::{consent_rules, AuthorizationSettings, TokenError};
 
-use super::TokenService;
+use crate::TokenService;
 
 /// Why an authorization request cannot go on.
 #[derive(Debug)]
@@ -180,7 +180,7 @@ mod tests {
 
     use super::*;
     use crate::authorize_request::PageError;
-    use crate::grants::test_support::{client, Doubles, NOW, PASSWORD};
+    use crate::test_support::{client, Doubles, NOW, PASSWORD};
     use crate::{AttemptLimit, TokenSettings};
 
     const CB: &str = "https://web.example/cb";

@@ -176,7 +176,7 @@ mod tests {
     use grantd_ports::{CodeChallenge, CodeChallengeMethod, ScopeSet, TokenHash, UserId, Username};
 
     use super::*;
-    use crate::grants::test_support::{client, NOW};
+    use crate::test_support::{client, NOW};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -384,7 +384,7 @@ mod use_case_tests {
     use mockall::predicate::eq;
 
     use super::*;
-    use crate::grants::test_support::{basic, client, Doubles, NOW, SECRET};
+    use crate::test_support::{basic, client, Doubles, NOW, SECRET};
     use crate::{GrantRequest, TokenRequest, TokenSettings};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -2,12 +2,10 @@
 //! check that it may use the grant, run the grant, and store what it issues.
 
 mod authorization_code;
-mod authorize;
 mod client_credentials;
 mod issue;
 
 pub use authorization_code::ExchangeDenied;
-pub use authorize::{AuthorizeFailure, CodeRedirect, LoginError};
 mod password;
 mod refresh;
 
@@ -109,14 +107,14 @@ pub struct TokenRequest {
 /// The token endpoint and resource-server use cases over the ports.
 #[derive(Clone)]
 pub struct TokenService {
-    ports: PortSet,
+    pub(crate) ports: PortSet,
     settings: TokenSettings,
-    user_failures: Arc<FailureLimiter>,
+    pub(crate) user_failures: Arc<FailureLimiter>,
     client_failures: Arc<FailureLimiter>,
     /// Verified client secrets of this process (see `secret_cache`); shared by every clone.
     secret_cache: Arc<SecretCache>,
     /// The authorization code flow's policy.
-    authorization: AuthorizationSettings,
+    pub(crate) authorization: AuthorizationSettings,
 }
 
 /// Brute-force defaults: 10 failures per username and per client id per 60 s.
@@ -278,7 +276,5 @@ impl TokenService {
 mod endpoint_tests;
 #[cfg(test)]
 mod secret_cache_tests;
-#[cfg(test)]
-pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;

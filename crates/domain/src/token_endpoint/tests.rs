@@ -7,7 +7,7 @@ use grantd_ports::{
     GrantId, RefreshIntent, RefreshWrite, RotateOutcome, ScopeSet, StoreError, TokenKind,
 };
 
-use super::test_support::*;
+use crate::test_support::*;
 use crate::{ClientAuthError, GrantRequest, ReusePolicy, TokenError, TokenRequest, TokenSettings};
 
 fn password(

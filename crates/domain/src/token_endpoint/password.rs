@@ -43,7 +43,7 @@ impl TokenService {
 
     /// The user behind a username and password, or `invalid_grant` with one message for
     /// every failure.
-    pub(super) fn check_password(
+    pub(crate) fn check_password(
         &self,
         username: &str,
         password: &str,

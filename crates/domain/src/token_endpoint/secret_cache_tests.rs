@@ -8,7 +8,7 @@ use grantd_ports::{
     Client, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter, SecretHash, TokenKind,
 };
 
-use super::test_support::{basic, client, Doubles, NOW, SECRET};
+use crate::test_support::{basic, client, Doubles, NOW, SECRET};
 use crate::{
     AuthenticateError, ClientAuthError, PortSet, SecretCacheLimits, TokenService, TokenSettings,
 };
@@ -163,7 +163,7 @@ fn a_public_client_never_touches_bcrypt() {
     let f = fixture(0);
     *f.row.lock().unwrap() = Some(client("app", false));
     f.service
-        .authenticate(super::test_support::id_only("app").as_ref())
+        .authenticate(crate::test_support::id_only("app").as_ref())
         .unwrap();
 }
 

@@ -2,7 +2,7 @@
 
 use grantd_ports::{AccessToken, AccessTokenState, StoreError, TokenKind};
 
-use super::test_support::*;
+use crate::test_support::*;
 use crate::{
     AttemptLimit, ClientAuthError, GrantRequest, RevokeError, TokenError, TokenRequest,
     TokenSettings, TokenTypeHint,
