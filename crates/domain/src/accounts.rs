@@ -101,7 +101,6 @@ mod tests {
 
     use super::*;
     use crate::test_support::{client, Doubles};
-    use crate::TokenSettings;
 
     fn alice() -> User {
         User {
@@ -142,7 +141,7 @@ mod tests {
                 c.lock().unwrap().push("set");
                 Ok(true)
             });
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         assert_eq!(
             change_password(&ports, &alice(), "new").unwrap(),
             Changed {
@@ -168,7 +167,7 @@ mod tests {
             .expect_delete_user()
             .times(1)
             .returning(|_| Ok(true));
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         assert_eq!(disable_user(&ports, &alice()).unwrap().revoked_grants, 1);
         assert_eq!(enable_user(&ports, &alice()).unwrap().revoked_grants, 0);
         assert_eq!(delete_user(&ports, &alice()).unwrap().revoked_grants, 1);
@@ -181,7 +180,7 @@ mod tests {
             .expect_revoke_grants_of_user()
             .returning(|_, _| Err(StoreError::Unavailable("down".into())));
         d.users.expect_set_user_disabled().never();
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         assert!(disable_user(&ports, &alice()).is_err());
     }
 
@@ -203,7 +202,7 @@ mod tests {
             .expect_set_client_secret()
             .times(1)
             .returning(|_, _| Ok(true));
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         let app = client("app", true);
         assert_eq!(
             delete_client(&ports, &app).unwrap(),

@@ -4,9 +4,9 @@ use grantd_ports::{Client, Subject};
 
 use crate::{scope_rules, TokenError, TokenResponse};
 
-use super::TokenService;
+use super::TokenEndpoint;
 
-impl TokenService {
+impl TokenEndpoint {
     pub(super) fn client_credentials_grant(
         &self,
         client: &Client,
@@ -22,5 +22,41 @@ impl TokenService {
         let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
         // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
         self.issue_new_grant(client, Subject::Client, scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::*;
+    use crate::{GrantRequest, TokenError, TokenRequest};
+
+    #[test]
+    fn client_credentials_issue_no_refresh_token() {
+        let mut d = Doubles::new();
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert!(i.refresh.is_none());
+            assert_eq!(i.grant.subject, grantd_ports::Subject::Client);
+            Ok(())
+        });
+        let req = TokenRequest {
+            client: basic("app", SECRET),
+            grant: GrantRequest::ClientCredentials { scope: None },
+        };
+        let r = d.token().respond(&req).unwrap();
+        assert!(r.refresh_token.is_none());
+    }
+
+    #[test]
+    fn client_credentials_refused_to_public_clients() {
+        let mut d = Doubles::new();
+        d.tokens.expect_issue().never();
+        let req = TokenRequest {
+            client: id_only("public"),
+            grant: GrantRequest::ClientCredentials { scope: None },
+        };
+        assert!(matches!(
+            d.token().respond(&req).unwrap_err(),
+            TokenError::UnauthorizedClient(_)
+        ));
     }
 }

@@ -1,38 +1,23 @@
-//! The token endpoint's use cases (RFC 6749 §4.3, §4.4, §6): authenticate the client,
-//! check that it may use the grant, run the grant, and store what it issues.
+//! The token endpoint (`POST /oauth/token`, RFC 6749 §3.2): authenticate the client, check
+//! that it may use the grant, run the grant (§4.1.3, §4.3, §4.4, §6), and store what it
+//! issues.
 
 mod authorization_code;
 mod client_credentials;
 mod issue;
-
-pub use authorization_code::ExchangeDenied;
 mod password;
 mod refresh;
 
+pub use authorization_code::ExchangeDenied;
+
 use std::fmt;
-use std::sync::Arc;
 
-use grantd_ports::{Client, DomainEvent, GrantType, TokenKind};
+use grantd_ports::{DomainEvent, GrantType, TokenKind};
 
-use crate::bearer::{self, ActiveToken, BearerError};
-use crate::client_auth::{self, AuthenticateError, ClientAuthError, ClientCredentials};
-use crate::introspection::{self, Introspection};
-use crate::revocation::{self, RevokeError, TokenTypeHint};
+use crate::client_auth::{ClientAuthenticator, ClientCredentials};
 use crate::rotation::RotationPolicy;
-use crate::{
-    AttemptLimit, AuthorizationSettings, FailureLimiter, PortSet, SecretCache, SecretCacheLimits,
-    TokenError, TokenResponse, TokenSettings,
-};
-
-/// Why introspection was refused (an inactive token is not an error, RFC 7662 §2.3).
-#[derive(Debug, thiserror::Error)]
-pub enum IntrospectError {
-    /// The client is not registered with the introspection right (§2.1, §4).
-    #[error("the client may not introspect tokens")]
-    NotAllowed,
-    #[error(transparent)]
-    Store(#[from] grantd_ports::StoreError),
-}
+use crate::user_auth::UserAuthenticator;
+use crate::{PortSet, TokenError, TokenResponse, TokenSettings};
 
 /// One grant's parameters, already split out of the form by the HTTP edge. Values are
 /// raw strings: validating them is this crate's job.
@@ -104,72 +89,43 @@ pub struct TokenRequest {
     pub grant: GrantRequest,
 }
 
-/// The token endpoint and resource-server use cases over the ports.
+/// The token endpoint's use case. Cheap to clone; clones share the limiters and the cache.
 #[derive(Clone)]
-pub struct TokenService {
-    pub(crate) ports: PortSet,
+pub struct TokenEndpoint {
+    ports: PortSet,
     settings: TokenSettings,
-    pub(crate) user_failures: Arc<FailureLimiter>,
-    client_failures: Arc<FailureLimiter>,
-    /// Verified client secrets of this process (see `secret_cache`); shared by every clone.
-    secret_cache: Arc<SecretCache>,
-    /// The authorization code flow's policy.
-    pub(crate) authorization: AuthorizationSettings,
+    /// The same authenticator (limiter and secret cache) as revocation and introspection.
+    clients: ClientAuthenticator,
+    /// The same per-username limit as the login page.
+    users: UserAuthenticator,
 }
 
-/// Brute-force defaults: 10 failures per username and per client id per 60 s.
-const DEFAULT_LIMIT: AttemptLimit = AttemptLimit {
-    max_failures: 10,
-    window_secs: 60,
-};
-
-impl TokenService {
-    pub fn new(ports: PortSet, settings: TokenSettings) -> Self {
+impl TokenEndpoint {
+    pub(crate) fn new(
+        ports: PortSet,
+        settings: TokenSettings,
+        clients: ClientAuthenticator,
+        users: UserAuthenticator,
+    ) -> Self {
         Self {
             ports,
             settings,
-            user_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
-            client_failures: Arc::new(FailureLimiter::new(DEFAULT_LIMIT)),
-            secret_cache: Arc::new(SecretCache::new(SecretCacheLimits::default())),
-            authorization: AuthorizationSettings::default(),
+            clients,
+            users,
         }
-    }
-
-    /// Sets the authorization code flow's policy (code lifetime, PKCE rules).
-    pub fn with_authorization_settings(mut self, settings: AuthorizationSettings) -> Self {
-        self.authorization = settings;
-        self
-    }
-
-    /// Sets the size and TTL of the verified-secret cache (capacity 0 turns it off).
-    pub fn with_secret_cache(mut self, limits: SecretCacheLimits) -> Self {
-        self.secret_cache = Arc::new(SecretCache::new(limits));
-        self
-    }
-
-    /// Sets the brute-force limits for passwords (per username) and client secrets
-    /// (per client id).
-    pub fn with_attempt_limits(
-        mut self,
-        per_username: AttemptLimit,
-        per_client: AttemptLimit,
-    ) -> Self {
-        self.user_failures = Arc::new(FailureLimiter::new(per_username));
-        self.client_failures = Arc::new(FailureLimiter::new(per_client));
-        self
     }
 
     pub fn settings(&self) -> &TokenSettings {
         &self.settings
     }
 
-    pub fn ports(&self) -> &PortSet {
-        &self.ports
+    pub(crate) fn users(&self) -> &UserAuthenticator {
+        &self.users
     }
 
-    /// `POST /oauth/token`. Blocking: runs bcrypt and the stores.
-    pub fn token(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
-        let client = self.authenticate(request.client.as_ref())?;
+    /// Answers a token request. Blocking: runs bcrypt and the stores.
+    pub fn respond(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+        let client = self.clients.authenticate(request.client.as_ref())?;
         let grant_type = request.grant.grant_type();
         // §5.2 unauthorized_client: "not authorized to use this authorization grant type".
         if !client.allows(grant_type) {
@@ -214,52 +170,6 @@ impl TokenService {
         result
     }
 
-    /// Authenticates a client for any endpoint that requires it (token, revoke, introspect).
-    pub fn authenticate(
-        &self,
-        credentials: Option<&ClientCredentials>,
-    ) -> Result<Client, AuthenticateError> {
-        let credentials = credentials.ok_or(ClientAuthError::Missing)?;
-        let result = client_auth::authenticate_client(
-            &self.ports,
-            &self.client_failures,
-            &self.secret_cache,
-            credentials,
-        );
-        if let Err(AuthenticateError::Denied(ClientAuthError::TooManyAttempts { .. })) = result {
-            self.ports.metrics.record(DomainEvent::RateLimited);
-        }
-        result
-    }
-
-    /// The resource server's check of a bearer access token (RFC 6750).
-    pub fn check_access_token(&self, presented: &str) -> Result<ActiveToken, BearerError> {
-        bearer::check_access_token(&self.ports, presented)
-    }
-
-    /// `POST /oauth/revoke` for an authenticated client (RFC 7009).
-    pub fn revoke(
-        &self,
-        client: &Client,
-        token: &str,
-        hint: Option<TokenTypeHint>,
-    ) -> Result<(), RevokeError> {
-        revocation::revoke(&self.ports, client, token, hint)
-    }
-
-    /// `POST /oauth/introspect` (RFC 7662): only for clients with the introspection right.
-    /// `Ok(None)` = inactive.
-    pub fn introspect(
-        &self,
-        client: &Client,
-        token: &str,
-    ) -> Result<Option<Introspection>, IntrospectError> {
-        if !client.can_introspect {
-            return Err(IntrospectError::NotAllowed);
-        }
-        Ok(introspection::introspect(&self.ports, token)?)
-    }
-
     fn rotation_policy(&self) -> RotationPolicy {
         RotationPolicy {
             rotate: self.settings.always_issue_new_refresh_token,
@@ -273,8 +183,147 @@ impl TokenService {
 }
 
 #[cfg(test)]
-mod endpoint_tests;
-#[cfg(test)]
-mod secret_cache_tests;
-#[cfg(test)]
-mod tests;
+mod tests {
+    use grantd_ports::{DomainEvent, GrantType};
+
+    use crate::test_support::*;
+    use crate::{AttemptLimit, ClientAuthError, TokenError, TokenSettings};
+
+    #[test]
+    fn client_without_the_grant_type_is_unauthorized_client() {
+        let mut d = Doubles::new();
+        d.users.expect_find_user_by_username().never();
+        let err = d
+            .token()
+            .respond(&password_request(
+                basic("narrow", SECRET),
+                "alice",
+                PASSWORD,
+                None,
+            ))
+            .unwrap_err();
+        assert!(matches!(err, TokenError::UnauthorizedClient(_)));
+    }
+
+    #[test]
+    fn client_authentication_failures_are_invalid_client() {
+        let cases = [
+            (
+                "wrong secret",
+                basic("app", "bad"),
+                ClientAuthError::WrongSecret,
+            ),
+            (
+                "unknown client",
+                basic("ghost", SECRET),
+                ClientAuthError::UnknownClient,
+            ),
+            (
+                "confidential without secret",
+                id_only("app"),
+                ClientAuthError::SecretRequired,
+            ),
+            (
+                "public with a secret",
+                basic("public", "x"),
+                ClientAuthError::UnexpectedSecret,
+            ),
+            ("no credentials", None, ClientAuthError::Missing),
+        ];
+        for (name, creds, why) in cases {
+            let mut d = Doubles::new();
+            d.users.expect_find_user_by_username().never();
+            d.tokens.expect_issue().never();
+            let err = d
+                .token()
+                .respond(&password_request(creds, "alice", PASSWORD, None))
+                .unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidClient(ref e) if *e == why),
+                "{name}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_client_authenticates_by_id() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        assert!(d
+            .token()
+            .respond(&password_request(
+                id_only("public"),
+                "alice",
+                PASSWORD,
+                None
+            ))
+            .is_ok());
+    }
+
+    #[test]
+    fn per_client_lifetimes_override_the_global_ones() {
+        let mut d = Doubles::new().with_user(false);
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(|_| {
+            let mut c = client("app", true);
+            c.lifetimes = grantd_ports::LifetimeOverrides {
+                access_token: Some(60),
+                refresh_token: Some(600),
+                refresh_token_max: Some(0),
+            };
+            Ok(Some(c))
+        });
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert_eq!(i.access.expires_at, NOW + 60);
+            assert_eq!(i.refresh.as_ref().unwrap().expires_at, NOW + 600);
+            assert_eq!(i.grant.expires_at, None, "0 = no absolute cap");
+            Ok(())
+        });
+        let r = d
+            .token()
+            .respond(&password_request(
+                basic("app", SECRET),
+                "alice",
+                PASSWORD,
+                None,
+            ))
+            .unwrap();
+        assert_eq!(r.expires_in, 60);
+    }
+
+    #[test]
+    fn issued_tokens_and_each_refusal_by_a_limit_are_counted_once() {
+        let limit = AttemptLimit {
+            max_failures: 1,
+            window_secs: 60,
+        };
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let events = d.events.clone();
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(limit, limit)
+            .token;
+        let alice = |pw| password_request(basic("app", SECRET), "alice", pw, None);
+        token.respond(&alice(PASSWORD)).unwrap();
+        token.respond(&alice("wrong")).unwrap_err();
+        // The username is at its limit now, and so is the client id after a wrong secret.
+        token.respond(&alice(PASSWORD)).unwrap_err();
+        let wrong_secret = password_request(basic("app", "bad"), "alice", PASSWORD, None);
+        token.respond(&wrong_secret).unwrap_err();
+        token.respond(&wrong_secret).unwrap_err();
+        let counted: Vec<_> = events
+            .recorded()
+            .into_iter()
+            .filter(|e| !matches!(e, DomainEvent::ClientSecretCache { .. }))
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                DomainEvent::TokensIssued(GrantType::Password),
+                DomainEvent::RateLimited,
+                DomainEvent::RateLimited,
+            ]
+        );
+    }
+}
