@@ -172,7 +172,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use grantd_ports::{
-        GrantId, RefreshIntent, RefreshTokenState, RefreshWrite, RotateOutcome, StoreError,
+        DomainEvent, GrantId, RefreshIntent, RefreshTokenState, RefreshWrite, RotateOutcome,
+        StoreError,
     };
 
     use crate::test_support::*;
@@ -307,172 +308,221 @@ mod tests {
         assert!(writes.lock().unwrap().is_empty());
     }
 
-    #[test]
-    fn reused_refresh_token_revokes_the_grant() {
-        let mut d = Doubles::new();
+    /// What the token store holds for the presented token.
+    enum Stored {
+        /// This row: the store runs the decision against it.
+        Token(Box<RefreshTokenState>),
+        /// No token has this hash.
+        Nothing,
+        /// The store is down.
+        Outage,
+    }
+
+    /// A live token of `client`.
+    fn live(client: &str) -> Stored {
+        Stored::Token(Box::new(refresh_state(client)))
+    }
+
+    /// `app`'s live token, changed by `edit`.
+    fn app_token(edit: impl FnOnce(&mut RefreshTokenState)) -> Stored {
         let mut state = refresh_state("app");
-        state.token.consumed_at = Some(NOW - 1);
-        let writes = rotating_store(&mut d, state);
-        d.tokens
-            .expect_revoke_grant()
-            .withf(|id, now| id.as_str() == "g1" && *now == NOW)
-            .times(1)
-            .returning(|_, _| Ok(true));
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-        assert!(writes.lock().unwrap().is_empty());
+        edit(&mut state);
+        Stored::Token(Box::new(state))
+    }
+
+    /// The refusal expected, by `TokenError` variant.
+    #[derive(Debug)]
+    enum Refused {
+        InvalidGrant,
+        InvalidScope,
+        UnauthorizedClient,
+        /// `TokenError::Store(StoreError::Unavailable(_))`: never a denial.
+        Unavailable,
+    }
+
+    impl Refused {
+        fn matches(&self, e: &TokenError) -> bool {
+            match self {
+                Refused::InvalidGrant => matches!(e, TokenError::InvalidGrant(_)),
+                Refused::InvalidScope => matches!(e, TokenError::InvalidScope(_)),
+                Refused::UnauthorizedClient => matches!(e, TokenError::UnauthorizedClient(_)),
+                Refused::Unavailable => {
+                    matches!(e, TokenError::Store(StoreError::Unavailable(_)))
+                }
+            }
+        }
+    }
+
+    /// What happens to the grant `g1`.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Revokes {
+        Nothing,
+        /// Revoked once, at NOW.
+        Grant,
+        /// Revoked once, at NOW, and the store fails.
+        GrantButFails,
+    }
+
+    /// One refused refresh: the stored token, the request (`app_refresh` unless set), the
+    /// refusal, and the interactions expected. Nothing is ever written.
+    struct Denial {
+        name: &'static str,
+        stored: Stored,
+        settings: TokenSettings,
+        request: TokenRequest,
+        refused: Refused,
+        /// Whether the store is asked at all (garbage and unauthorized clients never reach it).
+        reads_store: bool,
+        revokes: Revokes,
+        /// Domain events counted, client-secret cache events aside.
+        events: &'static [DomainEvent],
+    }
+
+    /// A denial with the defaults: `app_refresh`, default settings, the store read, nothing
+    /// revoked, nothing counted.
+    fn denial(name: &'static str, stored: Stored, refused: Refused) -> Denial {
+        Denial {
+            name,
+            stored,
+            settings: TokenSettings::default(),
+            request: app_refresh(),
+            refused,
+            reads_store: true,
+            revokes: Revokes::Nothing,
+            events: &[],
+        }
+    }
+
+    impl Denial {
+        fn request(self, client: &str, token: &str, scope: Option<&str>) -> Self {
+            let request = refresh_request(basic(client, SECRET), token, scope);
+            Self { request, ..self }
+        }
+        fn settings(self, settings: TokenSettings) -> Self {
+            Self { settings, ..self }
+        }
+        fn store_unread(self) -> Self {
+            let reads_store = false;
+            Self {
+                reads_store,
+                ..self
+            }
+        }
+        fn revokes(self, revokes: Revokes) -> Self {
+            Self { revokes, ..self }
+        }
+        fn events(self, events: &'static [DomainEvent]) -> Self {
+            Self { events, ..self }
+        }
     }
 
     #[test]
-    fn losing_a_concurrent_race_revokes_nothing() {
-        let mut d = Doubles::new();
-        let mut state = refresh_state("app");
-        state.token.consumed_at = Some(NOW);
-        rotating_store(&mut d, state);
-        d.tokens.expect_revoke_grant().never();
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-    }
-
-    #[test]
-    fn report_only_policy_refuses_reuse_but_revokes_nothing() {
-        let mut d = Doubles::new();
-        let mut state = refresh_state("app");
-        state.token.consumed_at = Some(NOW - 1);
-        rotating_store(&mut d, state);
-        d.tokens.expect_revoke_grant().never();
-        let settings = TokenSettings {
+    fn refresh_denials_table() {
+        use Refused::*;
+        let report_only = TokenSettings {
             refresh_token_reuse_policy: ReusePolicy::ReportOnly,
             ..TokenSettings::default()
         };
-        let err = d
-            .use_cases(settings)
-            .token
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-    }
-
-    #[test]
-    fn refresh_token_of_another_client_is_invalid_grant_and_changes_nothing() {
-        let mut d = Doubles::new();
-        let writes = rotating_store(&mut d, refresh_state("public"));
-        d.tokens.expect_revoke_grant().never();
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-        assert!(writes.lock().unwrap().is_empty());
-    }
-
-    #[test]
-    fn expired_refresh_token_is_invalid_grant() {
-        let mut d = Doubles::new();
-        let mut state = refresh_state("app");
-        state.token.expires_at = NOW;
-        rotating_store(&mut d, state);
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-    }
-
-    #[test]
-    fn scope_beyond_the_grant_on_refresh_is_invalid_scope_and_writes_nothing() {
-        let mut d = Doubles::new();
-        let writes = rotating_store(&mut d, refresh_state("app"));
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
+        let rotated = |at| app_token(move |s| s.token.consumed_at = Some(at));
+        let reuse = &[DomainEvent::RefreshTokenReuse];
+        let token = presented_refresh();
+        let cases = [
+            denial(
+                "a rotated token presented again",
+                rotated(NOW - 1),
+                InvalidGrant,
+            )
+            .revokes(Revokes::Grant)
+            .events(reuse),
+            denial("reuse, and revoking fails", rotated(NOW - 1), Unavailable)
+                .revokes(Revokes::GrantButFails)
+                .events(reuse),
+            denial("losing a concurrent race", rotated(NOW), InvalidGrant)
+                .events(&[DomainEvent::RefreshRaceLost]),
+            denial("reuse under report-only", rotated(NOW - 1), InvalidGrant)
+                .settings(report_only)
+                .events(reuse),
+            denial("another client's token", live("public"), InvalidGrant),
+            denial(
+                "an expired token",
+                app_token(|s| s.token.expires_at = NOW),
+                InvalidGrant,
+            ),
+            denial("a scope beyond the grant", live("app"), InvalidScope).request(
+                "app",
+                &token,
                 Some("read admin"),
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidScope(_)));
-        assert!(writes.lock().unwrap().is_empty());
-    }
+            ),
+            denial("an unknown token", Stored::Nothing, InvalidGrant),
+            denial("a malformed token", Stored::Nothing, InvalidGrant)
+                .request("app", "not-a-token", None)
+                .store_unread(),
+            denial(
+                "a client not allowed refresh",
+                live("narrow"),
+                UnauthorizedClient,
+            )
+            .request("narrow", &token, None)
+            .store_unread(),
+            denial("a storage outage", Stored::Outage, Unavailable),
+        ];
+        for case in cases {
+            let name = case.name;
+            let mut d = Doubles::new();
+            let events = d.events.clone();
+            let mut writes = Arc::default();
+            match case.stored {
+                _ if !case.reads_store => {
+                    d.tokens.expect_rotate_refresh().never();
+                }
+                Stored::Token(state) => writes = rotating_store(&mut d, *state),
+                Stored::Nothing => {
+                    d.tokens
+                        .expect_rotate_refresh()
+                        .times(1)
+                        .returning(|_, _, _| Ok(RotateOutcome::NotFound));
+                }
+                Stored::Outage => {
+                    d.tokens
+                        .expect_rotate_refresh()
+                        .times(1)
+                        .returning(|_, _, _| Err(StoreError::Unavailable("pool timeout".into())));
+                }
+            }
+            let revoke = d.tokens.expect_revoke_grant();
+            match case.revokes {
+                Revokes::Nothing => {
+                    revoke.never();
+                }
+                Revokes::Grant | Revokes::GrantButFails => {
+                    let fails = case.revokes == Revokes::GrantButFails;
+                    revoke
+                        .withf(|id, now| id.as_str() == "g1" && *now == NOW)
+                        .times(1)
+                        .returning(move |_, _| {
+                            if fails {
+                                Err(StoreError::Unavailable("down".into()))
+                            } else {
+                                Ok(true)
+                            }
+                        });
+                }
+            }
 
-    #[test]
-    fn unknown_or_malformed_refresh_token_is_invalid_grant() {
-        let mut d = Doubles::new();
-        d.tokens
-            .expect_rotate_refresh()
-            .times(1)
-            .returning(|_, _, _| Ok(RotateOutcome::NotFound));
-        let token = d.token();
-        let err = token
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-        // Malformed: the store is never asked (times(1) above would fail otherwise).
-        let err = token
-            .respond(&refresh_request(basic("app", SECRET), "not-a-token", None))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidGrant(_)));
-    }
+            let err = d
+                .use_cases(case.settings)
+                .token
+                .respond(&case.request)
+                .unwrap_err();
 
-    #[test]
-    fn client_not_allowed_refresh_is_unauthorized_client_without_touching_tokens() {
-        let mut d = Doubles::new();
-        d.tokens.expect_rotate_refresh().never();
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("narrow", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::UnauthorizedClient(_)));
-    }
-
-    #[test]
-    fn storage_outage_is_a_store_error_not_invalid_grant() {
-        let mut d = Doubles::new();
-        d.tokens
-            .expect_rotate_refresh()
-            .returning(|_, _, _| Err(StoreError::Unavailable("pool timeout".into())));
-        let err = d
-            .token()
-            .respond(&refresh_request(
-                basic("app", SECRET),
-                &presented_refresh(),
-                None,
-            ))
-            .unwrap_err();
-        assert!(matches!(err, TokenError::Store(StoreError::Unavailable(_))));
+            assert!(case.refused.matches(&err), "{name}: {err:?}");
+            assert!(writes.lock().unwrap().is_empty(), "{name}: nothing written");
+            let counted: Vec<_> = events
+                .recorded()
+                .into_iter()
+                .filter(|e| !matches!(e, DomainEvent::ClientSecretCache { .. }))
+                .collect();
+            assert_eq!(counted, case.events, "{name}");
+        }
     }
 }
