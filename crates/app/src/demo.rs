@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::Context as _;
-use grantd_domain::Ports;
+use grantd_domain::PortSet;
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
 
 use crate::commands::{create_client, create_user, NewClient};
@@ -20,7 +20,7 @@ const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
 
 /// Creates the demo client and user unless they exist (an existing one is left as is, so
 /// restarting with `--demo` never resets anything).
-pub fn seed(ports: &Ports) -> anyhow::Result<()> {
+pub fn seed(ports: &PortSet) -> anyhow::Result<()> {
     let client_id = ClientId::parse(DEMO_CLIENT_ID).map_err(anyhow::Error::msg)?;
     if ports
         .clients

@@ -1,5 +1,5 @@
-//! Building the adapters from the configuration: the database, the ports bundle the
-//! domain drives, and the HTTP adapter's state around the token service. The only place
+//! Building the adapters from the configuration: the database, the port set the
+//! domain drives, and the HTTP adapter's state around the domain's use cases. The only place
 //! that knows which concrete adapter fills which port; `serve` and the HTTP tests both
 //! build their state here.
 
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
-use grantd_domain::{Ports, ServerMetadata, TokenService};
+use grantd_domain::{PortSet, ServerMetadata, UseCases};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
 use grantd_ports::NoMetrics;
 use grantd_store_diesel::{Database, DbOptions};
@@ -40,7 +40,7 @@ pub fn migrate(db: &Database) -> anyhow::Result<()> {
 
 /// The ports over one shared database handle, bcrypt at the configured costs, the OS
 /// CSPRNG and the system clock.
-pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
+pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
     let hasher = BcryptHasher::new(HasherCosts {
         password: config.security.password_bcrypt_cost,
         client_secret: config.security.client_secret_bcrypt_cost,
@@ -48,7 +48,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
     .map_err(anyhow::Error::msg)
     .context("invalid configuration: security")?;
     let db = Arc::new(db);
-    Ok(Ports {
+    Ok(PortSet {
         clients: db.clone(),
         users: db.clone(),
         tokens: db.clone(),
@@ -62,7 +62,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
 
 /// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]` and
 /// `[authorization]` say: the operations (blocking permits, header limit, pool gauge and
-/// the metrics, which also become `ports.metrics`), the token service with its settings and
+/// the metrics, which also become `ports.metrics`), the use cases with their settings and
 /// limits, the metadata document and the authorization pages.
 ///
 /// `ports` normally come from [`build_ports`] over `db`; a test may swap in its own clock or
@@ -72,7 +72,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<Ports> {
 pub fn build_state(
     config: &Config,
     db: Database,
-    mut ports: Ports,
+    mut ports: PortSet,
     address: SocketAddr,
     demo: bool,
 ) -> anyhow::Result<HttpState> {
@@ -98,11 +98,11 @@ pub fn build_state(
     let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
     let authorize_pages = authorize_pages(config, demo)?;
     let (per_username, per_client) = config.rate_limit.to_limits();
-    let service = TokenService::new(ports, config.tokens.to_settings())
+    let use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(per_username, per_client)
         .with_authorization_settings(authorization);
     Ok(HttpState {
-        service,
+        use_cases: Arc::new(use_cases),
         // Readiness means "the database answers"; the HTTP adapter runs this off the
         // async workers because ping blocks.
         readiness: Arc::new(move || db.ping().is_ok()),
@@ -119,7 +119,7 @@ pub fn build_state(
 /// authorization endpoint accepts, as configured.
 fn server_metadata(
     issuer: &str,
-    ports: &Ports,
+    ports: &PortSet,
     code_challenge_methods: Vec<&'static str>,
 ) -> anyhow::Result<ServerMetadata> {
     let clients = ports
@@ -219,6 +219,8 @@ mod tests {
             vec!["S256", "plain"]
         );
         assert_eq!(state.max_body_bytes, 4096);
+        assert_eq!(state.use_cases.settings(), &config.tokens.to_settings());
+        assert!(state.use_cases.authorization_settings().allow_plain_pkce);
         assert!(state.authorize.demo_callback);
         assert!((state.readiness)(), "the database answers");
     }

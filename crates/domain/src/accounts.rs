@@ -6,7 +6,7 @@
 
 use grantd_ports::{Client, PlainToken, StoreError, TokenKind, User};
 
-use crate::Ports;
+use crate::PortSet;
 
 /// The outcome of a lifecycle change: whether the record still existed, and how many
 /// grants were revoked on its account.
@@ -18,7 +18,7 @@ pub struct Changed {
 
 /// Sets a new password (hashed here, at the password cost) after revoking every grant.
 pub fn change_password(
-    ports: &Ports,
+    ports: &PortSet,
     user: &User,
     new_password: &str,
 ) -> Result<Changed, StoreError> {
@@ -34,7 +34,7 @@ pub fn change_password(
 }
 
 /// Disables a user after revoking every grant.
-pub fn disable_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
+pub fn disable_user(ports: &PortSet, user: &User) -> Result<Changed, StoreError> {
     let revoked_grants = ports
         .tokens
         .revoke_grants_of_user(&user.id, ports.clock.now())?;
@@ -47,7 +47,7 @@ pub fn disable_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
 
 /// Enables a user. Nothing to revoke: disabling revoked every grant, and a disabled user
 /// could not obtain new ones.
-pub fn enable_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
+pub fn enable_user(ports: &PortSet, user: &User) -> Result<Changed, StoreError> {
     let found = ports.users.set_user_disabled(&user.id, false)?;
     Ok(Changed {
         found,
@@ -56,7 +56,7 @@ pub fn enable_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
 }
 
 /// Deletes a user after revoking every grant (the delete then removes them).
-pub fn delete_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
+pub fn delete_user(ports: &PortSet, user: &User) -> Result<Changed, StoreError> {
     let revoked_grants = ports
         .tokens
         .revoke_grants_of_user(&user.id, ports.clock.now())?;
@@ -68,7 +68,7 @@ pub fn delete_user(ports: &Ports, user: &User) -> Result<Changed, StoreError> {
 }
 
 /// Deletes a client after revoking every grant it holds.
-pub fn delete_client(ports: &Ports, client: &Client) -> Result<Changed, StoreError> {
+pub fn delete_client(ports: &PortSet, client: &Client) -> Result<Changed, StoreError> {
     let revoked_grants = ports
         .tokens
         .revoke_grants_of_client(&client.id, ports.clock.now())?;
@@ -82,7 +82,7 @@ pub fn delete_client(ports: &Ports, client: &Client) -> Result<Changed, StoreErr
 /// Mints and stores a new secret for a confidential client; returns it (the only time it
 /// exists in plain) or `None` if the client vanished. Grants are kept.
 pub fn rotate_client_secret(
-    ports: &Ports,
+    ports: &PortSet,
     client: &Client,
 ) -> Result<Option<PlainToken>, StoreError> {
     let secret = ports.minter.mint(TokenKind::ClientSecret);
@@ -100,8 +100,7 @@ mod tests {
     use grantd_ports::{SecretHash, UserId, Username};
 
     use super::*;
-    use crate::grants::test_support::{client, Doubles};
-    use crate::TokenSettings;
+    use crate::test_support::{client, Doubles};
 
     fn alice() -> User {
         User {
@@ -142,7 +141,7 @@ mod tests {
                 c.lock().unwrap().push("set");
                 Ok(true)
             });
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         assert_eq!(
             change_password(&ports, &alice(), "new").unwrap(),
             Changed {
@@ -168,7 +167,7 @@ mod tests {
             .expect_delete_user()
             .times(1)
             .returning(|_| Ok(true));
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         assert_eq!(disable_user(&ports, &alice()).unwrap().revoked_grants, 1);
         assert_eq!(enable_user(&ports, &alice()).unwrap().revoked_grants, 0);
         assert_eq!(delete_user(&ports, &alice()).unwrap().revoked_grants, 1);
@@ -181,7 +180,7 @@ mod tests {
             .expect_revoke_grants_of_user()
             .returning(|_, _| Err(StoreError::Unavailable("down".into())));
         d.users.expect_set_user_disabled().never();
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         assert!(disable_user(&ports, &alice()).is_err());
     }
 
@@ -203,7 +202,7 @@ mod tests {
             .expect_set_client_secret()
             .times(1)
             .returning(|_, _| Ok(true));
-        let ports = d.service(TokenSettings::default()).ports().clone();
+        let ports = d.ports();
         let app = client("app", true);
         assert_eq!(
             delete_client(&ports, &app).unwrap(),

@@ -2,9 +2,11 @@
 //! resource servers). Anything not active is answered as just "inactive", without why
 //! (§2.2).
 
-use grantd_ports::{ClientId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime};
+use grantd_ports::{
+    Client, ClientId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime,
+};
 
-use crate::Ports;
+use crate::PortSet;
 
 /// What an active token says (RFC 7662 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +20,43 @@ pub struct Introspection {
     pub iat: UnixTime,
 }
 
-/// `Ok(None)` = inactive: unknown, malformed, expired, consumed or revoked. Blocking.
-pub fn introspect(ports: &Ports, presented: &str) -> Result<Option<Introspection>, StoreError> {
+/// Why introspection was refused (an inactive token is not an error, §2.3).
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    /// The client is not registered with the introspection right (§2.1, §4).
+    #[error("the client may not introspect tokens")]
+    NotAllowed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The introspection endpoint's use case (`POST /oauth/introspect`). The client is
+/// authenticated first, by the shared [`ClientAuthenticator`](crate::ClientAuthenticator).
+#[derive(Clone)]
+pub struct IntrospectEndpoint {
+    ports: PortSet,
+}
+
+impl IntrospectEndpoint {
+    pub(crate) fn new(ports: PortSet) -> Self {
+        Self { ports }
+    }
+
+    /// Only for clients with the introspection right. `Ok(None)` = inactive. Blocking.
+    pub fn introspect(
+        &self,
+        client: &Client,
+        presented: &str,
+    ) -> Result<Option<Introspection>, IntrospectError> {
+        if !client.can_introspect {
+            return Err(IntrospectError::NotAllowed);
+        }
+        Ok(lookup(&self.ports, presented)?)
+    }
+}
+
+/// `Ok(None)` = inactive: unknown, malformed, expired, consumed or revoked.
+fn lookup(ports: &PortSet, presented: &str) -> Result<Option<Introspection>, StoreError> {
     let now = ports.clock.now();
     let hash = PlainToken::from_presented(presented).hash();
     if TokenKind::Access.is_well_formed(presented) {
@@ -56,4 +93,51 @@ pub fn introspect(ports: &Ports, presented: &str) -> Result<Option<Introspection
         }));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use grantd_ports::TokenKind;
+
+    use super::*;
+    use crate::test_support::*;
+
+    #[test]
+    fn introspection_needs_the_right_and_reports_only_active_tokens() {
+        let token = TokenKind::Access.encode(&[4; 32]);
+        let mut d = Doubles::new();
+        let state = access_state("app", &token);
+        d.tokens
+            .expect_find_access_token()
+            .returning(move |_| Ok(Some(state.clone())));
+        let mut consumed = refresh_state("app");
+        consumed.token.consumed_at = Some(NOW - 1);
+        d.tokens
+            .expect_find_refresh_token()
+            .returning(move |_| Ok(Some(consumed.clone())));
+        let introspection = IntrospectEndpoint::new(d.ports());
+
+        assert!(matches!(
+            introspection.introspect(&client("app", true), token.expose()),
+            Err(IntrospectError::NotAllowed)
+        ));
+        let mut rs = client("rs", true);
+        rs.can_introspect = true;
+        let active = introspection
+            .introspect(&rs, token.expose())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (active.token_type, active.client_id.as_str()),
+            ("Bearer", "app")
+        );
+        assert!(
+            introspection
+                .introspect(&rs, &presented_refresh())
+                .unwrap()
+                .is_none(),
+            "consumed = inactive"
+        );
+        assert!(introspection.introspect(&rs, "junk").unwrap().is_none());
+    }
 }

@@ -1,22 +1,26 @@
 //! grantd's rules and use cases: which grant may run for which client, scope narrowing,
-//! the rotation policy and lifetimes, client authentication, and the resource-server check.
+//! the rotation policy and lifetimes, client and user authentication, and the
+//! resource-server check.
 //!
-//! Depends on the ports only: it never names diesel, actix, figment or HTTP. Everything is
-//! synchronous; the HTTP edge runs each use case off the async workers.
+//! The use cases are named by the endpoint they serve (`token_endpoint`,
+//! `authorize_endpoint`, `revocation`, `introspection`, `bearer`) and bundled in
+//! [`UseCases`] for the HTTP edge. Depends on the ports only: it never names diesel,
+//! actix, figment or HTTP. Everything is synchronous; the HTTP edge runs each use case
+//! off the async workers.
 
 pub mod accounts;
 mod attempts;
+mod authorize_endpoint;
 pub mod authorize_request;
 mod bearer;
 mod client_auth;
 mod consent_rules;
 mod errors;
-mod grants;
 mod introspection;
 mod lifetimes;
 mod metadata;
 pub mod pkce;
-mod ports_bundle;
+mod port_set;
 pub mod registration;
 mod response;
 mod retry_seal;
@@ -25,19 +29,27 @@ pub mod rotation;
 mod scope_rules;
 mod secret_cache;
 mod settings;
+mod token_endpoint;
+mod use_cases;
+mod user_auth;
+
+#[cfg(test)]
+mod test_support;
 
 pub use attempts::{AttemptLimit, FailureLimiter};
-pub use bearer::{ActiveToken, BearerError};
-pub use client_auth::{AuthenticateError, ClientAuthError, ClientCredentials, CredentialSource};
-pub use errors::TokenError;
-pub use grants::{
-    AuthorizeFailure, CodeRedirect, ExchangeDenied, GrantRequest, IntrospectError, LoginError,
-    TokenRequest, TokenService,
+pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect};
+pub use bearer::{ActiveToken, BearerCheck, BearerError};
+pub use client_auth::{
+    AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,
 };
-pub use introspection::Introspection;
+pub use errors::TokenError;
+pub use introspection::{IntrospectEndpoint, IntrospectError, Introspection};
 pub use metadata::{ServerMetadata, AUTH_METHODS};
-pub use ports_bundle::Ports;
+pub use port_set::PortSet;
 pub use response::TokenResponse;
-pub use revocation::{RevokeError, TokenTypeHint};
+pub use revocation::{RevokeEndpoint, RevokeError, TokenTypeHint};
 pub use secret_cache::{SecretCache, SecretCacheLimits};
 pub use settings::{AuthorizationSettings, ReusePolicy, TokenSettings};
+pub use token_endpoint::{ExchangeDenied, GrantRequest, TokenEndpoint, TokenRequest};
+pub use use_cases::UseCases;
+pub use user_auth::LoginError;

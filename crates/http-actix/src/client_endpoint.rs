@@ -3,7 +3,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest};
-use grantd_domain::TokenService;
+use grantd_domain::UseCases;
 use grantd_ports::Client;
 
 use crate::body::read_form;
@@ -22,7 +22,7 @@ pub async fn authenticated<T, F>(
 ) -> Result<T, OAuthError>
 where
     T: Send + 'static,
-    F: FnOnce(&TokenService, &Client, &Form) -> Result<T, OAuthError> + Send + 'static,
+    F: FnOnce(&UseCases, &Client, &Form) -> Result<T, OAuthError> + Send + 'static,
 {
     let form = read_form(req, payload, state.max_body_bytes).await?;
     let authorization = req
@@ -31,14 +31,15 @@ where
         .map(HeaderValue::as_bytes);
     let credentials = client_credentials::extract(authorization, &form)?;
     let source = credentials.as_ref().map(|c| c.source);
-    let service = state.service.clone();
+    let use_cases = state.use_cases.clone();
     state
         .ops
         .blocking(move || {
-            let client = service
+            let client = use_cases
+                .clients
                 .authenticate(credentials.as_ref())
                 .map_err(|e| OAuthError::from(e).for_credentials(source))?;
-            use_case(&service, &client, &form)
+            use_case(&use_cases, &client, &form)
         })
         .await?
 }

@@ -15,8 +15,9 @@ pub async fn introspect(
     payload: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let found = authenticated(&req, payload, &state, |service, client, form| {
-        Ok(service.introspect(client, form.require("token")?)?)
+    let found = authenticated(&req, payload, &state, |use_cases, client, form| {
+        let token = form.require("token")?;
+        Ok(use_cases.introspection.introspect(client, token)?)
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpResponse, Resource};
-use grantd_domain::{ServerMetadata, TokenService};
+use grantd_domain::{ServerMetadata, UseCases};
 
 pub use authorize::{AuthorizePages, SessionKey};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
@@ -39,7 +39,8 @@ use routes::{Endpoint, ROUTES};
 /// What every handler shares.
 #[derive(Clone)]
 pub struct HttpState {
-    pub service: TokenService,
+    /// The domain's use cases, one per endpoint (cloned into each blocking hop).
+    pub use_cases: Arc<UseCases>,
     /// Whether the database answers (for `/readyz`). Blocking: called off the workers.
     pub readiness: Arc<dyn Fn() -> bool + Send + Sync>,
     pub max_body_bytes: usize,

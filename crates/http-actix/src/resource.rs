@@ -23,10 +23,10 @@ struct Me {
 
 pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, OAuthError> {
     let token = bearer_token(&req).ok_or_else(OAuthError::invalid_token)?;
-    let service = state.service.clone();
+    let use_cases = state.use_cases.clone();
     let active = state
         .ops
-        .blocking(move || service.check_access_token(&token))
+        .blocking(move || use_cases.bearer.check_access_token(&token))
         .await??;
     let (sub, username) = match active.subject {
         Subject::User { id, username } => (id.to_string(), Some(username.to_string())),

@@ -13,10 +13,11 @@ pub async fn revoke(
     payload: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, OAuthError> {
-    authenticated(&req, payload, &state, |service, client, form| {
+    authenticated(&req, payload, &state, |use_cases, client, form| {
         // §2.2: an unknown hint value is ignored.
         let hint = form.get("token_type_hint").and_then(TokenTypeHint::parse);
-        Ok(service.revoke(client, form.require("token")?, hint)?)
+        let token = form.require("token")?;
+        Ok(use_cases.revocation.revoke(client, token, hint)?)
     })
     .await?;
     Ok(HttpResponse::Ok()

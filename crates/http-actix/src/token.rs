@@ -43,11 +43,11 @@ pub async fn token(
         .map(|c| c.id.to_string())
         .unwrap_or_default();
 
-    let service = state.service.clone();
+    let use_cases = state.use_cases.clone();
     let request = TokenRequest { client, grant };
     let response = state
         .ops
-        .blocking(move || service.token(&request))
+        .blocking(move || use_cases.token.respond(&request))
         .await?
         .map_err(|e| {
             let refused = OAuthError::from(e).for_credentials(source);

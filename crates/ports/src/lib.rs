@@ -24,8 +24,7 @@ pub use ids::{ClientId, GrantId, InvalidValue, UserId, Username};
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
     AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
-    NewAccessToken, NewGrant, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
-    RotateOutcome, Subject, User,
+    NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite, RotateOutcome, Subject, User,
 };
 pub use scope::ScopeSet;
 pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};

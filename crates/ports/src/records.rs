@@ -106,9 +106,6 @@ pub struct GrantRecord {
     pub revoked_at: Option<UnixTime>,
 }
 
-/// A new grant to store.
-pub type NewGrant = GrantRecord;
-
 /// A stored refresh token. Its scope is always its grant's scope (RFC 6749 §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
@@ -151,9 +148,6 @@ pub struct AccessToken {
     pub revoked_at: Option<UnixTime>,
 }
 
-/// An access token to store.
-pub type NewAccessToken = AccessToken;
-
 /// An access token together with its grant, as read when it is presented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenState {
@@ -165,8 +159,8 @@ pub struct AccessTokenState {
 /// token and (for grants that carry one) its first refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuance {
-    pub grant: NewGrant,
-    pub access: NewAccessToken,
+    pub grant: GrantRecord,
+    pub access: AccessToken,
     pub refresh: Option<NewRefreshToken>,
 }
 
@@ -178,7 +172,7 @@ pub struct RefreshWrite {
     /// sealed response on the consumed row for an idempotent retry.
     pub consume: bool,
     pub sealed_response: Option<Vec<u8>>,
-    pub access: NewAccessToken,
+    pub access: AccessToken,
     pub successor: Option<NewRefreshToken>,
 }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context as _};
 use grantd_domain::registration::{self, RegistrationError};
-use grantd_domain::{accounts, Ports};
+use grantd_domain::{accounts, PortSet};
 use grantd_ports::{
     Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind,
 };
@@ -79,7 +79,7 @@ pub struct NewClient {
 }
 
 pub fn run_client(
-    ports: &Ports,
+    ports: &PortSet,
     command: &ClientCommand,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -156,7 +156,7 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
 
 /// Checks the registration against the domain's rules, then mints, hashes and stores the
 /// client and returns its credentials; the plain secret exists only in the returned value.
-pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCredentials> {
+pub fn create_client(ports: &PortSet, new: NewClient) -> anyhow::Result<IssuedCredentials> {
     let name = registration::check_registration(
         &new.name,
         new.secret.is_none(),
@@ -213,7 +213,7 @@ pub fn create_client(ports: &Ports, new: NewClient) -> anyhow::Result<IssuedCred
     })
 }
 
-fn find_client(ports: &Ports, id: &str) -> anyhow::Result<Client> {
+fn find_client(ports: &PortSet, id: &str) -> anyhow::Result<Client> {
     let not_found = || anyhow::anyhow!("no client with id {id}");
     // An id that is not even well-formed cannot exist.
     let parsed = ClientId::parse(id).map_err(|_| not_found())?;

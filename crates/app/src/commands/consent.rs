@@ -5,13 +5,13 @@
 use std::io::Write;
 
 use anyhow::{bail, Context as _};
-use grantd_domain::Ports;
+use grantd_domain::PortSet;
 use grantd_ports::{ClientId, Username};
 
 use crate::cli::ConsentCommand;
 
 pub fn run_consent(
-    ports: &Ports,
+    ports: &PortSet,
     command: &ConsentCommand,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {

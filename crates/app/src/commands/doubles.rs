@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use grantd_domain::Ports;
+use grantd_domain::PortSet;
 use grantd_ports::{
     MockAuthorizationStore, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
     MockTokenStore, MockUserStore, NoMetrics,
@@ -27,10 +27,10 @@ impl Doubles {
         }
     }
 
-    pub fn ports(self) -> Ports {
+    pub fn ports(self) -> PortSet {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(1_000_i64);
-        Ports {
+        PortSet {
             clients: Arc::new(self.clients),
             users: Arc::new(self.users),
             tokens: Arc::new(self.tokens),

@@ -5,13 +5,13 @@
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context as _};
-use grantd_domain::{accounts, Ports};
+use grantd_domain::{accounts, PortSet};
 use grantd_ports::{StoreError, User, UserId, Username};
 
 use crate::cli::UserCommand;
 
 pub fn run_user(
-    ports: &Ports,
+    ports: &PortSet,
     command: &UserCommand,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
@@ -81,7 +81,7 @@ pub fn run_user(
 }
 
 /// Creates a user with a fresh id and the password hashed at the password cost.
-pub fn create_user(ports: &Ports, username: &Username, password: &str) -> anyhow::Result<User> {
+pub fn create_user(ports: &PortSet, username: &Username, password: &str) -> anyhow::Result<User> {
     let id = UserId::parse(&ports.minter.mint_id())
         .map_err(|e| anyhow::anyhow!("minted an invalid user id: {e}"))?;
     let user = User {
@@ -118,7 +118,7 @@ fn parse_username(username: &str) -> anyhow::Result<Username> {
     Username::parse(username).map_err(|e| anyhow::anyhow!("invalid username: {e}"))
 }
 
-fn find_user(ports: &Ports, username: &str) -> anyhow::Result<User> {
+fn find_user(ports: &PortSet, username: &str) -> anyhow::Result<User> {
     let parsed = parse_username(username)?;
     ports
         .users

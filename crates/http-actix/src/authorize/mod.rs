@@ -12,7 +12,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use grantd_domain::authorize_request::{AuthorizeError, AuthorizeParams, ErrorRedirect};
-use grantd_domain::{AuthorizeFailure, CodeRedirect, LoginError, TokenService};
+use grantd_domain::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, LoginError};
 use grantd_ports::{StoreError, UserId, Username};
 
 use crate::body::read_form;
@@ -164,13 +164,13 @@ async fn respond(
     session: Option<Session>,
     action: Action,
 ) -> HttpResponse {
-    let service = state.service.clone();
+    let use_cases = state.use_cases.clone();
     let session_user = session.as_ref().and_then(Session::user);
     let is_post = !matches!(action, Action::Show);
     // The same bound on blocking work as every other endpoint (see `ops`).
     let outcome = match state
         .ops
-        .blocking(move || decide(&service, &params, session_user, action))
+        .blocking(move || decide(&use_cases.authorize, &params, session_user, action))
         .await
     {
         Ok(Ok(outcome)) => outcome,
@@ -181,7 +181,7 @@ async fn respond(
         Err(Busy) => unavailable(),
     };
     let self_url = format!("/oauth/authorize?{}", req.query_string());
-    let now = state.service.ports().clock.now();
+    let now = state.use_cases.ports().clock.now();
     let pages_config = &state.authorize;
     let key = &pages_config.session_key;
     let secure = req.connection_info().scheme() == "https";
@@ -213,7 +213,7 @@ async fn respond(
                 Some(s) => (s, None),
                 None => {
                     let s = Session {
-                        nonce: state.service.ports().minter.mint_id(),
+                        nonce: state.use_cases.ports().minter.mint_id(),
                         user_id: None,
                         username: None,
                         expires_at: now.saturating_add(pages_config.session_lifetime),
@@ -251,7 +251,7 @@ async fn respond(
         Outcome::LoggedIn { user_id, username } => {
             // A fresh nonce at login: a session planted before it is worth nothing after.
             let session = Session {
-                nonce: state.service.ports().minter.mint_id(),
+                nonce: state.use_cases.ports().minter.mint_id(),
                 user_id: Some(user_id.as_str().to_owned()),
                 username: Some(username.as_str().to_owned()),
                 expires_at: now.saturating_add(pages_config.session_lifetime),
@@ -271,12 +271,12 @@ async fn respond(
 /// The blocking part: every decision is the domain's. A storage failure ends it, and
 /// becomes the one "try again shortly" page.
 fn decide(
-    service: &TokenService,
+    authorize: &AuthorizeEndpoint,
     params: &AuthorizeParams,
     session_user: Option<(UserId, Username)>,
     action: Action,
 ) -> Result<Outcome, StoreError> {
-    let request = match service.check_authorization_request(params) {
+    let request = match authorize.check_authorization_request(params) {
         Ok(request) => request,
         Err(AuthorizeFailure::Invalid(AuthorizeError::Page(e))) => {
             return Ok(Outcome::ErrorPage {
@@ -293,7 +293,7 @@ fn decide(
     let client_name = request.client.name.clone();
 
     if let Action::Login { username, password } = &action {
-        return match service.log_in(username, password) {
+        return match authorize.log_in(username, password) {
             Ok(user) => {
                 tracing::info!(client_id = %request.client.id, username = %user.username, "user logged in");
                 Ok(Outcome::LoggedIn {
@@ -318,7 +318,7 @@ fn decide(
     }
 
     let user = match session_user {
-        Some((id, name)) => service.session_user(&id, &name)?,
+        Some((id, name)) => authorize.session_user(&id, &name)?,
         None => None,
     };
     let Some(user) = user else {
@@ -331,23 +331,23 @@ fn decide(
         });
     };
 
-    let approve = |service: &TokenService| {
-        let redirect = service.approve(&user, &request)?;
+    let approve = |authorize: &AuthorizeEndpoint| {
+        let redirect = authorize.approve(&user, &request)?;
         tracing::info!(client_id = %request.client.id, username = %user.username, "authorization code issued");
         Ok(Outcome::Redirect(code_location(&redirect)))
     };
     match action {
-        Action::Deny => Ok(Outcome::Redirect(error_location(&service.deny(&request)))),
-        Action::Allow => approve(service),
+        Action::Deny => Ok(Outcome::Redirect(error_location(&authorize.deny(&request)))),
+        Action::Allow => approve(authorize),
         Action::Show | Action::Login { .. } => {
-            if service.consent_needed(&user, &request)? {
+            if authorize.consent_needed(&user, &request)? {
                 Ok(Outcome::Consent {
                     client_name,
                     username: user.username.as_str().to_owned(),
                     scopes: request.scope.iter().map(str::to_owned).collect(),
                 })
             } else {
-                approve(service)
+                approve(authorize)
             }
         }
     }
@@ -374,7 +374,7 @@ fn current_session(req: &HttpRequest, state: &HttpState) -> Option<Session> {
     Session::open(
         value,
         &state.authorize.session_key,
-        state.service.ports().clock.now(),
+        state.use_cases.ports().clock.now(),
     )
 }
 

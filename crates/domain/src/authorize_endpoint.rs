@@ -1,7 +1,7 @@
-//! The authorization endpoint's use cases (RFC 6749 §4.1.1, §4.1.2): check a request, log
-//! a user in, decide whether to ask for consent, and issue a code or refuse. The pages
-//! around them are the HTTP adapter's; every rule is here or in the pure modules it calls
-//! (`authorize_request`, `consent_rules`).
+//! The authorization endpoint (`GET`/`POST /oauth/authorize`, RFC 6749 §4.1.1, §4.1.2):
+//! check a request, log a user in, decide whether to ask for consent, and issue a code or
+//! refuse. The pages around them are the HTTP adapter's; every rule is here or in the pure
+//! modules it calls (`authorize_request`, `consent_rules`, `user_auth`).
 
 use grantd_ports::{
     AuthorizationCodeRecord, Consent, PlainToken, StoreError, TokenKind, User, UserId, Username,
@@ -10,26 +10,13 @@ use grantd_ports::{
 use crate::authorize_request::{
     self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect,
 };
-use crate::{consent_rules, AuthorizationSettings, TokenError};
-
-use super::TokenService;
+use crate::user_auth::UserAuthenticator;
+use crate::{consent_rules, AuthorizationSettings, LoginError, PortSet};
 
 /// Why an authorization request cannot go on.
 #[derive(Debug)]
 pub enum AuthorizeFailure {
     Invalid(AuthorizeError),
-    Store(StoreError),
-}
-
-/// Why a login failed.
-#[derive(Debug, PartialEq, Eq)]
-pub enum LoginError {
-    /// Wrong username or password, or a disabled user: one answer for all.
-    BadCredentials,
-    /// Too many failures for this username lately; retry after this many seconds.
-    TooManyAttempts {
-        retry_after: i64,
-    },
     Store(StoreError),
 }
 
@@ -41,9 +28,31 @@ pub struct CodeRedirect {
     pub state: Option<String>,
 }
 
-impl TokenService {
-    pub fn authorization_settings(&self) -> &AuthorizationSettings {
-        &self.authorization
+/// The authorization endpoint's use case. Cheap to clone; clones share the limiter.
+#[derive(Clone)]
+pub struct AuthorizeEndpoint {
+    ports: PortSet,
+    settings: AuthorizationSettings,
+    /// The same per-username limit as the password grant.
+    users: UserAuthenticator,
+}
+
+impl AuthorizeEndpoint {
+    pub(crate) fn new(
+        ports: PortSet,
+        settings: AuthorizationSettings,
+        users: UserAuthenticator,
+    ) -> Self {
+        Self {
+            ports,
+            settings,
+            users,
+        }
+    }
+
+    /// The authorization code flow's policy (code lifetime, PKCE rules).
+    pub fn settings(&self) -> &AuthorizationSettings {
+        &self.settings
     }
 
     /// Looks the client up and validates the request against it.
@@ -64,25 +73,14 @@ impl TokenService {
             // A malformed id names no client.
             _ => None,
         };
-        authorize_request::validate(params, client.as_ref(), &self.authorization)
+        authorize_request::validate(params, client.as_ref(), &self.settings)
             .map_err(AuthorizeFailure::Invalid)
     }
 
     /// Checks a username and password on the login page, with the same rules and the same
     /// per-username failure limit as the password grant. Blocking: runs bcrypt.
     pub fn log_in(&self, username: &str, password: &str) -> Result<User, LoginError> {
-        let now = self.ports.clock.now();
-        if let Err(retry_after) = self.user_failures.check(username, now) {
-            return Err(LoginError::TooManyAttempts { retry_after });
-        }
-        match self.check_password(username, password) {
-            Ok(user) => Ok(user),
-            Err(TokenError::Store(e)) => Err(LoginError::Store(e)),
-            Err(_) => {
-                self.user_failures.record_failure(username, now);
-                Err(LoginError::BadCredentials)
-            }
-        }
+        self.users.authenticate(username, password)
     }
 
     /// The user a session names, if they still exist under that id and are not disabled.
@@ -139,7 +137,7 @@ impl TokenService {
             scope: request.scope.clone(),
             challenge: request.challenge.clone(),
             issued_at: now,
-            expires_at: now.saturating_add(self.authorization.code_lifetime),
+            expires_at: now.saturating_add(self.settings.code_lifetime),
             redeemed_at: None,
             grant_id: None,
         })?;
@@ -180,7 +178,7 @@ mod tests {
 
     use super::*;
     use crate::authorize_request::PageError;
-    use crate::grants::test_support::{client, Doubles, NOW, PASSWORD};
+    use crate::test_support::{client, Doubles, NOW, PASSWORD};
     use crate::{AttemptLimit, TokenSettings};
 
     const CB: &str = "https://web.example/cb";
@@ -254,14 +252,15 @@ mod tests {
                 st.lock().unwrap().push(c.clone());
                 Ok(())
             });
-        let service = d
-            .service(TokenSettings::default())
+        let authorize = d
+            .use_cases(TokenSettings::default())
             .with_authorization_settings(AuthorizationSettings {
                 code_lifetime: 30,
                 ..AuthorizationSettings::default()
-            });
-        let request = service.check_authorization_request(&params()).unwrap();
-        let redirect = service.approve(&alice(), &request).unwrap();
+            })
+            .authorize;
+        let request = authorize.check_authorization_request(&params()).unwrap();
+        let redirect = authorize.approve(&alice(), &request).unwrap();
         assert_eq!(redirect.redirect_uri, CB);
         assert_eq!(redirect.state.as_deref(), Some("st"));
         assert!(TokenKind::AuthorizationCode.is_well_formed(redirect.code.expose()));
@@ -290,10 +289,10 @@ mod tests {
             .expect_insert_code()
             .times(1)
             .returning(|_| Ok(()));
-        let service = d.service(TokenSettings::default());
-        let request = service.check_authorization_request(&params()).unwrap();
-        assert!(!service.consent_needed(&alice(), &request).unwrap());
-        service.approve(&alice(), &request).unwrap();
+        let authorize = d.authorize();
+        let request = authorize.check_authorization_request(&params()).unwrap();
+        assert!(!authorize.consent_needed(&alice(), &request).unwrap());
+        authorize.approve(&alice(), &request).unwrap();
     }
 
     #[test]
@@ -302,9 +301,9 @@ mod tests {
         d.authorizations
             .expect_find_consent()
             .returning(|_, _| Ok(Some(consent("write"))));
-        let service = d.service(TokenSettings::default());
-        let request = service.check_authorization_request(&params()).unwrap();
-        assert!(service.consent_needed(&alice(), &request).unwrap());
+        let authorize = d.authorize();
+        let request = authorize.check_authorization_request(&params()).unwrap();
+        assert!(authorize.consent_needed(&alice(), &request).unwrap());
     }
 
     #[test]
@@ -312,21 +311,21 @@ mod tests {
         let mut d = doubles();
         d.authorizations.expect_insert_code().never();
         d.authorizations.expect_save_consent().never();
-        let service = d.service(TokenSettings::default());
-        let request = service.check_authorization_request(&params()).unwrap();
-        let e = service.deny(&request);
+        let authorize = d.authorize();
+        let request = authorize.check_authorization_request(&params()).unwrap();
+        let e = authorize.deny(&request);
         assert_eq!((e.error, e.state.as_deref()), ("access_denied", Some("st")));
     }
 
     #[test]
     fn unknown_client_is_a_page_and_a_store_failure_is_not_a_denial() {
-        let service = doubles().service(TokenSettings::default());
+        let authorize = doubles().authorize();
         let p = AuthorizeParams {
             client_id: Some("nope".into()),
             ..params()
         };
         assert!(matches!(
-            service.check_authorization_request(&p),
+            authorize.check_authorization_request(&p),
             Err(AuthorizeFailure::Invalid(AuthorizeError::Page(
                 PageError::UnknownClient
             )))
@@ -337,8 +336,7 @@ mod tests {
             .expect_find_client()
             .returning(|_| Err(StoreError::Unavailable("down".into())));
         assert!(matches!(
-            d.service(TokenSettings::default())
-                .check_authorization_request(&params()),
+            d.authorize().check_authorization_request(&params()),
             Err(AuthorizeFailure::Store(_))
         ));
     }
@@ -350,45 +348,50 @@ mod tests {
             max_failures: 2,
             window_secs: 60,
         };
-        let service = d
-            .service(TokenSettings::default())
-            .with_attempt_limits(limit, limit);
+        let authorize = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(limit, limit)
+            .authorize;
         assert_eq!(
-            service.log_in("alice", PASSWORD).unwrap().username.as_str(),
+            authorize
+                .log_in("alice", PASSWORD)
+                .unwrap()
+                .username
+                .as_str(),
             "alice"
         );
         assert_eq!(
-            service.log_in("alice", "wrong"),
+            authorize.log_in("alice", "wrong"),
             Err(LoginError::BadCredentials)
         );
         assert_eq!(
-            service.log_in("alice", "wrong"),
+            authorize.log_in("alice", "wrong"),
             Err(LoginError::BadCredentials)
         );
         assert!(matches!(
-            service.log_in("alice", PASSWORD),
+            authorize.log_in("alice", PASSWORD),
             Err(LoginError::TooManyAttempts { .. })
         ));
     }
 
     #[test]
     fn a_disabled_user_cannot_log_in_or_keep_a_session() {
-        let service = doubles().with_user(true).service(TokenSettings::default());
+        let authorize = doubles().with_user(true).authorize();
         assert_eq!(
-            service.log_in("alice", PASSWORD),
+            authorize.log_in("alice", PASSWORD),
             Err(LoginError::BadCredentials)
         );
         let u = alice();
-        assert_eq!(service.session_user(&u.id, &u.username).unwrap(), None);
+        assert_eq!(authorize.session_user(&u.id, &u.username).unwrap(), None);
     }
 
     #[test]
     fn a_session_for_a_recreated_user_of_the_same_name_is_void() {
-        let service = doubles().with_user(false).service(TokenSettings::default());
+        let authorize = doubles().with_user(false).authorize();
         let stale = UserId::parse("old-id").unwrap();
         let name = Username::parse("alice").unwrap();
-        assert_eq!(service.session_user(&stale, &name).unwrap(), None);
-        assert!(service
+        assert_eq!(authorize.session_user(&stale, &name).unwrap(), None);
+        assert!(authorize
             .session_user(&UserId::parse("u1").unwrap(), &name)
             .unwrap()
             .is_some());

@@ -2,28 +2,50 @@
 //! counting minter, so that each test states only the interactions it is about.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use grantd_ports::{
-    Client, ClientId, GrantId, GrantRecord, GrantType, LifetimeOverrides, MockClientStore,
-    MockClock, MockSecretHasher, MockTokenMinter, MockTokenStore, MockUserStore, RefreshToken,
-    RefreshTokenState, ScopeSet, SecretHash, Subject, TokenHash, TokenKind, UnixTime, User, UserId,
-    Username,
+    AccessToken, AccessTokenState, Client, ClientId, DomainEvent, GrantId, GrantRecord, GrantType,
+    LifetimeOverrides, Metrics, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
+    MockTokenStore, MockUserStore, PlainToken, RefreshToken, RefreshTokenState, ScopeSet,
+    SecretHash, Subject, TokenHash, TokenKind, UnixTime, User, UserId, Username,
 };
 
-use crate::{ClientCredentials, CredentialSource, Ports, TokenService, TokenSettings};
+use crate::{
+    AuthorizeEndpoint, ClientCredentials, CredentialSource, GrantRequest, PortSet, TokenEndpoint,
+    TokenRequest, TokenSettings, UseCases,
+};
 
 pub const NOW: UnixTime = 1_000_000;
 pub const SECRET: &str = "s3cret";
 pub const PASSWORD: &str = "hunter2";
 
-/// The doubles before they are frozen into `Ports`; tests add expectations, then `service`.
+/// The doubles before they are frozen into a `PortSet`; tests add expectations, then call
+/// `ports` or `use_cases`.
 pub struct Doubles {
     pub clients: MockClientStore,
     pub users: MockUserStore,
     pub tokens: MockTokenStore,
     pub authorizations: grantd_ports::MockAuthorizationStore,
     pub hasher: MockSecretHasher,
+    /// Every domain event recorded through the metrics port; clone it before freezing.
+    pub events: Events,
+}
+
+/// A Metrics port that remembers what it was told, in order.
+#[derive(Clone, Default)]
+pub struct Events(Arc<Mutex<Vec<DomainEvent>>>);
+
+impl Events {
+    pub fn recorded(&self) -> Vec<DomainEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Metrics for Events {
+    fn record(&self, event: DomainEvent) {
+        self.0.lock().unwrap().push(event);
+    }
 }
 
 impl Doubles {
@@ -53,10 +75,27 @@ impl Doubles {
             tokens: MockTokenStore::new(),
             authorizations: grantd_ports::MockAuthorizationStore::new(),
             hasher,
+            events: Events::default(),
         }
     }
 
-    pub fn service(self, settings: TokenSettings) -> TokenService {
+    /// The use cases over these doubles, with default limits.
+    pub fn use_cases(self, settings: TokenSettings) -> UseCases {
+        UseCases::new(self.ports(), settings)
+    }
+
+    /// The token endpoint with the default settings and limits.
+    pub fn token(self) -> TokenEndpoint {
+        self.use_cases(TokenSettings::default()).token
+    }
+
+    /// The authorization endpoint with the default settings and limits.
+    pub fn authorize(self) -> AuthorizeEndpoint {
+        self.use_cases(TokenSettings::default()).authorize
+    }
+
+    /// The doubles frozen into ports, with a counting minter and the clock at NOW.
+    pub fn ports(self) -> PortSet {
         let counter = Arc::new(AtomicU64::new(0));
         let mut minter = MockTokenMinter::new();
         let c = counter.clone();
@@ -71,19 +110,16 @@ impl Doubles {
             .returning(move || format!("id{}", counter.fetch_add(1, Ordering::Relaxed)));
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
-        TokenService::new(
-            Ports {
-                clients: Arc::new(self.clients),
-                users: Arc::new(self.users),
-                tokens: Arc::new(self.tokens),
-                authorizations: Arc::new(self.authorizations),
-                hasher: Arc::new(self.hasher),
-                minter: Arc::new(minter),
-                clock: Arc::new(clock),
-                metrics: Arc::new(grantd_ports::NoMetrics),
-            },
-            settings,
-        )
+        PortSet {
+            clients: Arc::new(self.clients),
+            users: Arc::new(self.users),
+            tokens: Arc::new(self.tokens),
+            authorizations: Arc::new(self.authorizations),
+            hasher: Arc::new(self.hasher),
+            minter: Arc::new(minter),
+            clock: Arc::new(clock),
+            metrics: Arc::new(self.events),
+        }
     }
 
     /// `alice` with PASSWORD, enabled unless `disabled`.
@@ -167,4 +203,52 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
 /// A well-formed refresh token string.
 pub fn presented_refresh() -> String {
     TokenKind::Refresh.encode(&[9; 32]).expose().to_owned()
+}
+
+/// A live access token `presented` of grant `g1`, issued to `client_id`.
+pub fn access_state(client_id: &str, presented: &PlainToken) -> AccessTokenState {
+    let s = refresh_state(client_id);
+    AccessTokenState {
+        token: AccessToken {
+            hash: presented.hash(),
+            grant_id: s.grant.id.clone(),
+            scope: s.grant.scope.clone(),
+            issued_at: NOW - 1,
+            expires_at: NOW + 100,
+            revoked_at: None,
+        },
+        grant: s.grant,
+    }
+}
+
+/// A password grant request.
+pub fn password_request(
+    client: Option<ClientCredentials>,
+    username: &str,
+    password: &str,
+    scope: Option<&str>,
+) -> TokenRequest {
+    TokenRequest {
+        client,
+        grant: GrantRequest::Password {
+            username: username.into(),
+            password: password.into(),
+            scope: scope.map(str::to_owned),
+        },
+    }
+}
+
+/// A refresh grant request.
+pub fn refresh_request(
+    client: Option<ClientCredentials>,
+    token: &str,
+    scope: Option<&str>,
+) -> TokenRequest {
+    TokenRequest {
+        client,
+        grant: GrantRequest::RefreshToken {
+            refresh_token: token.into(),
+            scope: scope.map(str::to_owned),
+        },
+    }
 }

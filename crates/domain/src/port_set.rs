@@ -1,4 +1,5 @@
-//! The ports a use case drives, bundled so the composition root wires them once.
+//! `PortSet`: every port a use case drives, bundled so the composition root wires them once
+//! (named apart from the `grantd_ports` crate that defines the traits).
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use grantd_ports::{
 
 /// Every port the use cases need. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
-pub struct Ports {
+pub struct PortSet {
     pub clients: Arc<dyn ClientStore>,
     pub users: Arc<dyn UserStore>,
     pub tokens: Arc<dyn TokenStore>,

@@ -11,7 +11,7 @@ use grantd_ports::{
 
 use crate::{pkce, TokenError, TokenResponse};
 
-use super::TokenService;
+use super::TokenEndpoint;
 
 /// Why a presented code is refused. Each is `invalid_grant` (§5.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ enum Decided {
     Failed(TokenError),
 }
 
-impl TokenService {
+impl TokenEndpoint {
     pub(super) fn authorization_code_grant(
         &self,
         client: &Client,
@@ -176,7 +176,7 @@ mod tests {
     use grantd_ports::{CodeChallenge, CodeChallengeMethod, ScopeSet, TokenHash, UserId, Username};
 
     use super::*;
-    use crate::grants::test_support::{client, NOW};
+    use crate::test_support::{client, NOW};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -384,8 +384,8 @@ mod use_case_tests {
     use mockall::predicate::eq;
 
     use super::*;
-    use crate::grants::test_support::{basic, client, Doubles, NOW, SECRET};
-    use crate::{GrantRequest, TokenRequest, TokenSettings};
+    use crate::test_support::{basic, client, Doubles, NOW, SECRET};
+    use crate::{GrantRequest, TokenRequest};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -468,10 +468,7 @@ mod use_case_tests {
         let mut d = doubles();
         let writes = redeeming(&mut d, record());
         d.tokens.expect_issue().never();
-        let r = d
-            .service(TokenSettings::default())
-            .token(&exchange("web", VERIFIER))
-            .unwrap();
+        let r = d.token().respond(&exchange("web", VERIFIER)).unwrap();
         assert_eq!(r.scope.to_delimited(), "read");
         let writes = writes.lock().unwrap();
         assert_eq!(writes.len(), 1);
@@ -499,10 +496,7 @@ mod use_case_tests {
             .with(eq(GrantId::parse("g1").unwrap()), eq(NOW))
             .times(1)
             .returning(|_, _| Ok(true));
-        let err = d
-            .service(TokenSettings::default())
-            .token(&exchange("web", VERIFIER))
-            .unwrap_err();
+        let err = d.token().respond(&exchange("web", VERIFIER)).unwrap_err();
         assert!(matches!(err, TokenError::InvalidGrant(_)));
         assert!(writes.lock().unwrap().is_empty());
     }
@@ -513,8 +507,8 @@ mod use_case_tests {
         let writes = redeeming(&mut d, record());
         d.tokens.expect_revoke_grant().never();
         let err = d
-            .service(TokenSettings::default())
-            .token(&exchange("web", &VERIFIER.replace('d', "e")))
+            .token()
+            .respond(&exchange("web", &VERIFIER.replace('d', "e")))
             .unwrap_err();
         assert!(matches!(err, TokenError::InvalidGrant(d) if d.contains("code_verifier")));
         assert!(writes.lock().unwrap().is_empty());
@@ -532,10 +526,7 @@ mod use_case_tests {
         d.tokens
             .expect_revoke_grant()
             .returning(|_, _| Err(grantd_ports::StoreError::Unavailable("down".into())));
-        let err = d
-            .service(TokenSettings::default())
-            .token(&exchange("web", VERIFIER))
-            .unwrap_err();
+        let err = d.token().respond(&exchange("web", VERIFIER)).unwrap_err();
         assert!(matches!(err, TokenError::Store(StoreError::Unavailable(_))));
     }
 
@@ -546,8 +537,8 @@ mod use_case_tests {
             .expect_redeem_code()
             .times(1)
             .returning(|_, _| Ok(RedeemOutcome::NotFound));
-        let service = d.service(TokenSettings::default());
-        let err = service.token(&exchange("web", VERIFIER)).unwrap_err();
+        let token = d.token();
+        let err = token.respond(&exchange("web", VERIFIER)).unwrap_err();
         assert!(matches!(err, TokenError::InvalidGrant(_)));
         // Not well-formed: never looked up (the mock allows one call only).
         let mut garbage = exchange("web", VERIFIER);
@@ -557,7 +548,7 @@ mod use_case_tests {
             code_verifier: None,
         };
         assert!(matches!(
-            service.token(&garbage).unwrap_err(),
+            token.respond(&garbage).unwrap_err(),
             TokenError::InvalidGrant(_)
         ));
     }
@@ -566,10 +557,7 @@ mod use_case_tests {
     fn a_client_without_the_code_grant_is_unauthorized() {
         let mut d = doubles();
         d.authorizations.expect_redeem_code().never();
-        let err = d
-            .service(TokenSettings::default())
-            .token(&exchange("app", VERIFIER))
-            .unwrap_err();
+        let err = d.token().respond(&exchange("app", VERIFIER)).unwrap_err();
         assert!(matches!(err, TokenError::UnauthorizedClient(_)));
     }
 }

@@ -10,9 +10,9 @@ use grantd_ports::{
 use crate::lifetimes::Lifetimes;
 use crate::{TokenError, TokenResponse};
 
-use super::TokenService;
+use super::TokenEndpoint;
 
-impl TokenService {
+impl TokenEndpoint {
     /// Creates a grant for `subject` with `scope` and returns its first tokens. A refresh
     /// token is issued only to a client allowed the `refresh_token` grant (it could not
     /// use one otherwise) and never for `Subject::Client` (RFC 6749 §4.4.3).

@@ -1,0 +1,62 @@
+//! The client credentials grant (RFC 6749 §4.4): the client acts for itself.
+
+use grantd_ports::{Client, Subject};
+
+use crate::{scope_rules, TokenError, TokenResponse};
+
+use super::TokenEndpoint;
+
+impl TokenEndpoint {
+    pub(super) fn client_credentials_grant(
+        &self,
+        client: &Client,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        // §4.4: "MUST only be used by confidential clients".
+        if client.is_public() {
+            return Err(TokenError::UnauthorizedClient(
+                "client_credentials is only for confidential clients",
+            ));
+        }
+        let requested = scope_rules::parse_requested(scope)?;
+        let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
+        // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
+        self.issue_new_grant(client, Subject::Client, scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::*;
+    use crate::{GrantRequest, TokenError, TokenRequest};
+
+    #[test]
+    fn client_credentials_issue_no_refresh_token() {
+        let mut d = Doubles::new();
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert!(i.refresh.is_none());
+            assert_eq!(i.grant.subject, grantd_ports::Subject::Client);
+            Ok(())
+        });
+        let req = TokenRequest {
+            client: basic("app", SECRET),
+            grant: GrantRequest::ClientCredentials { scope: None },
+        };
+        let r = d.token().respond(&req).unwrap();
+        assert!(r.refresh_token.is_none());
+    }
+
+    #[test]
+    fn client_credentials_refused_to_public_clients() {
+        let mut d = Doubles::new();
+        d.tokens.expect_issue().never();
+        let req = TokenRequest {
+            client: id_only("public"),
+            grant: GrantRequest::ClientCredentials { scope: None },
+        };
+        assert!(matches!(
+            d.token().respond(&req).unwrap_err(),
+            TokenError::UnauthorizedClient(_)
+        ));
+    }
+}

@@ -1,0 +1,329 @@
+//! The token endpoint (`POST /oauth/token`, RFC 6749 §3.2): authenticate the client, check
+//! that it may use the grant, run the grant (§4.1.3, §4.3, §4.4, §6), and store what it
+//! issues.
+
+mod authorization_code;
+mod client_credentials;
+mod issue;
+mod password;
+mod refresh;
+
+pub use authorization_code::ExchangeDenied;
+
+use std::fmt;
+
+use grantd_ports::{DomainEvent, GrantType, TokenKind};
+
+use crate::client_auth::{ClientAuthenticator, ClientCredentials};
+use crate::rotation::RotationPolicy;
+use crate::user_auth::UserAuthenticator;
+use crate::{PortSet, TokenError, TokenResponse, TokenSettings};
+
+/// One grant's parameters, already split out of the form by the HTTP edge. Values are
+/// raw strings: validating them is this crate's job.
+#[derive(Clone)]
+pub enum GrantRequest {
+    /// RFC 6749 §4.3.
+    Password {
+        username: String,
+        password: String,
+        scope: Option<String>,
+    },
+    /// RFC 6749 §6.
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<String>,
+    },
+    /// RFC 6749 §4.4.
+    ClientCredentials { scope: Option<String> },
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.5.
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+}
+
+impl fmt::Debug for GrantRequest {
+    /// Never shows a password or token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrantRequest::Password {
+                username, scope, ..
+            } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+            GrantRequest::RefreshToken { scope, .. } => f
+                .debug_struct("RefreshToken")
+                .field("scope", scope)
+                .finish_non_exhaustive(),
+            GrantRequest::ClientCredentials { scope } => f
+                .debug_struct("ClientCredentials")
+                .field("scope", scope)
+                .finish(),
+            GrantRequest::AuthorizationCode { redirect_uri, .. } => f
+                .debug_struct("AuthorizationCode")
+                .field("redirect_uri", redirect_uri)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl GrantRequest {
+    pub fn grant_type(&self) -> GrantType {
+        match self {
+            GrantRequest::Password { .. } => GrantType::Password,
+            GrantRequest::RefreshToken { .. } => GrantType::RefreshToken,
+            GrantRequest::ClientCredentials { .. } => GrantType::ClientCredentials,
+            GrantRequest::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+        }
+    }
+}
+
+/// A token request: who asks (`None` = no credentials at all) and for what.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub client: Option<ClientCredentials>,
+    pub grant: GrantRequest,
+}
+
+/// The token endpoint's use case. Cheap to clone; clones share the limiters and the cache.
+#[derive(Clone)]
+pub struct TokenEndpoint {
+    ports: PortSet,
+    settings: TokenSettings,
+    /// The same authenticator (limiter and secret cache) as revocation and introspection.
+    clients: ClientAuthenticator,
+    /// The same per-username limit as the login page.
+    users: UserAuthenticator,
+}
+
+impl TokenEndpoint {
+    pub(crate) fn new(
+        ports: PortSet,
+        settings: TokenSettings,
+        clients: ClientAuthenticator,
+        users: UserAuthenticator,
+    ) -> Self {
+        Self {
+            ports,
+            settings,
+            clients,
+            users,
+        }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    pub(crate) fn users(&self) -> &UserAuthenticator {
+        &self.users
+    }
+
+    /// Answers a token request. Blocking: runs bcrypt and the stores.
+    pub fn respond(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+        let client = self.clients.authenticate(request.client.as_ref())?;
+        let grant_type = request.grant.grant_type();
+        // §5.2 unauthorized_client: "not authorized to use this authorization grant type".
+        if !client.allows(grant_type) {
+            return Err(TokenError::UnauthorizedClient(
+                "the client is not allowed this grant type",
+            ));
+        }
+        let result = match &request.grant {
+            GrantRequest::Password {
+                username,
+                password,
+                scope,
+            } => self.password_grant(&client, username, password, scope.as_deref()),
+            GrantRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh_grant(&client, refresh_token, scope.as_deref()),
+            GrantRequest::ClientCredentials { scope } => {
+                self.client_credentials_grant(&client, scope.as_deref())
+            }
+            GrantRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => self.authorization_code_grant(
+                &client,
+                code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            ),
+        };
+        match &result {
+            Ok(_) => self
+                .ports
+                .metrics
+                .record(DomainEvent::TokensIssued(grant_type)),
+            Err(TokenError::TooManyAttempts { .. }) => {
+                self.ports.metrics.record(DomainEvent::RateLimited)
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn rotation_policy(&self) -> RotationPolicy {
+        RotationPolicy {
+            rotate: self.settings.always_issue_new_refresh_token,
+            grace_period: self.settings.refresh_token_reuse_grace_period.max(0),
+        }
+    }
+
+    fn mint(&self, kind: TokenKind) -> grantd_ports::PlainToken {
+        self.ports.minter.mint(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use grantd_ports::{DomainEvent, GrantType};
+
+    use crate::test_support::*;
+    use crate::{AttemptLimit, ClientAuthError, TokenError, TokenSettings};
+
+    #[test]
+    fn client_without_the_grant_type_is_unauthorized_client() {
+        let mut d = Doubles::new();
+        d.users.expect_find_user_by_username().never();
+        let err = d
+            .token()
+            .respond(&password_request(
+                basic("narrow", SECRET),
+                "alice",
+                PASSWORD,
+                None,
+            ))
+            .unwrap_err();
+        assert!(matches!(err, TokenError::UnauthorizedClient(_)));
+    }
+
+    #[test]
+    fn client_authentication_failures_are_invalid_client() {
+        let cases = [
+            (
+                "wrong secret",
+                basic("app", "bad"),
+                ClientAuthError::WrongSecret,
+            ),
+            (
+                "unknown client",
+                basic("ghost", SECRET),
+                ClientAuthError::UnknownClient,
+            ),
+            (
+                "confidential without secret",
+                id_only("app"),
+                ClientAuthError::SecretRequired,
+            ),
+            (
+                "public with a secret",
+                basic("public", "x"),
+                ClientAuthError::UnexpectedSecret,
+            ),
+            ("no credentials", None, ClientAuthError::Missing),
+        ];
+        for (name, creds, why) in cases {
+            let mut d = Doubles::new();
+            d.users.expect_find_user_by_username().never();
+            d.tokens.expect_issue().never();
+            let err = d
+                .token()
+                .respond(&password_request(creds, "alice", PASSWORD, None))
+                .unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidClient(ref e) if *e == why),
+                "{name}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_client_authenticates_by_id() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        assert!(d
+            .token()
+            .respond(&password_request(
+                id_only("public"),
+                "alice",
+                PASSWORD,
+                None
+            ))
+            .is_ok());
+    }
+
+    #[test]
+    fn per_client_lifetimes_override_the_global_ones() {
+        let mut d = Doubles::new().with_user(false);
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(|_| {
+            let mut c = client("app", true);
+            c.lifetimes = grantd_ports::LifetimeOverrides {
+                access_token: Some(60),
+                refresh_token: Some(600),
+                refresh_token_max: Some(0),
+            };
+            Ok(Some(c))
+        });
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert_eq!(i.access.expires_at, NOW + 60);
+            assert_eq!(i.refresh.as_ref().unwrap().expires_at, NOW + 600);
+            assert_eq!(i.grant.expires_at, None, "0 = no absolute cap");
+            Ok(())
+        });
+        let r = d
+            .token()
+            .respond(&password_request(
+                basic("app", SECRET),
+                "alice",
+                PASSWORD,
+                None,
+            ))
+            .unwrap();
+        assert_eq!(r.expires_in, 60);
+    }
+
+    #[test]
+    fn issued_tokens_and_each_refusal_by_a_limit_are_counted_once() {
+        let limit = AttemptLimit {
+            max_failures: 1,
+            window_secs: 60,
+        };
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let events = d.events.clone();
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(limit, limit)
+            .token;
+        let alice = |pw| password_request(basic("app", SECRET), "alice", pw, None);
+        token.respond(&alice(PASSWORD)).unwrap();
+        token.respond(&alice("wrong")).unwrap_err();
+        // The username is at its limit now, and so is the client id after a wrong secret.
+        token.respond(&alice(PASSWORD)).unwrap_err();
+        let wrong_secret = password_request(basic("app", "bad"), "alice", PASSWORD, None);
+        token.respond(&wrong_secret).unwrap_err();
+        token.respond(&wrong_secret).unwrap_err();
+        let counted: Vec<_> = events
+            .recorded()
+            .into_iter()
+            .filter(|e| !matches!(e, DomainEvent::ClientSecretCache { .. }))
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                DomainEvent::TokensIssued(GrantType::Password),
+                DomainEvent::RateLimited,
+                DomainEvent::RateLimited,
+            ]
+        );
+    }
+}

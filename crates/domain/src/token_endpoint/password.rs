@@ -1,0 +1,174 @@
+//! The resource owner password credentials grant (RFC 6749 §4.3). RFC 9700 §2.4 says not to
+//! use it; grantd keeps it for existing clients, only for clients registered with it, and
+//! limits failed attempts per username (§4.3.2: "MUST protect the endpoint against brute
+//! force attacks") with the login page's limiter (`user_auth`).
+
+use grantd_ports::{Client, Subject};
+
+use crate::{scope_rules, LoginError, TokenError, TokenResponse};
+
+use super::TokenEndpoint;
+
+impl TokenEndpoint {
+    pub(super) fn password_grant(
+        &self,
+        client: &Client,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let requested = scope_rules::parse_requested(scope)?;
+        let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
+        let user = self
+            .users
+            .authenticate(username, password)
+            .map_err(|e| match e {
+                // One message for every failure.
+                LoginError::BadCredentials => {
+                    TokenError::InvalidGrant("invalid username or password")
+                }
+                LoginError::TooManyAttempts { retry_after } => {
+                    TokenError::TooManyAttempts { retry_after }
+                }
+                LoginError::Store(e) => TokenError::Store(e),
+            })?;
+        self.issue_new_grant(
+            client,
+            Subject::User {
+                id: user.id,
+                username: user.username,
+            },
+            scope,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::*;
+    use crate::{AttemptLimit, TokenError, TokenSettings};
+    use grantd_ports::TokenKind;
+
+    const LIMIT: AttemptLimit = AttemptLimit {
+        max_failures: 3,
+        window_secs: 60,
+    };
+
+    fn alice(pw: &str, scope: Option<&str>) -> crate::TokenRequest {
+        password_request(basic("app", SECRET), "alice", pw, scope)
+    }
+
+    #[test]
+    fn password_grant_issues_access_and_refresh_token_with_registered_scope() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert_eq!(i.grant.scope.to_delimited(), "read write");
+            assert!(i.refresh.is_some());
+            assert_eq!(i.access.expires_at, NOW + 3600);
+            Ok(())
+        });
+        let r = d.token().respond(&alice(PASSWORD, None)).unwrap();
+        assert!(TokenKind::Access.is_well_formed(r.access_token.expose()));
+        assert!(TokenKind::Refresh.is_well_formed(r.refresh_token.unwrap().expose()));
+        assert_eq!(r.expires_in, 3600);
+    }
+
+    #[test]
+    fn password_grant_narrows_to_requested_scope() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let r = d.token().respond(&alice(PASSWORD, Some("read"))).unwrap();
+        assert_eq!(r.scope.to_delimited(), "read");
+    }
+
+    #[test]
+    fn wrong_password_is_invalid_grant_and_writes_nothing() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().never();
+        let err = d.token().respond(&alice("nope", None)).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)));
+    }
+
+    #[test]
+    fn unknown_user_burns_a_verification_and_is_invalid_grant() {
+        let mut d = Doubles::new();
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(None));
+        d.hasher
+            .expect_burn_password_verification()
+            .times(1)
+            .return_const(());
+        d.tokens.expect_issue().never();
+        let err = d.token().respond(&alice(PASSWORD, None)).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)));
+    }
+
+    #[test]
+    fn disabled_user_is_invalid_grant() {
+        let mut d = Doubles::new().with_user(true);
+        d.tokens.expect_issue().never();
+        let err = d.token().respond(&alice(PASSWORD, None)).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)));
+    }
+
+    #[test]
+    fn scope_beyond_the_client_is_invalid_scope_before_any_user_lookup() {
+        let mut d = Doubles::new();
+        d.users.expect_find_user_by_username().never();
+        d.tokens.expect_issue().never();
+        let err = d
+            .token()
+            .respond(&alice(PASSWORD, Some("read admin")))
+            .unwrap_err();
+        assert!(matches!(err, TokenError::InvalidScope(_)));
+    }
+
+    #[test]
+    fn failed_passwords_per_username_hit_the_limit_and_others_are_unaffected() {
+        let mut d = Doubles::new().with_user(false);
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(None));
+        d.hasher
+            .expect_burn_password_verification()
+            .return_const(());
+        d.tokens.expect_issue().never();
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(LIMIT, LIMIT)
+            .token;
+        for _ in 0..3 {
+            assert!(matches!(
+                token.respond(&alice("bad", None)).unwrap_err(),
+                TokenError::InvalidGrant(_)
+            ));
+        }
+        // Even the right password waits now: that is what stops a guesser.
+        let err = token.respond(&alice(PASSWORD, None)).unwrap_err();
+        assert!(
+            matches!(err, TokenError::TooManyAttempts { retry_after } if retry_after > 0 && retry_after <= 60),
+            "{err:?}"
+        );
+        // Another username is unaffected (bob is unknown: invalid_grant, not 429).
+        assert!(matches!(
+            token
+                .respond(&password_request(basic("app", SECRET), "bob", "x", None))
+                .unwrap_err(),
+            TokenError::InvalidGrant(_)
+        ));
+    }
+
+    #[test]
+    fn successful_logins_do_not_count() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().returning(|_| Ok(()));
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(LIMIT, LIMIT)
+            .token;
+        for _ in 0..5 {
+            assert!(token.respond(&alice(PASSWORD, None)).is_ok());
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! The refresh token grant (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2). The decision runs inside the store's transaction, so of N
+//! concurrent refreshes with one token exactly one consumes it.
+
+use grantd_ports::{
+    AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
+    RefreshWrite, RotateOutcome, TokenKind, UnixTime,
+};
+
+use crate::lifetimes::Lifetimes;
+use crate::rotation::{self, RefreshDenied, RefreshStep};
+use crate::{retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
+
+use super::TokenEndpoint;
+
+/// What happened inside the store's transaction, carried out of the decision closure.
+enum Decided {
+    Issued(TokenResponse),
+    Replay(Vec<u8>),
+    Denied(RefreshDenied),
+}
+
+impl TokenEndpoint {
+    pub(super) fn refresh_grant(
+        &self,
+        client: &Client,
+        presented: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let requested = scope_rules::parse_requested(scope)?;
+        // Garbage never reaches the database.
+        if !TokenKind::Refresh.is_well_formed(presented) {
+            return Err(RefreshDenied::Expired.into_error());
+        }
+        let presented = PlainToken::from_presented(presented);
+        let now = self.ports.clock.now();
+        let policy = self.rotation_policy();
+
+        // Declared up front so the store can find and consume a live token in one
+        // statement: with rotation on, every write for a live token consumes it at `now`.
+        let intent = if policy.rotate {
+            RefreshIntent::Consume { at: now }
+        } else {
+            RefreshIntent::Keep
+        };
+        let mut decided = None;
+        let outcome = self.ports.tokens.rotate_refresh(
+            &presented.hash(),
+            intent,
+            &mut |state: &RefreshTokenState| match rotation::decide(
+                state,
+                &client.id,
+                requested.as_ref(),
+                now,
+                policy,
+            ) {
+                Ok(RefreshStep::Issue { rotate, scope }) => {
+                    let (write, response) =
+                        self.refreshed_tokens(client, state, &presented, rotate, scope, now);
+                    decided = Some(Decided::Issued(response));
+                    Some(write)
+                }
+                Ok(RefreshStep::Replay) => {
+                    decided = state.token.sealed_response.clone().map(Decided::Replay);
+                    None
+                }
+                Err(denied) => {
+                    decided = Some(Decided::Denied(denied));
+                    None
+                }
+            },
+        )?;
+
+        match (outcome, decided) {
+            (RotateOutcome::Written, Some(Decided::Issued(response))) => Ok(response),
+            (RotateOutcome::Declined, Some(Decided::Replay(sealed))) => {
+                retry_seal::open(&presented, &sealed)
+                    .ok_or_else(|| RefreshDenied::GrantRevoked.into_error())
+            }
+            (RotateOutcome::Declined, Some(Decided::Denied(denied))) => {
+                Err(self.on_denied(client, denied, now))
+            }
+            (RotateOutcome::NotFound, _) => Err(RefreshDenied::Expired.into_error()),
+            (outcome, _) => Err(TokenError::Store(grantd_ports::StoreError::Other(format!(
+                "rotate_refresh returned {outcome:?} against the decision"
+            )))),
+        }
+    }
+
+    /// Mints the refreshed access token and, when rotating, the successor, and builds the
+    /// writes. The successor keeps the grant's full scope (§6) and a fresh idle lifetime,
+    /// both capped by the grant's absolute expiry.
+    fn refreshed_tokens(
+        &self,
+        client: &Client,
+        state: &RefreshTokenState,
+        presented: &PlainToken,
+        rotate: bool,
+        scope: grantd_ports::ScopeSet,
+        now: UnixTime,
+    ) -> (RefreshWrite, TokenResponse) {
+        let lifetimes = Lifetimes::for_client(&self.settings, client);
+        let cap = state.grant.expires_at;
+        let access_token = self.mint(TokenKind::Access);
+        let access_expires_at = lifetimes.access_expiry(now, cap);
+        let successor = rotate.then(|| self.mint(TokenKind::Refresh));
+        let response = TokenResponse {
+            access_token: access_token.clone(),
+            expires_in: access_expires_at - now,
+            scope: scope.clone(),
+            refresh_token: successor.clone(),
+        };
+        // Only a rotation can be retried: keep its response, sealed under the presented
+        // token, so the database alone cannot read it.
+        let sealed_response = (rotate && self.settings.refresh_token_reuse_grace_period > 0)
+            .then(|| retry_seal::seal(presented, &self.ports.minter.mint_id(), &response));
+        let write = RefreshWrite {
+            consume: rotate,
+            sealed_response,
+            access: AccessToken {
+                hash: access_token.hash(),
+                grant_id: state.grant.id.clone(),
+                scope,
+                issued_at: now,
+                expires_at: access_expires_at,
+                revoked_at: None,
+            },
+            successor: successor.as_ref().map(|t| NewRefreshToken {
+                hash: t.hash(),
+                grant_id: state.grant.id.clone(),
+                issued_at: now,
+                expires_at: lifetimes.refresh_expiry(now, cap),
+            }),
+        };
+        (write, response)
+    }
+
+    /// Turns a denial into the endpoint's error, revoking the grant first on reuse.
+    fn on_denied(&self, client: &Client, denied: RefreshDenied, now: UnixTime) -> TokenError {
+        if let RefreshDenied::Reused { grant_id } = &denied {
+            self.ports
+                .metrics
+                .record(grantd_ports::DomainEvent::RefreshTokenReuse);
+            let policy = self.settings.refresh_token_reuse_policy;
+            tracing::warn!(
+                target: "grantd::security",
+                event = "refresh_token_reuse",
+                client_id = %client.id,
+                grant_id = %grant_id,
+                ?policy,
+                "a rotated refresh token was presented again"
+            );
+            if policy == ReusePolicy::RevokeGrant {
+                if let Err(e) = self.ports.tokens.revoke_grant(grant_id, now) {
+                    // The caller must not think the family is dead: retry later.
+                    return TokenError::Store(e);
+                }
+            }
+        }
+        if denied == RefreshDenied::LostRace {
+            self.ports
+                .metrics
+                .record(grantd_ports::DomainEvent::RefreshRaceLost);
+            tracing::info!(target: "grantd::security", event = "refresh_race_lost", client_id = %client.id, "a concurrent refresh consumed this token first");
+        }
+        denied.into_error()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use grantd_ports::{
+        DomainEvent, GrantId, RefreshIntent, RefreshTokenState, RefreshWrite, RotateOutcome,
+        StoreError,
+    };
+
+    use crate::test_support::*;
+    use crate::{ReusePolicy, TokenError, TokenRequest, TokenSettings};
+
+    /// A token store whose rotate_refresh runs the decision against `state` and records
+    /// writes, checking each against the declared intent as the real store does.
+    fn rotating_store(d: &mut Doubles, state: RefreshTokenState) -> Arc<Mutex<Vec<RefreshWrite>>> {
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let w = writes.clone();
+        d.tokens
+            .expect_rotate_refresh()
+            .times(1)
+            .returning(move |_, intent, decide| {
+                Ok(match decide.decide(&state) {
+                    Some(write) => {
+                        let expected = match intent {
+                            RefreshIntent::Consume { at } => (true, at),
+                            RefreshIntent::Keep => (false, write.access.issued_at),
+                        };
+                        assert_eq!((write.consume, write.access.issued_at), expected);
+                        w.lock().unwrap().push(write);
+                        RotateOutcome::Written
+                    }
+                    None => RotateOutcome::Declined,
+                })
+            });
+        writes
+    }
+
+    /// `app` refreshing the well-formed token with no scope.
+    fn app_refresh() -> TokenRequest {
+        refresh_request(basic("app", SECRET), &presented_refresh(), None)
+    }
+
+    #[test]
+    fn rotation_consumes_the_token_and_issues_a_successor_with_the_full_scope() {
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, refresh_state("app"));
+        let r = d
+            .token()
+            .respond(&refresh_request(
+                basic("app", SECRET),
+                &presented_refresh(),
+                Some("read"),
+            ))
+            .unwrap();
+        let writes = writes.lock().unwrap();
+        let w = &writes[0];
+        assert!(w.consume);
+        assert_eq!(w.access.scope.to_delimited(), "read");
+        assert_eq!(w.access.grant_id, GrantId::parse("g1").unwrap());
+        let successor = w.successor.as_ref().unwrap();
+        assert_eq!(
+            Some(successor.hash),
+            r.refresh_token.as_ref().map(|t| t.hash())
+        );
+        // A fresh idle lifetime, capped by the grant's absolute expiry (NOW + 5000 here).
+        assert_eq!(
+            successor.expires_at,
+            (NOW + TokenSettings::default().refresh_token_lifetime).min(NOW + 5000)
+        );
+        assert_eq!(r.scope.to_delimited(), "read");
+        assert!(
+            w.sealed_response.is_none(),
+            "no retry record without a grace period"
+        );
+    }
+
+    #[test]
+    fn without_rotation_the_token_stays_and_no_refresh_token_is_returned() {
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, refresh_state("app"));
+        let settings = TokenSettings {
+            always_issue_new_refresh_token: false,
+            ..TokenSettings::default()
+        };
+        let r = d.use_cases(settings).token.respond(&app_refresh()).unwrap();
+        let writes = writes.lock().unwrap();
+        assert!(!writes[0].consume);
+        assert!(writes[0].successor.is_none());
+        assert!(r.refresh_token.is_none());
+    }
+
+    #[test]
+    fn refreshed_tokens_never_outlive_the_grant_cap() {
+        let mut d = Doubles::new();
+        let mut state = refresh_state("app");
+        state.grant.expires_at = Some(NOW + 100);
+        let writes = rotating_store(&mut d, state);
+        let r = d.token().respond(&app_refresh()).unwrap();
+        assert_eq!(r.expires_in, 100);
+        assert_eq!(
+            writes.lock().unwrap()[0]
+                .successor
+                .as_ref()
+                .unwrap()
+                .expires_at,
+            NOW + 100
+        );
+    }
+
+    #[test]
+    fn retry_within_grace_period_gets_the_identical_response() {
+        let settings = TokenSettings {
+            refresh_token_reuse_grace_period: 30,
+            ..TokenSettings::default()
+        };
+        // First rotation: the sealed response is written with the consume.
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, refresh_state("app"));
+        let first = d
+            .use_cases(settings.clone())
+            .token
+            .respond(&app_refresh())
+            .unwrap();
+        let sealed = writes.lock().unwrap()[0]
+            .sealed_response
+            .clone()
+            .expect("sealed retry record");
+
+        // The retry sees the token consumed, with that record: same response, nothing
+        // minted or written.
+        let mut d = Doubles::new();
+        let mut state = refresh_state("app");
+        state.token.consumed_at = Some(NOW - 5);
+        state.token.sealed_response = Some(sealed);
+        let writes = rotating_store(&mut d, state);
+        d.tokens.expect_revoke_grant().never();
+        let retry = d.use_cases(settings).token.respond(&app_refresh()).unwrap();
+        assert_eq!(retry, first);
+        assert!(writes.lock().unwrap().is_empty());
+    }
+
+    /// What the token store holds for the presented token.
+    enum Stored {
+        /// This row: the store runs the decision against it.
+        Token(Box<RefreshTokenState>),
+        /// No token has this hash.
+        Nothing,
+        /// The store is down.
+        Outage,
+    }
+
+    /// A live token of `client`.
+    fn live(client: &str) -> Stored {
+        Stored::Token(Box::new(refresh_state(client)))
+    }
+
+    /// `app`'s live token, changed by `edit`.
+    fn app_token(edit: impl FnOnce(&mut RefreshTokenState)) -> Stored {
+        let mut state = refresh_state("app");
+        edit(&mut state);
+        Stored::Token(Box::new(state))
+    }
+
+    /// The refusal expected, by `TokenError` variant.
+    #[derive(Debug)]
+    enum Refused {
+        InvalidGrant,
+        InvalidScope,
+        UnauthorizedClient,
+        /// `TokenError::Store(StoreError::Unavailable(_))`: never a denial.
+        Unavailable,
+    }
+
+    impl Refused {
+        fn matches(&self, e: &TokenError) -> bool {
+            match self {
+                Refused::InvalidGrant => matches!(e, TokenError::InvalidGrant(_)),
+                Refused::InvalidScope => matches!(e, TokenError::InvalidScope(_)),
+                Refused::UnauthorizedClient => matches!(e, TokenError::UnauthorizedClient(_)),
+                Refused::Unavailable => {
+                    matches!(e, TokenError::Store(StoreError::Unavailable(_)))
+                }
+            }
+        }
+    }
+
+    /// What happens to the grant `g1`.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Revokes {
+        Nothing,
+        /// Revoked once, at NOW.
+        Grant,
+        /// Revoked once, at NOW, and the store fails.
+        GrantButFails,
+    }
+
+    /// One refused refresh: the stored token, the request (`app_refresh` unless set), the
+    /// refusal, and the interactions expected. Nothing is ever written.
+    struct Denial {
+        name: &'static str,
+        stored: Stored,
+        settings: TokenSettings,
+        request: TokenRequest,
+        refused: Refused,
+        /// Whether the store is asked at all (garbage and unauthorized clients never reach it).
+        reads_store: bool,
+        revokes: Revokes,
+        /// Domain events counted, client-secret cache events aside.
+        events: &'static [DomainEvent],
+    }
+
+    /// A denial with the defaults: `app_refresh`, default settings, the store read, nothing
+    /// revoked, nothing counted.
+    fn denial(name: &'static str, stored: Stored, refused: Refused) -> Denial {
+        Denial {
+            name,
+            stored,
+            settings: TokenSettings::default(),
+            request: app_refresh(),
+            refused,
+            reads_store: true,
+            revokes: Revokes::Nothing,
+            events: &[],
+        }
+    }
+
+    impl Denial {
+        fn request(self, client: &str, token: &str, scope: Option<&str>) -> Self {
+            let request = refresh_request(basic(client, SECRET), token, scope);
+            Self { request, ..self }
+        }
+        fn settings(self, settings: TokenSettings) -> Self {
+            Self { settings, ..self }
+        }
+        fn store_unread(self) -> Self {
+            let reads_store = false;
+            Self {
+                reads_store,
+                ..self
+            }
+        }
+        fn revokes(self, revokes: Revokes) -> Self {
+            Self { revokes, ..self }
+        }
+        fn events(self, events: &'static [DomainEvent]) -> Self {
+            Self { events, ..self }
+        }
+    }
+
+    #[test]
+    fn refresh_denials_table() {
+        use Refused::*;
+        let report_only = TokenSettings {
+            refresh_token_reuse_policy: ReusePolicy::ReportOnly,
+            ..TokenSettings::default()
+        };
+        let rotated = |at| app_token(move |s| s.token.consumed_at = Some(at));
+        let reuse = &[DomainEvent::RefreshTokenReuse];
+        let token = presented_refresh();
+        let cases = [
+            denial(
+                "a rotated token presented again",
+                rotated(NOW - 1),
+                InvalidGrant,
+            )
+            .revokes(Revokes::Grant)
+            .events(reuse),
+            denial("reuse, and revoking fails", rotated(NOW - 1), Unavailable)
+                .revokes(Revokes::GrantButFails)
+                .events(reuse),
+            denial("losing a concurrent race", rotated(NOW), InvalidGrant)
+                .events(&[DomainEvent::RefreshRaceLost]),
+            denial("reuse under report-only", rotated(NOW - 1), InvalidGrant)
+                .settings(report_only)
+                .events(reuse),
+            denial("another client's token", live("public"), InvalidGrant),
+            denial(
+                "an expired token",
+                app_token(|s| s.token.expires_at = NOW),
+                InvalidGrant,
+            ),
+            denial("a scope beyond the grant", live("app"), InvalidScope).request(
+                "app",
+                &token,
+                Some("read admin"),
+            ),
+            denial("an unknown token", Stored::Nothing, InvalidGrant),
+            denial("a malformed token", Stored::Nothing, InvalidGrant)
+                .request("app", "not-a-token", None)
+                .store_unread(),
+            denial(
+                "a client not allowed refresh",
+                live("narrow"),
+                UnauthorizedClient,
+            )
+            .request("narrow", &token, None)
+            .store_unread(),
+            denial("a storage outage", Stored::Outage, Unavailable),
+        ];
+        for case in cases {
+            let name = case.name;
+            let mut d = Doubles::new();
+            let events = d.events.clone();
+            let mut writes = Arc::default();
+            match case.stored {
+                _ if !case.reads_store => {
+                    d.tokens.expect_rotate_refresh().never();
+                }
+                Stored::Token(state) => writes = rotating_store(&mut d, *state),
+                Stored::Nothing => {
+                    d.tokens
+                        .expect_rotate_refresh()
+                        .times(1)
+                        .returning(|_, _, _| Ok(RotateOutcome::NotFound));
+                }
+                Stored::Outage => {
+                    d.tokens
+                        .expect_rotate_refresh()
+                        .times(1)
+                        .returning(|_, _, _| Err(StoreError::Unavailable("pool timeout".into())));
+                }
+            }
+            let revoke = d.tokens.expect_revoke_grant();
+            match case.revokes {
+                Revokes::Nothing => {
+                    revoke.never();
+                }
+                Revokes::Grant | Revokes::GrantButFails => {
+                    let fails = case.revokes == Revokes::GrantButFails;
+                    revoke
+                        .withf(|id, now| id.as_str() == "g1" && *now == NOW)
+                        .times(1)
+                        .returning(move |_, _| {
+                            if fails {
+                                Err(StoreError::Unavailable("down".into()))
+                            } else {
+                                Ok(true)
+                            }
+                        });
+                }
+            }
+
+            let err = d
+                .use_cases(case.settings)
+                .token
+                .respond(&case.request)
+                .unwrap_err();
+
+            assert!(case.refused.matches(&err), "{name}: {err:?}");
+            assert!(writes.lock().unwrap().is_empty(), "{name}: nothing written");
+            let counted: Vec<_> = events
+                .recorded()
+                .into_iter()
+                .filter(|e| !matches!(e, DomainEvent::ClientSecretCache { .. }))
+                .collect();
+            assert_eq!(counted, case.events, "{name}");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! `UseCases`: the bundle of use cases the HTTP edge holds, one per endpoint it serves,
+//! wired so that they share what must be shared: the client authenticator (per-client-id
+//! limit and verified-secret cache) of token, revocation and introspection, and the
+//! per-username limit of the password grant and the login page.
+
+use crate::client_auth::ClientAuthenticator;
+use crate::user_auth::UserAuthenticator;
+use crate::{
+    AttemptLimit, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
+    PortSet, RevokeEndpoint, SecretCacheLimits, TokenEndpoint, TokenSettings,
+};
+
+/// Brute-force defaults: 10 failures per username and per client id per 60 s.
+pub(crate) const DEFAULT_LIMIT: AttemptLimit = AttemptLimit {
+    max_failures: 10,
+    window_secs: 60,
+};
+
+/// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the limiters
+/// and the cache. Built with [`UseCases::new`] and the `with_*` methods, which keep the
+/// sharing.
+#[derive(Clone)]
+pub struct UseCases {
+    /// `POST /oauth/token`.
+    pub token: TokenEndpoint,
+    /// `GET`/`POST /oauth/authorize`: the login and consent pages.
+    pub authorize: AuthorizeEndpoint,
+    /// `POST /oauth/revoke` (RFC 7009), after [`UseCases::clients`].
+    pub revocation: RevokeEndpoint,
+    /// `POST /oauth/introspect` (RFC 7662), after [`UseCases::clients`].
+    pub introspection: IntrospectEndpoint,
+    /// The resource server's check of a bearer token (RFC 6750).
+    pub bearer: BearerCheck,
+    /// Client authentication for revocation and introspection: the token endpoint's own.
+    pub clients: ClientAuthenticator,
+    ports: PortSet,
+}
+
+/// What the use cases are built from; [`UseCases::assemble`] is the one place that decides
+/// who shares what.
+struct Parts {
+    ports: PortSet,
+    settings: TokenSettings,
+    authorization: AuthorizationSettings,
+    clients: ClientAuthenticator,
+    users: UserAuthenticator,
+}
+
+impl UseCases {
+    /// The use cases with the default limits, cache and authorization policy.
+    pub fn new(ports: PortSet, settings: TokenSettings) -> Self {
+        Self::assemble(Parts {
+            clients: ClientAuthenticator::new(
+                ports.clone(),
+                DEFAULT_LIMIT,
+                SecretCacheLimits::default(),
+            ),
+            users: UserAuthenticator::new(ports.clone(), DEFAULT_LIMIT),
+            ports,
+            settings,
+            authorization: AuthorizationSettings::default(),
+        })
+    }
+
+    /// Sets the authorization code flow's policy (code lifetime, PKCE rules).
+    pub fn with_authorization_settings(self, authorization: AuthorizationSettings) -> Self {
+        Self::assemble(Parts {
+            authorization,
+            ..self.into_parts()
+        })
+    }
+
+    /// Sets the size and TTL of the verified-secret cache (capacity 0 turns it off).
+    pub fn with_secret_cache(self, limits: SecretCacheLimits) -> Self {
+        let clients = self.clients.with_secret_cache(limits);
+        Self::assemble(Parts {
+            clients,
+            ..self.into_parts()
+        })
+    }
+
+    /// Sets the brute-force limits for passwords (per username, at the password grant and
+    /// the login page alike) and client secrets (per client id, at every endpoint).
+    pub fn with_attempt_limits(self, per_username: AttemptLimit, per_client: AttemptLimit) -> Self {
+        let clients = self.clients.with_attempt_limit(per_client);
+        let users = UserAuthenticator::new(self.ports.clone(), per_username);
+        Self::assemble(Parts {
+            clients,
+            users,
+            ..self.into_parts()
+        })
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        self.token.settings()
+    }
+
+    pub fn authorization_settings(&self) -> &AuthorizationSettings {
+        self.authorize.settings()
+    }
+
+    pub fn ports(&self) -> &PortSet {
+        &self.ports
+    }
+
+    fn assemble(parts: Parts) -> Self {
+        let Parts {
+            ports,
+            settings,
+            authorization,
+            clients,
+            users,
+        } = parts;
+        Self {
+            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users.clone()),
+            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users),
+            revocation: RevokeEndpoint::new(ports.clone()),
+            introspection: IntrospectEndpoint::new(ports.clone()),
+            bearer: BearerCheck::new(ports.clone()),
+            clients,
+            ports,
+        }
+    }
+
+    fn into_parts(self) -> Parts {
+        Parts {
+            settings: self.token.settings().clone(),
+            authorization: self.authorize.settings().clone(),
+            users: self.token.users().clone(),
+            clients: self.clients,
+            ports: self.ports,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::*;
+    use crate::{
+        AttemptLimit, AuthenticateError, ClientAuthError, LoginError, SecretCacheLimits,
+        TokenError, TokenSettings,
+    };
+
+    const LIMIT: AttemptLimit = AttemptLimit {
+        max_failures: 2,
+        window_secs: 60,
+    };
+
+    #[test]
+    fn the_password_grant_and_the_login_page_share_one_limit_per_username() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().never();
+        let use_cases = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(LIMIT, LIMIT);
+        let alice = |pw| password_request(basic("app", SECRET), "alice", pw, None);
+        assert!(matches!(
+            use_cases.token.respond(&alice("wrong")),
+            Err(TokenError::InvalidGrant(_))
+        ));
+        assert_eq!(
+            use_cases.authorize.log_in("alice", "wrong"),
+            Err(LoginError::BadCredentials)
+        );
+        assert!(matches!(
+            use_cases.token.respond(&alice(PASSWORD)),
+            Err(TokenError::TooManyAttempts { .. })
+        ));
+        assert!(matches!(
+            use_cases.authorize.log_in("alice", PASSWORD),
+            Err(LoginError::TooManyAttempts { .. })
+        ));
+    }
+
+    #[test]
+    fn every_endpoint_shares_one_client_limit_whatever_the_builder_order() {
+        let use_cases = Doubles::new()
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(LIMIT, LIMIT)
+            .with_secret_cache(SecretCacheLimits {
+                capacity: 0,
+                ttl_secs: 300,
+            })
+            .with_authorization_settings(Default::default());
+        // Two wrong secrets at revocation or introspection (which authenticate through
+        // `clients`) put the client id at its limit at the token endpoint too.
+        for _ in 0..2 {
+            assert!(matches!(
+                use_cases.clients.authenticate(basic("app", "bad").as_ref()),
+                Err(AuthenticateError::Denied(ClientAuthError::WrongSecret))
+            ));
+        }
+        let request = password_request(basic("app", SECRET), "alice", PASSWORD, None);
+        assert!(matches!(
+            use_cases.token.respond(&request),
+            Err(TokenError::InvalidClient(
+                ClientAuthError::TooManyAttempts { .. }
+            ))
+        ));
+    }
+
+    #[test]
+    fn the_bundle_keeps_the_settings_it_was_given() {
+        let settings = TokenSettings {
+            access_token_lifetime: 5,
+            ..TokenSettings::default()
+        };
+        let authorization = crate::AuthorizationSettings {
+            code_lifetime: 7,
+            ..Default::default()
+        };
+        let use_cases = Doubles::new()
+            .use_cases(settings.clone())
+            .with_authorization_settings(authorization.clone())
+            .with_attempt_limits(LIMIT, LIMIT);
+        assert_eq!(use_cases.settings(), &settings);
+        assert_eq!(use_cases.authorization_settings(), &authorization);
+    }
+}
