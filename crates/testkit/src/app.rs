@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc};
 use grantd_app::config::{Config, TokensConfig};
 use grantd_app::wiring;
 use grantd_crypto::{BcryptHasher, HasherCosts};
-use grantd_domain::{Ports, TokenSettings};
+use grantd_domain::{PortSet, TokenSettings};
 use grantd_http_actix::{build_server, ServerOptions};
 use grantd_store_diesel::Database;
 
@@ -24,7 +24,7 @@ pub struct TestApp {
     pub clock: TestClock,
     pub db: Database,
     /// The ports the server runs on, for tests that act as an administrator.
-    pub ports: Ports,
+    pub ports: PortSet,
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
     settings: TokenSettings,
@@ -115,7 +115,7 @@ fn launch(
     db: Database,
     hasher: &Arc<BcryptHasher>,
     clock: &TestClock,
-) -> (Ports, String, actix_web::dev::ServerHandle) {
+) -> (PortSet, String, actix_web::dev::ServerHandle) {
     let mut ports = wiring::build_ports(config, db.clone()).unwrap();
     ports.hasher = hasher.clone();
     ports.clock = Arc::new(clock.clone());
