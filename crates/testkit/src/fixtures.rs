@@ -79,3 +79,20 @@ pub fn seed(db: &Database, hasher: &dyn SecretHasher) {
     })
     .unwrap();
 }
+
+/// A public client with nothing but the client_credentials grant: for tests that need
+/// some client row and care about none of its fields.
+pub fn minimal_client(id: &str) -> Client {
+    Client {
+        id: ClientId::parse(id).unwrap(),
+        name: id.into(),
+        secret: None,
+        secret_version: 0,
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: ScopeSet::empty(),
+        redirect_uris: Vec::new(),
+        can_introspect: false,
+        lifetimes: LifetimeOverrides::default(),
+        created_at: 0,
+    }
+}

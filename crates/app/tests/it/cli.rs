@@ -153,21 +153,8 @@ fn refresh_token_flow_through_the_binary() {
     let env = new_env(None);
     env.run_ok(&["migrate"]);
 
-    let created: Value = serde_json::from_str(&env.run_ok(&[
-        "client",
-        "create",
-        "--name",
-        "t",
-        "--grant-type",
-        "password",
-        "--grant-type",
-        "refresh_token",
-        "--scope",
-        "read write",
-    ]))
-    .unwrap();
-    let client_id = created["client_id"].as_str().unwrap().to_owned();
-    let client_secret = created["client_secret"].as_str().unwrap().to_owned();
+    // password + refresh_token, scopes "read write", as the README's curl lines need.
+    let (client_id, client_secret) = env.create_client();
 
     let listed = env.run_ok(&["client", "list"]);
     assert!(listed.contains(&client_id));

@@ -8,5 +8,6 @@ mod authorization_contract;
 mod connect;
 mod contract;
 mod housekeeping;
+mod migrations;
 mod postgres;
 mod sqlite;

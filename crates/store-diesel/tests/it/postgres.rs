@@ -1,64 +1,22 @@
-//! Postgres-only behaviour: migrations racing across processes, and timeouts and an
+//! Postgres-only behaviour: and timeouts and an
 //! unreachable server surfacing as `Unavailable`.
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
 
-use std::sync::Barrier;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use grantd_ports::{
-    ClientId, ClientStore, GrantId, GrantRecord, GrantType, Issuance, LifetimeOverrides, ScopeSet,
-    StoreError, Subject, TokenHash, TokenStore,
+    ClientId, ClientStore, GrantId, GrantRecord, Issuance, ScopeSet, StoreError, Subject,
+    TokenHash, TokenStore,
 };
 use grantd_store_diesel::{Backend, Database, DbError, DbOptions};
-
-fn client(id: &str) -> grantd_ports::Client {
-    grantd_ports::Client {
-        id: ClientId::parse(id).unwrap(),
-        name: id.into(),
-        secret: None,
-        secret_version: 0,
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: ScopeSet::empty(),
-        redirect_uris: Vec::new(),
-        can_introspect: false,
-        lifetimes: LifetimeOverrides::default(),
-        created_at: 0,
-    }
-}
-
-#[test]
-fn concurrent_migrations_all_succeed() {
-    const PROCESSES: usize = 4;
-    let test_db = grantd_testkit::database::postgres_unmigrated();
-    let start = Barrier::new(PROCESSES);
-    let results: Vec<Result<(), DbError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..PROCESSES)
-            .map(|_| {
-                scope.spawn(|| {
-                    // A pool of its own, as a separate grantd process would have.
-                    let db = Database::connect(test_db.url(), &grantd_testkit::database::options())
-                        .unwrap();
-                    start.wait();
-                    db.migrate()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for result in &results {
-        assert!(result.is_ok(), "{results:?}");
-    }
-    test_db.migrate().unwrap();
-    test_db.insert_client(&client("after-migrate")).unwrap();
-    assert_eq!(test_db.backend(), Backend::Postgres);
-}
+use grantd_testkit::fixtures::minimal_client;
 
 #[test]
 fn statement_timeout_is_unavailable() {
     let test_db = grantd_testkit::database::postgres();
-    let c = client("app");
+    let c = minimal_client("app");
     test_db.insert_client(&c).unwrap();
     let grant = GrantRecord {
         id: GrantId::parse("g1").unwrap(),
