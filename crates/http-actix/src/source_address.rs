@@ -107,15 +107,13 @@ impl TrustedProxies {
             return peer;
         }
         // Every line of the header, in order, as one list (RFC 7230 §3.2.2).
-        let (name, hop): (&str, fn(&str) -> Vec<Option<IpAddr>>) = match self.header {
-            ProxyHeader::XForwardedFor => ("x-forwarded-for", x_forwarded_for),
-            ProxyHeader::Forwarded => ("forwarded", forwarded),
+        let lines = |name| headers.get_all(name).filter_map(|v| v.to_str().ok());
+        let hops: Vec<Option<IpAddr>> = match self.header {
+            ProxyHeader::XForwardedFor => {
+                lines("x-forwarded-for").flat_map(x_forwarded_for).collect()
+            }
+            ProxyHeader::Forwarded => lines("forwarded").flat_map(forwarded).collect(),
         };
-        let hops: Vec<Option<IpAddr>> = headers
-            .get_all(name)
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(hop)
-            .collect();
         self.walk(peer, &hops)
     }
 
