@@ -19,6 +19,8 @@ pub struct PruneCounts {
     pub access_tokens: u64,
     pub refresh_tokens: u64,
     pub authorization_codes: u64,
+    /// Brute-force counters whose window had ended.
+    pub auth_failures: u64,
 }
 
 impl From<PruneReport> for PruneCounts {
@@ -28,6 +30,7 @@ impl From<PruneReport> for PruneCounts {
             access_tokens: r.access_tokens,
             refresh_tokens: r.refresh_tokens,
             authorization_codes: r.authorization_codes,
+            auth_failures: r.auth_failures,
         }
     }
 }
@@ -44,6 +47,7 @@ pub fn prune(
         access_tokens = report.access_tokens,
         refresh_tokens = report.refresh_tokens,
         authorization_codes = report.authorization_codes,
+        auth_failures = report.auth_failures,
         "pruned expired rows"
     );
     Ok(report.into())
@@ -126,12 +130,13 @@ mod tests {
                     access_tokens: 2,
                     refresh_tokens: 3,
                     authorization_codes: 4,
+                    auth_failures: 5,
                 })
             });
         let counts = prune(&store, &clock, 7).unwrap();
         assert_eq!(
             serde_json::to_value(counts).unwrap(),
-            serde_json::json!({"grants": 1, "access_tokens": 2, "refresh_tokens": 3, "authorization_codes": 4})
+            serde_json::json!({"grants": 1, "access_tokens": 2, "refresh_tokens": 3, "authorization_codes": 4, "auth_failures": 5})
         );
     }
 

@@ -52,7 +52,8 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
         clients: db.clone(),
         users: db.clone(),
         tokens: db.clone(),
-        authorizations: db,
+        authorizations: db.clone(),
+        failures: db,
         hasher: Arc::new(hasher),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(SystemClock),
@@ -97,9 +98,8 @@ pub fn build_state(
     let authorization = config.authorization.to_settings();
     let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
     let authorize_pages = authorize_pages(config, demo)?;
-    let (per_username, per_client) = config.rate_limit.to_limits();
     let use_cases = UseCases::new(ports, config.tokens.to_settings())
-        .with_attempt_limits(per_username, per_client)
+        .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization);
     Ok(HttpState {
         use_cases: Arc::new(use_cases),
@@ -110,6 +110,7 @@ pub fn build_state(
         metadata: Arc::new(metadata),
         authorize: Arc::new(authorize_pages),
         ops,
+        trusted_proxies: config.server.trusted_proxies()?,
     })
 }
 

@@ -3,6 +3,8 @@
 //! refuse. The pages around them are the HTTP adapter's; every rule is here or in the pure
 //! modules it calls (`authorize_request`, `consent_rules`, `user_auth`).
 
+use std::net::IpAddr;
+
 use grantd_ports::{
     AuthorizationCodeRecord, Consent, PlainToken, StoreError, TokenKind, User, UserId, Username,
 };
@@ -28,12 +30,12 @@ pub struct CodeRedirect {
     pub state: Option<String>,
 }
 
-/// The authorization endpoint's use case. Cheap to clone; clones share the limiter.
+/// The authorization endpoint's use case. Cheap to clone.
 #[derive(Clone)]
 pub struct AuthorizeEndpoint {
     ports: PortSet,
     settings: AuthorizationSettings,
-    /// The same per-username limit as the password grant.
+    /// The same password budgets as the password grant.
     users: UserAuthenticator,
 }
 
@@ -77,10 +79,15 @@ impl AuthorizeEndpoint {
             .map_err(AuthorizeFailure::Invalid)
     }
 
-    /// Checks a username and password on the login page, with the same rules and the same
-    /// per-username failure limit as the password grant. Blocking: runs bcrypt.
-    pub fn log_in(&self, username: &str, password: &str) -> Result<User, LoginError> {
-        self.users.authenticate(username, password)
+    /// Checks a username and password sent from `source` on the login page, with the same
+    /// rules and the same failure budgets as the password grant. Blocking: runs bcrypt.
+    pub fn log_in(
+        &self,
+        username: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<User, LoginError> {
+        self.users.authenticate(username, password, source)
     }
 
     /// The user a session names, if they still exist under that id and are not disabled.
@@ -178,8 +185,8 @@ mod tests {
 
     use super::*;
     use crate::authorize_request::PageError;
-    use crate::test_support::{client, Doubles, NOW, PASSWORD};
-    use crate::{AttemptLimit, TokenSettings};
+    use crate::test_support::{client, limits, Doubles, NOW, OTHER_SOURCE, PASSWORD, SOURCE};
+    use crate::TokenSettings;
 
     const CB: &str = "https://web.example/cb";
 
@@ -342,43 +349,41 @@ mod tests {
     }
 
     #[test]
-    fn login_checks_the_password_and_counts_failures_per_username() {
+    fn login_checks_the_password_and_counts_failures_per_username_and_source() {
         let d = doubles().with_user(false);
-        let limit = AttemptLimit {
-            max_failures: 2,
-            window_secs: 60,
-        };
         let authorize = d
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(limit, limit)
+            .with_attempt_limits(limits(2))
             .authorize;
         assert_eq!(
             authorize
-                .log_in("alice", PASSWORD)
+                .log_in("alice", PASSWORD, SOURCE)
                 .unwrap()
                 .username
                 .as_str(),
             "alice"
         );
         assert_eq!(
-            authorize.log_in("alice", "wrong"),
+            authorize.log_in("alice", "wrong", SOURCE),
             Err(LoginError::BadCredentials)
         );
         assert_eq!(
-            authorize.log_in("alice", "wrong"),
+            authorize.log_in("alice", "wrong", SOURCE),
             Err(LoginError::BadCredentials)
         );
         assert!(matches!(
-            authorize.log_in("alice", PASSWORD),
+            authorize.log_in("alice", PASSWORD, SOURCE),
             Err(LoginError::TooManyAttempts { .. })
         ));
+        // Someone else's failures never lock alice out from her own address.
+        assert!(authorize.log_in("alice", PASSWORD, OTHER_SOURCE).is_ok());
     }
 
     #[test]
     fn a_disabled_user_cannot_log_in_or_keep_a_session() {
         let authorize = doubles().with_user(true).authorize();
         assert_eq!(
-            authorize.log_in("alice", PASSWORD),
+            authorize.log_in("alice", PASSWORD, SOURCE),
             Err(LoginError::BadCredentials)
         );
         let u = alice();

@@ -4,12 +4,14 @@
 //! client, for every endpoint that requires it (token, revocation, introspection).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use grantd_ports::{Client, ClientId, DomainEvent, StoreError};
 
+use crate::attempts::{Guessed, Lockout};
 use crate::secret_cache::SecretCache;
-use crate::{AttemptLimit, FailureLimiter, PortSet, SecretCacheLimits};
+use crate::{AttemptLimits, PortSet, SecretCacheLimits};
 
 /// Where the credentials came from; the HTTP edge needs it to answer a failure
 /// (§5.2: `WWW-Authenticate` matching the scheme when the header was used).
@@ -57,7 +59,7 @@ pub enum ClientAuthError {
     SecretRequired,
     #[error("public client presented a secret")]
     UnexpectedSecret,
-    /// Too many failed authentications for this client id lately (brute-force protection).
+    /// Too many failed guesses from this source lately (brute-force protection, `attempts`).
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },
 }
@@ -72,35 +74,35 @@ pub enum AuthenticateError {
     Store(#[from] StoreError),
 }
 
-/// Authenticates clients. Clones share one per-client-id failure limiter and one
-/// verified-secret cache, so a limit reached at one endpoint holds at all of them.
+/// Authenticates clients. Clones share one verified-secret cache; the failure counters are
+/// the store's, so a limit reached at one endpoint (or instance) holds at all of them.
 #[derive(Clone)]
 pub struct ClientAuthenticator {
     ports: PortSet,
-    /// Failed authentications per client id (brute-force protection, RFC 6749 §2.3.1).
-    failures: Arc<FailureLimiter>,
+    /// Failed client secrets (brute-force protection, RFC 6749 §2.3.1; see `attempts`).
+    lockout: Lockout,
     /// Verified client secrets of this process (see `secret_cache`).
     cache: Arc<SecretCache>,
 }
 
 impl ClientAuthenticator {
-    pub(crate) fn new(ports: PortSet, limit: AttemptLimit, cache: SecretCacheLimits) -> Self {
+    pub(crate) fn new(ports: PortSet, limits: &AttemptLimits, cache: SecretCacheLimits) -> Self {
         Self {
             ports,
-            failures: Arc::new(FailureLimiter::new(limit)),
+            lockout: Lockout::new(Guessed::ClientSecret, limits),
             cache: Arc::new(SecretCache::new(cache)),
         }
     }
 
-    /// The same cache under a new (empty) failure limiter.
-    pub(crate) fn with_attempt_limit(&self, limit: AttemptLimit) -> Self {
+    /// The same cache under other budgets.
+    pub(crate) fn with_attempt_limits(&self, limits: &AttemptLimits) -> Self {
         Self {
-            failures: Arc::new(FailureLimiter::new(limit)),
+            lockout: Lockout::new(Guessed::ClientSecret, limits),
             ..self.clone()
         }
     }
 
-    /// The same limiter with a new (empty) cache of these limits (capacity 0 turns it off).
+    /// The same budgets with a new (empty) cache of these limits (capacity 0 turns it off).
     pub(crate) fn with_secret_cache(&self, limits: SecretCacheLimits) -> Self {
         Self {
             cache: Arc::new(SecretCache::new(limits)),
@@ -108,75 +110,93 @@ impl ClientAuthenticator {
         }
     }
 
-    /// Authenticates the client behind `credentials` (`None` = none presented). Blocking:
-    /// may run bcrypt. A client id at its failure limit is refused before any hashing (and
-    /// counted as rate limited); each wrong secret counts. A secret that the cache
+    /// Authenticates the client behind `credentials` (`None` = none presented), sent from
+    /// `source`. Blocking: may run bcrypt.
+    ///
+    /// A request that makes no guess (no secret, or a secret for a public client, which has
+    /// none to guess) is answered at once and counts nothing. A guess (a secret for a
+    /// confidential client, or for a client id that does not exist) is first checked
+    /// against the failure budgets (refused before any hashing, and counted as rate
+    /// limited), and counts as a failure when it is wrong. A secret that the cache
     /// remembers for this client's current row skips bcrypt; one that bcrypt verifies is
     /// remembered; a failure is never remembered.
     pub fn authenticate(
         &self,
         credentials: Option<&ClientCredentials>,
+        source: IpAddr,
     ) -> Result<Client, AuthenticateError> {
         let credentials = credentials.ok_or(ClientAuthError::Missing)?;
-        let result = self.limited(credentials);
+        let result = self.limited(credentials, source);
         if let Err(AuthenticateError::Denied(ClientAuthError::TooManyAttempts { .. })) = result {
             self.ports.metrics.record(DomainEvent::RateLimited);
         }
         result
     }
 
-    fn limited(&self, credentials: &ClientCredentials) -> Result<Client, AuthenticateError> {
-        let now = self.ports.clock.now();
-        let key = credentials.id.as_str();
-        self.failures
-            .check(key, now)
-            .map_err(|retry_after| ClientAuthError::TooManyAttempts { retry_after })?;
-        let result = verify(&self.ports, &self.cache, credentials, now);
-        if matches!(
-            result,
-            Err(AuthenticateError::Denied(
-                ClientAuthError::WrongSecret
-                    | ClientAuthError::SecretRequired
-                    | ClientAuthError::UnexpectedSecret
-            ))
-        ) {
-            self.failures.record_failure(key, now);
+    fn limited(
+        &self,
+        credentials: &ClientCredentials,
+        source: IpAddr,
+    ) -> Result<Client, AuthenticateError> {
+        let ports = &self.ports;
+        let client = ports.clients.find_client(&credentials.id)?;
+        if client.is_none() {
+            self.cache.forget(&credentials.id);
         }
-        result
+        let presented = credentials.secret.as_deref().filter(|s| !s.is_empty());
+        let Some(secret) = presented else {
+            // No secret, no guess: a public client names itself (§2.1), a confidential one
+            // that forgot its secret is told so.
+            return match client {
+                Some(c) if c.secret.is_none() => Ok(c),
+                Some(_) => Err(ClientAuthError::SecretRequired.into()),
+                None => Err(ClientAuthError::UnknownClient.into()),
+            };
+        };
+        if client.as_ref().is_some_and(|c| c.secret.is_none()) {
+            // A public client has no secret to guess.
+            return Err(ClientAuthError::UnexpectedSecret.into());
+        }
+        let now = ports.clock.now();
+        let keys = self.lockout.keys(Some(credentials.id.as_str()), source);
+        if let Err(retry_after) = self.lockout.check(ports.failures.as_ref(), &keys, now)? {
+            return Err(ClientAuthError::TooManyAttempts { retry_after }.into());
+        }
+        let verified = match client {
+            Some(client) => verify(ports, &self.cache, client, secret, now),
+            None => Err(ClientAuthError::UnknownClient),
+        };
+        if verified.is_err() {
+            self.lockout.record(ports.failures.as_ref(), &keys, now)?;
+        }
+        Ok(verified?)
     }
 }
 
+/// Whether `secret` is the confidential `client`'s: from the cache, else by bcrypt.
 fn verify(
     ports: &PortSet,
     cache: &SecretCache,
-    credentials: &ClientCredentials,
+    client: Client,
+    secret: &str,
     now: grantd_ports::UnixTime,
-) -> Result<Client, AuthenticateError> {
-    let Some(client) = ports.clients.find_client(&credentials.id)? else {
-        cache.forget(&credentials.id);
-        return Err(ClientAuthError::UnknownClient.into());
+) -> Result<Client, ClientAuthError> {
+    let Some(stored) = &client.secret else {
+        return Err(ClientAuthError::UnexpectedSecret);
     };
-    let presented = credentials.secret.as_deref().filter(|s| !s.is_empty());
-    match (&client.secret, presented) {
-        (Some(stored), Some(secret)) => {
-            let minter = ports.minter.as_ref();
-            let version = client.secret_version;
-            let hit = cache.is_verified(minter, &client.id, version, stored, secret, now);
-            // Counted for /metrics through the Metrics port (issue 6).
-            ports.metrics.record(DomainEvent::ClientSecretCache { hit });
-            if hit {
-                return Ok(client);
-            }
-            if ports.hasher.verify(secret, stored) {
-                cache.remember(minter, &client.id, version, stored, secret, now);
-                Ok(client)
-            } else {
-                Err(ClientAuthError::WrongSecret.into())
-            }
-        }
-        (Some(_), None) => Err(ClientAuthError::SecretRequired.into()),
-        (None, None) => Ok(client),
-        (None, Some(_)) => Err(ClientAuthError::UnexpectedSecret.into()),
+    let minter = ports.minter.as_ref();
+    let version = client.secret_version;
+    let hit = cache.is_verified(minter, &client.id, version, stored, secret, now);
+    // Counted for /metrics through the Metrics port (issue 6).
+    ports.metrics.record(DomainEvent::ClientSecretCache { hit });
+    if hit {
+        return Ok(client);
+    }
+    if ports.hasher.verify(secret, stored) {
+        cache.remember(minter, &client.id, version, stored, secret, now);
+        Ok(client)
+    } else {
+        Err(ClientAuthError::WrongSecret)
     }
 }
 
@@ -191,18 +211,15 @@ mod tests {
 
     use super::*;
     use crate::test_support::*;
-    use crate::use_cases::DEFAULT_LIMIT;
     use crate::{TokenError, TokenSettings};
 
     #[test]
-    fn failed_client_secrets_per_client_id_hit_the_limit() {
-        let limit = AttemptLimit {
-            max_failures: 3,
-            window_secs: 60,
-        };
-        let token = Doubles::new()
+    fn failed_client_secrets_per_client_id_and_source_hit_the_limit() {
+        let mut d = Doubles::new().with_user(false);
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let token = d
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(limit, limit)
+            .with_attempt_limits(limits(3))
             .token;
         let request = |creds| password_request(creds, "alice", PASSWORD, None);
         for _ in 0..3 {
@@ -224,6 +241,159 @@ mod tests {
             .respond(&request(basic("narrow", SECRET)))
             .unwrap_err();
         assert!(matches!(err, TokenError::UnauthorizedClient(_)));
+        // So is the same client from another address: its guesser's failures are not its.
+        token
+            .respond(&from(OTHER_SOURCE, request(basic("app", SECRET))))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_request_that_makes_no_guess_is_answered_at_once_and_counts_nothing() {
+        let mut d = Doubles::new();
+        d.failures.checkpoint();
+        d.failures.expect_windows().never();
+        d.failures.expect_record_failure().never();
+        d.hasher.checkpoint();
+        d.hasher.expect_verify().never();
+        let use_cases = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(limits(1));
+        let cases = [
+            (
+                "a confidential client's id without its secret",
+                id_only("app"),
+                Err(ClientAuthError::SecretRequired),
+            ),
+            (
+                "a secret for a public client",
+                basic("public", "anything"),
+                Err(ClientAuthError::UnexpectedSecret),
+            ),
+            ("a public client's id", id_only("public"), Ok(())),
+            (
+                "an unknown id without a secret",
+                id_only("ghost"),
+                Err(ClientAuthError::UnknownClient),
+            ),
+        ];
+        for (name, credentials, expected) in cases {
+            // However often: never the limit's 429.
+            for _ in 0..5 {
+                let got = use_cases
+                    .clients
+                    .authenticate(credentials.as_ref(), SOURCE)
+                    .map(|_| ())
+                    .map_err(|e| match e {
+                        AuthenticateError::Denied(e) => e,
+                        AuthenticateError::Store(e) => panic!("{name}: {e}"),
+                    });
+                assert_eq!(got, expected, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_guess_for_an_unknown_client_id_counts_like_a_wrong_secret() {
+        let d = Doubles::new();
+        let counts = d.counts.clone();
+        let clients = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(limits(2))
+            .clients;
+        let denied = |r: Result<Client, AuthenticateError>| match r {
+            Err(AuthenticateError::Denied(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                denied(clients.authenticate(basic("ghost", "guess").as_ref(), SOURCE)),
+                ClientAuthError::UnknownClient
+            );
+        }
+        assert!(matches!(
+            denied(clients.authenticate(basic("ghost", "guess").as_ref(), SOURCE)),
+            ClientAuthError::TooManyAttempts { .. }
+        ));
+        assert_eq!(counts.keys().len(), 3, "source, (id, source), id");
+    }
+
+    #[test]
+    fn one_source_spending_its_secret_budget_is_refused_for_every_client_before_bcrypt() {
+        let mut d = Doubles::new();
+        // Three wrong secrets are hashed; nothing after them from that source.
+        d.hasher.checkpoint();
+        d.hasher
+            .expect_verify()
+            .times(4)
+            .returning(|secret, hash| secret == hash.as_str().trim_start_matches("hash:"));
+        let clients = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(crate::AttemptLimits {
+                per_source: 3,
+                ..crate::AttemptLimits::default()
+            })
+            .clients;
+        for id in ["app", "narrow", "app"] {
+            assert!(matches!(
+                clients.authenticate(basic(id, "guess").as_ref(), SOURCE),
+                Err(AuthenticateError::Denied(ClientAuthError::WrongSecret))
+            ));
+        }
+        assert!(matches!(
+            clients.authenticate(basic("narrow", SECRET).as_ref(), SOURCE),
+            Err(AuthenticateError::Denied(
+                ClientAuthError::TooManyAttempts { .. }
+            ))
+        ));
+        // Another address is not that source (the fourth verification).
+        clients
+            .authenticate(basic("app", SECRET).as_ref(), OTHER_SOURCE)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_counter_outage_is_a_storage_failure_never_invalid_client() {
+        // The read fails: no hashing, no count, and a Store error (503), not a denial.
+        let mut d = Doubles::new();
+        d.failures.checkpoint();
+        d.failures
+            .expect_windows()
+            .returning(|_, _| Err(StoreError::Unavailable("down".into())));
+        d.failures.expect_record_failure().never();
+        d.hasher.checkpoint();
+        d.hasher.expect_verify().never();
+        let use_cases = d.use_cases(TokenSettings::default());
+        assert!(matches!(
+            use_cases
+                .clients
+                .authenticate(basic("app", SECRET).as_ref(), SOURCE),
+            Err(AuthenticateError::Store(StoreError::Unavailable(_)))
+        ));
+        let err = use_cases
+            .token
+            .respond(&password_request(
+                basic("app", SECRET),
+                "alice",
+                PASSWORD,
+                None,
+            ))
+            .unwrap_err();
+        assert!(matches!(err, TokenError::Store(_)), "{err:?}");
+        // The count fails after a wrong secret: a storage failure too.
+        let mut d = Doubles::new();
+        d.failures.checkpoint();
+        d.failures
+            .expect_windows()
+            .returning(|keys, _| Ok(vec![None; keys.len()]));
+        d.failures
+            .expect_record_failure()
+            .returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
+        assert!(matches!(
+            d.use_cases(TokenSettings::default())
+                .clients
+                .authenticate(basic("app", "guess").as_ref(), SOURCE),
+            Err(AuthenticateError::Store(StoreError::Unavailable(_)))
+        ));
     }
 
     // The verified-secret cache as authentication uses it: bcrypt runs once for a client
@@ -267,7 +437,7 @@ mod tests {
         ports.clock = Arc::new(mock_clock);
         let clients = ClientAuthenticator::new(
             ports,
-            DEFAULT_LIMIT,
+            &AttemptLimits::default(),
             SecretCacheLimits {
                 capacity: 10,
                 ttl_secs: 300,
@@ -284,7 +454,7 @@ mod tests {
         /// The denial, if any; a storage failure has no place in these tests.
         fn authenticate(&self, secret: &str) -> Result<Client, ClientAuthError> {
             self.clients
-                .authenticate(basic("app", secret).as_ref())
+                .authenticate(basic("app", secret).as_ref(), SOURCE)
                 .map_err(|e| match e {
                     AuthenticateError::Denied(denied) => denied,
                     AuthenticateError::Store(e) => panic!("unexpected storage failure: {e}"),
@@ -378,7 +548,9 @@ mod tests {
     fn a_public_client_never_touches_bcrypt() {
         let f = fixture(0);
         *f.row.lock().unwrap() = Some(client("app", false));
-        f.clients.authenticate(id_only("app").as_ref()).unwrap();
+        f.clients
+            .authenticate(id_only("app").as_ref(), SOURCE)
+            .unwrap();
     }
 
     #[test]
@@ -388,7 +560,11 @@ mod tests {
             capacity: 0,
             ttl_secs: 300,
         });
-        clients.authenticate(basic("app", SECRET).as_ref()).unwrap();
-        clients.authenticate(basic("app", SECRET).as_ref()).unwrap();
+        clients
+            .authenticate(basic("app", SECRET).as_ref(), SOURCE)
+            .unwrap();
+        clients
+            .authenticate(basic("app", SECRET).as_ref(), SOURCE)
+            .unwrap();
     }
 }

@@ -36,7 +36,7 @@ mod user_auth;
 #[cfg(test)]
 mod test_support;
 
-pub use attempts::{AttemptLimit, FailureLimiter};
+pub use attempts::AttemptLimits;
 pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect};
 pub use bearer::{ActiveToken, BearerCheck, BearerError};
 pub use client_auth::{

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use grantd_ports::{
-    AuthorizationStore, ClientStore, Clock, Metrics, SecretHasher, TokenMinter, TokenStore,
-    UserStore,
+    AuthorizationStore, ClientStore, Clock, FailureCounter, Metrics, SecretHasher, TokenMinter,
+    TokenStore, UserStore,
 };
 
 /// Every port the use cases need. Cheap to clone (all `Arc`s).
@@ -16,6 +16,8 @@ pub struct PortSet {
     pub tokens: Arc<dyn TokenStore>,
     /// Authorization codes and consents (the code flow).
     pub authorizations: Arc<dyn AuthorizationStore>,
+    /// The brute-force counters, shared by every instance on the store.
+    pub failures: Arc<dyn FailureCounter>,
     pub hasher: Arc<dyn SecretHasher>,
     pub minter: Arc<dyn TokenMinter>,
     pub clock: Arc<dyn Clock>,

@@ -1,14 +1,17 @@
 //! Builders for the use-case tests: mockall doubles of every port, a fixed clock and a
 //! counting minter, so that each test states only the interactions it is about.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use grantd_ports::{
-    AccessToken, AccessTokenState, Client, ClientId, DomainEvent, GrantId, GrantRecord, GrantType,
-    LifetimeOverrides, Metrics, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
-    MockTokenStore, MockUserStore, PlainToken, RefreshToken, RefreshTokenState, ScopeSet,
-    SecretHash, Subject, TokenHash, TokenKind, UnixTime, User, UserId, Username,
+    AccessToken, AccessTokenState, Client, ClientId, DomainEvent, FailureKey, FailureWindow,
+    GrantId, GrantRecord, GrantType, LifetimeOverrides, Metrics, MockClientStore, MockClock,
+    MockFailureCounter, MockSecretHasher, MockTokenMinter, MockTokenStore, MockUserStore,
+    PlainToken, RefreshToken, RefreshTokenState, ScopeSet, SecretHash, Subject, TokenHash,
+    TokenKind, UnixTime, User, UserId, Username,
 };
 
 use crate::{
@@ -19,6 +22,10 @@ use crate::{
 pub const NOW: UnixTime = 1_000_000;
 pub const SECRET: &str = "s3cret";
 pub const PASSWORD: &str = "hunter2";
+/// The address requests come from unless a test says otherwise (TEST-NET-1, RFC 5737).
+pub const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+/// Another address.
+pub const OTHER_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
 
 /// The doubles before they are frozen into a `PortSet`; tests add expectations, then call
 /// `ports` or `use_cases`.
@@ -28,8 +35,65 @@ pub struct Doubles {
     pub tokens: MockTokenStore,
     pub authorizations: grantd_ports::MockAuthorizationStore,
     pub hasher: MockSecretHasher,
+    /// The failure counters: programmed by `new` to count in `counts`; a test may
+    /// `checkpoint` it and state the calls it expects instead.
+    pub failures: MockFailureCounter,
+    pub counts: Counts,
     /// Every domain event recorded through the metrics port; clone it before freezing.
     pub events: Events,
+}
+
+/// What the failure-counter double has counted: the store's contract (a live window per
+/// key, `[now, now + window)`) over a map, so that the budgets can be exercised for real.
+#[derive(Clone, Default)]
+pub struct Counts(Arc<Mutex<HashMap<FailureKey, FailureWindow>>>);
+
+impl Counts {
+    /// Programs `mock` to read and count here.
+    pub fn program(&self, mock: &mut MockFailureCounter) {
+        let read = self.clone();
+        mock.expect_windows().returning(move |keys, now| {
+            let map = read.0.lock().unwrap();
+            Ok(keys
+                .iter()
+                .map(|k| map.get(k).copied().filter(|w| w.expires_at > now))
+                .collect())
+        });
+        let write = self.clone();
+        mock.expect_record_failure()
+            .returning(move |keys, now, window_secs| {
+                let mut map = write.0.lock().unwrap();
+                let mut keys = keys.to_vec();
+                keys.sort();
+                keys.dedup();
+                for key in keys {
+                    let w = map.entry(key).or_insert(FailureWindow {
+                        failures: 0,
+                        expires_at: now + window_secs,
+                    });
+                    if w.expires_at <= now {
+                        *w = FailureWindow {
+                            failures: 0,
+                            expires_at: now + window_secs,
+                        };
+                    }
+                    w.failures += 1;
+                }
+                Ok(())
+            });
+    }
+
+    /// Failures counted, over every key.
+    pub fn total(&self) -> u32 {
+        self.0.lock().unwrap().values().map(|w| w.failures).sum()
+    }
+
+    /// The keys counted so far.
+    pub fn keys(&self) -> Vec<FailureKey> {
+        let mut keys: Vec<_> = self.0.lock().unwrap().keys().copied().collect();
+        keys.sort();
+        keys
+    }
 }
 
 /// A Metrics port that remembers what it was told, in order.
@@ -69,12 +133,17 @@ impl Doubles {
         hasher
             .expect_verify()
             .returning(|secret, hash| secret == hash.as_str().trim_start_matches("hash:"));
+        let counts = Counts::default();
+        let mut failures = MockFailureCounter::new();
+        counts.program(&mut failures);
         Self {
             clients,
             users: MockUserStore::new(),
             tokens: MockTokenStore::new(),
             authorizations: grantd_ports::MockAuthorizationStore::new(),
             hasher,
+            failures,
+            counts,
             events: Events::default(),
         }
     }
@@ -115,6 +184,7 @@ impl Doubles {
             users: Arc::new(self.users),
             tokens: Arc::new(self.tokens),
             authorizations: Arc::new(self.authorizations),
+            failures: Arc::new(self.failures),
             hasher: Arc::new(self.hasher),
             minter: Arc::new(minter),
             clock: Arc::new(clock),
@@ -235,6 +305,7 @@ pub fn password_request(
             password: password.into(),
             scope: scope.map(str::to_owned),
         },
+        source_address: SOURCE,
     }
 }
 
@@ -250,5 +321,24 @@ pub fn refresh_request(
             refresh_token: token.into(),
             scope: scope.map(str::to_owned),
         },
+        source_address: SOURCE,
+    }
+}
+
+/// `request`, sent from `source` instead.
+pub fn from(source: IpAddr, request: TokenRequest) -> TokenRequest {
+    TokenRequest {
+        source_address: source,
+        ..request
+    }
+}
+
+/// Budgets of `n` failures per (account, source) for passwords and client secrets alike,
+/// the others at their defaults.
+pub fn limits(n: u32) -> crate::AttemptLimits {
+    crate::AttemptLimits {
+        per_username_and_source: n,
+        per_client_and_source: n,
+        ..crate::AttemptLimits::default()
     }
 }

@@ -1,23 +1,17 @@
 //! `UseCases`: the bundle of use cases the HTTP edge holds, one per endpoint it serves,
-//! wired so that they share what must be shared: the client authenticator (per-client-id
-//! limit and verified-secret cache) of token, revocation and introspection, and the
-//! per-username limit of the password grant and the login page.
+//! wired so that they share what must be shared: the client authenticator (client-secret
+//! budgets and verified-secret cache) of token, revocation and introspection, and the
+//! password budgets of the password grant and the login page.
 
 use crate::client_auth::ClientAuthenticator;
 use crate::user_auth::UserAuthenticator;
 use crate::{
-    AttemptLimit, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
+    AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
     PortSet, RevokeEndpoint, SecretCacheLimits, TokenEndpoint, TokenSettings,
 };
 
-/// Brute-force defaults: 10 failures per username and per client id per 60 s.
-pub(crate) const DEFAULT_LIMIT: AttemptLimit = AttemptLimit {
-    max_failures: 10,
-    window_secs: 60,
-};
-
-/// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the limiters
-/// and the cache. Built with [`UseCases::new`] and the `with_*` methods, which keep the
+/// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the cache
+/// (the failure counters are the store's). Built with [`UseCases::new`] and the `with_*` methods, which keep the
 /// sharing.
 #[derive(Clone)]
 pub struct UseCases {
@@ -49,13 +43,10 @@ struct Parts {
 impl UseCases {
     /// The use cases with the default limits, cache and authorization policy.
     pub fn new(ports: PortSet, settings: TokenSettings) -> Self {
+        let limits = AttemptLimits::default();
         Self::assemble(Parts {
-            clients: ClientAuthenticator::new(
-                ports.clone(),
-                DEFAULT_LIMIT,
-                SecretCacheLimits::default(),
-            ),
-            users: UserAuthenticator::new(ports.clone(), DEFAULT_LIMIT),
+            clients: ClientAuthenticator::new(ports.clone(), &limits, SecretCacheLimits::default()),
+            users: UserAuthenticator::new(ports.clone(), &limits),
             ports,
             settings,
             authorization: AuthorizationSettings::default(),
@@ -79,11 +70,11 @@ impl UseCases {
         })
     }
 
-    /// Sets the brute-force limits for passwords (per username, at the password grant and
-    /// the login page alike) and client secrets (per client id, at every endpoint).
-    pub fn with_attempt_limits(self, per_username: AttemptLimit, per_client: AttemptLimit) -> Self {
-        let clients = self.clients.with_attempt_limit(per_client);
-        let users = UserAuthenticator::new(self.ports.clone(), per_username);
+    /// Sets the brute-force budgets for passwords (at the password grant and the login
+    /// page alike) and client secrets (at every endpoint that authenticates clients).
+    pub fn with_attempt_limits(self, limits: AttemptLimits) -> Self {
+        let clients = self.clients.with_attempt_limits(&limits);
+        let users = UserAuthenticator::new(self.ports.clone(), &limits);
         Self::assemble(Parts {
             clients,
             users,
@@ -137,29 +128,28 @@ impl UseCases {
 mod tests {
     use crate::test_support::*;
     use crate::{
-        AttemptLimit, AuthenticateError, ClientAuthError, LoginError, SecretCacheLimits,
+        AttemptLimits, AuthenticateError, ClientAuthError, LoginError, SecretCacheLimits,
         TokenError, TokenSettings,
     };
 
-    const LIMIT: AttemptLimit = AttemptLimit {
-        max_failures: 2,
-        window_secs: 60,
-    };
+    fn limit() -> AttemptLimits {
+        limits(2)
+    }
 
     #[test]
-    fn the_password_grant_and_the_login_page_share_one_limit_per_username() {
+    fn the_password_grant_and_the_login_page_share_one_password_budget() {
         let mut d = Doubles::new().with_user(false);
         d.tokens.expect_issue().never();
         let use_cases = d
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(LIMIT, LIMIT);
+            .with_attempt_limits(limit());
         let alice = |pw| password_request(basic("app", SECRET), "alice", pw, None);
         assert!(matches!(
             use_cases.token.respond(&alice("wrong")),
             Err(TokenError::InvalidGrant(_))
         ));
         assert_eq!(
-            use_cases.authorize.log_in("alice", "wrong"),
+            use_cases.authorize.log_in("alice", "wrong", SOURCE),
             Err(LoginError::BadCredentials)
         );
         assert!(matches!(
@@ -167,7 +157,7 @@ mod tests {
             Err(TokenError::TooManyAttempts { .. })
         ));
         assert!(matches!(
-            use_cases.authorize.log_in("alice", PASSWORD),
+            use_cases.authorize.log_in("alice", PASSWORD, SOURCE),
             Err(LoginError::TooManyAttempts { .. })
         ));
     }
@@ -176,7 +166,7 @@ mod tests {
     fn every_endpoint_shares_one_client_limit_whatever_the_builder_order() {
         let use_cases = Doubles::new()
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(LIMIT, LIMIT)
+            .with_attempt_limits(limit())
             .with_secret_cache(SecretCacheLimits {
                 capacity: 0,
                 ttl_secs: 300,
@@ -186,7 +176,9 @@ mod tests {
         // `clients`) put the client id at its limit at the token endpoint too.
         for _ in 0..2 {
             assert!(matches!(
-                use_cases.clients.authenticate(basic("app", "bad").as_ref()),
+                use_cases
+                    .clients
+                    .authenticate(basic("app", "bad").as_ref(), SOURCE),
                 Err(AuthenticateError::Denied(ClientAuthError::WrongSecret))
             ));
         }
@@ -212,7 +204,7 @@ mod tests {
         let use_cases = Doubles::new()
             .use_cases(settings.clone())
             .with_authorization_settings(authorization.clone())
-            .with_attempt_limits(LIMIT, LIMIT);
+            .with_attempt_limits(limit());
         assert_eq!(use_cases.settings(), &settings);
         assert_eq!(use_cases.authorization_settings(), &authorization);
     }

@@ -10,7 +10,7 @@ use crate::body::read_form;
 use crate::client_credentials;
 use crate::errors::OAuthError;
 use crate::form::Form;
-use crate::HttpState;
+use crate::{source_address, HttpState};
 
 /// Reads the form, authenticates the client and runs `use_case` with it, off the async
 /// workers. Client authentication is required (RFC 7009 §2.1, RFC 7662 §2.1).
@@ -31,13 +31,14 @@ where
         .map(HeaderValue::as_bytes);
     let credentials = client_credentials::extract(authorization, &form)?;
     let source = credentials.as_ref().map(|c| c.source);
+    let address = source_address::of(req, &state.trusted_proxies);
     let use_cases = state.use_cases.clone();
     state
         .ops
         .blocking(move || {
             let client = use_cases
                 .clients
-                .authenticate(credentials.as_ref())
+                .authenticate(credentials.as_ref(), address)
                 .map_err(|e| OAuthError::from(e).for_credentials(source))?;
             use_case(&use_cases, &client, &form)
         })

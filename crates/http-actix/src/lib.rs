@@ -18,6 +18,7 @@ mod resource;
 mod revoke;
 mod routes;
 mod server;
+mod source_address;
 mod token;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use form::{Form, FormError};
 pub use health::Draining;
 pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
 pub use server::{build_server, run, ServerOptions};
+pub use source_address::{AddressRange, ProxyHeader, TrustedProxies};
 
 use routes::{Endpoint, ROUTES};
 
@@ -50,6 +52,9 @@ pub struct HttpState {
     pub authorize: Arc<AuthorizePages>,
     /// Metrics, the bound on blocking work, the header limit and the draining flag.
     pub ops: Arc<Operations>,
+    /// Whose forwarding header names a request's source address (none by default: the
+    /// source is the TCP peer).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Mounts every entry of the route table; public so that tests can mount the app

@@ -11,7 +11,7 @@ use crate::client_credentials;
 use crate::errors::OAuthError;
 use crate::form::Form;
 use crate::ops::GrantTypeLabel;
-use crate::HttpState;
+use crate::{source_address, HttpState};
 
 #[derive(Serialize)]
 struct TokenBody<'a> {
@@ -44,7 +44,11 @@ pub async fn token(
         .unwrap_or_default();
 
     let use_cases = state.use_cases.clone();
-    let request = TokenRequest { client, grant };
+    let request = TokenRequest {
+        client,
+        grant,
+        source_address: source_address::of(&req, &state.trusted_proxies),
+    };
     let response = state
         .ops
         .blocking(move || use_cases.token.respond(&request))

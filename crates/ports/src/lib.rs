@@ -7,6 +7,7 @@
 
 mod authorization;
 mod error;
+mod failures;
 mod ids;
 mod operations;
 mod records;
@@ -20,6 +21,7 @@ pub use authorization::{
     CodeWrite, Consent, RedeemOutcome,
 };
 pub use error::StoreError;
+pub use failures::{FailureCounter, FailureKey, FailureWindow};
 pub use ids::{ClientId, GrantId, InvalidValue, UserId, Username};
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
@@ -33,6 +35,8 @@ pub use token::{PlainToken, TokenHash, TokenKind};
 
 #[cfg(feature = "mock")]
 pub use authorization::MockAuthorizationStore;
+#[cfg(feature = "mock")]
+pub use failures::MockFailureCounter;
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};
 #[cfg(feature = "mock")]

@@ -42,11 +42,17 @@ pub struct PruneReport {
     pub access_tokens: u64,
     pub refresh_tokens: u64,
     pub authorization_codes: u64,
+    /// Brute-force counters whose window had ended.
+    pub auth_failures: u64,
 }
 
 impl PruneReport {
     pub fn total(&self) -> u64 {
-        self.grants + self.access_tokens + self.refresh_tokens + self.authorization_codes
+        self.grants
+            + self.access_tokens
+            + self.refresh_tokens
+            + self.authorization_codes
+            + self.auth_failures
     }
 }
 
@@ -57,7 +63,8 @@ pub trait Housekeeping: Send + Sync + 'static {
     /// Deletes, at most `batch` rows per statement (each its own transaction):
     /// access tokens expired before `now`; unconsumed refresh tokens expired before `now`;
     /// grants that have ended (their absolute expiry passed, or no unconsumed refresh token
-    /// and no access token of theirs is still unexpired), with every token they own.
+    /// and no access token of theirs is still unexpired), with every token they own;
+    /// brute-force counters whose window ended at or before `now`.
     ///
     /// A consumed refresh token is never deleted on its own: it is the reuse-detection
     /// record and MUST live until its grant ends. Returns the counts deleted.

@@ -12,7 +12,7 @@ use crate::Database;
 
 /// The statements, in order: tokens first (cheap, by their `expires_at` index), then the
 /// grants that have ended (with whatever they still own, by cascade), then the codes whose
-/// redemption no longer guards a grant. `{now}` and `{batch}` are integers we format
+/// redemption no longer guards a grant, then the brute-force counters whose window ended. `{now}` and `{batch}` are integers we format
 /// ourselves (no input reaches this SQL); both backends accept every statement.
 const ACCESS_TOKENS: &str = "DELETE FROM access_tokens WHERE token_hash IN \
      (SELECT token_hash FROM access_tokens WHERE expires_at < {now} LIMIT {batch})";
@@ -45,6 +45,10 @@ const AUTHORIZATION_CODES: &str = "DELETE FROM authorization_codes WHERE code_ha
         AND (c.redeemed_at IS NULL OR c.grant_id IS NULL \
              OR NOT EXISTS (SELECT 1 FROM grants g WHERE g.id = c.grant_id)) \
       LIMIT {batch})";
+
+/// A brute-force counter whose window has ended counts nothing any more.
+const AUTH_FAILURES: &str = "DELETE FROM auth_failures WHERE key_hash IN \
+     (SELECT key_hash FROM auth_failures WHERE expires_at <= {now} LIMIT {batch})";
 
 impl Database {
     /// Runs one batched DELETE until a batch comes back short; returns the rows deleted.
@@ -107,11 +111,13 @@ impl Housekeeping for Database {
         let refresh_tokens = self.delete_in_batches(REFRESH_TOKENS, now, batch)?;
         let grants = self.prune_grants(now, batch)?;
         let authorization_codes = self.delete_in_batches(AUTHORIZATION_CODES, now, batch)?;
+        let auth_failures = self.delete_in_batches(AUTH_FAILURES, now, batch)?;
         let report = PruneReport {
             grants,
             access_tokens,
             refresh_tokens,
             authorization_codes,
+            auth_failures,
         };
         tracing::debug!(?report, "pruned expired rows");
         Ok(report)

@@ -89,6 +89,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_failures (key_hash) {
+        key_hash -> Binary,
+        window_start -> BigInt,
+        expires_at -> BigInt,
+        failures -> BigInt,
+    }
+}
+
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(access_tokens -> grants (grant_id));

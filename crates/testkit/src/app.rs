@@ -27,13 +27,23 @@ pub struct TestApp {
     pub ports: PortSet,
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
-    settings: TokenSettings,
+    config: Config,
     // Last: dropped after the server has stopped (Postgres: the database is dropped).
     database: TestDb,
 }
 
 impl TestApp {
     pub fn start(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_with(backend, settings, |_| {})
+    }
+
+    /// As [`TestApp::start`], with the test's own changes to the configuration (e.g.
+    /// `[rate_limit]`, `server.trusted_proxies`); they hold across [`TestApp::restart`].
+    pub fn start_with(
+        backend: Backend,
+        settings: TokenSettings,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let database = TestDb::empty(backend);
         let hasher = Arc::new(
             BcryptHasher::new(HasherCosts {
@@ -43,7 +53,8 @@ impl TestApp {
             .unwrap(),
         );
         let clock = TestClock::now_real();
-        let config = config(database.url(), &settings);
+        let mut config = config(database.url(), &settings);
+        configure(&mut config);
         let db = wiring::connect(&config).unwrap();
         wiring::migrate(&db).unwrap();
         // Before the state: the metadata lists the scopes of the clients registered now.
@@ -56,7 +67,7 @@ impl TestApp {
             ports,
             hasher,
             handle,
-            settings,
+            config,
             database,
         }
     }
@@ -65,9 +76,8 @@ impl TestApp {
     /// nothing survives but what was stored.
     pub fn restart(mut self) -> Self {
         stop(&self.handle, true);
-        let config = config(self.database.url(), &self.settings);
-        let db = wiring::connect(&config).unwrap();
-        let (ports, base, handle) = launch(&config, db.clone(), &self.hasher, &self.clock);
+        let db = wiring::connect(&self.config).unwrap();
+        let (ports, base, handle) = launch(&self.config, db.clone(), &self.hasher, &self.clock);
         self.db = db;
         self.ports = ports;
         self.base = base;

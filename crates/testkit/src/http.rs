@@ -1,6 +1,7 @@
 //! Blocking HTTP helpers for tests that talk to a real server: clients, form posts with
 //! Basic authentication, and JSON bodies read without panicking on a non-JSON answer.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,6 +10,17 @@ use serde_json::Value;
 pub fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// As [`http`], with every connection made from `source` (a loopback address such as
+/// 127.0.0.2: on Linux all of 127.0.0.0/8 reaches a server on 127.0.0.1), so that a test
+/// can be several clients the server tells apart by address.
+pub fn http_from(source: IpAddr) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(source)
         .build()
         .unwrap()
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use grantd_domain::PortSet;
 use grantd_ports::{
-    MockAuthorizationStore, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
-    MockTokenStore, MockUserStore, NoMetrics,
+    MockAuthorizationStore, MockClientStore, MockClock, MockFailureCounter, MockSecretHasher,
+    MockTokenMinter, MockTokenStore, MockUserStore, NoMetrics,
 };
 
 pub(super) struct Doubles {
@@ -35,6 +35,7 @@ impl Doubles {
             users: Arc::new(self.users),
             tokens: Arc::new(self.tokens),
             authorizations: Arc::new(MockAuthorizationStore::new()),
+            failures: Arc::new(MockFailureCounter::new()),
             hasher: Arc::new(self.hasher),
             minter: Arc::new(self.minter),
             clock: Arc::new(clock),

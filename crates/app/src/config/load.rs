@@ -179,16 +179,52 @@ mod tests {
     fn rate_limits_layer_from_env_and_validate_their_window() {
         Jail::expect_with(|jail| {
             jail.set_env("GRANTD_RATE_LIMIT__MAX_FAILED_PASSWORD_ATTEMPTS", "3");
+            jail.set_env("GRANTD_RATE_LIMIT__MAX_FAILURES_PER_SOURCE", "50");
+            jail.set_env("GRANTD_RATE_LIMIT__MAX_FAILURES_PER_ACCOUNT", "0");
             let config = load_in_jail().unwrap();
-            let (per_username, per_client) = config.rate_limit.to_limits();
+            let limits = config.rate_limit.to_limits();
             assert_eq!(
-                (per_username.max_failures, per_client.max_failures),
+                (limits.per_username_and_source, limits.per_client_and_source),
                 (3, 10)
             );
-            assert_eq!(per_username.window_secs, 60);
+            assert_eq!((limits.per_source, limits.per_account), (50, 0));
+            assert_eq!(limits.window_secs, 60);
+            assert_eq!(
+                Config::default().rate_limit.to_limits(),
+                grantd_domain::AttemptLimits::default()
+            );
             jail.set_env("GRANTD_RATE_LIMIT__WINDOW", "0");
             let err = load_in_jail().unwrap_err().to_string();
             assert!(err.contains("rate_limit.window"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_layer_from_toml_and_env() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nproxy_header = \"forwarded\"\n",
+            )?;
+            let config = load_in_jail().unwrap();
+            assert_eq!(config.server.trusted_proxies, ["10.0.0.0/8", "::1"]);
+            assert_eq!(
+                config.server.proxy_header,
+                crate::config::ProxyHeaderSetting::Forwarded
+            );
+            jail.set_env("GRANTD_SERVER__TRUSTED_PROXIES", "[\"192.0.2.10\"]");
+            assert_eq!(
+                load_in_jail().unwrap().server.trusted_proxies,
+                ["192.0.2.10"]
+            );
+            jail.set_env("GRANTD_SERVER__PROXY_HEADER", "x-real-ip");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(
+                err.contains("server.proxy_header: unknown value `x-real-ip`"),
+                "{err}"
+            );
             Ok(())
         });
     }
@@ -316,6 +352,21 @@ mod tests {
                 "database.url: unsupported database URL scheme `mysql`",
             ),
             ("GRANTD_LOG__LEVEL", "loud=!", "log.level: must be a level"),
+            (
+                "GRANTD_SERVER__TRUSTED_PROXIES",
+                "[\"10.0.0.0/33\"]",
+                "server.trusted_proxies: \"10.0.0.0/33\" is not an IP address or CIDR range",
+            ),
+            (
+                "GRANTD_RATE_LIMIT__MAX_FAILURES_PER_SOURCE",
+                "5",
+                "rate_limit.max_failures_per_source: must be 0 (off) or at least",
+            ),
+            (
+                "GRANTD_RATE_LIMIT__MAX_FAILURES_PER_ACCOUNT",
+                "9",
+                "rate_limit.max_failures_per_account: must be 0 (off) or at least",
+            ),
         ];
         for (key, value, expected) in cases {
             let err = invalid_key(&[(key, value)]);

@@ -32,7 +32,7 @@ pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use rate_limit::RateLimitConfig;
 pub use security::SecurityConfig;
-pub use server::ServerConfig;
+pub use server::{ProxyHeaderSetting, ServerConfig};
 pub use tokens::{ReusePolicySetting, TokensConfig};
 
 /// Everything an operator can set. Each section refuses keys it does not know, so that a

@@ -2,9 +2,20 @@
 
 use std::net::SocketAddr;
 
+use grantd_http_actix::{AddressRange, ProxyHeader, TrustedProxies};
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+
+/// The forwarding header the trusted proxies write, as spelled in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ProxyHeaderSetting {
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
 
 /// `[server]`: where and how the HTTP server listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +36,11 @@ pub struct ServerConfig {
     /// Seconds between the shutdown signal (readiness turns 503) and closing the listener,
     /// so that a load balancer stops routing here first.
     pub drain_delay: u64,
+    /// Addresses or CIDR ranges of the reverse proxies in front; only a request whose peer
+    /// is one of them has its source address taken from `proxy_header`. Empty = the peer.
+    pub trusted_proxies: Vec<String>,
+    /// The header those proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub proxy_header: ProxyHeaderSetting,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +53,8 @@ impl Default for ServerConfig {
             shutdown_timeout: 10,
             max_header_bytes: 8 * 1024,
             drain_delay: 0,
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeaderSetting::XForwardedFor,
         }
     }
 }
@@ -79,7 +97,24 @@ impl ServerConfig {
                 "must be at least 1024",
             ));
         }
+        self.trusted_proxies()?;
         Ok(())
+    }
+
+    /// The parsed `trusted_proxies` with their header; [`ServerConfig::validate`] has
+    /// checked that every entry parses.
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        let ranges = self
+            .trusted_proxies
+            .iter()
+            .map(|entry| entry.parse::<AddressRange>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ConfigError::invalid("server.trusted_proxies", reason))?;
+        let header = match self.proxy_header {
+            ProxyHeaderSetting::XForwardedFor => ProxyHeader::XForwardedFor,
+            ProxyHeaderSetting::Forwarded => ProxyHeader::Forwarded,
+        };
+        Ok(TrustedProxies::new(ranges, header))
     }
 
     /// The validated listen address. [`ServerConfig::validate`] has checked that it parses.
@@ -135,6 +170,13 @@ mod tests {
                     ..ServerConfig::default()
                 },
                 "server.max_header_bytes: must be at least 1024",
+            ),
+            (
+                ServerConfig {
+                    trusted_proxies: vec!["10.0.0.0/8".into(), "proxy.internal".into()],
+                    ..ServerConfig::default()
+                },
+                "server.trusted_proxies: \"proxy.internal\" is not an IP address or CIDR range",
             ),
         ];
         for (server, expected) in cases {

@@ -384,7 +384,7 @@ mod use_case_tests {
     use mockall::predicate::eq;
 
     use super::*;
-    use crate::test_support::{basic, client, Doubles, NOW, SECRET};
+    use crate::test_support::{basic, client, Doubles, NOW, SECRET, SOURCE};
     use crate::{GrantRequest, TokenRequest};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -460,6 +460,7 @@ mod use_case_tests {
                 redirect_uri: Some(CB.into()),
                 code_verifier: Some(verifier.into()),
             },
+            source_address: SOURCE,
         }
     }
 

@@ -41,6 +41,7 @@ mod tests {
         let req = TokenRequest {
             client: basic("app", SECRET),
             grant: GrantRequest::ClientCredentials { scope: None },
+            source_address: SOURCE,
         };
         let r = d.token().respond(&req).unwrap();
         assert!(r.refresh_token.is_none());
@@ -53,6 +54,7 @@ mod tests {
         let req = TokenRequest {
             client: id_only("public"),
             grant: GrantRequest::ClientCredentials { scope: None },
+            source_address: SOURCE,
         };
         assert!(matches!(
             d.token().respond(&req).unwrap_err(),

@@ -11,6 +11,7 @@ mod refresh;
 pub use authorization_code::ExchangeDenied;
 
 use std::fmt;
+use std::net::IpAddr;
 
 use grantd_ports::{DomainEvent, GrantType, TokenKind};
 
@@ -82,11 +83,14 @@ impl GrantRequest {
     }
 }
 
-/// A token request: who asks (`None` = no credentials at all) and for what.
+/// A token request: who asks (`None` = no credentials at all), from where, and for what.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
     pub client: Option<ClientCredentials>,
     pub grant: GrantRequest,
+    /// The address the request came from (the peer, or what a trusted proxy says): the
+    /// brute-force budgets count failures per source.
+    pub source_address: IpAddr,
 }
 
 /// The token endpoint's use case. Cheap to clone; clones share the limiters and the cache.
@@ -96,7 +100,7 @@ pub struct TokenEndpoint {
     settings: TokenSettings,
     /// The same authenticator (limiter and secret cache) as revocation and introspection.
     clients: ClientAuthenticator,
-    /// The same per-username limit as the login page.
+    /// The same password budgets as the login page.
     users: UserAuthenticator,
 }
 
@@ -125,7 +129,8 @@ impl TokenEndpoint {
 
     /// Answers a token request. Blocking: runs bcrypt and the stores.
     pub fn respond(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
-        let client = self.clients.authenticate(request.client.as_ref())?;
+        let source = request.source_address;
+        let client = self.clients.authenticate(request.client.as_ref(), source)?;
         let grant_type = request.grant.grant_type();
         // §5.2 unauthorized_client: "not authorized to use this authorization grant type".
         if !client.allows(grant_type) {
@@ -138,7 +143,7 @@ impl TokenEndpoint {
                 username,
                 password,
                 scope,
-            } => self.password_grant(&client, username, password, scope.as_deref()),
+            } => self.password_grant(&client, username, password, scope.as_deref(), source),
             GrantRequest::RefreshToken {
                 refresh_token,
                 scope,
@@ -187,7 +192,7 @@ mod tests {
     use grantd_ports::{DomainEvent, GrantType};
 
     use crate::test_support::*;
-    use crate::{AttemptLimit, ClientAuthError, TokenError, TokenSettings};
+    use crate::{ClientAuthError, TokenError, TokenSettings};
 
     #[test]
     fn client_without_the_grant_type_is_unauthorized_client() {
@@ -293,21 +298,18 @@ mod tests {
 
     #[test]
     fn issued_tokens_and_each_refusal_by_a_limit_are_counted_once() {
-        let limit = AttemptLimit {
-            max_failures: 1,
-            window_secs: 60,
-        };
         let mut d = Doubles::new().with_user(false);
         d.tokens.expect_issue().times(1).returning(|_| Ok(()));
         let events = d.events.clone();
         let token = d
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(limit, limit)
+            .with_attempt_limits(limits(1))
             .token;
         let alice = |pw| password_request(basic("app", SECRET), "alice", pw, None);
         token.respond(&alice(PASSWORD)).unwrap();
         token.respond(&alice("wrong")).unwrap_err();
-        // The username is at its limit now, and so is the client id after a wrong secret.
+        // The username is at its limit from this source now, and so is the client id after
+        // a wrong secret.
         token.respond(&alice(PASSWORD)).unwrap_err();
         let wrong_secret = password_request(basic("app", "bad"), "alice", PASSWORD, None);
         token.respond(&wrong_secret).unwrap_err();

@@ -1,7 +1,9 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3). RFC 9700 §2.4 says not to
 //! use it; grantd keeps it for existing clients, only for clients registered with it, and
-//! limits failed attempts per username (§4.3.2: "MUST protect the endpoint against brute
-//! force attacks") with the login page's limiter (`user_auth`).
+//! limits failed attempts (§4.3.2: "MUST protect the endpoint against brute force
+//! attacks") with the login page's budgets (`user_auth`, `attempts`).
+
+use std::net::IpAddr;
 
 use grantd_ports::{Client, Subject};
 
@@ -16,12 +18,13 @@ impl TokenEndpoint {
         username: &str,
         password: &str,
         scope: Option<&str>,
+        source: IpAddr,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
         let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
         let user = self
             .users
-            .authenticate(username, password)
+            .authenticate(username, password, source)
             .map_err(|e| match e {
                 // One message for every failure.
                 LoginError::BadCredentials => {
@@ -46,13 +49,8 @@ impl TokenEndpoint {
 #[cfg(test)]
 mod tests {
     use crate::test_support::*;
-    use crate::{AttemptLimit, TokenError, TokenSettings};
+    use crate::{TokenError, TokenSettings};
     use grantd_ports::TokenKind;
-
-    const LIMIT: AttemptLimit = AttemptLimit {
-        max_failures: 3,
-        window_secs: 60,
-    };
 
     fn alice(pw: &str, scope: Option<&str>) -> crate::TokenRequest {
         password_request(basic("app", SECRET), "alice", pw, scope)
@@ -125,7 +123,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_passwords_per_username_hit_the_limit_and_others_are_unaffected() {
+    fn failed_passwords_per_username_and_source_hit_the_limit_and_others_are_unaffected() {
         let mut d = Doubles::new().with_user(false);
         d.users
             .expect_find_user_by_username()
@@ -136,7 +134,7 @@ mod tests {
         d.tokens.expect_issue().never();
         let token = d
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(LIMIT, LIMIT)
+            .with_attempt_limits(limits(3))
             .token;
         for _ in 0..3 {
             assert!(matches!(
@@ -157,6 +155,13 @@ mod tests {
                 .unwrap_err(),
             TokenError::InvalidGrant(_)
         ));
+        // So is alice from another address: her guesser's failures are not hers.
+        assert!(matches!(
+            token
+                .respond(&from(OTHER_SOURCE, alice("bad", None)))
+                .unwrap_err(),
+            TokenError::InvalidGrant(_)
+        ));
     }
 
     #[test]
@@ -165,7 +170,7 @@ mod tests {
         d.tokens.expect_issue().returning(|_| Ok(()));
         let token = d
             .use_cases(TokenSettings::default())
-            .with_attempt_limits(LIMIT, LIMIT)
+            .with_attempt_limits(limits(3))
             .token;
         for _ in 0..5 {
             assert!(token.respond(&alice(PASSWORD, None)).is_ok());

@@ -8,6 +8,8 @@ mod csrf;
 mod pages;
 pub mod session;
 
+use std::net::IpAddr;
+
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,7 +21,7 @@ use crate::body::read_form;
 use crate::errors::log_store_failure;
 use crate::form::Form;
 use crate::ops::Busy;
-use crate::HttpState;
+use crate::{source_address, HttpState};
 
 use session::Session;
 pub use session::SessionKey;
@@ -167,10 +169,11 @@ async fn respond(
     let use_cases = state.use_cases.clone();
     let session_user = session.as_ref().and_then(Session::user);
     let is_post = !matches!(action, Action::Show);
+    let address = source_address::of(req, &state.trusted_proxies);
     // The same bound on blocking work as every other endpoint (see `ops`).
     let outcome = match state
         .ops
-        .blocking(move || decide(&use_cases.authorize, &params, session_user, action))
+        .blocking(move || decide(&use_cases.authorize, &params, session_user, action, address))
         .await
     {
         Ok(Ok(outcome)) => outcome,
@@ -275,6 +278,7 @@ fn decide(
     params: &AuthorizeParams,
     session_user: Option<(UserId, Username)>,
     action: Action,
+    address: IpAddr,
 ) -> Result<Outcome, StoreError> {
     let request = match authorize.check_authorization_request(params) {
         Ok(request) => request,
@@ -293,7 +297,7 @@ fn decide(
     let client_name = request.client.name.clone();
 
     if let Action::Login { username, password } = &action {
-        return match authorize.log_in(username, password) {
+        return match authorize.log_in(username, password, address) {
             Ok(user) => {
                 tracing::info!(client_id = %request.client.id, username = %user.username, "user logged in");
                 Ok(Outcome::LoggedIn {
@@ -310,7 +314,7 @@ fn decide(
                 status: StatusCode::TOO_MANY_REQUESTS,
                 client_name,
                 error: Some(format!(
-                    "Too many failed sign-ins for this username. Please wait {retry_after} seconds and try again."
+                    "Too many failed sign-ins. Please wait {retry_after} seconds and try again."
                 )),
             }),
             Err(LoginError::Store(e)) => Err(e),

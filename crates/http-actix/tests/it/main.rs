@@ -6,6 +6,7 @@
 mod account_lifecycle;
 mod authorization_code;
 mod browser;
+mod brute_force;
 mod concurrency;
 mod hostile_input;
 mod lifecycle_endpoints;

@@ -131,6 +131,7 @@ fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
             access_tokens: 4,
             refresh_tokens: 2,
             authorization_codes: 0,
+            auth_failures: 0,
         }
     );
     assert!(refresh_exists(db, "live-r2"), "a live token survives");

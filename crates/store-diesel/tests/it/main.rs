@@ -7,6 +7,7 @@
 mod authorization_contract;
 mod connect;
 mod contract;
+mod failures_contract;
 mod housekeeping;
 mod migrations;
 mod postgres;
