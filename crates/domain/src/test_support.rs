@@ -8,7 +8,7 @@ use grantd_ports::{
     AccessToken, AccessTokenState, Client, ClientId, DomainEvent, GrantId, GrantRecord, GrantType,
     LifetimeOverrides, Metrics, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
     MockTokenStore, MockUserStore, PlainToken, RefreshToken, RefreshTokenState, ScopeSet,
-    SecretHash, Subject, TokenHash, TokenKind, UnixTime, User, UserId, Username,
+    SecretHash, SessionStamp, Subject, TokenHash, TokenKind, UnixTime, User, UserId, Username,
 };
 
 use crate::{
@@ -19,6 +19,8 @@ use crate::{
 pub const NOW: UnixTime = 1_000_000;
 pub const SECRET: &str = "s3cret";
 pub const PASSWORD: &str = "hunter2";
+/// The session stamp of `alice` in [`Doubles::with_user`].
+pub const STAMP: &str = "stamp1";
 
 /// The doubles before they are frozen into a `PortSet`; tests add expectations, then call
 /// `ports` or `use_cases`.
@@ -132,6 +134,7 @@ impl Doubles {
                     username: Username::parse("alice").unwrap(),
                     password: SecretHash::from_stored(format!("hash:{PASSWORD}")),
                     disabled,
+                    session_stamp: SessionStamp::parse(STAMP).unwrap(),
                     created_at: 0,
                 }))
             });

@@ -28,12 +28,24 @@ pub struct TestApp {
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
     settings: TokenSettings,
+    issuer: &'static str,
     // Last: dropped after the server has stopped (Postgres: the database is dropped).
     database: TestDb,
 }
 
 impl TestApp {
     pub fn start(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_as(backend, settings, "http://grantd.test")
+    }
+
+    /// As [`TestApp::start`] with the issuer `https://grantd.test`, so that the session
+    /// cookie is `__Host-` and `Secure`; the server still speaks plain http, as behind a
+    /// TLS-terminating proxy.
+    pub fn start_https(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_as(backend, settings, "https://grantd.test")
+    }
+
+    fn start_as(backend: Backend, settings: TokenSettings, issuer: &'static str) -> Self {
         let database = TestDb::empty(backend);
         let hasher = Arc::new(
             BcryptHasher::new(HasherCosts {
@@ -43,7 +55,7 @@ impl TestApp {
             .unwrap(),
         );
         let clock = TestClock::now_real();
-        let config = config(database.url(), &settings);
+        let config = config(database.url(), &settings, issuer);
         let db = wiring::connect(&config).unwrap();
         wiring::migrate(&db).unwrap();
         // Before the state: the metadata lists the scopes of the clients registered now.
@@ -57,6 +69,7 @@ impl TestApp {
             hasher,
             handle,
             settings,
+            issuer,
             database,
         }
     }
@@ -65,7 +78,7 @@ impl TestApp {
     /// nothing survives but what was stored.
     pub fn restart(mut self) -> Self {
         stop(&self.handle, true);
-        let config = config(self.database.url(), &self.settings);
+        let config = config(self.database.url(), &self.settings, self.issuer);
         let db = wiring::connect(&config).unwrap();
         let (ports, base, handle) = launch(&config, db.clone(), &self.hasher, &self.clock);
         self.db = db;
@@ -96,12 +109,12 @@ fn stop(handle: &actix_web::dev::ServerHandle, graceful: bool) {
     actix_web::rt::System::new().block_on(handle.stop(graceful));
 }
 
-/// The configuration the tests run with: the defaults, this database, a fixed issuer and
-/// session key, and the test's token settings.
-fn config(url: &str, settings: &TokenSettings) -> Config {
+/// The configuration the tests run with: the defaults, this database, the issuer and a
+/// fixed session key, and the test's token settings.
+fn config(url: &str, settings: &TokenSettings, issuer: &str) -> Config {
     let mut config = Config::default();
     config.database.url = url.to_owned();
-    config.server.issuer = "http://grantd.test".into();
+    config.server.issuer = issuer.into();
     config.tokens = TokensConfig::from(settings);
     // base64 of 32 bytes of 42: a fixed key, so sessions survive `restart`.
     config.authorization.session_key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into();

@@ -10,3 +10,4 @@ mod contract;
 mod housekeeping;
 mod postgres;
 mod sqlite;
+mod user_lifecycle_contract;
