@@ -97,7 +97,7 @@ pub fn build_state(
     let issuer = config.server.issuer(address);
     let authorization = config.authorization.to_settings();
     let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
-    let authorize_pages = authorize_pages(config, demo)?;
+    let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization);
@@ -140,7 +140,9 @@ fn server_metadata(
 
 /// The login pages' session settings. Without `authorization.session_key`, a random key
 /// per process: logins then do not survive a restart, nor carry over between instances.
-fn authorize_pages(config: &Config, demo: bool) -> anyhow::Result<AuthorizePages> {
+/// An https issuer makes the session cookie `__Host-` and `Secure` (the issuer, not the
+/// request, decides: behind a TLS-terminating proxy the request itself is plain http).
+fn authorize_pages(config: &Config, issuer: &str, demo: bool) -> anyhow::Result<AuthorizePages> {
     let bytes = match config.authorization.session_key_bytes().map_err(|reason| {
         anyhow::anyhow!("invalid configuration: authorization.session_key: {reason}")
     })? {
@@ -163,6 +165,7 @@ fn authorize_pages(config: &Config, demo: bool) -> anyhow::Result<AuthorizePages
             .context("invalid configuration: authorization.session_key: too short")?,
         session_lifetime: config.authorization.session_lifetime,
         demo_callback: demo,
+        secure_cookies: issuer.starts_with("https://"),
     })
 }
 
@@ -223,6 +226,7 @@ mod tests {
         assert_eq!(state.use_cases.settings(), &config.tokens.to_settings());
         assert!(state.use_cases.authorization_settings().allow_plain_pkce);
         assert!(state.authorize.demo_callback);
+        assert!(state.authorize.secure_cookies, "an https issuer");
         assert!((state.readiness)(), "the database answers");
     }
 
@@ -242,5 +246,6 @@ mod tests {
         );
         assert!(state.metadata.scopes_supported.is_empty());
         assert!(!state.authorize.demo_callback);
+        assert!(!state.authorize.secure_cookies, "an http issuer");
     }
 }

@@ -1,10 +1,13 @@
 //! Account lifecycle rules (RFC 9700 §4.14.2: the AS "MAY revoke refresh tokens
-//! automatically in case of a security event, such as: password change"). Changing who may
-//! act (a password, a disabled or deleted user, a deleted client) revokes the affected
-//! grants FIRST, so no token outlives the change even if the second step fails. Rotating a
-//! client's secret revokes nothing: the grants belong to the client, not to its secret.
+//! automatically in case of a security event, such as: password change"). A password
+//! change or a disabling ends, in ONE store transaction, everything the old standing
+//! allowed: the user's grants (and so their tokens), their unredeemed authorization codes,
+//! and their login sessions (a new session stamp). Deleting a user or a client revokes the
+//! affected grants FIRST, so no token outlives the change even if the delete fails.
+//! Rotating a client's secret revokes nothing: the grants belong to the client, not to its
+//! secret.
 
-use grantd_ports::{Client, PlainToken, StoreError, TokenKind, User};
+use grantd_ports::{Client, PlainToken, RevokedAccess, SessionStamp, StoreError, TokenKind, User};
 
 use crate::PortSet;
 
@@ -16,39 +19,51 @@ pub struct Changed {
     pub revoked_grants: u64,
 }
 
-/// Sets a new password (hashed here, at the password cost) after revoking every grant.
+impl From<Option<RevokedAccess>> for Changed {
+    fn from(ended: Option<RevokedAccess>) -> Self {
+        Changed {
+            found: ended.is_some(),
+            revoked_grants: ended.map_or(0, |e| e.grants),
+        }
+    }
+}
+
+/// A fresh random session stamp (128 bits from the minter): a new user's first one, or the
+/// replacement that ends every login session of a user.
+pub fn new_session_stamp(ports: &PortSet) -> Result<SessionStamp, StoreError> {
+    SessionStamp::parse(&ports.minter.mint_id())
+        .map_err(|e| StoreError::Other(format!("minted an invalid session stamp: {e}")))
+}
+
+/// Sets a new password (hashed here, at the password cost); the same transaction revokes
+/// every grant and unredeemed code of the user and ends their login sessions.
 pub fn change_password(
     ports: &PortSet,
     user: &User,
     new_password: &str,
 ) -> Result<Changed, StoreError> {
     let hash = ports.hasher.hash_password(new_password);
-    let revoked_grants = ports
-        .tokens
-        .revoke_grants_of_user(&user.id, ports.clock.now())?;
-    let found = ports.users.set_user_password(&user.id, &hash)?;
-    Ok(Changed {
-        found,
-        revoked_grants,
-    })
+    let stamp = new_session_stamp(ports)?;
+    let ended = ports
+        .users
+        .change_password(&user.id, &hash, &stamp, ports.clock.now())?;
+    Ok(ended.into())
 }
 
-/// Disables a user after revoking every grant.
+/// Disables a user; the same transaction revokes every grant and unredeemed code of theirs
+/// and ends their login sessions (so that enabling them again revives none).
 pub fn disable_user(ports: &PortSet, user: &User) -> Result<Changed, StoreError> {
-    let revoked_grants = ports
-        .tokens
-        .revoke_grants_of_user(&user.id, ports.clock.now())?;
-    let found = ports.users.set_user_disabled(&user.id, true)?;
-    Ok(Changed {
-        found,
-        revoked_grants,
-    })
+    let stamp = new_session_stamp(ports)?;
+    let ended = ports
+        .users
+        .disable_user(&user.id, &stamp, ports.clock.now())?;
+    Ok(ended.into())
 }
 
-/// Enables a user. Nothing to revoke: disabling revoked every grant, and a disabled user
-/// could not obtain new ones.
+/// Enables a user. Nothing to revoke: disabling revoked every grant and ended every
+/// session, and a disabled user could not obtain new ones.
 pub fn enable_user(ports: &PortSet, user: &User) -> Result<Changed, StoreError> {
-    let found = ports.users.set_user_disabled(&user.id, false)?;
+    let found = ports.users.enable_user(&user.id)?;
     Ok(Changed {
         found,
         revoked_grants: 0,
@@ -100,7 +115,7 @@ mod tests {
     use grantd_ports::{SecretHash, UserId, Username};
 
     use super::*;
-    use crate::test_support::{client, Doubles};
+    use crate::test_support::{client, Doubles, NOW};
 
     fn alice() -> User {
         User {
@@ -108,38 +123,37 @@ mod tests {
             username: Username::parse("alice").unwrap(),
             password: SecretHash::from_stored("old".into()),
             disabled: false,
+            session_stamp: SessionStamp::parse("stamp0").unwrap(),
             created_at: 0,
         }
     }
 
-    /// Records the order of the calls that matter.
-    fn journal() -> Arc<Mutex<Vec<&'static str>>> {
+    /// Records the stamps the store was given.
+    fn journal() -> Arc<Mutex<Vec<String>>> {
         Arc::new(Mutex::new(Vec::new()))
     }
 
     #[test]
-    fn password_change_revokes_grants_before_changing_the_password() {
-        let calls = journal();
+    fn password_change_is_one_store_transaction_with_a_new_session_stamp() {
+        let stamps = journal();
         let mut d = Doubles::new();
         d.hasher
             .expect_hash_password()
             .returning(|p| SecretHash::from_stored(format!("hash:{p}")));
-        let c = calls.clone();
-        d.tokens
-            .expect_revoke_grants_of_user()
-            .times(1)
-            .returning(move |_, _| {
-                c.lock().unwrap().push("revoke");
-                Ok(2)
-            });
-        let c = calls.clone();
+        // Never a revocation of its own beside the transaction: a failure between the
+        // two would leave the old password's tokens alive or the new password unset.
+        d.tokens.expect_revoke_grants_of_user().never();
+        let s = stamps.clone();
         d.users
-            .expect_set_user_password()
+            .expect_change_password()
             .times(1)
-            .returning(move |_, h| {
-                assert_eq!(h.as_str(), "hash:new");
-                c.lock().unwrap().push("set");
-                Ok(true)
+            .returning(move |id, hash, stamp, now| {
+                assert_eq!((id.as_str(), hash.as_str(), now), ("u1", "hash:new", NOW));
+                s.lock().unwrap().push(stamp.as_str().to_owned());
+                Ok(Some(RevokedAccess {
+                    grants: 2,
+                    codes: 1,
+                }))
             });
         let ports = d.ports();
         assert_eq!(
@@ -149,39 +163,94 @@ mod tests {
                 revoked_grants: 2
             }
         );
-        assert_eq!(*calls.lock().unwrap(), ["revoke", "set"]);
+        let stamps = stamps.lock().unwrap();
+        assert_ne!(stamps[0], "stamp0", "the stamp is replaced");
     }
 
     #[test]
-    fn disabling_and_deleting_revoke_grants_and_enabling_does_not() {
+    fn a_password_change_for_a_vanished_user_reports_it_and_a_failure_is_an_error() {
         let mut d = Doubles::new();
+        d.hasher
+            .expect_hash_password()
+            .returning(|p| SecretHash::from_stored(format!("hash:{p}")));
+        let mut calls = 0;
+        d.users
+            .expect_change_password()
+            .times(2)
+            .returning(move |_, _, _, _| {
+                calls += 1;
+                if calls == 1 {
+                    Ok(None)
+                } else {
+                    Err(StoreError::Unavailable("down".into()))
+                }
+            });
+        let ports = d.ports();
+        assert_eq!(
+            change_password(&ports, &alice(), "new").unwrap(),
+            Changed {
+                found: false,
+                revoked_grants: 0
+            }
+        );
+        assert!(matches!(
+            change_password(&ports, &alice(), "new"),
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn disabling_replaces_the_stamp_in_its_transaction_and_enabling_revokes_nothing() {
+        let stamps = journal();
+        let mut d = Doubles::new();
+        d.tokens.expect_revoke_grants_of_user().never();
+        let s = stamps.clone();
+        d.users
+            .expect_disable_user()
+            .times(2)
+            .returning(move |id, stamp, now| {
+                assert_eq!((id.as_str(), now), ("u1", NOW));
+                s.lock().unwrap().push(stamp.as_str().to_owned());
+                Ok(Some(RevokedAccess {
+                    grants: 1,
+                    codes: 0,
+                }))
+            });
+        d.users
+            .expect_enable_user()
+            .times(1)
+            .returning(|_| Ok(true));
+        let ports = d.ports();
+        assert_eq!(disable_user(&ports, &alice()).unwrap().revoked_grants, 1);
+        assert_eq!(disable_user(&ports, &alice()).unwrap().revoked_grants, 1);
+        assert_eq!(enable_user(&ports, &alice()).unwrap().revoked_grants, 0);
+        let stamps = stamps.lock().unwrap();
+        assert_ne!(stamps[0], stamps[1], "every stamp is fresh");
+        assert!(!stamps.contains(&"stamp0".to_owned()));
+    }
+
+    #[test]
+    fn deleting_revokes_grants_first_and_a_failed_revocation_deletes_nothing() {
+        let mut d = Doubles::new();
+        let mut calls = 0;
         d.tokens
             .expect_revoke_grants_of_user()
             .times(2)
-            .returning(|_, _| Ok(1));
-        d.users
-            .expect_set_user_disabled()
-            .times(2)
-            .returning(|_, _| Ok(true));
+            .returning(move |_, _| {
+                calls += 1;
+                if calls == 1 {
+                    Ok(1)
+                } else {
+                    Err(StoreError::Unavailable("down".into()))
+                }
+            });
         d.users
             .expect_delete_user()
             .times(1)
             .returning(|_| Ok(true));
         let ports = d.ports();
-        assert_eq!(disable_user(&ports, &alice()).unwrap().revoked_grants, 1);
-        assert_eq!(enable_user(&ports, &alice()).unwrap().revoked_grants, 0);
         assert_eq!(delete_user(&ports, &alice()).unwrap().revoked_grants, 1);
-    }
-
-    #[test]
-    fn a_failed_revocation_changes_nothing() {
-        let mut d = Doubles::new();
-        d.tokens
-            .expect_revoke_grants_of_user()
-            .returning(|_, _| Err(StoreError::Unavailable("down".into())));
-        d.users.expect_set_user_disabled().never();
-        let ports = d.ports();
-        assert!(disable_user(&ports, &alice()).is_err());
+        assert!(delete_user(&ports, &alice()).is_err());
     }
 
     #[test]

@@ -6,14 +6,15 @@
 use std::net::IpAddr;
 
 use grantd_ports::{
-    AuthorizationCodeRecord, Consent, PlainToken, StoreError, TokenKind, User, UserId, Username,
+    AuthorizationCodeRecord, Consent, PlainToken, SessionStamp, StoreError, TokenKind, User,
+    UserId, Username,
 };
 
 use crate::authorize_request::{
     self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect,
 };
 use crate::user_auth::UserAuthenticator;
-use crate::{consent_rules, AuthorizationSettings, LoginError, PortSet};
+use crate::{accounts, consent_rules, AuthorizationSettings, LoginError, PortSet};
 
 /// Why an authorization request cannot go on.
 #[derive(Debug)]
@@ -28,6 +29,16 @@ pub struct CodeRedirect {
     pub redirect_uri: String,
     pub code: PlainToken,
     pub state: Option<String>,
+}
+
+/// Who a login session says is signed in, as its (signed) cookie carries it; checked
+/// against the user's current record by [`AuthorizeEndpoint::session_user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionClaim {
+    pub user_id: UserId,
+    pub username: Username,
+    /// The user's session stamp when the session began.
+    pub stamp: SessionStamp,
 }
 
 /// The authorization endpoint's use case. Cheap to clone.
@@ -90,14 +101,24 @@ impl AuthorizeEndpoint {
         self.users.authenticate(username, password, source)
     }
 
-    /// The user a session names, if they still exist under that id and are not disabled.
-    pub fn session_user(
-        &self,
-        user_id: &UserId,
-        username: &Username,
-    ) -> Result<Option<User>, StoreError> {
-        let user = self.ports.users.find_user_by_username(username)?;
-        Ok(user.filter(|u| &u.id == user_id && !u.disabled))
+    /// The user a session names, if they still exist under that id, are not disabled, and
+    /// still have the stamp the session was made with: a password change, a disabling or a
+    /// logout replaced it, so every session made before it ends here.
+    pub fn session_user(&self, claim: &SessionClaim) -> Result<Option<User>, StoreError> {
+        let user = self.ports.users.find_user_by_username(&claim.username)?;
+        Ok(user.filter(|u| u.id == claim.user_id && !u.disabled && u.session_stamp == claim.stamp))
+    }
+
+    /// Ends the login session `claim` names, and with it every other session of that user
+    /// (a new stamp; SECURITY.md "Sessions"). Returns whether a live session ended; a
+    /// session that was already void changes nothing. Grants are kept: the applications'
+    /// tokens are not the login session (RFC 9700 §4.14.2 makes revoking them a MAY).
+    pub fn log_out(&self, claim: &SessionClaim) -> Result<bool, StoreError> {
+        let Some(user) = self.session_user(claim)? else {
+            return Ok(false);
+        };
+        let stamp = accounts::new_session_stamp(&self.ports)?;
+        self.ports.users.set_session_stamp(&user.id, &stamp)
     }
 
     /// Whether the user must be asked: no remembered consent to this client covers the
@@ -185,7 +206,9 @@ mod tests {
 
     use super::*;
     use crate::authorize_request::PageError;
-    use crate::test_support::{client, limits, Doubles, NOW, OTHER_SOURCE, PASSWORD, SOURCE};
+    use crate::test_support::{
+        client, limits, Doubles, NOW, OTHER_SOURCE, PASSWORD, SOURCE, STAMP,
+    };
     use crate::TokenSettings;
 
     const CB: &str = "https://web.example/cb";
@@ -222,7 +245,16 @@ mod tests {
             username: Username::parse("alice").unwrap(),
             password: grantd_ports::SecretHash::from_stored(format!("hash:{PASSWORD}")),
             disabled: false,
+            session_stamp: SessionStamp::parse(STAMP).unwrap(),
             created_at: 0,
+        }
+    }
+
+    fn claim(user_id: &str, stamp: &str) -> SessionClaim {
+        SessionClaim {
+            user_id: UserId::parse(user_id).unwrap(),
+            username: Username::parse("alice").unwrap(),
+            stamp: SessionStamp::parse(stamp).unwrap(),
         }
     }
 
@@ -386,19 +418,66 @@ mod tests {
             authorize.log_in("alice", PASSWORD, SOURCE),
             Err(LoginError::BadCredentials)
         );
-        let u = alice();
-        assert_eq!(authorize.session_user(&u.id, &u.username).unwrap(), None);
+        assert_eq!(authorize.session_user(&claim("u1", STAMP)).unwrap(), None);
     }
 
     #[test]
     fn a_session_for_a_recreated_user_of_the_same_name_is_void() {
         let authorize = doubles().with_user(false).authorize();
-        let stale = UserId::parse("old-id").unwrap();
-        let name = Username::parse("alice").unwrap();
-        assert_eq!(authorize.session_user(&stale, &name).unwrap(), None);
-        assert!(authorize
-            .session_user(&UserId::parse("u1").unwrap(), &name)
-            .unwrap()
-            .is_some());
+        assert_eq!(
+            authorize.session_user(&claim("old-id", STAMP)).unwrap(),
+            None
+        );
+        assert_eq!(
+            authorize.session_user(&claim("u1", STAMP)).unwrap(),
+            Some(alice())
+        );
+    }
+
+    #[test]
+    fn a_session_made_before_the_stamp_changed_is_void() {
+        let authorize = doubles().with_user(false).authorize();
+        assert_eq!(
+            authorize
+                .session_user(&claim("u1", "stamp-before"))
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn log_out_replaces_the_stamp_of_a_live_session_and_ignores_a_void_one() {
+        let mut d = doubles().with_user(false);
+        let stamps = Arc::new(Mutex::new(Vec::new()));
+        let s = stamps.clone();
+        d.users
+            .expect_set_session_stamp()
+            .times(1)
+            .returning(move |id, stamp| {
+                assert_eq!(id.as_str(), "u1");
+                s.lock().unwrap().push(stamp.clone());
+                Ok(true)
+            });
+        d.tokens.expect_revoke_grants_of_user().never();
+        let authorize = d.authorize();
+        assert!(authorize.log_out(&claim("u1", STAMP)).unwrap());
+        // Already void (an old stamp, another user's id): nothing is written.
+        assert!(!authorize.log_out(&claim("u1", "stamp-before")).unwrap());
+        assert!(!authorize.log_out(&claim("old-id", STAMP)).unwrap());
+        let stamps = stamps.lock().unwrap();
+        assert_ne!(stamps[0].as_str(), STAMP);
+    }
+
+    #[test]
+    fn a_store_failure_while_logging_out_is_an_error() {
+        let mut d = doubles().with_user(false);
+        d.users
+            .expect_set_session_stamp()
+            .returning(|_, _| Err(StoreError::Unavailable("down".into())));
+        let authorize = d.authorize();
+        assert!(matches!(
+            authorize.log_out(&claim("u1", STAMP)),
+            Err(StoreError::Unavailable(_))
+        ));
     }
 }

@@ -37,7 +37,7 @@ mod user_auth;
 mod test_support;
 
 pub use attempts::AttemptLimits;
-pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect};
+pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, SessionClaim};
 pub use bearer::{ActiveToken, BearerCheck, BearerError};
 pub use client_auth::{
     AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,

@@ -10,8 +10,8 @@ use grantd_ports::{
     AccessToken, AccessTokenState, Client, ClientId, DomainEvent, FailureKey, FailureWindow,
     GrantId, GrantRecord, GrantType, LifetimeOverrides, Metrics, MockClientStore, MockClock,
     MockFailureCounter, MockSecretHasher, MockTokenMinter, MockTokenStore, MockUserStore,
-    PlainToken, RefreshToken, RefreshTokenState, ScopeSet, SecretHash, Subject, TokenHash,
-    TokenKind, UnixTime, User, UserId, Username,
+    PlainToken, RefreshToken, RefreshTokenState, ScopeSet, SecretHash, SessionStamp, Subject,
+    TokenHash, TokenKind, UnixTime, User, UserId, Username,
 };
 
 use crate::{
@@ -26,6 +26,8 @@ pub const PASSWORD: &str = "hunter2";
 pub const SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 /// Another address.
 pub const OTHER_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+/// The session stamp of `alice` in [`Doubles::with_user`].
+pub const STAMP: &str = "stamp1";
 
 /// The doubles before they are frozen into a `PortSet`; tests add expectations, then call
 /// `ports` or `use_cases`.
@@ -202,6 +204,7 @@ impl Doubles {
                     username: Username::parse("alice").unwrap(),
                     password: SecretHash::from_stored(format!("hash:{PASSWORD}")),
                     disabled,
+                    session_stamp: SessionStamp::parse(STAMP).unwrap(),
                     created_at: 0,
                 }))
             });

@@ -76,6 +76,9 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
             .route(web::get().to(authorize::authorize_get))
             .route(web::post().to(authorize::authorize_post))
             .default_service(only("GET, POST")),
+        Endpoint::Logout => r
+            .route(web::post().to(authorize::logout))
+            .default_service(only("POST")),
         Endpoint::Stylesheet => r.guard(guard::Get()).to(authorize::stylesheet),
         Endpoint::DemoCallback => r.guard(guard::Get()).to(authorize::demo_callback),
         Endpoint::Token => r

@@ -9,6 +9,8 @@
 pub(crate) enum Endpoint {
     /// `GET`/`POST`: the login and consent pages (RFC 6749 §4.1.1).
     Authorize,
+    /// `POST`: ends the login session of those pages.
+    Logout,
     /// `GET`: the pages' stylesheet.
     Stylesheet,
     /// `GET`: the demo client's redirect URI, served only with `demo_callback`.
@@ -32,8 +34,9 @@ pub(crate) enum Endpoint {
 }
 
 /// Every route, path first.
-pub(crate) const ROUTES: [(&str, Endpoint); 11] = [
+pub(crate) const ROUTES: [(&str, Endpoint); 12] = [
     ("/oauth/authorize", Endpoint::Authorize),
+    ("/oauth/logout", Endpoint::Logout),
     ("/assets/grantd.css", Endpoint::Stylesheet),
     ("/callback", Endpoint::DemoCallback),
     ("/oauth/token", Endpoint::Token),

@@ -3,7 +3,7 @@
 //! Plain data and the trait; the rules (validity, bindings, PKCE) live in the domain.
 
 use crate::{
-    ClientId, GrantId, Issuance, ScopeSet, StoreError, TokenHash, UnixTime, UserId, Username,
+    ClientId, GrantId, Issuance, ScopeSet, StoreError, TokenHash, UnixTime, User, UserId, Username,
 };
 
 /// RFC 7636 §4.2 `code_challenge_method`.
@@ -84,15 +84,16 @@ pub enum RedeemOutcome {
 }
 
 /// The domain's decision, called by [`AuthorizationStore::redeem_code`] inside its
-/// transaction with the code as stored. Any `FnMut(&AuthorizationCodeRecord) -> CodeWrite`
-/// is one.
+/// transaction with the code as stored and the user it was issued for as they are now
+/// (`None` if no user has the code's `user_id`). Any
+/// `FnMut(&AuthorizationCodeRecord, Option<&User>) -> CodeWrite` is one.
 pub trait CodeDecision {
-    fn decide(&mut self, code: &AuthorizationCodeRecord) -> CodeWrite;
+    fn decide(&mut self, code: &AuthorizationCodeRecord, user: Option<&User>) -> CodeWrite;
 }
 
-impl<F: FnMut(&AuthorizationCodeRecord) -> CodeWrite> CodeDecision for F {
-    fn decide(&mut self, code: &AuthorizationCodeRecord) -> CodeWrite {
-        self(code)
+impl<F: FnMut(&AuthorizationCodeRecord, Option<&User>) -> CodeWrite> CodeDecision for F {
+    fn decide(&mut self, code: &AuthorizationCodeRecord, user: Option<&User>) -> CodeWrite {
+        self(code, user)
     }
 }
 
@@ -113,8 +114,9 @@ pub trait AuthorizationStore: Send + Sync + 'static {
 
     /// The exchange, atomically. In one transaction that serialises concurrent callers on
     /// this code (a row lock on Postgres, an immediate transaction on SQLite): read the
-    /// code, call `decide`, and on `Redeem` mark it redeemed with the issuance's grant id
-    /// and write the issuance (grant, access token, refresh token), then commit.
+    /// code and its user, call `decide`, and on `Redeem` mark it redeemed with the
+    /// issuance's grant id and write the issuance (grant, access token, refresh token),
+    /// then commit.
     ///
     /// MUST return `NotFound` (without calling `decide`) if no code has this hash,
     /// `Declined` (having written nothing) on `Decline`, and `Redeemed` only after the

@@ -115,6 +115,12 @@ opaque_id!(
     /// A user's stable id (the `sub` of introspection); usernames are for logging in.
     UserId
 );
+opaque_id!(
+    /// A random value per user that every login session carries and must match: replacing
+    /// it (password change, disabling, logout) ends every session of that user at once.
+    /// Not a secret: the session cookie is signed, so it only has to change.
+    SessionStamp
+);
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,7 @@ pub use authorization::{
 };
 pub use error::StoreError;
 pub use failures::{FailureCounter, FailureKey, FailureWindow};
-pub use ids::{ClientId, GrantId, InvalidValue, UserId, Username};
+pub use ids::{ClientId, GrantId, InvalidValue, SessionStamp, UserId, Username};
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
     AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
@@ -30,7 +30,9 @@ pub use records::{
 };
 pub use scope::ScopeSet;
 pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
-pub use stores::{ClientStore, RefreshDecision, RefreshIntent, TokenStore, UserStore};
+pub use stores::{
+    ClientStore, RefreshDecision, RefreshIntent, RevokedAccess, TokenStore, UserStore,
+};
 pub use token::{PlainToken, TokenHash, TokenKind};
 
 #[cfg(feature = "mock")]

@@ -1,7 +1,9 @@
 //! Records that cross the boundary: what the stores keep and return. Plain data; the
 //! rules about them live in the domain.
 
-use crate::{ClientId, GrantId, ScopeSet, SecretHash, TokenHash, UnixTime, UserId, Username};
+use crate::{
+    ClientId, GrantId, ScopeSet, SecretHash, SessionStamp, TokenHash, UnixTime, UserId, Username,
+};
 
 /// The grant types of RFC 6749 a client may be allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,6 +81,8 @@ pub struct User {
     pub username: Username,
     pub password: SecretHash,
     pub disabled: bool,
+    /// Every login session of this user carries it; a new one ends them all.
+    pub session_stamp: SessionStamp,
     pub created_at: UnixTime,
 }
 

@@ -4,7 +4,8 @@
 
 use crate::{
     AccessTokenState, Client, ClientId, GrantId, Issuance, RefreshTokenState, RefreshWrite,
-    RotateOutcome, SecretHash, StoreError, TokenHash, UnixTime, User, UserId, Username,
+    RotateOutcome, SecretHash, SessionStamp, StoreError, TokenHash, UnixTime, User, UserId,
+    Username,
 };
 
 /// Registered clients.
@@ -24,6 +25,15 @@ pub trait ClientStore: Send + Sync + 'static {
     fn set_client_secret(&self, id: &ClientId, secret: &SecretHash) -> Result<bool, StoreError>;
 }
 
+/// What ended with a change to a user (a password change, disabling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RevokedAccess {
+    /// Live grants revoked (and so every token of their families).
+    pub grants: u64,
+    /// Unredeemed authorization codes deleted.
+    pub codes: u64,
+}
+
 /// Resource owners.
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait UserStore: Send + Sync + 'static {
@@ -31,10 +41,33 @@ pub trait UserStore: Send + Sync + 'static {
     fn find_user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     /// Stores a new user. MUST return `Conflict` if the username is taken.
     fn insert_user(&self, user: &User) -> Result<(), StoreError>;
-    /// Replaces the user's password hash. `Ok(false)` if there was no such user.
-    fn set_user_password(&self, id: &UserId, password: &SecretHash) -> Result<bool, StoreError>;
-    /// Marks the user disabled or enabled. `Ok(false)` if there was no such user.
-    fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<bool, StoreError>;
+    /// Replaces the user's password hash and session stamp and, in the SAME transaction,
+    /// revokes every live grant of the user (`revoked_at = now`) and deletes their
+    /// unredeemed authorization codes: all or nothing, so no token, code or session made
+    /// under the old password outlives the change. `Ok(None)`, having changed nothing, if
+    /// there is no such user.
+    fn change_password(
+        &self,
+        id: &UserId,
+        password: &SecretHash,
+        stamp: &SessionStamp,
+        now: UnixTime,
+    ) -> Result<Option<RevokedAccess>, StoreError>;
+    /// Marks the user disabled and replaces their session stamp, revoking their grants and
+    /// deleting their unredeemed codes in the same transaction, as `change_password` does.
+    /// `Ok(None)`, having changed nothing, if there is no such user.
+    fn disable_user(
+        &self,
+        id: &UserId,
+        stamp: &SessionStamp,
+        now: UnixTime,
+    ) -> Result<Option<RevokedAccess>, StoreError>;
+    /// Marks the user enabled (their stamp stays: disabling already replaced it).
+    /// `Ok(false)` if there was no such user.
+    fn enable_user(&self, id: &UserId) -> Result<bool, StoreError>;
+    /// Replaces the user's session stamp, which ends every login session of theirs.
+    /// `Ok(false)` if there was no such user.
+    fn set_session_stamp(&self, id: &UserId, stamp: &SessionStamp) -> Result<bool, StoreError>;
     /// Deletes the user and every grant (and token) issued on their behalf.
     /// `Ok(false)` if there was no such user.
     fn delete_user(&self, id: &UserId) -> Result<bool, StoreError>;

@@ -12,8 +12,8 @@ use grantd_ports::{
 use crate::errors::Failure;
 use crate::issuance::InsertIssued;
 use crate::pool::{db_run, db_write};
-use crate::rows::{CodeRow, ConsentRow};
-use crate::schema::{authorization_codes, consents};
+use crate::rows::{CodeRow, ConsentRow, UserRow};
+use crate::schema::{authorization_codes, consents, users};
 use crate::Database;
 
 /// How a redemption holds the presented code still until its transaction ends, so that
@@ -71,7 +71,17 @@ impl AuthorizationStore for Database {
                 return Ok(RedeemOutcome::NotFound);
             };
             let code = row.into_record()?;
-            let CodeWrite::Redeem(issuance) = decide.decide(&code) else {
+            // The user as they are now, so that the decision can refuse a disabled one's
+            // code. Not locked: a password change or a disabling deletes the unredeemed
+            // codes first, which waits for the lock on this one (see `users`).
+            let user = users::table
+                .find(code.user_id.as_str())
+                .select(UserRow::as_select())
+                .first::<UserRow>(conn)
+                .optional()?
+                .map(UserRow::into_record)
+                .transpose()?;
+            let CodeWrite::Redeem(issuance) = decide.decide(&code, user.as_ref()) else {
                 return Ok(RedeemOutcome::Declined);
             };
             // Conditional on `redeemed_at IS NULL` although the lock already guarantees it:

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use grantd_ports::{
     AccessToken, AuthorizationCodeRecord, Client, ClientId, CodeChallenge, CodeChallengeMethod,
     Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides, NewRefreshToken, RefreshToken,
-    ScopeSet, SecretHash, Subject, TokenHash, User, UserId, Username,
+    ScopeSet, SecretHash, SessionStamp, Subject, TokenHash, User, UserId, Username,
 };
 
 use crate::errors::Failure;
@@ -110,6 +110,7 @@ pub(crate) struct UserRow {
     password_hash: String,
     disabled: bool,
     created_at: i64,
+    session_stamp: String,
 }
 
 impl UserRow {
@@ -120,6 +121,7 @@ impl UserRow {
             password_hash: user.password.as_str().to_owned(),
             disabled: user.disabled,
             created_at: user.created_at,
+            session_stamp: user.session_stamp.as_str().to_owned(),
         }
     }
 
@@ -130,6 +132,7 @@ impl UserRow {
             username: Username::parse(&self.username).map_err(|e| corrupt(&e.0))?,
             password: SecretHash::from_stored(self.password_hash),
             disabled: self.disabled,
+            session_stamp: SessionStamp::parse(&self.session_stamp).map_err(|e| corrupt(&e.0))?,
             created_at: self.created_at,
         })
     }

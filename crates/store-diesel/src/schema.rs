@@ -25,6 +25,7 @@ diesel::table! {
         password_hash -> Text,
         disabled -> Bool,
         created_at -> BigInt,
+        session_stamp -> Text,
     }
 }
 

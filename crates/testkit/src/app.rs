@@ -37,6 +37,15 @@ impl TestApp {
         Self::start_with(backend, settings, |_| {})
     }
 
+    /// As [`TestApp::start`] with the issuer `https://grantd.test`, so that the session
+    /// cookie is `__Host-` and `Secure`; the server still speaks plain http, as behind a
+    /// TLS-terminating proxy.
+    pub fn start_https(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_with(backend, settings, |config| {
+            config.server.issuer = "https://grantd.test".into();
+        })
+    }
+
     /// As [`TestApp::start`], with the test's own changes to the configuration (e.g.
     /// `[rate_limit]`, `server.trusted_proxies`); they hold across [`TestApp::restart`].
     pub fn start_with(
@@ -53,7 +62,7 @@ impl TestApp {
             .unwrap(),
         );
         let clock = TestClock::now_real();
-        let mut config = config(database.url(), &settings);
+        let mut config = config(database.url(), &settings, "http://grantd.test");
         configure(&mut config);
         let db = wiring::connect(&config).unwrap();
         wiring::migrate(&db).unwrap();
@@ -106,12 +115,12 @@ fn stop(handle: &actix_web::dev::ServerHandle, graceful: bool) {
     actix_web::rt::System::new().block_on(handle.stop(graceful));
 }
 
-/// The configuration the tests run with: the defaults, this database, a fixed issuer and
-/// session key, and the test's token settings.
-fn config(url: &str, settings: &TokenSettings) -> Config {
+/// The configuration the tests run with: the defaults, this database, the issuer and a
+/// fixed session key, and the test's token settings.
+fn config(url: &str, settings: &TokenSettings, issuer: &str) -> Config {
     let mut config = Config::default();
     config.database.url = url.to_owned();
-    config.server.issuer = "http://grantd.test".into();
+    config.server.issuer = issuer.into();
     config.tokens = TokensConfig::from(settings);
     // base64 of 32 bytes of 42: a fixed key, so sessions survive `restart`.
     config.authorization.session_key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into();

@@ -5,8 +5,8 @@
 //! introspect, and the user `alice`.
 
 use grantd_ports::{
-    Client, ClientId, ClientStore, GrantType, LifetimeOverrides, ScopeSet, SecretHasher, User,
-    UserId, UserStore, Username,
+    Client, ClientId, ClientStore, GrantType, LifetimeOverrides, ScopeSet, SecretHasher,
+    SessionStamp, User, UserId, UserStore, Username,
 };
 use grantd_store_diesel::Database;
 
@@ -75,6 +75,7 @@ pub fn seed(db: &Database, hasher: &dyn SecretHasher) {
         username: Username::parse("alice").unwrap(),
         password: hasher.hash_password(PASSWORD),
         disabled: false,
+        session_stamp: SessionStamp::parse("alice-stamp").unwrap(),
         created_at: 0,
     })
     .unwrap();

@@ -89,6 +89,7 @@ pub fn create_user(ports: &PortSet, username: &Username, password: &str) -> anyh
         username: username.clone(),
         password: ports.hasher.hash_password(password),
         disabled: false,
+        session_stamp: accounts::new_session_stamp(ports).context("cannot mint a session stamp")?,
         created_at: ports.clock.now(),
     };
     match ports.users.insert_user(&user) {
@@ -139,8 +140,7 @@ fn found_or_bail(changed: accounts::Changed, user: &User) -> anyhow::Result<u64>
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use grantd_ports::SecretHash;
-    use mockall::predicate::always;
+    use grantd_ports::{RevokedAccess, SecretHash, SessionStamp};
     use mockall::Sequence;
 
     use super::*;
@@ -153,6 +153,7 @@ mod tests {
             username: Username::parse("alice").unwrap(),
             password: SecretHash::from_stored("$2b$hash".into()),
             disabled: false,
+            session_stamp: SessionStamp::parse("stamp0").unwrap(),
             created_at: 0,
         }
     }
@@ -194,30 +195,67 @@ mod tests {
     }
 
     #[test]
-    fn disabling_a_user_revokes_grants_first() {
+    fn disabling_a_user_is_one_transaction_that_revokes_its_grants() {
         let mut d = Doubles::new();
-        let mut seq = Sequence::new();
         d.users
             .expect_find_user_by_username()
             .returning(|_| Ok(Some(alice())));
-        d.tokens
-            .expect_revoke_grants_of_user()
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(0));
-        d.users
-            .expect_set_user_disabled()
-            .with(always(), mockall::predicate::eq(true))
-            .times(1)
-            .in_sequence(&mut seq)
-            .returning(|_, _| Ok(true));
+        d.tokens.expect_revoke_grants_of_user().never();
+        d.minter.expect_mint_id().returning(|| "stamp9".into());
+        d.users.expect_disable_user().times(1).returning(|_, _, _| {
+            Ok(Some(RevokedAccess {
+                grants: 3,
+                codes: 1,
+            }))
+        });
+        let mut out = Vec::new();
         run_user(
             &d.ports(),
             &UserCommand::Disable(user_args()),
             &mut &b""[..],
-            &mut Vec::new(),
+            &mut out,
         )
         .unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("revoked 3 grant(s)"));
+    }
+
+    #[test]
+    fn changing_a_password_uses_the_one_transactional_store_method() {
+        let mut d = Doubles::new();
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(Some(alice())));
+        d.tokens.expect_revoke_grants_of_user().never();
+        d.minter.expect_mint_id().returning(|| "stamp9".into());
+        d.hasher
+            .expect_hash_password()
+            .returning(|p| SecretHash::from_stored(format!("h:{p}")));
+        d.users
+            .expect_change_password()
+            .times(1)
+            .returning(|_, _, stamp, _| {
+                assert_ne!(stamp.as_str(), "stamp0");
+                Ok(Some(RevokedAccess {
+                    grants: 2,
+                    codes: 0,
+                }))
+            });
+        let mut out = Vec::new();
+        run_user(
+            &d.ports(),
+            &UserCommand::Passwd(crate::cli::UserPasswordArgs {
+                username: "alice".into(),
+                password_stdin: true,
+            }),
+            &mut &b"new password\n"[..],
+            &mut out,
+        )
+        .unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("revoked 2 grant(s)"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use grantd_ports::{
     AuthorizationCodeRecord, Client, CodeWrite, GrantId, PlainToken, RedeemOutcome, StoreError,
-    Subject, TokenKind, UnixTime,
+    Subject, TokenKind, UnixTime, User,
 };
 
 use crate::{pkce, TokenError, TokenResponse};
@@ -31,6 +31,8 @@ pub enum ExchangeDenied {
     /// The verifier is missing, malformed or does not match the challenge, or a verifier
     /// was sent for a code issued without a challenge (a PKCE downgrade).
     PkceFailed,
+    /// The user who approved the request is disabled or gone since: no tokens act for them.
+    UserInactive,
 }
 
 impl ExchangeDenied {
@@ -83,6 +85,13 @@ pub fn decide_exchange(
     }
 }
 
+/// Whether the user `code` was issued for may still receive tokens: they exist under that
+/// id and are not disabled. Checked at the exchange because a code outlives the login
+/// that made it by up to its lifetime.
+fn owner_may_act(code: &AuthorizationCodeRecord, user: Option<&User>) -> bool {
+    user.is_some_and(|u| u.id == code.user_id && !u.disabled)
+}
+
 /// What happened inside the redeem transaction, carried out of the decision closure.
 enum Decided {
     Issued(TokenResponse),
@@ -108,11 +117,15 @@ impl TokenEndpoint {
         let mut decided = None;
         let outcome = self.ports.authorizations.redeem_code(
             &presented.hash(),
-            &mut |record: &AuthorizationCodeRecord| {
+            &mut |record: &AuthorizationCodeRecord, user: Option<&User>| {
                 if let Err(denied) =
                     decide_exchange(record, client, redirect_uri, code_verifier, now)
                 {
                     decided = Some(Decided::Denied(denied));
+                    return CodeWrite::Decline;
+                }
+                if !owner_may_act(record, user) {
+                    decided = Some(Decided::Denied(ExchangeDenied::UserInactive));
                     return CodeWrite::Decline;
                 }
                 let subject = Subject::User {
@@ -430,15 +443,25 @@ mod use_case_tests {
         }
     }
 
-    /// A store whose redeem_code runs the decision against `stored` and records the write.
+    /// A store whose redeem_code runs the decision against `stored` (with its user
+    /// enabled) and records the write.
     fn redeeming(d: &mut Doubles, stored: AuthorizationCodeRecord) -> Arc<Mutex<Vec<Issuance>>> {
+        redeeming_for(d, stored, Some(alice(false)))
+    }
+
+    /// As `redeeming`, with the code's user as the store reads it now.
+    fn redeeming_for(
+        d: &mut Doubles,
+        stored: AuthorizationCodeRecord,
+        user: Option<User>,
+    ) -> Arc<Mutex<Vec<Issuance>>> {
         let writes = Arc::new(Mutex::new(Vec::new()));
         let w = writes.clone();
         d.authorizations
             .expect_redeem_code()
             .times(1)
             .returning(move |_, decide| {
-                Ok(match decide.decide(&stored) {
+                Ok(match decide.decide(&stored, user.as_ref()) {
                     CodeWrite::Redeem(issuance) => {
                         w.lock().unwrap().push(*issuance);
                         RedeemOutcome::Redeemed
@@ -447,6 +470,17 @@ mod use_case_tests {
                 })
             });
         writes
+    }
+
+    fn alice(disabled: bool) -> User {
+        User {
+            id: UserId::parse("u1").unwrap(),
+            username: Username::parse("alice").unwrap(),
+            password: grantd_ports::SecretHash::from_stored("hash".into()),
+            disabled,
+            session_stamp: grantd_ports::SessionStamp::parse("stamp1").unwrap(),
+            created_at: 0,
+        }
     }
 
     fn exchange(client_id: &str, verifier: &str) -> TokenRequest {
@@ -529,6 +563,22 @@ mod use_case_tests {
             .returning(|_, _| Err(grantd_ports::StoreError::Unavailable("down".into())));
         let err = d.token().respond(&exchange("web", VERIFIER)).unwrap_err();
         assert!(matches!(err, TokenError::Store(StoreError::Unavailable(_))));
+    }
+
+    #[test]
+    fn a_disabled_or_vanished_users_unredeemed_code_is_invalid_grant_and_writes_nothing() {
+        let other = User {
+            id: UserId::parse("u2").unwrap(),
+            ..alice(false)
+        };
+        for user in [Some(alice(true)), None, Some(other)] {
+            let mut d = doubles();
+            let writes = redeeming_for(&mut d, record(), user.clone());
+            d.tokens.expect_revoke_grant().never();
+            let err = d.token().respond(&exchange("web", VERIFIER)).unwrap_err();
+            assert!(matches!(err, TokenError::InvalidGrant(_)), "{user:?}");
+            assert!(writes.lock().unwrap().is_empty(), "{user:?}");
+        }
     }
 
     #[test]

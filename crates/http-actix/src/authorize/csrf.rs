@@ -1,4 +1,4 @@
-//! CSRF tokens for the login and consent forms: HMAC of the session's nonce under the
+//! CSRF tokens for the login, consent and sign-out forms: HMAC of the session's nonce under the
 //! session key, so a token is only good with the cookie it was made for. A cross-site form
 //! cannot read it, and `SameSite=Lax` keeps the cookie off cross-site POSTs besides.
 
@@ -41,6 +41,7 @@ mod tests {
             nonce: n.into(),
             user_id: None,
             username: None,
+            stamp: None,
             expires_at: 10,
         };
         let t = token(&key, &s("a"));

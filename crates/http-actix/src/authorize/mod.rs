@@ -5,7 +5,9 @@
 //! cookies and headers.
 
 mod csrf;
+mod logout;
 mod pages;
+mod redirect;
 pub mod session;
 
 use std::net::IpAddr;
@@ -13,9 +15,9 @@ use std::net::IpAddr;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use grantd_domain::authorize_request::{AuthorizeError, AuthorizeParams, ErrorRedirect};
-use grantd_domain::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, LoginError};
-use grantd_ports::{StoreError, UserId, Username};
+use grantd_domain::authorize_request::{AuthorizeError, AuthorizeParams};
+use grantd_domain::{AuthorizeEndpoint, AuthorizeFailure, LoginError, SessionClaim};
+use grantd_ports::{SessionStamp, StoreError, UserId, Username};
 
 use crate::body::read_form;
 use crate::errors::log_store_failure;
@@ -23,6 +25,8 @@ use crate::form::Form;
 use crate::ops::Busy;
 use crate::{source_address, HttpState};
 
+pub use logout::logout;
+use redirect::{code_location, error_location};
 use session::Session;
 pub use session::SessionKey;
 
@@ -35,6 +39,8 @@ pub struct AuthorizePages {
     pub session_lifetime: i64,
     /// Serve `GET /callback` (the demo client's redirect URI) as a page showing the code.
     pub demo_callback: bool,
+    /// The issuer is https: the session cookie is `__Host-` prefixed and `Secure`.
+    pub secure_cookies: bool,
 }
 
 const STYLESHEET: &str = include_str!("../../assets/grantd.css");
@@ -78,6 +84,7 @@ enum Outcome {
     LoggedIn {
         user_id: UserId,
         username: Username,
+        stamp: SessionStamp,
     },
 }
 
@@ -113,15 +120,7 @@ pub async fn authorize_post(
         )
     });
     if !token_ok {
-        tracing::info!(target: "grantd::security", event = "csrf_rejected", "authorization form without a valid CSRF token");
-        return page(
-            StatusCode::FORBIDDEN,
-            pages::error(
-                "Please try again",
-                "This form expired or did not come from this site. Go back, reload the page and try again.",
-            ),
-            None,
-        );
+        return csrf_refused();
     }
     let action = match (
         form.get("decision"),
@@ -167,7 +166,7 @@ async fn respond(
     action: Action,
 ) -> HttpResponse {
     let use_cases = state.use_cases.clone();
-    let session_user = session.as_ref().and_then(Session::user);
+    let session_user = session.as_ref().and_then(Session::claim);
     let is_post = !matches!(action, Action::Show);
     let address = source_address::of(req, &state.trusted_proxies);
     // The same bound on blocking work as every other endpoint (see `ops`).
@@ -187,7 +186,7 @@ async fn respond(
     let now = state.use_cases.ports().clock.now();
     let pages_config = &state.authorize;
     let key = &pages_config.session_key;
-    let secure = req.connection_info().scheme() == "https";
+    let secure = pages_config.secure_cookies;
     match outcome {
         Outcome::ErrorPage {
             status,
@@ -219,6 +218,7 @@ async fn respond(
                         nonce: state.use_cases.ports().minter.mint_id(),
                         user_id: None,
                         username: None,
+                        stamp: None,
                         expires_at: now.saturating_add(pages_config.session_lifetime),
                     };
                     let cookie = s.cookie(key, pages_config.session_lifetime, secure);
@@ -251,12 +251,17 @@ async fn respond(
             );
             page(StatusCode::OK, html, None)
         }
-        Outcome::LoggedIn { user_id, username } => {
+        Outcome::LoggedIn {
+            user_id,
+            username,
+            stamp,
+        } => {
             // A fresh nonce at login: a session planted before it is worth nothing after.
             let session = Session {
                 nonce: state.use_cases.ports().minter.mint_id(),
                 user_id: Some(user_id.as_str().to_owned()),
                 username: Some(username.as_str().to_owned()),
+                stamp: Some(stamp.as_str().to_owned()),
                 expires_at: now.saturating_add(pages_config.session_lifetime),
             };
             HttpResponse::SeeOther()
@@ -276,7 +281,7 @@ async fn respond(
 fn decide(
     authorize: &AuthorizeEndpoint,
     params: &AuthorizeParams,
-    session_user: Option<(UserId, Username)>,
+    session_user: Option<SessionClaim>,
     action: Action,
     address: IpAddr,
 ) -> Result<Outcome, StoreError> {
@@ -303,6 +308,7 @@ fn decide(
                 Ok(Outcome::LoggedIn {
                     user_id: user.id,
                     username: user.username,
+                    stamp: user.session_stamp,
                 })
             }
             Err(LoginError::BadCredentials) => Ok(Outcome::Login {
@@ -322,7 +328,7 @@ fn decide(
     }
 
     let user = match session_user {
-        Some((id, name)) => authorize.session_user(&id, &name)?,
+        Some(claim) => authorize.session_user(&claim)?,
         None => None,
     };
     let Some(user) = user else {
@@ -372,40 +378,13 @@ fn parse_params(query: &str) -> Result<AuthorizeParams, crate::FormError> {
     })
 }
 
+/// The first of our cookies that opens (signed by our key, not expired).
 fn current_session(req: &HttpRequest, state: &HttpState) -> Option<Session> {
     let header = req.headers().get(header::COOKIE)?.to_str().ok()?;
-    let value = session::from_cookie_header(header)?;
-    Session::open(
-        value,
-        &state.authorize.session_key,
-        state.use_cases.ports().clock.now(),
-    )
-}
-
-/// §3.1.2: the redirect URI may have a query, which must be kept.
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let encoded = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    let separator = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{separator}{encoded}")
-}
-
-fn error_location(r: &ErrorRedirect) -> String {
-    let mut pairs = vec![
-        ("error", r.error),
-        ("error_description", r.description.as_str()),
-    ];
-    if let Some(state) = &r.state {
-        pairs.push(("state", state));
-    }
-    with_query(&r.redirect_uri, &pairs)
-}
-
-fn code_location(r: &CodeRedirect) -> String {
-    let mut pairs = vec![("code", r.code.expose())];
-    if let Some(state) = &r.state {
-        pairs.push(("state", state));
-    }
-    with_query(&r.redirect_uri, &pairs)
+    let pages = &state.authorize;
+    let now = state.use_cases.ports().clock.now();
+    session::from_cookie_header(header, pages.secure_cookies)
+        .find_map(|value| Session::open(value, &pages.session_key, now))
 }
 
 fn unavailable() -> Outcome {
@@ -414,6 +393,19 @@ fn unavailable() -> Outcome {
         title: "Please try again shortly",
         message: "The sign-in service is busy or unavailable right now.".into(),
     }
+}
+
+/// A form without the CSRF token of the session it claims (RFC 6749 §10.12).
+fn csrf_refused() -> HttpResponse {
+    tracing::info!(target: "grantd::security", event = "csrf_rejected", "authorization form without a valid CSRF token");
+    page(
+        StatusCode::FORBIDDEN,
+        pages::error(
+            "Please try again",
+            "This form expired or did not come from this site. Go back, reload the page and try again.",
+        ),
+        None,
+    )
 }
 
 fn unavailable_page() -> HttpResponse {
@@ -460,21 +452,4 @@ fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> HttpRes
         builder.insert_header((header::SET_COOKIE, cookie));
     }
     builder.body(html)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirect_query_is_kept_and_values_are_encoded() {
-        assert_eq!(
-            with_query("https://a.example/cb?x=1", &[("code", "a b&c")]),
-            "https://a.example/cb?x=1&code=a+b%26c"
-        );
-        assert_eq!(
-            with_query("https://a.example/cb", &[("error", "access_denied")]),
-            "https://a.example/cb?error=access_denied"
-        );
-    }
 }

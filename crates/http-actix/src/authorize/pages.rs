@@ -1,5 +1,5 @@
-//! The authorization pages as maud templates: login, consent, error, and the demo's
-//! callback. Plain HTML and one stylesheet; no scripts. Every field has a label, the
+//! The authorization pages as maud templates: login, consent (with its sign-out form),
+//! signed out, error, and the demo's callback. Plain HTML and one stylesheet; no scripts. Every field has a label, the
 //! viewport is set for phones, and every form carries its CSRF token in a hidden field.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -84,6 +84,24 @@ pub fn consent(
                 }
             }
             p.muted { "You can take this back later; your administrator can revoke it." }
+            // Sign out, then back here: the login page asks again (another account).
+            form.signout method="post" action="/oauth/logout" {
+                input type="hidden" name=(csrf::FIELD) value=(csrf_token);
+                input type="hidden" name="return_to" value=(action);
+                p.muted { "Not " (username) "? " button.link type="submit" { "Sign out" } }
+            }
+        },
+    )
+}
+
+/// After `POST /oauth/logout` without a page to return to.
+pub fn signed_out() -> String {
+    layout(
+        "Signed out",
+        html! {
+            h1 { "You are signed out" }
+            p { "Your sign-in on this server has ended, on this device and on every other one." }
+            p.muted { "To continue to an application, go back to it and start again." }
         },
     )
 }

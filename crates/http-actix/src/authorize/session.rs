@@ -1,17 +1,41 @@
 //! The login session of the authorization pages: a signed cookie (HMAC-SHA256 under the
 //! configured session key, so that every grantd instance sharing the key accepts it),
-//! `HttpOnly`, `SameSite=Lax`, limited to `/oauth`. It carries a random nonce (which the
-//! CSRF tokens derive from), and after a login the user's id and name. It carries no
-//! secret: the signature only stops forgery.
+//! `HttpOnly`, `SameSite=Lax`, host-only with `Path=/`; on an https issuer `__Host-`
+//! prefixed and `Secure`. It carries a random nonce (which the CSRF tokens derive from),
+//! and after a login the user's id, name and session stamp. It carries no secret: the
+//! signature only stops forgery, and the stamp lets the server end it (logout, password
+//! change, disabling) although the cookie itself lives on in the browser.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use grantd_ports::{UnixTime, UserId, Username};
+use grantd_domain::SessionClaim;
+use grantd_ports::{SessionStamp, UnixTime, UserId, Username};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-pub const COOKIE_NAME: &str = "grantd_session";
+/// The cookie's name on an https issuer. RFC 6265bis §4.1.3.2: a browser keeps a
+/// `__Host-` cookie only if it is `Secure`, has no `Domain` and has `Path=/`, so neither a
+/// sibling subdomain nor a plain-http page can plant or shadow it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-grantd_session";
+/// The name on an http issuer (development): browsers refuse a `__Host-` cookie that is
+/// not `Secure`, so the prefix cannot be used there; the scope is the same (host-only,
+/// `Path=/`).
+pub const PLAIN_COOKIE_NAME: &str = "grantd_session";
+
+/// The session cookie's name for this deployment.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        PLAIN_COOKIE_NAME
+    }
+}
+
+/// What the MAC covers before the payload. Changed from the first version's `session:` when
+/// the cookie moved to `Path=/` and gained the stamp, so that a leftover cookie of the old
+/// path (sent first, being more specific) is ignored instead of shadowing the new one.
+const SEAL_LABEL: &[u8] = b"session:v2:";
 
 /// The key that signs sessions and derives CSRF tokens (at least 32 bytes).
 #[derive(Clone)]
@@ -54,23 +78,28 @@ pub struct Session {
     pub user_id: Option<String>,
     #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The user's session stamp at login; the session ends when the user's stamp changes.
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<String>,
     #[serde(rename = "e")]
     pub expires_at: UnixTime,
 }
 
 impl Session {
-    /// The logged-in user, if the session has one and it parses.
-    pub fn user(&self) -> Option<(UserId, Username)> {
-        let id = UserId::parse(self.user_id.as_deref()?).ok()?;
-        let name = Username::parse(self.username.as_deref()?).ok()?;
-        Some((id, name))
+    /// Who the session says is logged in, if it has a user and every part parses.
+    pub fn claim(&self) -> Option<SessionClaim> {
+        Some(SessionClaim {
+            user_id: UserId::parse(self.user_id.as_deref()?).ok()?,
+            username: Username::parse(self.username.as_deref()?).ok()?,
+            stamp: SessionStamp::parse(self.stamp.as_deref()?).ok()?,
+        })
     }
 
     /// `payload.signature`, both base64url.
     pub fn seal(&self, key: &SessionKey) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
         let tag = key
-            .mac(b"session:", payload.as_bytes())
+            .mac(SEAL_LABEL, payload.as_bytes())
             .finalize()
             .into_bytes();
         format!("{payload}.{}", URL_SAFE_NO_PAD.encode(tag))
@@ -81,7 +110,7 @@ impl Session {
         let (payload, tag) = value.split_once('.')?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         // `verify_slice` compares in constant time.
-        key.mac(b"session:", payload.as_bytes())
+        key.mac(SEAL_LABEL, payload.as_bytes())
             .verify_slice(&tag)
             .ok()?;
         let session: Session =
@@ -89,22 +118,33 @@ impl Session {
         (now < session.expires_at).then_some(session)
     }
 
-    /// The `Set-Cookie` value. `Secure` when the request came over TLS.
+    /// The `Set-Cookie` value; `secure` when the issuer is https.
     pub fn cookie(&self, key: &SessionKey, max_age: i64, secure: bool) -> String {
-        format!(
-            "{COOKIE_NAME}={}; Path=/oauth; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-            self.seal(key),
-            if secure { "; Secure" } else { "" }
-        )
+        set_cookie(&self.seal(key), max_age, secure)
     }
 }
 
-/// The value of our cookie in a `Cookie` header, if present.
-pub fn from_cookie_header(header: &str) -> Option<&str> {
+/// The `Set-Cookie` value that removes the session cookie (logout).
+pub fn removal_cookie(secure: bool) -> String {
+    set_cookie("", 0, secure)
+}
+
+fn set_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    format!(
+        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Every value of our cookie in a `Cookie` header, in the order sent (a browser may send
+/// several of one name, e.g. one left from an older path).
+pub fn from_cookie_header(header: &str, secure: bool) -> impl Iterator<Item = &str> {
+    let name = cookie_name(secure);
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .filter(move |(n, _)| *n == name)
         .map(|(_, value)| value)
 }
 
@@ -123,6 +163,7 @@ mod tests {
             nonce: "n1".into(),
             user_id: Some("u1".into()),
             username: Some("alice".into()),
+            stamp: Some("st1".into()),
             expires_at: 100,
         }
     }
@@ -147,15 +188,66 @@ mod tests {
     }
 
     #[test]
-    fn short_keys_are_refused_and_cookies_are_httponly_lax() {
+    fn short_keys_are_refused_and_cookies_are_host_only_httponly_lax() {
         assert!(SessionKey::new(vec![0; 31]).is_none());
-        let cookie = session().cookie(&key(1), 60, false);
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
-        assert!(!cookie.contains("Secure"));
-        assert!(session().cookie(&key(1), 60, true).ends_with("; Secure"));
+        let plain = session().cookie(&key(1), 60, false);
+        assert!(plain.starts_with("grantd_session="), "{plain}");
+        assert!(plain.ends_with("; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"));
+        let secure = session().cookie(&key(1), 60, true);
+        assert!(secure.starts_with("__Host-grantd_session="), "{secure}");
+        assert!(secure.ends_with("; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"));
+        for cookie in [&plain, &secure] {
+            assert!(!cookie.contains("Domain"), "{cookie}");
+        }
         assert_eq!(
-            from_cookie_header("a=b; grantd_session=xyz; c=d"),
-            Some("xyz")
+            removal_cookie(true),
+            "__Host-grantd_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"
         );
+    }
+
+    #[test]
+    fn only_the_deployments_cookie_name_is_read() {
+        let header =
+            "a=b; grantd_session=plain1; __Host-grantd_session=host; grantd_session=plain2";
+        assert_eq!(
+            from_cookie_header(header, false).collect::<Vec<_>>(),
+            ["plain1", "plain2"]
+        );
+        // On https an unprefixed cookie (which a sibling host could have planted) is ignored.
+        assert_eq!(
+            from_cookie_header(header, true).collect::<Vec<_>>(),
+            ["host"]
+        );
+    }
+
+    #[test]
+    fn a_claim_needs_the_user_and_the_stamp() {
+        let claim = session().claim().unwrap();
+        assert_eq!(
+            (
+                claim.user_id.as_str(),
+                claim.username.as_str(),
+                claim.stamp.as_str()
+            ),
+            ("u1", "alice", "st1")
+        );
+        // A session sealed before stamps existed, or before login, names nobody.
+        let mut old = session();
+        old.stamp = None;
+        assert_eq!(old.claim(), None);
+        let mut anonymous = session();
+        anonymous.user_id = None;
+        assert_eq!(anonymous.claim(), None);
+    }
+
+    #[test]
+    fn a_cookie_sealed_under_the_first_label_does_not_open() {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&session()).unwrap());
+        let tag = key(1)
+            .mac(b"session:", payload.as_bytes())
+            .finalize()
+            .into_bytes();
+        let old = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(tag));
+        assert_eq!(Session::open(&old, &key(1), 1), None);
     }
 }

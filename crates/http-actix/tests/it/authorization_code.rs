@@ -6,14 +6,14 @@ use crate::common::*;
 use grantd_domain::TokenSettings;
 
 /// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn enc(v: &str) -> String {
+pub(crate) fn enc(v: &str) -> String {
     serde_urlencoded::to_string([("v", v)]).unwrap()[2..].to_owned()
 }
 
-fn authorize_path(client: &str, redirect_uri: &str, extra: &str) -> String {
+pub(crate) fn authorize_path(client: &str, redirect_uri: &str, extra: &str) -> String {
     format!(
         "/oauth/authorize?response_type=code&client_id={client}&redirect_uri={}&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
         enc(redirect_uri)
@@ -21,13 +21,14 @@ fn authorize_path(client: &str, redirect_uri: &str, extra: &str) -> String {
 }
 
 /// A cookie-keeping browser stand-in, built on the non-redirecting client.
-struct Browser {
+pub(crate) struct Browser {
     app_base: String,
-    cookie: Option<String>,
+    /// The `name=value` of the last cookie set (the session).
+    pub(crate) cookie: Option<String>,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             app_base: app.base.clone(),
             cookie: None,
@@ -41,7 +42,7 @@ impl Browser {
         }
     }
 
-    fn get(&mut self, path: &str) -> reqwest::blocking::Response {
+    pub(crate) fn get(&mut self, path: &str) -> reqwest::blocking::Response {
         let mut req = http().get(format!("{}{path}", self.app_base));
         if let Some(c) = &self.cookie {
             req = req.header("cookie", c);
@@ -51,7 +52,7 @@ impl Browser {
         resp
     }
 
-    fn post(&mut self, path: &str, body: &str) -> reqwest::blocking::Response {
+    pub(crate) fn post(&mut self, path: &str, body: &str) -> reqwest::blocking::Response {
         let mut req = http()
             .post(format!("{}{path}", self.app_base))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -65,7 +66,7 @@ impl Browser {
     }
 
     /// GET the authorize URL, log in, and return the consent page's HTML.
-    fn log_in(&mut self, path: &str) -> String {
+    pub(crate) fn log_in(&mut self, path: &str) -> String {
         let page = self.get(path);
         assert_eq!(page.status(), 200);
         let html = page.text().unwrap();
@@ -85,7 +86,7 @@ impl Browser {
     }
 
     /// Press Allow or Deny on a consent page; returns the Location.
-    fn decide(&mut self, path: &str, consent_html: &str, decision: &str) -> String {
+    pub(crate) fn decide(&mut self, path: &str, consent_html: &str, decision: &str) -> String {
         let token = csrf(consent_html);
         let resp = self.post(
             path,
@@ -96,17 +97,17 @@ impl Browser {
     }
 }
 
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let marker = r#"name="csrf_token" value=""#;
     let start = html.find(marker).expect("a CSRF field") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-fn location(resp: &reqwest::blocking::Response) -> String {
+pub(crate) fn location(resp: &reqwest::blocking::Response) -> String {
     resp.headers()["location"].to_str().unwrap().to_owned()
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .unwrap()
@@ -116,7 +117,7 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 /// The whole front channel for `web`: returns the code.
-fn code_for_web(app: &TestApp, browser: &mut Browser, extra: &str) -> String {
+pub(crate) fn code_for_web(app: &TestApp, browser: &mut Browser, extra: &str) -> String {
     let path = authorize_path("web", WEB_CB, extra);
     let consent = browser.log_in(&path);
     assert!(
@@ -130,7 +131,7 @@ fn code_for_web(app: &TestApp, browser: &mut Browser, extra: &str) -> String {
     query_param(&to, "code").unwrap()
 }
 
-fn exchange(
+pub(crate) fn exchange(
     app: &TestApp,
     code: &str,
     redirect_uri: &str,

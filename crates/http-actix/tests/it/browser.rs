@@ -1,6 +1,6 @@
 //! The code flow in a real browser: headless Chromium driven over WebDriver (fantoccini and
-//! Debian's chromedriver) opens the authorize URL, logs in, allows, and lands on the
-//! redirect URI (the app's own `/callback` page); the test then exchanges the code with
+//! Debian's chromedriver) opens the authorize URL, logs in, signs out from the consent page
+//! (and is asked to log in again), logs in, allows, and lands on the redirect URI (the app's own `/callback` page); the test then exchanges the code with
 //! PKCE, calls `/api/me` and refreshes. It fails, never skips, when Chromium or
 //! chromedriver is missing (`.ci/run` installs them).
 //!
@@ -87,7 +87,44 @@ fn screenshot_dir() -> Option<PathBuf> {
     Some(root.join(dir))
 }
 
-/// Drives the browser through login and consent; returns the URL it lands on.
+/// Fills in and sends the login page the browser shows (saving it as `login.png` in
+/// `shots`); returns the consent page's Allow button.
+async fn sign_in(
+    browser: &fantoccini::Client,
+    shots: Option<&Path>,
+) -> fantoccini::elements::Element {
+    let username = browser
+        .wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .expect("the login page");
+    if let Some(dir) = shots {
+        std::fs::write(dir.join("login.png"), browser.screenshot().await.unwrap()).unwrap();
+    }
+    username.send_keys("alice").await.unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css(r#"button[name=decision][value=allow]"#))
+        .await
+        .expect("the consent page")
+}
+
+/// Drives the browser through login, consent, sign-out, login again and consent; returns
+/// the URL it lands on.
 async fn authorize_in_browser(driver: &Driver, authorize_url: &str, callback: &str) -> String {
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -110,35 +147,7 @@ async fn authorize_in_browser(driver: &Driver, authorize_url: &str, callback: &s
     let shots = screenshot_dir();
 
     browser.goto(authorize_url).await.unwrap();
-    let username = browser
-        .wait()
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .expect("the login page");
-    if let Some(dir) = &shots {
-        std::fs::write(dir.join("login.png"), browser.screenshot().await.unwrap()).unwrap();
-    }
-    username.send_keys("alice").await.unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-
-    let allow = browser
-        .wait()
-        .for_element(Locator::Css(r#"button[name=decision][value=allow]"#))
-        .await
-        .expect("the consent page");
+    sign_in(&browser, shots.as_deref()).await;
     let page = browser.source().await.unwrap();
     assert!(
         page.contains("Browser App"),
@@ -147,6 +156,30 @@ async fn authorize_in_browser(driver: &Driver, authorize_url: &str, callback: &s
     if let Some(dir) = &shots {
         std::fs::write(dir.join("consent.png"), browser.screenshot().await.unwrap()).unwrap();
     }
+    // Sign out from the consent page: the browser drops the cookie (host-only, `Path=/`)
+    // and comes back to the login page of the same request, which starts a new session;
+    // then sign in again.
+    let signed_in = browser.get_named_cookie("grantd_session").await.unwrap();
+    assert_eq!(signed_in.path(), Some("/"));
+    browser
+        .find(Locator::Css("form.signout button[type=submit]"))
+        .await
+        .expect("a sign-out button on the consent page")
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .expect("the login page again");
+    let after = browser.get_named_cookie("grantd_session").await.unwrap();
+    assert_ne!(
+        after.value(),
+        signed_in.value(),
+        "the signed-in cookie is gone"
+    );
+    let allow = sign_in(&browser, None).await;
     allow.click().await.unwrap();
 
     browser

@@ -46,6 +46,7 @@ fn setup(db: &Database) -> (Client, User) {
         username: Username::parse("alice").unwrap(),
         password: grantd_ports::SecretHash::from_stored("$2b$04$x".into()),
         disabled: false,
+        session_stamp: grantd_ports::SessionStamp::parse("stamp").unwrap(),
         created_at: T0,
     };
     db.insert_client(&client).unwrap();
@@ -108,10 +109,13 @@ fn issuance(tag: &str, at: i64) -> Issuance {
 fn peek(db: &Database, name: &str) -> Option<AuthorizationCodeRecord> {
     let mut seen = None;
     let outcome = db
-        .redeem_code(&TokenHash::of(name), &mut |c: &AuthorizationCodeRecord| {
-            seen = Some(c.clone());
-            CodeWrite::Decline
-        })
+        .redeem_code(
+            &TokenHash::of(name),
+            &mut |c: &AuthorizationCodeRecord, _: Option<&User>| {
+                seen = Some(c.clone());
+                CodeWrite::Decline
+            },
+        )
         .unwrap();
     assert_ne!(outcome, RedeemOutcome::Redeemed);
     seen
@@ -138,7 +142,7 @@ fn codes_round_trip_and_unknown_codes_are_not_found(db: &Database) {
     let outcome = db
         .redeem_code(
             &TokenHash::of("nope"),
-            &mut |_: &AuthorizationCodeRecord| {
+            &mut |_: &AuthorizationCodeRecord, _: Option<&User>| {
                 called = true;
                 CodeWrite::Decline
             },
@@ -159,9 +163,12 @@ fn redeem_marks_the_code_and_writes_the_issuance(db: &Database) {
     db.insert_code(&code("c1")).unwrap();
     let i = issuance("a", T0 + 5);
     let outcome = db
-        .redeem_code(&TokenHash::of("c1"), &mut |_: &AuthorizationCodeRecord| {
-            CodeWrite::Redeem(Box::new(i.clone()))
-        })
+        .redeem_code(
+            &TokenHash::of("c1"),
+            &mut |_: &AuthorizationCodeRecord, _: Option<&User>| {
+                CodeWrite::Redeem(Box::new(i.clone()))
+            },
+        )
         .unwrap();
     assert_eq!(outcome, RedeemOutcome::Redeemed);
     let stored = peek(db, "c1").unwrap();
@@ -188,7 +195,7 @@ fn concurrent_redemptions_have_exactly_one_winner(db: &Database) {
             let (start, outcomes) = (&start, &outcomes);
             scope.spawn(move || {
                 let write = issuance(&format!("c{caller}"), T0 + 5);
-                let mut decide = |c: &AuthorizationCodeRecord| {
+                let mut decide = |c: &AuthorizationCodeRecord, _: Option<&User>| {
                     std::thread::sleep(Duration::from_millis(10));
                     if c.redeemed_at.is_none() {
                         CodeWrite::Redeem(Box::new(write.clone()))

@@ -86,6 +86,7 @@ fn user(id: &str, username: &str) -> User {
         username: Username::parse(username).unwrap(),
         password: SecretHash::from_stored(format!("$2b$04$password-of-{id}")),
         disabled: false,
+        session_stamp: grantd_ports::SessionStamp::parse(&format!("stamp-of-{id}")).unwrap(),
         created_at: T0,
     }
 }
@@ -276,12 +277,16 @@ fn user_password_and_disabled_flag_change(db: &Database) {
     let alice = user("u1", "alice");
     db.insert_user(&alice).unwrap();
     let password = SecretHash::from_stored("$2b$04$new".into());
-    assert!(db.set_user_password(&alice.id, &password).unwrap());
-    assert!(db.set_user_disabled(&alice.id, true).unwrap());
+    let stamp = grantd_ports::SessionStamp::parse("stamp-2").unwrap();
+    assert!(db
+        .change_password(&alice.id, &password, &stamp, T0)
+        .unwrap()
+        .is_some());
+    assert!(db.disable_user(&alice.id, &stamp, T0).unwrap().is_some());
     let stored = db.find_user_by_username(&alice.username).unwrap().unwrap();
     assert_eq!(stored.password, password);
     assert!(stored.disabled);
-    assert!(db.set_user_disabled(&alice.id, false).unwrap());
+    assert!(db.enable_user(&alice.id).unwrap());
     assert!(
         !db.find_user_by_username(&alice.username)
             .unwrap()
@@ -289,8 +294,11 @@ fn user_password_and_disabled_flag_change(db: &Database) {
             .disabled
     );
     let nobody = UserId::parse("nobody").unwrap();
-    assert!(!db.set_user_password(&nobody, &password).unwrap());
-    assert!(!db.set_user_disabled(&nobody, true).unwrap());
+    assert!(db
+        .change_password(&nobody, &password, &stamp, T0)
+        .unwrap()
+        .is_none());
+    assert!(db.disable_user(&nobody, &stamp, T0).unwrap().is_none());
 }
 
 fn delete_user_removes_their_grants_and_tokens(db: &Database) {

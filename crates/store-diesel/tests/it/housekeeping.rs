@@ -42,6 +42,7 @@ fn seed(db: &Database) {
         username: Username::parse("alice").unwrap(),
         password: grantd_ports::SecretHash::from_stored("$2b$04$x".into()),
         disabled: false,
+        session_stamp: grantd_ports::SessionStamp::parse("stamp").unwrap(),
         created_at: T0,
     })
     .unwrap();
@@ -190,9 +191,10 @@ fn code(name: &str, expires_at: i64) -> AuthorizationCodeRecord {
 /// Whether a code with this name is stored (a redeem that declines writes nothing).
 fn code_exists(db: &Database, name: &str) -> bool {
     let outcome = db
-        .redeem_code(&TokenHash::of(name), &mut |_: &AuthorizationCodeRecord| {
-            CodeWrite::Decline
-        })
+        .redeem_code(&TokenHash::of(name), &mut |_: &AuthorizationCodeRecord,
+                                                 _: Option<
+            &grantd_ports::User,
+        >| { CodeWrite::Decline })
         .unwrap();
     outcome != RedeemOutcome::NotFound
 }
@@ -222,7 +224,9 @@ fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db
     let outcome = db
         .redeem_code(
             &TokenHash::of("used"),
-            &mut |_: &AuthorizationCodeRecord| CodeWrite::Redeem(Box::new(issuance.clone())),
+            &mut |_: &AuthorizationCodeRecord, _: Option<&grantd_ports::User>| {
+                CodeWrite::Redeem(Box::new(issuance.clone()))
+            },
         )
         .unwrap();
     assert_eq!(outcome, RedeemOutcome::Redeemed);

@@ -12,3 +12,4 @@ mod housekeeping;
 mod migrations;
 mod postgres;
 mod sqlite;
+mod user_lifecycle_contract;

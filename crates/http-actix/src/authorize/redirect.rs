@@ -1,0 +1,48 @@
+//! Where the authorization endpoint sends the browser back to the client (RFC 6749
+//! §4.1.2, §4.1.2.1): the redirect URI with the code or the error, and the state.
+
+use grantd_domain::authorize_request::ErrorRedirect;
+use grantd_domain::CodeRedirect;
+
+/// §3.1.2: the redirect URI may have a query, which must be kept.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let encoded = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{encoded}")
+}
+
+pub(super) fn error_location(r: &ErrorRedirect) -> String {
+    let mut pairs = vec![
+        ("error", r.error),
+        ("error_description", r.description.as_str()),
+    ];
+    if let Some(state) = &r.state {
+        pairs.push(("state", state));
+    }
+    with_query(&r.redirect_uri, &pairs)
+}
+
+pub(super) fn code_location(r: &CodeRedirect) -> String {
+    let mut pairs = vec![("code", r.code.expose())];
+    if let Some(state) = &r.state {
+        pairs.push(("state", state));
+    }
+    with_query(&r.redirect_uri, &pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_query_is_kept_and_values_are_encoded() {
+        assert_eq!(
+            with_query("https://a.example/cb?x=1", &[("code", "a b&c")]),
+            "https://a.example/cb?x=1&code=a+b%26c"
+        );
+        assert_eq!(
+            with_query("https://a.example/cb", &[("error", "access_denied")]),
+            "https://a.example/cb?error=access_denied"
+        );
+    }
+}
