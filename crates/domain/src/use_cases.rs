@@ -3,11 +3,13 @@
 //! limit and verified-secret cache) of token, revocation and introspection, and the
 //! per-username limit of the password grant and the login page.
 
+use std::sync::Arc;
+
 use crate::client_auth::ClientAuthenticator;
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimit, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
-    PortSet, RevokeEndpoint, SecretCacheLimits, TokenEndpoint, TokenSettings,
+    PortSet, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint, TokenSettings,
 };
 
 /// Brute-force defaults: 10 failures per username and per client id per 60 s.
@@ -44,10 +46,13 @@ struct Parts {
     authorization: AuthorizationSettings,
     clients: ClientAuthenticator,
     users: UserAuthenticator,
+    scopes: Arc<ScopeRegistry>,
 }
 
 impl UseCases {
-    /// The use cases with the default limits, cache and authorization policy.
+    /// The use cases with the default limits, cache and authorization policy, and an empty
+    /// scope registry (every request for a scope is `invalid_scope` until
+    /// [`UseCases::with_scopes`]).
     pub fn new(ports: PortSet, settings: TokenSettings) -> Self {
         Self::assemble(Parts {
             clients: ClientAuthenticator::new(
@@ -59,6 +64,16 @@ impl UseCases {
             ports,
             settings,
             authorization: AuthorizationSettings::default(),
+            scopes: Arc::new(ScopeRegistry::default()),
+        })
+    }
+
+    /// Sets the scope registry: what clients may be given, with their descriptions and
+    /// which are granted when a request omits `scope`.
+    pub fn with_scopes(self, scopes: ScopeRegistry) -> Self {
+        Self::assemble(Parts {
+            scopes: Arc::new(scopes),
+            ..self.into_parts()
         })
     }
 
@@ -103,6 +118,11 @@ impl UseCases {
         &self.ports
     }
 
+    /// The scope registry the endpoints follow.
+    pub fn scopes(&self) -> &ScopeRegistry {
+        self.token.scopes()
+    }
+
     fn assemble(parts: Parts) -> Self {
         let Parts {
             ports,
@@ -110,10 +130,17 @@ impl UseCases {
             authorization,
             clients,
             users,
+            scopes,
         } = parts;
         Self {
-            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users.clone()),
-            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users),
+            token: TokenEndpoint::new(
+                ports.clone(),
+                settings,
+                clients.clone(),
+                users.clone(),
+                scopes.clone(),
+            ),
+            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes),
             revocation: RevokeEndpoint::new(ports.clone()),
             introspection: IntrospectEndpoint::new(ports.clone()),
             bearer: BearerCheck::new(ports.clone()),
@@ -127,6 +154,7 @@ impl UseCases {
             settings: self.token.settings().clone(),
             authorization: self.authorize.settings().clone(),
             users: self.token.users().clone(),
+            scopes: self.token.scopes_arc(),
             clients: self.clients,
             ports: self.ports,
         }

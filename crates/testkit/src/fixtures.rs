@@ -31,6 +31,7 @@ fn client(
         secret_version: 1,
         grant_types: grant_types.to_vec(),
         scopes: ScopeSet::parse("read write").unwrap(),
+        default_scopes: None,
         redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),

@@ -19,6 +19,7 @@ fn client(id: &str) -> grantd_ports::Client {
         secret_version: 0,
         grant_types: vec![GrantType::ClientCredentials],
         scopes: ScopeSet::empty(),
+        default_scopes: None,
         redirect_uris: Vec::new(),
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
