@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod instances;
 mod outage;
+mod scopes;
 mod service;
 
 /// The shared harness (grantd_testkit), bound to this crate's binary.

@@ -6,28 +6,29 @@ use crate::common::*;
 use grantd_domain::TokenSettings;
 
 /// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn enc(v: &str) -> String {
+pub(crate) fn enc(v: &str) -> String {
     serde_urlencoded::to_string([("v", v)]).unwrap()[2..].to_owned()
 }
 
-fn authorize_path(client: &str, redirect_uri: &str, extra: &str) -> String {
+pub(crate) fn authorize_path(client: &str, redirect_uri: &str, extra: &str) -> String {
     format!(
         "/oauth/authorize?response_type=code&client_id={client}&redirect_uri={}&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
         enc(redirect_uri)
     )
 }
 
-/// A cookie-keeping browser stand-in, built on the non-redirecting client.
-struct Browser {
+/// A cookie-keeping browser stand-in, built on the non-redirecting client (also used by
+/// the scope tests).
+pub(crate) struct Browser {
     app_base: String,
     cookie: Option<String>,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             app_base: app.base.clone(),
             cookie: None,
@@ -41,7 +42,7 @@ impl Browser {
         }
     }
 
-    fn get(&mut self, path: &str) -> reqwest::blocking::Response {
+    pub(crate) fn get(&mut self, path: &str) -> reqwest::blocking::Response {
         let mut req = http().get(format!("{}{path}", self.app_base));
         if let Some(c) = &self.cookie {
             req = req.header("cookie", c);
@@ -65,7 +66,7 @@ impl Browser {
     }
 
     /// GET the authorize URL, log in, and return the consent page's HTML.
-    fn log_in(&mut self, path: &str) -> String {
+    pub(crate) fn log_in(&mut self, path: &str) -> String {
         let page = self.get(path);
         assert_eq!(page.status(), 200);
         let html = page.text().unwrap();
@@ -85,7 +86,7 @@ impl Browser {
     }
 
     /// Press Allow or Deny on a consent page; returns the Location.
-    fn decide(&mut self, path: &str, consent_html: &str, decision: &str) -> String {
+    pub(crate) fn decide(&mut self, path: &str, consent_html: &str, decision: &str) -> String {
         let token = csrf(consent_html);
         let resp = self.post(
             path,
@@ -102,11 +103,11 @@ fn csrf(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-fn location(resp: &reqwest::blocking::Response) -> String {
+pub(crate) fn location(resp: &reqwest::blocking::Response) -> String {
     resp.headers()["location"].to_str().unwrap().to_owned()
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .unwrap()
