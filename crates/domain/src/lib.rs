@@ -1,6 +1,6 @@
-//! grantd's rules and use cases: which grant may run for which client, scope narrowing,
-//! the rotation policy and lifetimes, client and user authentication, and the
-//! resource-server check.
+//! grantd's rules and use cases: which grant may run for which client, the scope registry
+//! and default scopes, scope narrowing, the rotation policy and lifetimes, client and user
+//! authentication, and the resource-server check.
 //!
 //! The use cases are named by the endpoint they serve (`token_endpoint`,
 //! `authorize_endpoint`, `revocation`, `introspection`, `bearer`) and bundled in

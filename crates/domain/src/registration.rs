@@ -1,5 +1,6 @@
 //! Client registration rules (RFC 6749 §2): what a new client must satisfy before it is
-//! stored, and the grant types it gets when it asks for none. Pure functions over the
+//! stored (its scopes registered, its own default scopes among them), and the grant types
+//! it gets when it asks for none. Pure functions over the
 //! ports' types, so that every front door (the CLI today, an admin API later) registers
 //! clients by the same rules; minting the id and secret and storing stay with the caller.
 

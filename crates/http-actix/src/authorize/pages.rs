@@ -74,7 +74,7 @@ pub fn consent(
                 p { (client_name) " asks to:" }
                 ul.scopes {
                     @for scope in scopes {
-                        li.granted[scope.already_granted] {
+                        li class=[scope.already_granted.then_some("granted")] {
                             (scope.description) " "
                             span.muted { "(" code { (scope.scope) } ")" }
                             @if scope.already_granted {
