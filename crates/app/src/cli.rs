@@ -89,9 +89,15 @@ pub struct ClientCreateArgs {
     /// refresh_token.
     #[arg(long = "grant-type", value_name = "T")]
     pub grant_types: Vec<GrantTypeArg>,
-    /// The space-separated scopes the client may request, e.g. "read write".
+    /// The space-separated scopes the client may request, e.g. "read write"; each must be
+    /// registered in [scopes].
     #[arg(long, default_value = "")]
     pub scope: String,
+    /// The scopes a request that omits `scope` gets, a subset of --scope, e.g. "read"
+    /// ("" = none: every request must name its scope). Default: those of --scope that
+    /// [scopes] marks default.
+    #[arg(long = "default-scope", value_name = "SCOPES")]
+    pub default_scope: Option<String>,
     /// A redirect URI for the authorization code flow (repeatable).
     #[arg(long = "redirect-uri", value_name = "U")]
     pub redirect_uris: Vec<String>,

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::Context as _;
-use grantd_domain::PortSet;
+use grantd_domain::{PortSet, ScopeRegistry};
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
 
 use crate::commands::{create_client, create_user, NewClient};
@@ -19,8 +19,9 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
 
 /// Creates the demo client and user unless they exist (an existing one is left as is, so
-/// restarting with `--demo` never resets anything).
-pub fn seed(ports: &PortSet) -> anyhow::Result<()> {
+/// restarting with `--demo` never resets anything). The client may have `read`, `write`
+/// and `profile`; a request without `scope` gets the registry's defaults (`read write`).
+pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
     let client_id = ClientId::parse(DEMO_CLIENT_ID).map_err(anyhow::Error::msg)?;
     if ports
         .clients
@@ -30,6 +31,7 @@ pub fn seed(ports: &PortSet) -> anyhow::Result<()> {
     {
         create_client(
             ports,
+            scopes,
             NewClient {
                 id: Some(client_id),
                 name: "Demo client".into(),
@@ -40,7 +42,8 @@ pub fn seed(ports: &PortSet) -> anyhow::Result<()> {
                     GrantType::AuthorizationCode,
                     GrantType::ClientCredentials,
                 ],
-                scopes: ScopeSet::parse("read write").map_err(anyhow::Error::msg)?,
+                scopes: ScopeSet::parse("read write profile").map_err(anyhow::Error::msg)?,
+                default_scopes: None,
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                 can_introspect: true,
                 lifetimes: Default::default(),

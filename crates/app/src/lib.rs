@@ -41,7 +41,8 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
         }
         Command::Client(client) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
-            commands::run_client(&ports, client, &mut io::stdout().lock())
+            let scopes = config.scopes.to_registry()?;
+            commands::run_client(&ports, &scopes, client, &mut io::stdout().lock())
         }
         Command::Consent(consent) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;

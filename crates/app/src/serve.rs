@@ -24,9 +24,9 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the bound address")?;
 
-    // Before the state: the metadata lists the scopes of the clients registered now.
+    // Before the state, whose start-up check of the clients' scopes then sees the demo's.
     if demo {
-        demo::seed(&ports)?;
+        demo::seed(&ports, &config.scopes.to_registry()?)?;
         demo::print_instructions(address);
     }
 

@@ -3,15 +3,14 @@
 //! that knows which concrete adapter fills which port; `serve` and the HTTP tests both
 //! build their state here.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
-use grantd_domain::{PortSet, ServerMetadata, UseCases};
+use grantd_domain::{PortSet, ScopeRegistry, ServerMetadata, UseCases};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
-use grantd_ports::NoMetrics;
+use grantd_ports::{ClientId, NoMetrics};
 use grantd_store_diesel::{Database, DbOptions};
 
 use crate::config::Config;
@@ -61,10 +60,11 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
     })
 }
 
-/// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]` and
-/// `[authorization]` say: the operations (blocking permits, header limit, pool gauge and
-/// the metrics, which also become `ports.metrics`), the use cases with their settings and
-/// limits, the metadata document and the authorization pages.
+/// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]`, `[authorization]`
+/// and `[scopes]` say: the operations (blocking permits, header limit, pool gauge and
+/// the metrics, which also become `ports.metrics`), the use cases with their settings,
+/// limits and scope registry, the metadata document and the authorization pages. Warns
+/// about stored clients with scopes the registry no longer has.
 ///
 /// `ports` normally come from [`build_ports`] over `db`; a test may swap in its own clock or
 /// hasher first. `db` serves readiness and the pool gauge. `address` is the address actually
@@ -96,11 +96,15 @@ pub fn build_state(
 
     let issuer = config.server.issuer(address);
     let authorization = config.authorization.to_settings();
-    let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
+    let scopes = config.scopes.to_registry()?;
+    warn_unregistered_scopes(&ports, &scopes);
+    // RFC 8414 §2 `scopes_supported`: the registry, as configured, from the first request.
+    let metadata = ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(config.rate_limit.to_limits())
-        .with_authorization_settings(authorization);
+        .with_authorization_settings(authorization)
+        .with_scopes(scopes);
     Ok(HttpState {
         use_cases: Arc::new(use_cases),
         // Readiness means "the database answers"; the HTTP adapter runs this off the
@@ -114,28 +118,34 @@ pub fn build_state(
     })
 }
 
-/// The RFC 8414 document. `scopes_supported` is every scope some client may ask for, as
-/// registered at start-up (clients added later appear after a restart; the field is
-/// advisory, RFC 8414 §2 "RECOMMENDED"); `code_challenge_methods_supported` is what the
-/// authorization endpoint accepts, as configured.
-fn server_metadata(
-    issuer: &str,
+/// Reports, once at start, every stored client scope the registry does not have (a scope
+/// dropped from `[scopes]` after the client was registered): one warning per client and
+/// scope. Such a scope is never issued; the client keeps working with the rest. Returns
+/// what it reported. A failure to list the clients is reported too, and stops nothing.
+pub fn warn_unregistered_scopes(
     ports: &PortSet,
-    code_challenge_methods: Vec<&'static str>,
-) -> anyhow::Result<ServerMetadata> {
-    let clients = ports
-        .clients
-        .list_clients()
-        .context("cannot list clients for the metadata document")?;
-    let scopes: BTreeSet<String> = clients
-        .iter()
-        .flat_map(|c| c.scopes.iter().map(str::to_owned))
-        .collect();
-    Ok(ServerMetadata::new(
-        issuer,
-        scopes.into_iter().collect(),
-        code_challenge_methods,
-    ))
+    scopes: &ScopeRegistry,
+) -> Vec<(ClientId, String)> {
+    let clients = match ports.clients.list_clients() {
+        Ok(clients) => clients,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the clients to check their scopes");
+            return Vec::new();
+        }
+    };
+    let mut found = Vec::new();
+    for client in clients {
+        for scope in scopes.unregistered_of_client(&client) {
+            tracing::warn!(
+                client_id = %client.id,
+                scope = %scope,
+                "client {} has scope {scope:?}, which is not registered in [scopes]; it will not be issued",
+                client.id
+            );
+            found.push((client.id.clone(), scope));
+        }
+    }
+    found
 }
 
 /// The login pages' session settings. Without `authorization.session_key`, a random key
@@ -202,12 +212,14 @@ mod tests {
         let ports = build_ports(&config, db.clone()).unwrap();
         create_client(
             &ports,
+            &config.scopes.to_registry().unwrap(),
             NewClient {
                 id: Some(ClientId::parse("web").unwrap()),
                 name: "web".into(),
                 secret: Some(None),
                 grant_types: vec![GrantType::RefreshToken],
                 scopes: ScopeSet::parse("write read").unwrap(),
+                default_scopes: None,
                 redirect_uris: vec![],
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
@@ -217,7 +229,22 @@ mod tests {
 
         let state = build_state(&config, db, ports, "127.0.0.1:9".parse().unwrap(), true).unwrap();
         assert_eq!(state.metadata.issuer, "https://as.example");
-        assert_eq!(state.metadata.scopes_supported, vec!["read", "write"]);
+        // The registry, not the scopes of the clients there are.
+        assert_eq!(
+            state.metadata.scopes_supported,
+            [
+                "email",
+                "offline_access",
+                "openid",
+                "profile",
+                "read",
+                "write"
+            ]
+        );
+        assert_eq!(
+            state.use_cases.scopes(),
+            &config.scopes.to_registry().unwrap()
+        );
         assert_eq!(
             state.metadata.code_challenge_methods_supported,
             vec!["S256", "plain"]
@@ -244,8 +271,53 @@ mod tests {
             state.metadata.token_endpoint,
             "http://127.0.0.1:4321/oauth/token"
         );
-        assert!(state.metadata.scopes_supported.is_empty());
+        assert_eq!(
+            state.metadata.scopes_supported.len(),
+            6,
+            "with no client at all"
+        );
         assert!(!state.authorize.demo_callback);
         assert!(!state.authorize.secure_cookies, "an http issuer");
+    }
+
+    #[test]
+    fn stored_clients_with_unregistered_scopes_are_reported_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = sqlite_config(&dir);
+        config.scopes.0.insert(
+            "legacy".into(),
+            crate::config::ScopeEntry {
+                description: "An old scope".into(),
+                default: true,
+            },
+        );
+        let db = connect(&config).unwrap();
+        migrate(&db).unwrap();
+        let ports = build_ports(&config, db.clone()).unwrap();
+        let registry = config.scopes.to_registry().unwrap();
+        let new = |id: &str, scopes: &str| NewClient {
+            id: Some(ClientId::parse(id).unwrap()),
+            name: id.into(),
+            secret: None,
+            grant_types: vec![GrantType::RefreshToken],
+            scopes: ScopeSet::parse(scopes).unwrap(),
+            default_scopes: None,
+            redirect_uris: vec![],
+            can_introspect: false,
+            lifetimes: LifetimeOverrides::default(),
+        };
+        create_client(&ports, &registry, new("old", "read legacy")).unwrap();
+        create_client(&ports, &registry, new("fine", "read")).unwrap();
+        assert!(warn_unregistered_scopes(&ports, &registry).is_empty());
+
+        // Restarted without `legacy` in [scopes]: the start reports it, and the server runs.
+        let without = sqlite_config(&dir).scopes.to_registry().unwrap();
+        assert_eq!(
+            warn_unregistered_scopes(&ports, &without),
+            [(ClientId::parse("old").unwrap(), "legacy".to_owned())]
+        );
+        let config = sqlite_config(&dir);
+        let state = build_state(&config, db, ports, "127.0.0.1:9".parse().unwrap(), false);
+        assert!(state.is_ok());
     }
 }

@@ -4,6 +4,7 @@
 //! modules it calls (`authorize_request`, `consent_rules`, `user_auth`).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use grantd_ports::{
     AuthorizationCodeRecord, Consent, PlainToken, SessionStamp, StoreError, TokenKind, User,
@@ -14,7 +15,9 @@ use crate::authorize_request::{
     self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect,
 };
 use crate::user_auth::UserAuthenticator;
-use crate::{accounts, consent_rules, AuthorizationSettings, LoginError, PortSet};
+use crate::{
+    accounts, consent_rules, AuthorizationSettings, LoginError, PortSet, ScopePrompt, ScopeRegistry,
+};
 
 /// Why an authorization request cannot go on.
 #[derive(Debug)]
@@ -48,6 +51,8 @@ pub struct AuthorizeEndpoint {
     settings: AuthorizationSettings,
     /// The same password budgets as the password grant.
     users: UserAuthenticator,
+    /// The same registry as the token endpoint: default scopes and descriptions.
+    scopes: Arc<ScopeRegistry>,
 }
 
 impl AuthorizeEndpoint {
@@ -55,11 +60,13 @@ impl AuthorizeEndpoint {
         ports: PortSet,
         settings: AuthorizationSettings,
         users: UserAuthenticator,
+        scopes: Arc<ScopeRegistry>,
     ) -> Self {
         Self {
             ports,
             settings,
             users,
+            scopes,
         }
     }
 
@@ -86,7 +93,7 @@ impl AuthorizeEndpoint {
             // A malformed id names no client.
             _ => None,
         };
-        authorize_request::validate(params, client.as_ref(), &self.settings)
+        authorize_request::validate(params, client.as_ref(), &self.settings, &self.scopes)
             .map_err(AuthorizeFailure::Invalid)
     }
 
@@ -128,11 +135,29 @@ impl AuthorizeEndpoint {
         user: &User,
         request: &AuthorizationRequest,
     ) -> Result<bool, StoreError> {
+        Ok(self.consent_prompt(user, request)?.is_some())
+    }
+
+    /// What the consent page lists, or `None` when a remembered consent to this client
+    /// covers the requested scope (no page): each requested scope with its description,
+    /// marked when the user already allowed it to this client.
+    pub fn consent_prompt(
+        &self,
+        user: &User,
+        request: &AuthorizationRequest,
+    ) -> Result<Option<Vec<ScopePrompt>>, StoreError> {
         let consent = self
             .ports
             .authorizations
             .find_consent(&user.id, &request.client.id)?;
-        Ok(!consent_rules::covers(consent.as_ref(), &request.scope))
+        if consent_rules::covers(consent.as_ref(), &request.scope) {
+            return Ok(None);
+        }
+        Ok(Some(consent_rules::prompt(
+            consent.as_ref(),
+            &request.scope,
+            &self.scopes,
+        )))
     }
 
     /// The user allowed the request: remember the consent, mint a code bound to the client,
@@ -343,6 +368,27 @@ mod tests {
         let authorize = d.authorize();
         let request = authorize.check_authorization_request(&params()).unwrap();
         assert!(authorize.consent_needed(&alice(), &request).unwrap());
+        // The page lists what is asked, with what was allowed before marked.
+        let asked = AuthorizeParams {
+            scope: Some("read write".into()),
+            ..params()
+        };
+        let request = authorize.check_authorization_request(&asked).unwrap();
+        let prompt = authorize
+            .consent_prompt(&alice(), &request)
+            .unwrap()
+            .unwrap();
+        let shown: Vec<(&str, &str, bool)> = prompt
+            .iter()
+            .map(|p| (p.scope.as_str(), p.description.as_str(), p.already_granted))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("read", "Read your data", false),
+                ("write", "Change your data", true)
+            ]
+        );
     }
 
     #[test]

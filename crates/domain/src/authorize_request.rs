@@ -7,7 +7,7 @@
 
 use grantd_ports::{Client, CodeChallenge, CodeChallengeMethod, GrantType, ScopeSet};
 
-use crate::{pkce, AuthorizationSettings};
+use crate::{pkce, scope_rules, AuthorizationSettings, ScopeRegistry};
 
 /// The parameters as they arrived (empty values already treated as omitted, §3.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,11 +81,13 @@ pub enum AuthorizeError {
     Redirect(ErrorRedirect),
 }
 
-/// Checks an authorization request for `client` (`None` = no client has that id).
+/// Checks an authorization request for `client` (`None` = no client has that id); an
+/// omitted scope gets the client's default scopes by `scopes`, the registry.
 pub fn validate(
     params: &AuthorizeParams,
     client: Option<&Client>,
     settings: &AuthorizationSettings,
+    scopes: &ScopeRegistry,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     if params.client_id.is_none() {
         return Err(AuthorizeError::Page(PageError::MissingClientId));
@@ -131,18 +133,14 @@ pub fn validate(
         ));
     }
 
-    let scope = match params.scope.as_deref().map(ScopeSet::parse).transpose() {
+    let requested = match params.scope.as_deref().map(ScopeSet::parse).transpose() {
         Err(_) => return Err(fail("invalid_scope", "the scope is malformed")),
-        // §3.3: omitted = the client's registered scopes.
-        Ok(None) => client.scopes.clone(),
-        Ok(Some(requested)) if requested.is_subset(&client.scopes) => requested,
-        Ok(Some(_)) => {
-            return Err(fail(
-                "invalid_scope",
-                "the scope asks for more than the client may have",
-            ))
-        }
+        Ok(requested) => requested,
     };
+    // §3.3: omitted = the client's default scopes (none is invalid_scope); a requested
+    // scope must be registered and allowed to the client.
+    let scope = scope_rules::for_new_grant(requested, client, scopes)
+        .map_err(|refusal| fail("invalid_scope", &refusal.to_string()))?;
 
     let challenge = match (&params.code_challenge, &params.code_challenge_method) {
         (None, Some(_)) => {
@@ -217,12 +215,34 @@ mod tests {
             secret: (!public).then(|| SecretHash::from_stored("h".into())),
             secret_version: 1,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scopes: ScopeSet::parse("read write").unwrap(),
+            scopes: ScopeSet::parse("read write profile").unwrap(),
+            default_scopes: None,
             redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
         }
+    }
+
+    /// read and write (granted by default) and profile (not).
+    fn registry() -> ScopeRegistry {
+        ScopeRegistry::new(
+            ["read", "write", "profile"].map(|name| crate::ScopeDefinition {
+                name: name.into(),
+                description: format!("the {name} scope"),
+                default: name != "profile",
+            }),
+        )
+        .unwrap()
+    }
+
+    /// `validate` with the test registry.
+    fn check(
+        params: &AuthorizeParams,
+        client: Option<&Client>,
+        settings: &AuthorizationSettings,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        validate(params, client, settings, &registry())
     }
 
     fn params() -> AuthorizeParams {
@@ -250,14 +270,55 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_request_defaults_scope_to_the_clients() {
+    fn a_valid_request_defaults_scope_to_the_clients_default_scopes() {
         let c = client(true, &[CB]);
-        let r = validate(&params(), Some(&c), &AuthorizationSettings::default()).unwrap();
+        let r = check(&params(), Some(&c), &AuthorizationSettings::default()).unwrap();
         assert_eq!(r.redirect_uri, CB);
         assert!(r.redirect_uri_sent);
         assert_eq!(r.scope.to_delimited(), "read write");
         assert_eq!(r.state.as_deref(), Some("xyz"));
         assert_eq!(r.challenge.unwrap().method, CodeChallengeMethod::S256);
+    }
+
+    #[test]
+    fn an_omitted_scope_follows_the_clients_own_defaults_and_none_is_invalid_scope() {
+        let s = AuthorizationSettings::default();
+        let mut own = client(false, &[CB]);
+        own.default_scopes = Some(ScopeSet::parse("profile").unwrap());
+        assert_eq!(
+            check(&params(), Some(&own), &s)
+                .unwrap()
+                .scope
+                .to_delimited(),
+            "profile"
+        );
+        let mut none = client(false, &[CB]);
+        none.scopes = ScopeSet::parse("profile").unwrap();
+        match check(&params(), Some(&none), &s) {
+            Err(AuthorizeError::Redirect(r)) => {
+                assert_eq!(r.error, "invalid_scope");
+                assert!(r.description.contains("no default scope"), "{r:?}");
+            }
+            other => panic!("expected invalid_scope, got {other:?}"),
+        }
+        // A scope the registry no longer has is refused when asked for, dropped when not.
+        let mut stale = client(false, &[CB]);
+        stale.scopes = ScopeSet::parse("read legacy").unwrap();
+        let asked = AuthorizeParams {
+            scope: Some("legacy".into()),
+            ..params()
+        };
+        assert_eq!(
+            redirect_error(check(&asked, Some(&stale), &s)).0,
+            "invalid_scope"
+        );
+        assert_eq!(
+            check(&params(), Some(&stale), &s)
+                .unwrap()
+                .scope
+                .to_delimited(),
+            "read"
+        );
     }
 
     #[test]
@@ -328,7 +389,7 @@ mod tests {
         ];
         for (p, c, expected) in cases {
             assert_eq!(
-                validate(&p, c, &s),
+                check(&p, c, &s),
                 Err(AuthorizeError::Page(expected)),
                 "{p:?}"
             );
@@ -342,7 +403,7 @@ mod tests {
             redirect_uri: None,
             ..params()
         };
-        let r = validate(&p, Some(&c), &AuthorizationSettings::default()).unwrap();
+        let r = check(&p, Some(&c), &AuthorizationSettings::default()).unwrap();
         assert_eq!(r.redirect_uri, CB);
         assert!(!r.redirect_uri_sent);
     }
@@ -440,7 +501,7 @@ mod tests {
             ),
         ];
         for (p, c, expected) in cases {
-            let (error, state) = redirect_error(validate(&p, Some(c), &s));
+            let (error, state) = redirect_error(check(&p, Some(c), &s));
             assert_eq!(error, expected, "{p:?}");
             assert_eq!(state.as_deref(), Some("xyz"));
         }
@@ -455,13 +516,13 @@ mod tests {
             state: None,
             ..params()
         };
-        let r = validate(&p, Some(&c), &AuthorizationSettings::default()).unwrap();
+        let r = check(&p, Some(&c), &AuthorizationSettings::default()).unwrap();
         assert_eq!(r.challenge, None);
         let strict = AuthorizationSettings {
             require_pkce: true,
             ..AuthorizationSettings::default()
         };
-        let (error, state) = redirect_error(validate(&p, Some(&c), &strict));
+        let (error, state) = redirect_error(check(&p, Some(&c), &strict));
         assert_eq!((error, state), ("invalid_request", None));
     }
 
@@ -478,7 +539,7 @@ mod tests {
             allow_plain_pkce: true,
             ..AuthorizationSettings::default()
         };
-        let r = validate(&p, Some(&c), &allowed).unwrap();
+        let r = check(&p, Some(&c), &allowed).unwrap();
         assert_eq!(
             r.challenge,
             Some(CodeChallenge {
@@ -486,6 +547,6 @@ mod tests {
                 method: CodeChallengeMethod::Plain
             })
         );
-        assert!(validate(&p, Some(&c), &AuthorizationSettings::default()).is_err());
+        assert!(check(&p, Some(&c), &AuthorizationSettings::default()).is_err());
     }
 }

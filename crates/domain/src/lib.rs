@@ -1,6 +1,6 @@
-//! grantd's rules and use cases: which grant may run for which client, scope narrowing,
-//! the rotation policy and lifetimes, client and user authentication, and the
-//! resource-server check.
+//! grantd's rules and use cases: which grant may run for which client, the scope registry
+//! and default scopes, scope narrowing, the rotation policy and lifetimes, client and user
+//! authentication, and the resource-server check.
 //!
 //! The use cases are named by the endpoint they serve (`token_endpoint`,
 //! `authorize_endpoint`, `revocation`, `introspection`, `bearer`) and bundled in
@@ -26,6 +26,7 @@ mod response;
 mod retry_seal;
 mod revocation;
 pub mod rotation;
+mod scope_registry;
 mod scope_rules;
 mod secret_cache;
 mod settings;
@@ -42,12 +43,14 @@ pub use bearer::{ActiveToken, BearerCheck, BearerError};
 pub use client_auth::{
     AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,
 };
+pub use consent_rules::ScopePrompt;
 pub use errors::TokenError;
 pub use introspection::{IntrospectEndpoint, IntrospectError, Introspection};
 pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use port_set::PortSet;
 pub use response::TokenResponse;
 pub use revocation::{RevokeEndpoint, RevokeError, TokenTypeHint};
+pub use scope_registry::{ScopeDefinition, ScopeRegistry, ScopeRegistryError};
 pub use secret_cache::{SecretCache, SecretCacheLimits};
 pub use settings::{AuthorizationSettings, ReusePolicy, TokenSettings};
 pub use token_endpoint::{ExchangeDenied, GrantRequest, TokenEndpoint, TokenRequest};

@@ -3,6 +3,8 @@
 
 use grantd_ports::GrantType;
 
+use crate::ScopeRegistry;
+
 /// The metadata document's content; the HTTP edge serialises it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerMetadata {
@@ -22,10 +24,11 @@ pub struct ServerMetadata {
 pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
 impl ServerMetadata {
-    /// `issuer` without a trailing slash; `scopes` = every scope some client may ask for.
+    /// `issuer` without a trailing slash; `scopes_supported` = every registered scope (the
+    /// configuration's, so it is right from the first request, whatever the clients).
     pub fn new(
         issuer: &str,
-        scopes: Vec<String>,
+        scopes: &ScopeRegistry,
         code_challenge_methods: Vec<&'static str>,
     ) -> Self {
         let issuer = issuer.trim_end_matches('/').to_owned();
@@ -38,8 +41,30 @@ impl ServerMetadata {
             response_types_supported: vec!["code"],
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
             code_challenge_methods_supported: code_challenge_methods,
-            scopes_supported: scopes,
+            scopes_supported: scopes.names().map(str::to_owned).collect(),
             issuer,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScopeDefinition;
+
+    #[test]
+    fn scopes_supported_lists_the_registry() {
+        let registry =
+            ScopeRegistry::new(["write", "read", "profile"].map(|name| ScopeDefinition {
+                name: name.into(),
+                description: "d".into(),
+                default: false,
+            }))
+            .unwrap();
+        let m = ServerMetadata::new("https://as.example/", &registry, vec!["S256"]);
+        assert_eq!(m.scopes_supported, ["profile", "read", "write"]);
+        assert_eq!(m.issuer, "https://as.example");
+        let empty = ServerMetadata::new("https://as.example", &ScopeRegistry::default(), vec![]);
+        assert!(empty.scopes_supported.is_empty());
     }
 }

@@ -1,9 +1,12 @@
 //! Client registration rules (RFC 6749 §2): what a new client must satisfy before it is
-//! stored, and the grant types it gets when it asks for none. Pure functions over the
+//! stored (its scopes registered, its own default scopes among them), and the grant types
+//! it gets when it asks for none. Pure functions over the
 //! ports' types, so that every front door (the CLI today, an admin API later) registers
 //! clients by the same rules; minting the id and secret and storing stay with the caller.
 
-use grantd_ports::GrantType;
+use grantd_ports::{GrantType, ScopeSet};
+
+use crate::ScopeRegistry;
 
 /// The grant types a client gets when it asks for none: the code flow and its refresh
 /// tokens, the flow RFC 9700 §2.1 recommends.
@@ -30,22 +33,58 @@ pub enum RegistrationError {
     /// smuggle a second line into a log or a header.
     #[error("redirect URI {0:?} has whitespace or control characters")]
     RedirectUriWhitespace(String),
+    /// A client may only be registered for scopes the server knows (the `[scopes]`
+    /// registry), so that every scope it can get is one people can be told about.
+    #[error("scope {0:?} is not registered (see [scopes] in the configuration)")]
+    UnregisteredScope(String),
+    /// A client's own default scopes are among the scopes it may have.
+    #[error("default scope {0:?} is not one of the client's scopes")]
+    DefaultScopeNotAllowed(String),
+}
+
+/// A new client's scopes: what it may ask for, and its own defaults (`None` = the
+/// registry's).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientScopes<'a> {
+    pub scopes: &'a ScopeSet,
+    pub default_scopes: Option<&'a ScopeSet>,
 }
 
 /// Every rule of a registration, checked before anything is minted or hashed; the first
-/// broken one is the error. Returns the name as it is stored (trimmed).
+/// broken one is the error (name, grant types, redirect URIs, then scopes). Returns the
+/// name as it is stored (trimmed).
 pub fn check_registration<'a>(
     name: &'a str,
     public: bool,
     grant_types: &[GrantType],
     redirect_uris: &[String],
+    scopes: ClientScopes<'_>,
+    registry: &ScopeRegistry,
 ) -> Result<&'a str, RegistrationError> {
     let name = client_name(name)?;
     check_grant_types(public, grant_types)?;
     for uri in redirect_uris {
         check_redirect_uri(uri)?;
     }
+    check_scopes(scopes, registry)?;
     Ok(name)
+}
+
+/// Every scope is registered, and the client's own defaults (if any) are among its scopes.
+/// An empty set of own defaults is allowed: then every request must name its scope.
+pub fn check_scopes(
+    scopes: ClientScopes<'_>,
+    registry: &ScopeRegistry,
+) -> Result<(), RegistrationError> {
+    if let Some(unknown) = registry.unregistered(scopes.scopes).first() {
+        return Err(RegistrationError::UnregisteredScope((*unknown).to_owned()));
+    }
+    if let Some(defaults) = scopes.default_scopes {
+        if let Some(extra) = defaults.difference(scopes.scopes).next() {
+            return Err(RegistrationError::DefaultScopeNotAllowed(extra.to_owned()));
+        }
+    }
+    Ok(())
 }
 
 /// The name as stored: without surrounding whitespace, and not empty.
@@ -175,26 +214,88 @@ mod tests {
         }
     }
 
+    fn registry() -> ScopeRegistry {
+        ScopeRegistry::new(
+            ["read", "write", "profile"].map(|name| crate::ScopeDefinition {
+                name: name.into(),
+                description: "d".into(),
+                default: name != "profile",
+            }),
+        )
+        .unwrap()
+    }
+
+    fn s(v: &str) -> ScopeSet {
+        ScopeSet::parse(v).unwrap()
+    }
+
     #[test]
-    fn a_registration_is_checked_name_first_then_grants_then_each_uri() {
+    fn a_registration_is_checked_name_first_then_grants_then_each_uri_then_scopes() {
         use GrantType::*;
         let good = vec!["https://app.example/cb".to_owned()];
         let bad = vec!["https://app.example/cb".to_owned(), "/cb".to_owned()];
+        let (read, unknown) = (s("read"), s("read admin"));
+        let fine = ClientScopes {
+            scopes: &read,
+            default_scopes: None,
+        };
+        let wrong = ClientScopes {
+            scopes: &unknown,
+            default_scopes: None,
+        };
+        let r = registry();
         assert_eq!(
-            check_registration(" spa ", true, &DEFAULT_GRANT_TYPES, &good),
+            check_registration(" spa ", true, &DEFAULT_GRANT_TYPES, &good, fine, &r),
             Ok("spa")
         );
         assert_eq!(
-            check_registration("", true, &[ClientCredentials], &bad),
+            check_registration("", true, &[ClientCredentials], &bad, wrong, &r),
             Err(RegistrationError::EmptyName)
         );
         assert_eq!(
-            check_registration("spa", true, &[ClientCredentials], &bad),
+            check_registration("spa", true, &[ClientCredentials], &bad, wrong, &r),
             Err(RegistrationError::PublicClientCredentials)
         );
         assert_eq!(
-            check_registration("spa", false, &[ClientCredentials], &bad),
+            check_registration("spa", false, &[ClientCredentials], &bad, wrong, &r),
             Err(RegistrationError::RelativeRedirectUri("/cb".into()))
+        );
+        assert_eq!(
+            check_registration("spa", false, &[ClientCredentials], &good, wrong, &r),
+            Err(RegistrationError::UnregisteredScope("admin".into()))
+        );
+    }
+
+    #[test]
+    fn only_registered_scopes_and_defaults_among_them_are_accepted() {
+        let r = registry();
+        let check = |scopes: &str, defaults: Option<&str>| {
+            let (scopes, defaults) = (s(scopes), defaults.map(s));
+            check_scopes(
+                ClientScopes {
+                    scopes: &scopes,
+                    default_scopes: defaults.as_ref(),
+                },
+                &r,
+            )
+        };
+        assert_eq!(check("read write profile", None), Ok(()));
+        assert_eq!(check("read write profile", Some("profile")), Ok(()));
+        assert_eq!(check("read", Some("")), Ok(()), "no default at all");
+        assert_eq!(check("", None), Ok(()));
+        assert_eq!(
+            check("read Write", None),
+            Err(RegistrationError::UnregisteredScope("Write".into())),
+            "scope tokens are case-sensitive (RFC 6749 §3.3)"
+        );
+        assert_eq!(
+            check("read", Some("read write")),
+            Err(RegistrationError::DefaultScopeNotAllowed("write".into()))
+        );
+        let err = check("read legacy", None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "scope \"legacy\" is not registered (see [scopes] in the configuration)"
         );
     }
 

@@ -15,8 +15,8 @@ use grantd_ports::{
 };
 
 use crate::{
-    AuthorizeEndpoint, ClientCredentials, CredentialSource, GrantRequest, PortSet, TokenEndpoint,
-    TokenRequest, TokenSettings, UseCases,
+    AuthorizeEndpoint, ClientCredentials, CredentialSource, GrantRequest, PortSet, ScopeDefinition,
+    ScopeRegistry, TokenEndpoint, TokenRequest, TokenSettings, UseCases,
 };
 
 pub const NOW: UnixTime = 1_000_000;
@@ -150,9 +150,9 @@ impl Doubles {
         }
     }
 
-    /// The use cases over these doubles, with default limits.
+    /// The use cases over these doubles, with default limits and [`registry`].
     pub fn use_cases(self, settings: TokenSettings) -> UseCases {
-        UseCases::new(self.ports(), settings)
+        UseCases::new(self.ports(), settings).with_scopes(registry())
     }
 
     /// The token endpoint with the default settings and limits.
@@ -212,6 +212,21 @@ impl Doubles {
     }
 }
 
+/// The shipped registry's first three: read and write (granted by default), profile (not).
+pub fn registry() -> ScopeRegistry {
+    let def = |name: &str, description: &str, default| ScopeDefinition {
+        name: name.into(),
+        description: description.into(),
+        default,
+    };
+    ScopeRegistry::new([
+        def("read", "Read your data", true),
+        def("write", "Change your data", true),
+        def("profile", "See your profile", false),
+    ])
+    .unwrap()
+}
+
 pub fn client(id: &str, confidential: bool) -> Client {
     Client {
         id: ClientId::parse(id).unwrap(),
@@ -224,6 +239,7 @@ pub fn client(id: &str, confidential: bool) -> Client {
             GrantType::ClientCredentials,
         ],
         scopes: ScopeSet::parse("read write").unwrap(),
+        default_scopes: None,
         redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),

@@ -3,11 +3,13 @@
 //! budgets and verified-secret cache) of token, revocation and introspection, and the
 //! password budgets of the password grant and the login page.
 
+use std::sync::Arc;
+
 use crate::client_auth::ClientAuthenticator;
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
-    PortSet, RevokeEndpoint, SecretCacheLimits, TokenEndpoint, TokenSettings,
+    PortSet, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint, TokenSettings,
 };
 
 /// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the cache
@@ -38,10 +40,13 @@ struct Parts {
     authorization: AuthorizationSettings,
     clients: ClientAuthenticator,
     users: UserAuthenticator,
+    scopes: Arc<ScopeRegistry>,
 }
 
 impl UseCases {
-    /// The use cases with the default limits, cache and authorization policy.
+    /// The use cases with the default limits, cache and authorization policy, and an empty
+    /// scope registry (every request for a scope is `invalid_scope` until
+    /// [`UseCases::with_scopes`]).
     pub fn new(ports: PortSet, settings: TokenSettings) -> Self {
         let limits = AttemptLimits::default();
         Self::assemble(Parts {
@@ -50,6 +55,16 @@ impl UseCases {
             ports,
             settings,
             authorization: AuthorizationSettings::default(),
+            scopes: Arc::new(ScopeRegistry::default()),
+        })
+    }
+
+    /// Sets the scope registry: what clients may be given, with their descriptions and
+    /// which are granted when a request omits `scope`.
+    pub fn with_scopes(self, scopes: ScopeRegistry) -> Self {
+        Self::assemble(Parts {
+            scopes: Arc::new(scopes),
+            ..self.into_parts()
         })
     }
 
@@ -94,6 +109,11 @@ impl UseCases {
         &self.ports
     }
 
+    /// The scope registry the endpoints follow.
+    pub fn scopes(&self) -> &ScopeRegistry {
+        self.token.scopes()
+    }
+
     fn assemble(parts: Parts) -> Self {
         let Parts {
             ports,
@@ -101,10 +121,17 @@ impl UseCases {
             authorization,
             clients,
             users,
+            scopes,
         } = parts;
         Self {
-            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users.clone()),
-            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users),
+            token: TokenEndpoint::new(
+                ports.clone(),
+                settings,
+                clients.clone(),
+                users.clone(),
+                scopes.clone(),
+            ),
+            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes),
             revocation: RevokeEndpoint::new(ports.clone()),
             introspection: IntrospectEndpoint::new(ports.clone()),
             bearer: BearerCheck::new(ports.clone()),
@@ -118,6 +145,7 @@ impl UseCases {
             settings: self.token.settings().clone(),
             authorization: self.authorize.settings().clone(),
             users: self.token.users().clone(),
+            scopes: self.token.scopes_arc(),
             clients: self.clients,
             ports: self.ports,
         }

@@ -46,7 +46,8 @@ pub struct HttpState {
     /// Whether the database answers (for `/readyz`). Blocking: called off the workers.
     pub readiness: Arc<dyn Fn() -> bool + Send + Sync>,
     pub max_body_bytes: usize,
-    /// The RFC 8414 document, built once at start-up.
+    /// The RFC 8414 document, built once at start-up from the configuration
+    /// (`scopes_supported` is the scope registry).
     pub metadata: Arc<ServerMetadata>,
     /// The login and consent pages' session settings.
     pub authorize: Arc<AuthorizePages>,

@@ -55,8 +55,12 @@ pub struct Client {
     /// Bumped on every secret rotation; lets caches of verified secrets notice a rotation.
     pub secret_version: i64,
     pub grant_types: Vec<GrantType>,
-    /// The scopes this client may ask for; also the default when it asks for none (§3.3).
+    /// The scopes this client may ask for.
     pub scopes: ScopeSet,
+    /// What a request that omits `scope` gets (RFC 6749 §3.3's "pre-defined default
+    /// value"), a subset of `scopes`; `None` = those of `scopes` that the scope registry
+    /// marks default.
+    pub default_scopes: Option<ScopeSet>,
     pub redirect_uris: Vec<String>,
     /// May call the introspection endpoint (RFC 7662 §2.1), e.g. a resource server.
     pub can_introspect: bool,

@@ -59,6 +59,11 @@ impl ScopeSet {
         self.0.difference(&other.0).map(String::as_str)
     }
 
+    /// The tokens of `self` for which `keep` holds: a subset, so always a valid set.
+    pub fn filter(&self, keep: impl Fn(&str) -> bool) -> ScopeSet {
+        Self(self.0.iter().filter(|t| keep(t)).cloned().collect())
+    }
+
     /// The canonical space-delimited form.
     pub fn to_delimited(&self) -> String {
         self.iter().collect::<Vec<_>>().join(" ")
@@ -106,6 +111,15 @@ mod tests {
         assert!(some.is_subset(&all));
         assert!(!all.is_subset(&some));
         assert_eq!(all.difference(&some).collect::<Vec<_>>(), vec!["b"]);
+    }
+
+    #[test]
+    fn filter_keeps_the_tokens_asked_for() {
+        let all = ScopeSet::parse("read write profile").unwrap();
+        let kept = all.filter(|t| t != "write");
+        assert_eq!(kept.to_delimited(), "profile read");
+        assert!(kept.is_subset(&all));
+        assert!(all.filter(|_| false).is_empty());
     }
 
     #[test]

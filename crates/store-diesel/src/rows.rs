@@ -33,6 +33,8 @@ pub(crate) struct ClientRow {
     refresh_token_lifetime: Option<i64>,
     refresh_token_max_lifetime: Option<i64>,
     created_at: i64,
+    /// Space-separated scope tokens; NULL = the registry's defaults, '' = none.
+    default_scopes: Option<String>,
 }
 
 impl ClientRow {
@@ -64,6 +66,7 @@ impl ClientRow {
             refresh_token_lifetime: client.lifetimes.refresh_token,
             refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
             created_at: client.created_at,
+            default_scopes: client.default_scopes.as_ref().map(ScopeSet::to_delimited),
         })
     }
 
@@ -76,6 +79,12 @@ impl ClientRow {
             .map(|g| GrantType::parse(g).ok_or_else(|| corrupt("unknown grant type")))
             .collect::<Result<Vec<_>, _>>()?;
         let scopes = ScopeSet::parse(&self.scopes).map_err(|e| corrupt(&e.0))?;
+        let default_scopes = self
+            .default_scopes
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|e| corrupt(&e.0))?;
         let id = ClientId::parse(&self.id).map_err(|e| corrupt(&e.0))?;
         let redirect_uris = if self.redirect_uris.is_empty() {
             Vec::new()
@@ -89,6 +98,7 @@ impl ClientRow {
             secret_version: self.secret_version,
             grant_types,
             scopes,
+            default_scopes,
             redirect_uris,
             can_introspect: self.can_introspect,
             lifetimes: LifetimeOverrides {

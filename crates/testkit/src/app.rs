@@ -66,7 +66,7 @@ impl TestApp {
         configure(&mut config);
         let db = wiring::connect(&config).unwrap();
         wiring::migrate(&db).unwrap();
-        // Before the state: the metadata lists the scopes of the clients registered now.
+        // Before the state, whose start-up check of the clients' scopes then sees them.
         fixtures::seed(&db, hasher.as_ref());
         let (ports, base, handle) = launch(&config, db.clone(), &hasher, &clock);
         Self {

@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use anyhow::{bail, Context as _};
-use grantd_domain::registration::{self, RegistrationError};
-use grantd_domain::{accounts, PortSet};
+use grantd_domain::registration::{self, ClientScopes, RegistrationError};
+use grantd_domain::{accounts, PortSet, ScopeRegistry};
 use grantd_ports::{
     Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind,
 };
@@ -32,6 +32,8 @@ pub struct ClientView {
     pub public: bool,
     pub grant_types: Vec<&'static str>,
     pub scope: String,
+    /// The client's own default scopes; null = those of `scope` the registry marks default.
+    pub default_scope: Option<String>,
     pub redirect_uris: Vec<String>,
     pub introspect: bool,
     pub secret_version: i64,
@@ -50,6 +52,7 @@ impl From<&Client> for ClientView {
             public: c.is_public(),
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             scope: c.scopes.to_delimited(),
+            default_scope: c.default_scopes.as_ref().map(ScopeSet::to_delimited),
             redirect_uris: c.redirect_uris.clone(),
             introspect: c.can_introspect,
             secret_version: c.secret_version,
@@ -71,22 +74,27 @@ pub struct NewClient {
     /// (only `--demo` does, with its well-known secret).
     pub secret: Option<Option<String>>,
     pub grant_types: Vec<GrantType>,
+    /// Each must be registered.
     pub scopes: ScopeSet,
+    /// `None` = the registry's defaults within `scopes`; else a subset of `scopes`.
+    pub default_scopes: Option<ScopeSet>,
     pub redirect_uris: Vec<String>,
     pub can_introspect: bool,
     /// Per-client token lifetimes; `None` fields use the global `[tokens]` settings.
     pub lifetimes: LifetimeOverrides,
 }
 
+/// Runs a `client` command; `scopes` is the configured registry new clients must fit.
 pub fn run_client(
     ports: &PortSet,
+    scopes: &ScopeRegistry,
     command: &ClientCommand,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
         ClientCommand::Create(args) => {
             let new = new_client_from_args(args)?;
-            let issued = create_client(ports, new)?;
+            let issued = create_client(ports, scopes, new)?;
             print_json(out, &issued)
         }
         ClientCommand::List => {
@@ -138,12 +146,19 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
     let grant_types = registration::grant_types(args.grant_types.iter().map(|g| (*g).into()));
     let scopes =
         ScopeSet::parse(&args.scope).map_err(|e| anyhow::anyhow!("invalid --scope: {e}"))?;
+    let default_scopes = args
+        .default_scope
+        .as_deref()
+        .map(ScopeSet::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("invalid --default-scope: {e}"))?;
     Ok(NewClient {
         id: None,
         name: args.name.clone(),
         secret: if args.public { None } else { Some(None) },
         grant_types,
         scopes,
+        default_scopes,
         redirect_uris: args.redirect_uris.clone(),
         can_introspect: args.introspect,
         lifetimes: LifetimeOverrides {
@@ -154,18 +169,32 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
     })
 }
 
-/// Checks the registration against the domain's rules, then mints, hashes and stores the
-/// client and returns its credentials; the plain secret exists only in the returned value.
-pub fn create_client(ports: &PortSet, new: NewClient) -> anyhow::Result<IssuedCredentials> {
+/// Checks the registration against the domain's rules (its scopes against `scopes`, the
+/// registry), then mints, hashes and stores the client and returns its credentials; the
+/// plain secret exists only in the returned value.
+pub fn create_client(
+    ports: &PortSet,
+    scopes: &ScopeRegistry,
+    new: NewClient,
+) -> anyhow::Result<IssuedCredentials> {
     let name = registration::check_registration(
         &new.name,
         new.secret.is_none(),
         &new.grant_types,
         &new.redirect_uris,
+        ClientScopes {
+            scopes: &new.scopes,
+            default_scopes: new.default_scopes.as_ref(),
+        },
+        scopes,
     )
     .map_err(|e| match e {
-        // On the command line, the name is a flag: say which.
+        // On the command line, these are flags: say which.
         RegistrationError::EmptyName => anyhow::anyhow!("--name must not be empty"),
+        e @ RegistrationError::UnregisteredScope(_) => anyhow::anyhow!("--scope: {e}"),
+        e @ RegistrationError::DefaultScopeNotAllowed(_) => {
+            anyhow::anyhow!("--default-scope: {e}")
+        }
         e => e.into(),
     })?
     .to_owned();
@@ -194,6 +223,7 @@ pub fn create_client(ports: &PortSet, new: NewClient) -> anyhow::Result<IssuedCr
         secret_version: 1,
         grant_types: new.grant_types,
         scopes: new.scopes,
+        default_scopes: new.default_scopes,
         redirect_uris: new.redirect_uris,
         can_introspect: new.can_introspect,
         lifetimes: new.lifetimes,
@@ -233,6 +263,13 @@ mod tests {
     use super::*;
     use crate::commands::doubles::Doubles;
 
+    /// The built-in registry.
+    fn registry() -> ScopeRegistry {
+        crate::config::ScopesConfig::default()
+            .to_registry()
+            .unwrap()
+    }
+
     #[test]
     fn deleting_an_unknown_client_is_a_clear_error() {
         let mut d = Doubles::new();
@@ -241,6 +278,7 @@ mod tests {
         d.clients.expect_delete_client().never();
         let err = run_client(
             &d.ports(),
+            &registry(),
             &ClientCommand::Delete { id: "nope".into() },
             &mut Vec::new(),
         )
@@ -272,6 +310,7 @@ mod tests {
             public: false,
             grant_types: vec![],
             scope: "read".into(),
+            default_scope: None,
             redirect_uris: vec!["https://app.example/cb".into()],
             introspect: false,
             access_token_lifetime: None,
@@ -279,7 +318,13 @@ mod tests {
             refresh_token_max_lifetime: None,
         };
         let mut out = Vec::new();
-        run_client(&d.ports(), &ClientCommand::Create(args), &mut out).unwrap();
+        run_client(
+            &d.ports(),
+            &registry(),
+            &ClientCommand::Create(args),
+            &mut out,
+        )
+        .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(json["client_id"], "cl_abc");
         assert!(json["client_secret"].as_str().unwrap().starts_with("gcs_"));
@@ -300,6 +345,7 @@ mod tests {
             public: true,
             grant_types: vec![],
             scope: String::new(),
+            default_scope: None,
             redirect_uris: vec![],
             introspect: false,
             access_token_lifetime: Some(300),
@@ -316,7 +362,8 @@ mod tests {
             },
             "per-client lifetimes come from the flags"
         );
-        let issued = create_client(&ports, new_client_from_args(&args).unwrap()).unwrap();
+        let issued =
+            create_client(&ports, &registry(), new_client_from_args(&args).unwrap()).unwrap();
         assert_eq!(issued.client_secret, None);
         assert_eq!(
             serde_json::to_string(&issued).unwrap(),
@@ -324,8 +371,26 @@ mod tests {
         );
 
         args.grant_types = vec![crate::cli::GrantTypeArg::ClientCredentials];
-        let err = create_client(&ports, new_client_from_args(&args).unwrap()).unwrap_err();
+        let err =
+            create_client(&ports, &registry(), new_client_from_args(&args).unwrap()).unwrap_err();
         assert!(err.to_string().contains("client_credentials"));
+    }
+
+    /// A stored client, as `client show` reads it.
+    fn stored_client() -> Client {
+        Client {
+            id: ClientId::parse("c").unwrap(),
+            name: "n".into(),
+            secret: None,
+            secret_version: 1,
+            grant_types: vec![GrantType::Password],
+            scopes: ScopeSet::parse("read").unwrap(),
+            default_scopes: None,
+            redirect_uris: vec![],
+            can_introspect: false,
+            lifetimes: LifetimeOverrides::default(),
+            created_at: 0,
+        }
     }
 
     #[test]
@@ -337,6 +402,7 @@ mod tests {
             secret_version: 1,
             grant_types: vec![GrantType::Password],
             scopes: ScopeSet::parse("read").unwrap(),
+            default_scopes: None,
             redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
@@ -359,21 +425,88 @@ mod tests {
             secret: Some(None),
             grant_types: registration::DEFAULT_GRANT_TYPES.to_vec(),
             scopes: ScopeSet::parse("read").unwrap(),
+            default_scopes: None,
             redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
         };
-        let err = create_client(&ports, new.clone()).unwrap_err();
+        let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
         assert_eq!(err.to_string(), "--name must not be empty");
         let new = NewClient {
             name: "web".into(),
             redirect_uris: vec!["https://app.example/cb#x".into()],
             ..new
         };
-        let err = create_client(&ports, new).unwrap_err();
+        let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
         assert!(
             err.to_string().contains("must not have a fragment"),
             "{err}"
         );
+        let new = NewClient {
+            redirect_uris: vec![],
+            scopes: ScopeSet::parse("read admin").unwrap(),
+            ..new
+        };
+        let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--scope: scope \"admin\" is not registered (see [scopes] in the configuration)"
+        );
+        let new = NewClient {
+            scopes: ScopeSet::parse("read").unwrap(),
+            default_scopes: Some(ScopeSet::parse("write").unwrap()),
+            ..new
+        };
+        let err = create_client(&ports, &registry(), new).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--default-scope: default scope \"write\" is not one of the client's scopes"
+        );
+    }
+
+    #[test]
+    fn own_default_scopes_are_stored_and_shown() {
+        let mut d = Doubles::new();
+        d.minter.expect_mint_id().return_const("def".to_owned());
+        d.clients
+            .expect_insert_client()
+            .withf(|c| {
+                c.scopes.to_delimited() == "profile read write"
+                    && c.default_scopes.as_ref().map(ScopeSet::to_delimited)
+                        == Some("read".to_owned())
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let args = ClientCreateArgs {
+            name: "spa".into(),
+            public: true,
+            grant_types: vec![],
+            scope: "read write profile".into(),
+            default_scope: Some("read".into()),
+            redirect_uris: vec![],
+            introspect: false,
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+            refresh_token_max_lifetime: None,
+        };
+        create_client(
+            &d.ports(),
+            &registry(),
+            new_client_from_args(&args).unwrap(),
+        )
+        .unwrap();
+        let bad = ClientCreateArgs {
+            default_scope: Some("a\"b".into()),
+            ..args
+        };
+        let err = new_client_from_args(&bad).unwrap_err().to_string();
+        assert!(err.starts_with("invalid --default-scope"), "{err}");
+
+        let mut client = stored_client();
+        let json = serde_json::to_value(ClientView::from(&client)).unwrap();
+        assert_eq!(json["default_scope"], serde_json::Value::Null);
+        client.default_scopes = Some(ScopeSet::parse("read").unwrap());
+        let json = serde_json::to_value(ClientView::from(&client)).unwrap();
+        assert_eq!(json["default_scope"], "read");
     }
 }

@@ -14,14 +14,15 @@ pub enum ConfigError {
     Extract(Vec<String>),
     /// A value of the right type that breaks a rule.
     #[error("invalid configuration: {key}: {reason}")]
-    Invalid { key: &'static str, reason: String },
+    /// `key` is owned: some keys are built from the configuration (`scopes.<name>`).
+    Invalid { key: String, reason: String },
 }
 
 impl ConfigError {
     /// A broken rule of `key`, the dotted key as written in the TOML file.
-    pub(super) fn invalid(key: &'static str, reason: impl Into<String>) -> Self {
+    pub(super) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
-            key,
+            key: key.into(),
             reason: reason.into(),
         }
     }

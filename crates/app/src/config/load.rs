@@ -377,6 +377,138 @@ mod tests {
     }
 
     #[test]
+    fn scopes_are_added_and_changed_by_toml_and_env_but_the_shipped_ones_stay() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                r#"
+                [scopes.admin]
+                description = "Manage this server"
+                [scopes."https://api.example/orders:read"]
+                description = "See your orders"
+                default = true
+                [scopes.write]
+                description = "Change your data"
+                default = false
+                "#,
+            )?;
+            jail.set_env("GRANTD_SCOPES__READ__DESCRIPTION", "Read all of your data");
+            jail.set_env("GRANTD_SCOPES__OFFLINE_ACCESS__DEFAULT", "true");
+            jail.set_env("GRANTD_SCOPES__BILLING__DESCRIPTION", "See your invoices");
+            let registry = load_in_jail().unwrap().scopes.to_registry().unwrap();
+            let get = |name| registry.get(name).cloned().unwrap();
+            assert_eq!(get("read").description, "Read all of your data");
+            assert!(get("read").default, "untouched keys keep their value");
+            assert!(get("offline_access").default);
+            assert!(!get("write").default, "the file changed it");
+            assert!(!get("admin").default, "`default` may be left out");
+            assert!(get("https://api.example/orders:read").default);
+            assert_eq!(get("billing").description, "See your invoices");
+            // Nothing removes a shipped scope: they are all still there.
+            for shipped in [
+                "read",
+                "write",
+                "profile",
+                "openid",
+                "email",
+                "offline_access",
+            ] {
+                assert!(registry.is_registered(shipped), "{shipped}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn each_bad_scope_entry_names_its_key() {
+        let long = "x".repeat(201);
+        let long_name = "s".repeat(129);
+        let toml_cases: Vec<(String, String)> = vec![
+            (
+                "[scopes.\"a b\"]\ndescription = \"x\"\n".into(),
+                "invalid configuration: scopes.a b: \"a b\" is not an RFC 6749 §3.3 scope token".into(),
+            ),
+            (
+                "[scopes.'a\"b']\ndescription = \"x\"\n".into(),
+                "scopes.a\"b: \"a\\\"b\" is not an RFC 6749 §3.3 scope token".into(),
+            ),
+            (
+                "[scopes.\"caf\u{e9}\"]\ndescription = \"x\"\n".into(),
+                "scopes.caf\u{e9}: \"caf\u{e9}\" is not an RFC 6749".into(),
+            ),
+            (
+                "[scopes.\"\"]\ndescription = \"x\"\n".into(),
+                "scopes.: \"\" is not an RFC 6749".into(),
+            ),
+            (
+                format!("[scopes.{long_name}]\ndescription = \"x\"\n"),
+                format!("scopes.{long_name}: "),
+            ),
+            (
+                "[scopes.Read]\ndescription = \"x\"\n".into(),
+                "scopes.read: \"read\" differs from the scope \"Read\" only in case".into(),
+            ),
+            (
+                "[scopes.admin]\ndescription = \"\"\n".into(),
+                "scopes.admin.description: the description of \"admin\" must be one line of 1 to 200 characters".into(),
+            ),
+            (
+                "[scopes.admin]\ndescription = \"two\\nlines\"\n".into(),
+                "scopes.admin.description: ".into(),
+            ),
+            (
+                format!("[scopes.admin]\ndescription = \"{long}\"\n"),
+                "scopes.admin.description: ".into(),
+            ),
+            (
+                "[scopes.admin]\ndefault = true\n".into(),
+                "scopes.admin: missing field `description`".into(),
+            ),
+            (
+                "[scopes.read]\ndescripton = \"x\"\n".into(),
+                "scopes.read.descripton: unknown key".into(),
+            ),
+            (
+                "[scopes.read]\ndefault = \"yes\"\n".into(),
+                "scopes.read.default: invalid type".into(),
+            ),
+            ("[scopes]\nread = true\n".into(), "scopes.read: invalid type".into()),
+        ];
+        for (toml, expected) in &toml_cases {
+            let mut message = String::new();
+            Jail::expect_with(|jail| {
+                jail.create_dir("config")?;
+                jail.create_file(DEFAULT_CONFIG_FILE, toml)?;
+                message = load_in_jail().unwrap_err().to_string();
+                Ok(())
+            });
+            assert!(message.contains(expected.as_str()), "{toml}: {message}");
+        }
+        let env_cases: &[(&str, &str, &str)] = &[
+            (
+                "GRANTD_SCOPES__READ__DEFAULT",
+                "maybe",
+                "scopes.read.default: invalid type",
+            ),
+            (
+                "GRANTD_SCOPES__ADMIN__DEFAULT",
+                "true",
+                "scopes.admin: missing field `description`",
+            ),
+            (
+                "GRANTD_SCOPES__READ__DESCRIPTON",
+                "x",
+                "scopes.read.descripton: unknown key",
+            ),
+        ];
+        for (key, value, expected) in env_cases {
+            let err = invalid_key(&[(key, value)]);
+            assert!(err.contains(expected), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn zero_max_lifetime_and_grace_are_allowed() {
         Jail::expect_with(|jail| {
             jail.set_env("GRANTD_TOKENS__REFRESH_TOKEN_MAX_LIFETIME", "0");

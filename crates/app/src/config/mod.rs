@@ -15,6 +15,7 @@ mod housekeeping;
 mod load;
 mod log;
 mod rate_limit;
+mod scopes;
 mod security;
 mod server;
 mod tokens;
@@ -31,6 +32,7 @@ pub use housekeeping::HousekeepingConfig;
 pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use rate_limit::RateLimitConfig;
+pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
 pub use server::{ProxyHeaderSetting, ServerConfig};
 pub use tokens::{ReusePolicySetting, TokensConfig};
@@ -48,6 +50,8 @@ pub struct Config {
     pub authorization: AuthorizationConfig,
     pub log: LogConfig,
     pub housekeeping: HousekeepingConfig,
+    /// `[scopes.<name>]`: the scope registry.
+    pub scopes: ScopesConfig,
 }
 
 impl Config {
@@ -61,7 +65,8 @@ impl Config {
         self.security.validate()?;
         self.rate_limit.validate()?;
         self.authorization.validate()?;
-        self.log.validate()
+        self.log.validate()?;
+        self.scopes.validate()
     }
 
     /// The validated listen address. [`Config::validate`] has checked that it parses.

@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod instances;
 mod outage;
+mod scopes;
 mod service;
 mod shared_limits;
 

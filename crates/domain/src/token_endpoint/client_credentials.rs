@@ -19,7 +19,8 @@ impl TokenEndpoint {
             ));
         }
         let requested = scope_rules::parse_requested(scope)?;
-        let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
+        // §3.3: omitted = the client's default scopes; never an unregistered one.
+        let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
         // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
         self.issue_new_grant(client, Subject::Client, scope)
     }
@@ -45,6 +46,33 @@ mod tests {
         };
         let r = d.token().respond(&req).unwrap();
         assert!(r.refresh_token.is_none());
+    }
+
+    #[test]
+    fn an_omitted_scope_gets_the_clients_default_scopes() {
+        for (own, expected) in [(None, "read write"), (Some("write"), "write")] {
+            let mut d = Doubles::new();
+            d.clients.checkpoint();
+            d.clients.expect_find_client().returning(move |_| {
+                let mut c = client("app", true);
+                c.scopes = grantd_ports::ScopeSet::parse("read write profile").unwrap();
+                c.default_scopes = own.map(|o| grantd_ports::ScopeSet::parse(o).unwrap());
+                Ok(Some(c))
+            });
+            d.tokens.expect_issue().times(1).returning(move |i| {
+                assert_eq!(i.grant.scope.to_delimited(), expected);
+                Ok(())
+            });
+            let req = TokenRequest {
+                client: basic("app", SECRET),
+                grant: GrantRequest::ClientCredentials { scope: None },
+                source_address: SOURCE,
+            };
+            assert_eq!(
+                d.token().respond(&req).unwrap().scope.to_delimited(),
+                expected
+            );
+        }
     }
 
     #[test]

@@ -12,13 +12,14 @@ pub use authorization_code::ExchangeDenied;
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use grantd_ports::{DomainEvent, GrantType, TokenKind};
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
 use crate::rotation::RotationPolicy;
 use crate::user_auth::UserAuthenticator;
-use crate::{PortSet, TokenError, TokenResponse, TokenSettings};
+use crate::{PortSet, ScopeRegistry, TokenError, TokenResponse, TokenSettings};
 
 /// One grant's parameters, already split out of the form by the HTTP edge. Values are
 /// raw strings: validating them is this crate's job.
@@ -102,6 +103,8 @@ pub struct TokenEndpoint {
     clients: ClientAuthenticator,
     /// The same password budgets as the login page.
     users: UserAuthenticator,
+    /// What an omitted `scope` gets, and which scopes may be issued at all.
+    scopes: Arc<ScopeRegistry>,
 }
 
 impl TokenEndpoint {
@@ -110,13 +113,23 @@ impl TokenEndpoint {
         settings: TokenSettings,
         clients: ClientAuthenticator,
         users: UserAuthenticator,
+        scopes: Arc<ScopeRegistry>,
     ) -> Self {
         Self {
             ports,
             settings,
             clients,
             users,
+            scopes,
         }
+    }
+
+    pub fn scopes(&self) -> &ScopeRegistry {
+        &self.scopes
+    }
+
+    pub(crate) fn scopes_arc(&self) -> Arc<ScopeRegistry> {
+        self.scopes.clone()
     }
 
     pub fn settings(&self) -> &TokenSettings {

@@ -21,7 +21,8 @@ impl TokenEndpoint {
         source: IpAddr,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
-        let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
+        // §3.3: omitted = the client's default scopes; never an unregistered one.
+        let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
         let user = self
             .users
             .authenticate(username, password, source)
@@ -77,6 +78,92 @@ mod tests {
         d.tokens.expect_issue().times(1).returning(|_| Ok(()));
         let r = d.token().respond(&alice(PASSWORD, Some("read"))).unwrap();
         assert_eq!(r.scope.to_delimited(), "read");
+    }
+
+    /// `app` registered for `scopes`, with `own` default scopes.
+    fn app_with_scopes(d: &mut Doubles, scopes: &'static str, own: Option<&'static str>) {
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(move |_| {
+            let mut c = client("app", true);
+            c.scopes = grantd_ports::ScopeSet::parse(scopes).unwrap();
+            c.default_scopes = own.map(|o| grantd_ports::ScopeSet::parse(o).unwrap());
+            Ok(Some(c))
+        });
+    }
+
+    #[test]
+    fn an_omitted_scope_gets_the_registrys_defaults_not_every_scope_of_the_client() {
+        // The requests-oauthlib case: a client registered for `read write profile` that
+        // sends no scope must get `read write`, and the response must say so.
+        let mut d = Doubles::new().with_user(false);
+        app_with_scopes(&mut d, "read write profile", None);
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert_eq!(i.grant.scope.to_delimited(), "read write");
+            assert_eq!(i.access.scope.to_delimited(), "read write");
+            Ok(())
+        });
+        let r = d.token().respond(&alice(PASSWORD, None)).unwrap();
+        assert_eq!(r.scope.to_delimited(), "read write");
+    }
+
+    #[test]
+    fn an_omitted_scope_gets_the_clients_own_defaults_first() {
+        let mut d = Doubles::new().with_user(false);
+        app_with_scopes(&mut d, "read write profile", Some("profile"));
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let r = d.token().respond(&alice(PASSWORD, None)).unwrap();
+        assert_eq!(r.scope.to_delimited(), "profile");
+        // A requested scope still wins over any default.
+        let mut d = Doubles::new().with_user(false);
+        app_with_scopes(&mut d, "read write profile", Some("profile"));
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let r = d.token().respond(&alice(PASSWORD, Some("write"))).unwrap();
+        assert_eq!(r.scope.to_delimited(), "write");
+    }
+
+    #[test]
+    fn an_omitted_scope_without_any_default_is_invalid_scope_before_any_user_lookup() {
+        // RFC 6749 §3.3: no default, so "fail the request indicating an invalid scope".
+        for (scopes, own) in [("profile", None), ("read write", Some(""))] {
+            let mut d = Doubles::new();
+            app_with_scopes(&mut d, scopes, own);
+            d.users.expect_find_user_by_username().never();
+            d.tokens.expect_issue().never();
+            let err = d.token().respond(&alice(PASSWORD, None)).unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidScope(ref m) if m.contains("no default scope")),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scope_no_longer_registered_is_never_issued() {
+        let mut d = Doubles::new().with_user(false);
+        app_with_scopes(&mut d, "read legacy", Some("read legacy"));
+        d.tokens.expect_issue().times(1).returning(|i| {
+            assert_eq!(i.grant.scope.to_delimited(), "read");
+            Ok(())
+        });
+        assert_eq!(
+            d.token()
+                .respond(&alice(PASSWORD, None))
+                .unwrap()
+                .scope
+                .to_delimited(),
+            "read"
+        );
+        let mut d = Doubles::new();
+        app_with_scopes(&mut d, "read legacy", None);
+        d.tokens.expect_issue().never();
+        let err = d
+            .token()
+            .respond(&alice(PASSWORD, Some("legacy")))
+            .unwrap_err();
+        assert!(
+            matches!(err, TokenError::InvalidScope(ref m) if m.contains("unknown: legacy")),
+            "{err:?}"
+        );
     }
 
     #[test]

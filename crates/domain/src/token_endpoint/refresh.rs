@@ -99,6 +99,9 @@ impl TokenEndpoint {
         scope: grantd_ports::ScopeSet,
         now: UnixTime,
     ) -> (RefreshWrite, TokenResponse) {
+        // A scope dropped from the registry is never issued, not even by a refresh: the
+        // access token narrows (§6 allows it) while the grant keeps its scope.
+        let scope = self.scopes.registered_part(&scope);
         let lifetimes = Lifetimes::for_client(&self.settings, client);
         let cap = state.grant.expires_at;
         let access_token = self.mint(TokenKind::Access);
@@ -241,6 +244,19 @@ mod tests {
             w.sealed_response.is_none(),
             "no retry record without a grace period"
         );
+    }
+
+    #[test]
+    fn a_scope_dropped_from_the_registry_is_not_issued_by_a_refresh() {
+        let mut d = Doubles::new();
+        let mut state = refresh_state("app");
+        state.grant.scope = grantd_ports::ScopeSet::parse("read legacy").unwrap();
+        let writes = rotating_store(&mut d, state);
+        let r = d.token().respond(&app_refresh()).unwrap();
+        assert_eq!(r.scope.to_delimited(), "read");
+        let writes = writes.lock().unwrap();
+        assert_eq!(writes[0].access.scope.to_delimited(), "read");
+        assert!(writes[0].successor.is_some(), "the grant itself lives on");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use grantd_domain::authorize_request::{AuthorizeError, AuthorizeParams};
-use grantd_domain::{AuthorizeEndpoint, AuthorizeFailure, LoginError, SessionClaim};
+use grantd_domain::{AuthorizeEndpoint, AuthorizeFailure, LoginError, ScopePrompt, SessionClaim};
 use grantd_ports::{SessionStamp, StoreError, UserId, Username};
 
 use crate::body::read_form;
@@ -79,7 +79,8 @@ enum Outcome {
     Consent {
         client_name: String,
         username: String,
-        scopes: Vec<String>,
+        /// Each requested scope with its description, in the domain's order.
+        scopes: Vec<ScopePrompt>,
     },
     LoggedIn {
         user_id: UserId,
@@ -241,7 +242,6 @@ async fn respond(
             let Some(session) = session else {
                 return unavailable_page();
             };
-            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
             let html = pages::consent(
                 &self_url,
                 &csrf::token(key, &session),
@@ -349,17 +349,14 @@ fn decide(
     match action {
         Action::Deny => Ok(Outcome::Redirect(error_location(&authorize.deny(&request)))),
         Action::Allow => approve(authorize),
-        Action::Show | Action::Login { .. } => {
-            if authorize.consent_needed(&user, &request)? {
-                Ok(Outcome::Consent {
-                    client_name,
-                    username: user.username.as_str().to_owned(),
-                    scopes: request.scope.iter().map(str::to_owned).collect(),
-                })
-            } else {
-                approve(authorize)
-            }
-        }
+        Action::Show | Action::Login { .. } => match authorize.consent_prompt(&user, &request)? {
+            Some(scopes) => Ok(Outcome::Consent {
+                client_name,
+                username: user.username.as_str().to_owned(),
+                scopes,
+            }),
+            None => approve(authorize),
+        },
     }
 }
 

@@ -2,6 +2,7 @@
 //! signed out, error, and the demo's callback. Plain HTML and one stylesheet; no scripts. Every field has a label, the
 //! viewport is set for phones, and every form carries its CSRF token in a hidden field.
 
+use grantd_domain::ScopePrompt;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::csrf;
@@ -53,13 +54,14 @@ pub fn login(action: &str, csrf_token: &str, client_name: &str, error: Option<&s
     )
 }
 
-/// The consent page: who asks, for what, and Allow / Deny.
+/// The consent page: who asks, for what (each scope's description from the registry, and
+/// whether this user already allowed it to this client), and Allow / Deny.
 pub fn consent(
     action: &str,
     csrf_token: &str,
     client_name: &str,
     username: &str,
-    scopes: &[&str],
+    scopes: &[ScopePrompt],
 ) -> String {
     layout(
         "Allow access?",
@@ -72,7 +74,13 @@ pub fn consent(
                 p { (client_name) " asks to:" }
                 ul.scopes {
                     @for scope in scopes {
-                        li { (describe_scope(scope)) }
+                        li class=[scope.already_granted.then_some("granted")] {
+                            (scope.description) " "
+                            span.muted { "(" code { (scope.scope) } ")" }
+                            @if scope.already_granted {
+                                " " span.badge { "already granted" }
+                            }
+                        }
                     }
                 }
             }
@@ -104,14 +112,6 @@ pub fn signed_out() -> String {
             p.muted { "To continue to an application, go back to it and start again." }
         },
     )
-}
-
-fn describe_scope(scope: &str) -> Markup {
-    match scope {
-        "read" => html! { "Read your data " span.muted { "(" code { "read" } ")" } },
-        "write" => html! { "Change your data " span.muted { "(" code { "write" } ")" } },
-        other => html! { "Use the permission " code { (other) } },
-    }
 }
 
 /// An error a person reads; never redirected anywhere.

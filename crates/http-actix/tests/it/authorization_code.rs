@@ -20,7 +20,8 @@ pub(crate) fn authorize_path(client: &str, redirect_uri: &str, extra: &str) -> S
     )
 }
 
-/// A cookie-keeping browser stand-in, built on the non-redirecting client.
+/// A cookie-keeping browser stand-in, built on the non-redirecting client (also used by
+/// the scope tests).
 pub(crate) struct Browser {
     app_base: String,
     /// The `name=value` of the last cookie set (the session).

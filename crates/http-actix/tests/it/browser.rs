@@ -205,6 +205,7 @@ fn browser_logs_in_allows_and_the_code_exchanges_with_pkce() {
             secret_version: 1,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scopes: ScopeSet::parse("read write").unwrap(),
+            default_scopes: None,
             redirect_uris: vec![callback.clone()],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),

@@ -20,6 +20,7 @@ use grantd_store_diesel::Database;
 contract!(
     ping_answers,
     clients_round_trip_and_list_in_id_order,
+    a_clients_own_default_scopes_round_trip_none_empty_or_some,
     inserting_a_taken_client_id_conflicts,
     set_client_secret_bumps_the_version,
     delete_client_removes_its_grants_and_tokens,
@@ -53,6 +54,7 @@ fn client(id: &str) -> Client {
         secret_version: 1,
         grant_types: vec![GrantType::Password, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read write").unwrap(),
+        default_scopes: None,
         redirect_uris: vec![
             "https://app.example/cb".into(),
             "http://127.0.0.1:8080/cb?x=1".into(),
@@ -177,6 +179,33 @@ fn clients_round_trip_and_list_in_id_order(db: &Database) {
         None
     );
     assert_eq!(db.list_clients().unwrap(), vec![a, b, z]);
+}
+
+fn a_clients_own_default_scopes_round_trip_none_empty_or_some(db: &Database) {
+    // None (the registry's defaults) and Some(empty) (no default) mean different things.
+    let cases = [
+        ("none", None),
+        ("empty", Some(ScopeSet::empty())),
+        ("some", Some(ScopeSet::parse("write read").unwrap())),
+    ];
+    for (id, default_scopes) in cases {
+        let c = Client {
+            default_scopes,
+            ..client(id)
+        };
+        db.insert_client(&c).unwrap();
+        assert_eq!(db.find_client(&c.id).unwrap(), Some(c.clone()), "{id}");
+    }
+    let listed: Vec<_> = db
+        .list_clients()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.default_scopes.map(|s| s.to_delimited()))
+        .collect();
+    assert_eq!(
+        listed,
+        [Some(String::new()), None, Some("read write".to_owned())]
+    );
 }
 
 fn inserting_a_taken_client_id_conflicts(db: &Database) {

@@ -31,6 +31,7 @@ fn seed(db: &Database) {
         secret_version: 0,
         grant_types: vec![GrantType::Password, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read").unwrap(),
+        default_scopes: None,
         redirect_uris: Vec::new(),
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
