@@ -8,7 +8,7 @@ use grantd_ports::{
     AccessToken, AccessTokenState, Client, ClientId, DomainEvent, GrantId, GrantRecord, GrantType,
     LifetimeOverrides, Metrics, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
     MockTokenStore, MockUserStore, PlainToken, RefreshToken, RefreshTokenState, ScopeSet,
-    SecretHash, Subject, TokenHash, TokenKind, UnixTime, User, UserId, Username,
+    SecretHash, Subject, TokenHash, TokenKind, UnixMillis, UnixTime, User, UserId, Username,
 };
 
 use crate::{
@@ -17,6 +17,8 @@ use crate::{
 };
 
 pub const NOW: UnixTime = 1_000_000;
+/// What the doubles' clock reads in milliseconds: half-way through the second NOW.
+pub const NOW_MS: UnixMillis = NOW * 1000 + 500;
 pub const SECRET: &str = "s3cret";
 pub const PASSWORD: &str = "hunter2";
 
@@ -110,6 +112,7 @@ impl Doubles {
             .returning(move || format!("id{}", counter.fetch_add(1, Ordering::Relaxed)));
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
+        clock.expect_now_millis().return_const(NOW_MS);
         PortSet {
             clients: Arc::new(self.clients),
             users: Arc::new(self.users),
@@ -183,6 +186,8 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
             issued_at: NOW - 10,
             expires_at: NOW + 1000,
             consumed_at: None,
+            consumed_at_ms: None,
+            successor: None,
             sealed_response: None,
         },
         grant: GrantRecord {
@@ -197,6 +202,7 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
             expires_at: Some(NOW + 5000),
             revoked_at: None,
         },
+        successor_used: false,
     }
 }
 
@@ -235,6 +241,7 @@ pub fn password_request(
             password: password.into(),
             scope: scope.map(str::to_owned),
         },
+        arrived_at_ms: NOW_MS,
     }
 }
 
@@ -250,5 +257,6 @@ pub fn refresh_request(
             refresh_token: token.into(),
             scope: scope.map(str::to_owned),
         },
+        arrived_at_ms: NOW_MS,
     }
 }

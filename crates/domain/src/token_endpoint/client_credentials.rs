@@ -41,6 +41,7 @@ mod tests {
         let req = TokenRequest {
             client: basic("app", SECRET),
             grant: GrantRequest::ClientCredentials { scope: None },
+            arrived_at_ms: NOW_MS,
         };
         let r = d.token().respond(&req).unwrap();
         assert!(r.refresh_token.is_none());
@@ -53,6 +54,7 @@ mod tests {
         let req = TokenRequest {
             client: id_only("public"),
             grant: GrantRequest::ClientCredentials { scope: None },
+            arrived_at_ms: NOW_MS,
         };
         assert!(matches!(
             d.token().respond(&req).unwrap_err(),

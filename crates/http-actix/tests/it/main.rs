@@ -10,6 +10,7 @@ mod concurrency;
 mod hostile_input;
 mod lifecycle_endpoints;
 mod operations;
+mod reuse_detection;
 mod token_endpoint;
 
 /// What every test here uses, from the shared test kit.
