@@ -31,9 +31,8 @@ pub enum Scenario {
     /// Refresh with rotation, public client.
     RefreshRotatePublic,
     /// Refresh without rotation (server started with rotation off), confidential client.
+    /// (A public client rotates whatever the setting, RFC 9700 §2.2.2: no such scenario.)
     RefreshKeepConfidential,
-    /// Refresh without rotation, public client.
-    RefreshKeepPublic,
     /// `GET /api/me` with a bearer access token.
     ApiMe,
     /// `POST /oauth/introspect` of an access token by a resource-server client.
@@ -49,10 +48,7 @@ impl Scenario {
     }
 
     fn public(self) -> bool {
-        matches!(
-            self,
-            Scenario::RefreshRotatePublic | Scenario::RefreshKeepPublic
-        )
+        self == Scenario::RefreshRotatePublic
     }
 }
 
@@ -198,7 +194,7 @@ async fn connection(
                     ]),
                 )
             }
-            Scenario::RefreshRotatePublic | Scenario::RefreshKeepPublic => token_request(
+            Scenario::RefreshRotatePublic => token_request(
                 None,
                 &form(&[
                     ("grant_type", "refresh_token"),
@@ -403,10 +399,7 @@ fn check(scenario: Scenario, status: u16, body: &[u8]) -> Result<Option<Chain>, 
             if !access.starts_with("gat_") {
                 return Err("malformed access token".into());
             }
-            let keep = matches!(
-                scenario,
-                Scenario::RefreshKeepConfidential | Scenario::RefreshKeepPublic
-            );
+            let keep = scenario == Scenario::RefreshKeepConfidential;
             match (keep, refresh) {
                 (false, Some(r)) if r.starts_with("grt_") => Ok(Some(Chain {
                     access: access.to_owned(),

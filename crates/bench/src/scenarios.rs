@@ -26,11 +26,9 @@ const ROTATE_SCENARIOS: [Scenario; 5] = [
     Scenario::Password,
 ];
 
-/// Scenarios run against a server restarted with rotation off.
-const KEEP_SCENARIOS: [Scenario; 2] = [
-    Scenario::RefreshKeepConfidential,
-    Scenario::RefreshKeepPublic,
-];
+/// Scenarios run against a server restarted with rotation off (only for confidential
+/// clients: a public client's refresh tokens rotate regardless, RFC 9700 §2.2.2).
+const KEEP_SCENARIOS: [Scenario; 1] = [Scenario::RefreshKeepConfidential];
 
 /// Measures every cell of every backend in `o`; the report comes back without its ratios.
 pub fn run(o: &Options) -> Result<Report, String> {

@@ -2,7 +2,7 @@
 //! transaction. `cargo bench -p grantd-domain`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use grantd_domain::rotation::{decide, RotationPolicy};
+use grantd_domain::rotation::{decide, Presented, RotationPolicy};
 use grantd_ports::{
     ClientId, GrantId, GrantRecord, RefreshToken, RefreshTokenState, ScopeSet, Subject, TokenHash,
     UserId, Username,
@@ -18,6 +18,8 @@ fn state() -> Option<(RefreshTokenState, ClientId, ScopeSet)> {
             issued_at: 1_000,
             expires_at: 100_000,
             consumed_at: None,
+            consumed_at_ms: None,
+            successor: None,
             sealed_response: None,
         },
         grant: GrantRecord {
@@ -32,6 +34,7 @@ fn state() -> Option<(RefreshTokenState, ClientId, ScopeSet)> {
             expires_at: Some(1_000_000),
             revoked_at: None,
         },
+        successor_used: false,
     };
     Some((state, client, ScopeSet::parse("read").ok()?))
 }
@@ -44,16 +47,20 @@ fn rotation(c: &mut Criterion) {
         rotate: true,
         grace_period: 0,
     };
+    let at = Presented {
+        now: 5_000,
+        arrived_at_ms: 5_000_000,
+    };
     c.bench_function("decide: live token, full scope", |b| {
-        b.iter(|| decide(black_box(&live), &client, None, 5_000, policy))
+        b.iter(|| decide(black_box(&live), &client, None, at, policy))
     });
     c.bench_function("decide: live token, narrower scope", |b| {
-        b.iter(|| decide(black_box(&live), &client, Some(&narrower), 5_000, policy))
+        b.iter(|| decide(black_box(&live), &client, Some(&narrower), at, policy))
     });
     let mut reused = live.clone();
     reused.token.consumed_at = Some(2_000);
     c.bench_function("decide: reused token", |b| {
-        b.iter(|| decide(black_box(&reused), &client, None, 5_000, policy))
+        b.iter(|| decide(black_box(&reused), &client, None, at, policy))
     });
 }
 

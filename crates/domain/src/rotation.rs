@@ -1,19 +1,30 @@
 //! The refresh decision (RFC 6749 §6, RFC 9700 §4.14.2) as a pure function: the stored
-//! token and its grant, the authenticated client, the requested scope, `now` and the
-//! policy in; a step or a typed denial out. No I/O, so every rule is tested by table.
+//! token and its grant, the authenticated client, the requested scope, `now`, the request's
+//! arrival and the policy in; a step or a typed denial out. No I/O, so every rule is tested
+//! by table.
 
-use grantd_ports::{ClientId, GrantId, RefreshTokenState, ScopeSet, UnixTime};
+use grantd_ports::{ClientId, GrantId, RefreshTokenState, ScopeSet, UnixMillis, UnixTime};
 
 use crate::scope_rules;
 use crate::TokenError;
 
-/// The part of the token settings that the decision needs.
+/// The part of the token settings that the decision needs, for one client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotationPolicy {
-    /// `always_issue_new_refresh_token`.
+    /// Rotate: `always_issue_new_refresh_token`, and always for a public client
+    /// (RFC 9700 §2.2.2).
     pub rotate: bool,
     /// `refresh_token_reuse_grace_period`, seconds; 0 = strict.
     pub grace_period: i64,
+}
+
+/// When the presentation happened: `now` decides every expiry (whole seconds, as they are
+/// stored); `arrived_at_ms` is the request's own arrival, stamped by the HTTP edge before
+/// the request waited for anything, and orders it against a rotation within one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presented {
+    pub now: UnixTime,
+    pub arrived_at_ms: UnixMillis,
 }
 
 /// What to do with a presented refresh token that passed every rule.
@@ -22,8 +33,8 @@ pub enum RefreshStep {
     /// Issue an access token of `scope`; with `rotate`, consume the presented token and
     /// issue a successor that keeps the grant's full scope (§6).
     Issue { rotate: bool, scope: ScopeSet },
-    /// The token was rotated moments ago (within the grace period): answer the retry with
-    /// the identical response the rotation produced, minting nothing.
+    /// The token was rotated moments ago (within the grace period, its successor unused):
+    /// answer the retry with the identical response the rotation produced, minting nothing.
     Replay,
 }
 
@@ -35,11 +46,12 @@ pub enum RefreshDenied {
     WrongClient,
     /// The grant was revoked (by reuse detection, revocation, or a lifecycle event).
     GrantRevoked,
-    /// Rotated in this same second by a concurrent request: the loser of a race (e.g. a
-    /// client refreshing from two tabs at once). Refused, but not treated as theft, so the
+    /// Consumed by a rotation that this request arrived before: the loser of a race (e.g.
+    /// a client refreshing from two tabs at once). Refused, but not treated as theft, so the
     /// winner's chain lives on: a thief gains nothing from it either, since it is refused.
     LostRace,
-    /// Already rotated and presented again later (after the grace period): treated as stolen.
+    /// Already rotated, and presented by a request that arrived after that rotation (and
+    /// not as a retry within the grace period): treated as stolen.
     Reused { grant_id: GrantId },
     /// The token's own lifetime (`refresh_token_lifetime`) has passed.
     Expired,
@@ -63,17 +75,19 @@ impl RefreshDenied {
 
 /// Decides what a presented refresh token may do. The order matters:
 /// binding first (a token shown by another client changes nothing), then revocation,
-/// then reuse (a consumed token is a theft signal whatever its age, unless it was
-/// consumed by a concurrent request in this very second), then the clocks, then scope.
+/// then reuse (a consumed token is a theft signal whatever its age, unless this request
+/// arrived before the rotation consumed it, or is a retry within the grace period while
+/// the successor is unused), then the clocks, then scope.
 pub fn decide(
     state: &RefreshTokenState,
     client_id: &ClientId,
     requested_scope: Option<&ScopeSet>,
-    now: UnixTime,
+    at: Presented,
     policy: RotationPolicy,
 ) -> Result<RefreshStep, RefreshDenied> {
     let token = &state.token;
     let grant = &state.grant;
+    let now = at.now;
 
     // §10.4: "MUST maintain the binding between a refresh token and the client".
     if &grant.client_id != client_id {
@@ -83,13 +97,25 @@ pub fn decide(
         return Err(RefreshDenied::GrantRevoked);
     }
     if let Some(consumed_at) = token.consumed_at {
-        // RFC 9700 §4.14.2: a replayed rotated token means one of two parties is an attacker.
+        // RFC 9700 §4.14.2: a rotated token presented again means one of two parties is an
+        // attacker, and the AS cannot tell which; it revokes the family. Two exceptions.
+        //
+        // A retry of the rotation itself (the client never saw its response) gets that
+        // response again, but only while the successor is unused: once the successor was
+        // presented the client has its response, so the old token in any hand is a replay.
         let within_grace = now < consumed_at.saturating_add(policy.grace_period);
         let alive = grant.expires_at.is_none_or(|cap| now < cap);
-        if within_grace && alive && token.sealed_response.is_some() {
+        if within_grace && alive && !state.successor_used && token.sealed_response.is_some() {
             return Ok(RefreshStep::Replay);
         }
-        if now <= consumed_at {
+        // A request that arrived before the rotation consumed the token was concurrent with
+        // it (it could not have known of the successor): a lost race, not a replay. Decided
+        // in milliseconds from the request's own arrival; a token consumed before the
+        // milliseconds were recorded counts as consumed at the start of its second.
+        let consumed_at_ms = token
+            .consumed_at_ms
+            .unwrap_or_else(|| consumed_at.saturating_mul(1000));
+        if at.arrived_at_ms <= consumed_at_ms {
             return Err(RefreshDenied::LostRace);
         }
         return Err(RefreshDenied::Reused {
@@ -129,6 +155,8 @@ mod tests {
                 issued_at: NOW - 100,
                 expires_at: NOW + 100,
                 consumed_at: None,
+                consumed_at_ms: None,
+                successor: None,
                 sealed_response: None,
             },
             grant: GrantRecord {
@@ -143,7 +171,26 @@ mod tests {
                 expires_at: Some(NOW + 5000),
                 revoked_at: None,
             },
+            successor_used: false,
         }
+    }
+
+    /// A request that arrived half-way through the second NOW.
+    const AT: Presented = at_ms(500);
+
+    /// A request at NOW that arrived `ms` milliseconds into that second.
+    const fn at_ms(ms: i64) -> Presented {
+        Presented {
+            now: NOW,
+            arrived_at_ms: NOW * 1000 + ms,
+        }
+    }
+
+    /// `s` rotated at NOW, `ms` milliseconds into that second, to a successor.
+    fn rotated_at(s: &mut RefreshTokenState, ms: i64) {
+        s.token.consumed_at = Some(NOW);
+        s.token.consumed_at_ms = Some(NOW * 1000 + ms);
+        s.token.successor = Some(TokenHash::of("r1"));
     }
 
     fn app() -> ClientId {
@@ -218,7 +265,7 @@ mod tests {
         for (name, edit, expected) in cases {
             let mut s = state();
             edit(&mut s);
-            assert_eq!(decide(&s, &app(), None, NOW, ROTATE), expected, "{name}");
+            assert_eq!(decide(&s, &app(), None, AT, ROTATE), expected, "{name}");
         }
     }
 
@@ -226,14 +273,14 @@ mod tests {
     fn scope_may_narrow_but_not_widen() {
         let s = state();
         assert_eq!(
-            decide(&s, &app(), Some(&scope("read")), NOW, ROTATE),
+            decide(&s, &app(), Some(&scope("read")), AT, ROTATE),
             Ok(RefreshStep::Issue {
                 rotate: true,
                 scope: scope("read")
             })
         );
         assert!(matches!(
-            decide(&s, &app(), Some(&scope("read admin")), NOW, ROTATE),
+            decide(&s, &app(), Some(&scope("read admin")), AT, ROTATE),
             Err(RefreshDenied::ScopeExceeded(d)) if d.contains("admin")
         ));
     }
@@ -245,7 +292,7 @@ mod tests {
             grace_period: 0,
         };
         assert_eq!(
-            decide(&state(), &app(), None, NOW, policy),
+            decide(&state(), &app(), None, AT, policy),
             Ok(RefreshStep::Issue {
                 rotate: false,
                 scope: scope("read write")
@@ -263,11 +310,15 @@ mod tests {
         s.token.consumed_at = Some(NOW - 10);
         s.token.sealed_response = Some(vec![1, 2, 3]);
         assert_eq!(
-            decide(&s, &app(), None, NOW, policy),
+            decide(&s, &app(), None, AT, policy),
             Ok(RefreshStep::Replay)
         );
+        let later = Presented {
+            now: NOW + 20,
+            arrived_at_ms: (NOW + 20) * 1000,
+        };
         assert_eq!(
-            decide(&s, &app(), None, NOW + 20, policy),
+            decide(&s, &app(), None, later, policy),
             Err(RefreshDenied::Reused {
                 grant_id: s.grant.id.clone()
             })
@@ -275,19 +326,99 @@ mod tests {
         // Without a stored response there is nothing to replay: reuse.
         s.token.sealed_response = None;
         assert!(matches!(
-            decide(&s, &app(), None, NOW, policy),
+            decide(&s, &app(), None, AT, policy),
             Err(RefreshDenied::Reused { .. })
         ));
     }
 
+    /// RFC 9700 §4.14.2: the grace period covers a retry of the rotation, not a replay once
+    /// the client has moved on to the successor.
     #[test]
-    fn a_token_consumed_this_second_is_a_lost_race_not_reuse() {
+    fn within_grace_a_used_successor_makes_the_retry_reuse() {
+        let policy = RotationPolicy {
+            rotate: true,
+            grace_period: 30,
+        };
         let mut s = state();
-        s.token.consumed_at = Some(NOW);
+        rotated_at(&mut s, 100);
+        s.token.sealed_response = Some(vec![1, 2, 3]);
         assert_eq!(
-            decide(&s, &app(), None, NOW, ROTATE),
+            decide(&s, &app(), None, at_ms(200), policy),
+            Ok(RefreshStep::Replay),
+            "successor unused: the retry gets the response"
+        );
+        s.successor_used = true;
+        assert_eq!(
+            decide(&s, &app(), None, at_ms(200), policy),
+            Err(RefreshDenied::Reused {
+                grant_id: s.grant.id.clone()
+            }),
+            "successor used: reuse, inside the window too"
+        );
+        // Still a lost race if it arrived before the rotation: it cannot have known.
+        assert_eq!(
+            decide(&s, &app(), None, at_ms(50), policy),
             Err(RefreshDenied::LostRace)
         );
+    }
+
+    #[test]
+    fn a_rotated_token_is_a_lost_race_only_for_a_request_that_arrived_before_the_rotation() {
+        type Edit = fn(&mut RefreshTokenState);
+        let reused = || {
+            Err(RefreshDenied::Reused {
+                grant_id: GrantId::parse("g1").unwrap(),
+            })
+        };
+        let cases: Vec<(&str, Edit, Presented, Result<RefreshStep, RefreshDenied>)> = vec![
+            (
+                "arrived 1 ms before the rotation: concurrent",
+                |s| rotated_at(s, 500),
+                at_ms(499),
+                Err(RefreshDenied::LostRace),
+            ),
+            (
+                "arrived in the rotation's millisecond: concurrent",
+                |s| rotated_at(s, 500),
+                at_ms(500),
+                Err(RefreshDenied::LostRace),
+            ),
+            (
+                "arrived 1 ms after the rotation, same second: a sequential replay",
+                |s| rotated_at(s, 500),
+                at_ms(501),
+                reused(),
+            ),
+            (
+                "arrived in an earlier second than the rotation: concurrent",
+                |s| rotated_at(s, 0),
+                Presented {
+                    now: NOW,
+                    arrived_at_ms: NOW * 1000 - 1,
+                },
+                Err(RefreshDenied::LostRace),
+            ),
+            (
+                "rotated before milliseconds were recorded, presented in its second: reuse",
+                |s| s.token.consumed_at = Some(NOW),
+                at_ms(1),
+                reused(),
+            ),
+            (
+                "rotated before milliseconds were recorded, arrived a second earlier",
+                |s| s.token.consumed_at = Some(NOW),
+                Presented {
+                    now: NOW,
+                    arrived_at_ms: NOW * 1000 - 1,
+                },
+                Err(RefreshDenied::LostRace),
+            ),
+        ];
+        for (name, edit, at, expected) in cases {
+            let mut s = state();
+            edit(&mut s);
+            assert_eq!(decide(&s, &app(), None, at, ROTATE), expected, "{name}");
+        }
     }
 
     #[test]

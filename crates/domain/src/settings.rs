@@ -24,9 +24,17 @@ pub struct TokenSettings {
     /// Rotate: issue a new refresh token on every refresh and consume the presented one.
     pub always_issue_new_refresh_token: bool,
     /// Seconds after a rotation during which a retry with the rotated token gets the
-    /// identical response back; 0 = strict.
+    /// identical response back, while its successor is unused; 0 = strict. At most
+    /// [`TokenSettings::MAX_REUSE_GRACE_PERIOD`].
     pub refresh_token_reuse_grace_period: i64,
     pub refresh_token_reuse_policy: ReusePolicy,
+}
+
+impl TokenSettings {
+    /// The longest `refresh_token_reuse_grace_period` (seconds): the window exists for a
+    /// client retrying a rotation whose response it lost, which takes seconds, not hours.
+    /// Within it a stolen rotated token still replays, so it stays short.
+    pub const MAX_REUSE_GRACE_PERIOD: i64 = 300;
 }
 
 impl Default for TokenSettings {

@@ -11,7 +11,7 @@ use grantd_ports::{
     GrantId, GrantRecord, GrantType, LifetimeOverrides, Metrics, MockClientStore, MockClock,
     MockFailureCounter, MockSecretHasher, MockTokenMinter, MockTokenStore, MockUserStore,
     PlainToken, RefreshToken, RefreshTokenState, ScopeSet, SecretHash, SessionStamp, Subject,
-    TokenHash, TokenKind, UnixTime, User, UserId, Username,
+    TokenHash, TokenKind, UnixMillis, UnixTime, User, UserId, Username,
 };
 
 use crate::{
@@ -20,6 +20,8 @@ use crate::{
 };
 
 pub const NOW: UnixTime = 1_000_000;
+/// What the doubles' clock reads in milliseconds: half-way through the second NOW.
+pub const NOW_MS: UnixMillis = NOW * 1000 + 500;
 pub const SECRET: &str = "s3cret";
 pub const PASSWORD: &str = "hunter2";
 /// The address requests come from unless a test says otherwise (TEST-NET-1, RFC 5737).
@@ -181,6 +183,7 @@ impl Doubles {
             .returning(move || format!("id{}", counter.fetch_add(1, Ordering::Relaxed)));
         let mut clock = MockClock::new();
         clock.expect_now().return_const(NOW);
+        clock.expect_now_millis().return_const(NOW_MS);
         PortSet {
             clients: Arc::new(self.clients),
             users: Arc::new(self.users),
@@ -272,6 +275,8 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
             issued_at: NOW - 10,
             expires_at: NOW + 1000,
             consumed_at: None,
+            consumed_at_ms: None,
+            successor: None,
             sealed_response: None,
         },
         grant: GrantRecord {
@@ -286,6 +291,7 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
             expires_at: Some(NOW + 5000),
             revoked_at: None,
         },
+        successor_used: false,
     }
 }
 
@@ -325,6 +331,7 @@ pub fn password_request(
             scope: scope.map(str::to_owned),
         },
         source_address: SOURCE,
+        arrived_at_ms: NOW_MS,
     }
 }
 
@@ -341,6 +348,7 @@ pub fn refresh_request(
             scope: scope.map(str::to_owned),
         },
         source_address: SOURCE,
+        arrived_at_ms: NOW_MS,
     }
 }
 

@@ -28,6 +28,9 @@ pub async fn token(
     payload: web::Payload,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, OAuthError> {
+    // First, before the body is read or a permit awaited: the request's own arrival, which
+    // tells a refresh that raced a rotation from a replay sent after it (RFC 9700 §4.14.2).
+    let arrived_at_ms = state.use_cases.token.arrival();
     let form = read_form(&req, payload, state.max_body_bytes).await?;
     let authorization = req
         .headers()
@@ -48,6 +51,7 @@ pub async fn token(
         client,
         grant,
         source_address: source_address::of(&req, &state.trusted_proxies),
+        arrived_at_ms,
     };
     let response = state
         .ops

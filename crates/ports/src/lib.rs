@@ -48,3 +48,7 @@ pub use stores::{MockClientStore, MockTokenStore, MockUserStore};
 
 /// Seconds since the Unix epoch. One time source (the app's [`Clock`]) decides every expiry.
 pub type UnixTime = i64;
+
+/// Milliseconds since the Unix epoch: for ordering events within one second (a request's
+/// arrival against the rotation that consumed its refresh token), never for an expiry.
+pub type UnixMillis = i64;

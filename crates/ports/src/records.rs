@@ -2,7 +2,8 @@
 //! rules about them live in the domain.
 
 use crate::{
-    ClientId, GrantId, ScopeSet, SecretHash, SessionStamp, TokenHash, UnixTime, UserId, Username,
+    ClientId, GrantId, ScopeSet, SecretHash, SessionStamp, TokenHash, UnixMillis, UnixTime, UserId,
+    Username,
 };
 
 /// The grant types of RFC 6749 a client may be allowed.
@@ -123,6 +124,13 @@ pub struct RefreshToken {
     pub expires_at: UnixTime,
     /// Set when the token was rotated; kept until the grant ends so that reuse is detected.
     pub consumed_at: Option<UnixTime>,
+    /// The instant of that rotation in milliseconds ([`RefreshWrite::consumed_at_ms`]), so
+    /// that a request arriving after it is told from a concurrent one; `None` while live,
+    /// and for a token consumed before this was recorded.
+    pub consumed_at_ms: Option<UnixMillis>,
+    /// The successor that rotation issued; `None` while live (or rotated before this was
+    /// recorded).
+    pub successor: Option<TokenHash>,
     /// The response of the rotation that consumed this token, sealed with a key derived
     /// from the token itself, for an idempotent retry within the grace period.
     pub sealed_response: Option<Vec<u8>>,
@@ -133,6 +141,9 @@ pub struct RefreshToken {
 pub struct RefreshTokenState {
     pub token: RefreshToken,
     pub grant: GrantRecord,
+    /// Whether the token's [`RefreshToken::successor`] has been used since: consumed by a
+    /// rotation of its own. `false` when there is no successor.
+    pub successor_used: bool,
 }
 
 /// A refresh token to store.
@@ -176,9 +187,12 @@ pub struct Issuance {
 /// presented refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshWrite {
-    /// Mark the presented token consumed (rotation). With `sealed_response`, keep that
-    /// sealed response on the consumed row for an idempotent retry.
+    /// Mark the presented token consumed (rotation), at `consumed_at_ms` and with
+    /// `successor` recorded as its successor. With `sealed_response`, keep that sealed
+    /// response on the consumed row for an idempotent retry.
     pub consume: bool,
+    /// With `consume`: the rotation's instant in milliseconds, stored on the consumed row.
+    pub consumed_at_ms: UnixMillis,
     pub sealed_response: Option<Vec<u8>>,
     pub access: AccessToken,
     pub successor: Option<NewRefreshToken>,

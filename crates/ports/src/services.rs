@@ -2,13 +2,21 @@
 
 use std::fmt;
 
-use crate::{PlainToken, TokenKind, UnixTime};
+use crate::{PlainToken, TokenKind, UnixMillis, UnixTime};
 
 /// The one time source for every expiry decision.
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.
     fn now(&self) -> UnixTime;
+
+    /// Milliseconds since the Unix epoch, to order a request's arrival against a rotation
+    /// within one second. MUST agree with [`Clock::now`] (`now_millis() / 1000 == now()` at
+    /// one instant). The default has only whole-second precision, which makes every
+    /// presentation in the rotation's own second look concurrent: a real clock overrides it.
+    fn now_millis(&self) -> UnixMillis {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// Mints fresh random tokens (at least 256 bits from a CSPRNG).

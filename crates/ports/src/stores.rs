@@ -124,6 +124,11 @@ pub trait TokenStore: Send + Sync + 'static {
     ///   error (`Other`).
     /// - [`RefreshIntent::Keep`]: the store MUST NOT consume the token, nor lock it:
     ///   concurrent calls all see it as stored and may all write.
+    ///
+    /// A consuming write MUST store, on the consumed row and in the same transaction, its
+    /// `consumed_at_ms` and its successor's hash (RFC 9700 §4.14.2: "information about the
+    /// relationship is retained"). A consumed token MUST be shown to `decide` with both, and
+    /// with `successor_used` telling whether that successor has been consumed since.
     fn rotate_refresh(
         &self,
         presented: &TokenHash,
@@ -131,7 +136,8 @@ pub trait TokenStore: Send + Sync + 'static {
         decide: &mut dyn RefreshDecision,
     ) -> Result<RotateOutcome, StoreError>;
 
-    /// The refresh token with this hash and its grant, or `Ok(None)`.
+    /// The refresh token with this hash and its grant (with `successor_used`, as in
+    /// `rotate_refresh`), or `Ok(None)`.
     fn find_refresh_token(&self, hash: &TokenHash)
         -> Result<Option<RefreshTokenState>, StoreError>;
 

@@ -220,6 +220,8 @@ pub(crate) struct RefreshRow {
     expires_at: i64,
     consumed_at: Option<i64>,
     sealed_response: Option<Vec<u8>>,
+    consumed_at_ms: Option<i64>,
+    successor_hash: Option<Vec<u8>>,
 }
 
 impl RefreshRow {
@@ -231,6 +233,8 @@ impl RefreshRow {
             expires_at: token.expires_at,
             consumed_at: None,
             sealed_response: None,
+            consumed_at_ms: None,
+            successor_hash: None,
         }
     }
 
@@ -252,6 +256,14 @@ impl RefreshRow {
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             consumed_at: self.consumed_at,
+            consumed_at_ms: self.consumed_at_ms,
+            successor: self
+                .successor_hash
+                .as_deref()
+                .map(|h| {
+                    TokenHash::from_slice(h).ok_or_else(|| corrupt("successor is not 32 bytes"))
+                })
+                .transpose()?,
             sealed_response: self.sealed_response,
         })
     }

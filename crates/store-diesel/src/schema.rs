@@ -51,6 +51,8 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         sealed_response -> Nullable<Binary>,
+        consumed_at_ms -> Nullable<BigInt>,
+        successor_hash -> Nullable<Binary>,
     }
 }
 

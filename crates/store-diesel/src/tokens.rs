@@ -1,6 +1,7 @@
 //! `TokenStore` on [`Database`]: grants and their access and refresh tokens (hashes only).
 //! The refresh flow's one atomic operation, `rotate_refresh`, is in `rotate` (its two
-//! modes) and `pg_rotate` (Postgres' one-statement consuming update).
+//! modes) and `pg_rotate` (Postgres' one-statement consuming update); `state` reads a
+//! presented token's state and records what a consumption decided.
 //!
 //! Revocation is by family: a token lookup returns the token with its grant, and revoking
 //! the grant (one UPDATE of one row) revokes every token derived from it; the domain checks
@@ -8,6 +9,7 @@
 
 mod pg_rotate;
 mod rotate;
+mod state;
 
 use diesel::prelude::*;
 use grantd_ports::{
@@ -21,6 +23,7 @@ use crate::pool::{db_run, db_write};
 use crate::rows::{AccessRow, GrantRow, RefreshRow};
 use crate::schema::{access_tokens, grants};
 use crate::Database;
+use state::RefreshStateQueries as _;
 
 /// The refresh token with this hash joined with its grant, as `Option<(RefreshRow,
 /// GrantRow)>`: one query, shared by the lookup and the rotation.
@@ -39,10 +42,13 @@ macro_rules! select_refresh_state {
 }
 use select_refresh_state;
 
+/// The state of these rows, its successor not looked at (`successor_used: false`): what
+/// a live token's state is, and the start of `read_refresh_state`.
 fn refresh_state(rows: (RefreshRow, GrantRow)) -> Result<RefreshTokenState, Failure> {
     Ok(RefreshTokenState {
         token: rows.0.into_record()?,
         grant: rows.1.into_record()?,
+        successor_used: false,
     })
 }
 
@@ -73,8 +79,7 @@ impl TokenStore for Database {
         hash: &TokenHash,
     ) -> Result<Option<RefreshTokenState>, StoreError> {
         let hash = hash.as_bytes().as_slice();
-        let rows = db_run!(self, |conn| Ok(select_refresh_state!(conn, hash)?))?;
-        Ok(rows.map(refresh_state).transpose()?)
+        db_run!(self, |conn| conn.read_refresh_state(hash))
     }
 
     fn find_access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenState>, StoreError> {

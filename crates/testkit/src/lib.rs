@@ -7,6 +7,7 @@
 //! - [`own_postgres`]: a PostgreSQL server of the test's own, to stop and start.
 //! - [`clock`]: a clock the test moves.
 //! - [`http`]: blocking HTTP helpers (forms, Basic auth, JSON bodies).
+//! - [`race`]: requests that truly arrive together at the server (the refresh races).
 //! - [`process`]: the built `grantd` binary run as a process.
 //! - [`app`]: the real app in-process (built by the app's own wiring) on either backend,
 //!   with the [`fixtures`] seeded.
@@ -21,6 +22,7 @@ pub mod fixtures;
 pub mod http;
 pub mod own_postgres;
 pub mod process;
+pub mod race;
 
 pub use app::TestApp;
 pub use clock::TestClock;

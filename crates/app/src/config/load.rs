@@ -307,6 +307,11 @@ mod tests {
                 "tokens.refresh_token_reuse_grace_period: must be zero or",
             ),
             (
+                "GRANTD_TOKENS__REFRESH_TOKEN_REUSE_GRACE_PERIOD",
+                "301",
+                "tokens.refresh_token_reuse_grace_period: must be at most 300 seconds",
+            ),
+            (
                 "GRANTD_SECURITY__PASSWORD_BCRYPT_COST",
                 "3",
                 "security.password_bcrypt_cost: must be 4 to 31",

@@ -25,7 +25,8 @@ pub struct TokensConfig {
     /// Absolute cap of a grant; 0 = no cap.
     pub refresh_token_max_lifetime: i64,
     pub always_issue_new_refresh_token: bool,
-    /// 0 = a rotated token is never accepted again.
+    /// 0 = a rotated token is never accepted again; at most
+    /// `TokenSettings::MAX_REUSE_GRACE_PERIOD` (300).
     pub refresh_token_reuse_grace_period: i64,
     pub refresh_token_reuse_policy: ReusePolicySetting,
 }
@@ -82,6 +83,16 @@ impl TokensConfig {
                 NON_NEGATIVE,
             ));
         }
+        // Within the window a stolen rotated token still replays its rotation's response.
+        if self.refresh_token_reuse_grace_period > TokenSettings::MAX_REUSE_GRACE_PERIOD {
+            return Err(ConfigError::invalid(
+                "tokens.refresh_token_reuse_grace_period",
+                format!(
+                    "must be at most {} seconds",
+                    TokenSettings::MAX_REUSE_GRACE_PERIOD
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -113,5 +124,24 @@ mod tests {
             ..TokenSettings::default()
         };
         assert_eq!(TokensConfig::from(&settings).to_settings(), settings);
+    }
+
+    #[test]
+    fn the_reuse_grace_period_is_capped_at_300_seconds() {
+        let with = |secs| TokensConfig {
+            refresh_token_reuse_grace_period: secs,
+            ..TokensConfig::default()
+        };
+        assert_eq!(with(300).validate(), Ok(()));
+        assert_eq!(with(0).validate(), Ok(()));
+        for secs in [301, 3600, i64::MAX] {
+            let err = with(secs).validate().unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key, reason }
+                    if *key == "tokens.refresh_token_reuse_grace_period"
+                        && reason.contains("at most 300")),
+                "{secs}: {err}"
+            );
+        }
     }
 }

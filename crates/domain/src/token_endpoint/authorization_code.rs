@@ -1,8 +1,8 @@
 //! The authorization code grant at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.6).
 //! The exchange decision is a pure function; it runs inside the store's redeem
 //! transaction, so of two concurrent exchanges of one code exactly one wins. A code
-//! presented again is refused and the grant its first exchange created is revoked
-//! (§4.1.2, §10.5; RFC 9700 §4.2.4).
+//! presented again is refused, and the grant its first exchange created is revoked when the
+//! request would otherwise have been valid (§4.1.2, §10.5; RFC 9700 §4.2.4).
 
 use grantd_ports::{
     AuthorizationCodeRecord, Client, CodeWrite, GrantId, PlainToken, RedeemOutcome, StoreError,
@@ -21,7 +21,9 @@ pub enum ExchangeDenied {
     /// Issued to another client (§4.1.3). Nothing changes: the presenter cannot prove it
     /// holds this code, so it must not be able to revoke the grant either.
     WrongClient,
-    /// Already exchanged: the grant that exchange created (if it still exists) is revoked.
+    /// Already exchanged, by a request that would otherwise have been valid (the client
+    /// authenticated, the redirect URI and the PKCE verifier match): the grant that exchange
+    /// created (if it still exists) is revoked.
     Reused {
         grant_id: Option<GrantId>,
     },
@@ -48,7 +50,14 @@ impl ExchangeDenied {
 }
 
 /// Decides whether `client` may exchange `code` now. Binding first (another client's
-/// attempt changes nothing), then reuse, then expiry, then the redirect URI and PKCE.
+/// attempt changes nothing), then the proofs the request carries (redirect URI, PKCE),
+/// then reuse, then expiry.
+///
+/// The proofs come before reuse so that only a request that would otherwise have been
+/// valid can revoke a grant: a leaked used code without its verifier (RFC 7636 §1: the
+/// code alone is what an interceptor has) is refused like any bad verifier, and the tokens
+/// of the rightful exchange live on. Expiry comes after reuse: a replay of a used code is a
+/// theft signal however late it comes (§10.5).
 pub fn decide_exchange(
     code: &AuthorizationCodeRecord,
     client: &Client,
@@ -58,14 +67,6 @@ pub fn decide_exchange(
 ) -> Result<(), ExchangeDenied> {
     if code.client_id != client.id {
         return Err(ExchangeDenied::WrongClient);
-    }
-    if code.redeemed_at.is_some() {
-        return Err(ExchangeDenied::Reused {
-            grant_id: code.grant_id.clone(),
-        });
-    }
-    if now >= code.expires_at {
-        return Err(ExchangeDenied::Expired);
     }
     // §4.1.3: required and identical if the authorization request had it. If it had none,
     // the client's only registered URI was used; repeating that one is fine too.
@@ -78,11 +79,28 @@ pub fn decide_exchange(
     if !redirect_ok {
         return Err(ExchangeDenied::RedirectUriMismatch);
     }
-    match (&code.challenge, code_verifier) {
-        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => Ok(()),
-        (None, None) => Ok(()),
-        _ => Err(ExchangeDenied::PkceFailed),
+    // RFC 7636 §4.6: the verifier must match the challenge; a verifier for a code issued
+    // without one is a downgrade attempt.
+    let pkce_ok = match (&code.challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) => pkce::verify(challenge, verifier),
+        (None, None) => true,
+        _ => false,
+    };
+    if !pkce_ok {
+        return Err(ExchangeDenied::PkceFailed);
     }
+    // §4.1.2: "If an authorization code is used more than once, the authorization server
+    // MUST deny the request and SHOULD revoke (when possible) all tokens previously issued
+    // based on that authorization code."
+    if code.redeemed_at.is_some() {
+        return Err(ExchangeDenied::Reused {
+            grant_id: code.grant_id.clone(),
+        });
+    }
+    if now >= code.expires_at {
+        return Err(ExchangeDenied::Expired);
+    }
+    Ok(())
 }
 
 /// Whether the user `code` was issued for may still receive tokens: they exist under that
@@ -267,11 +285,49 @@ mod tests {
             ),
             (
                 "reused",
-                redeemed,
+                redeemed.clone(),
                 &app,
                 Some(CB),
                 Some(VERIFIER),
                 NOW,
+                Err(ExchangeDenied::Reused {
+                    grant_id: Some(GrantId::parse("g1").unwrap()),
+                }),
+            ),
+            (
+                "reused, without the verifier: nothing revoked",
+                redeemed.clone(),
+                &app,
+                Some(CB),
+                None,
+                NOW,
+                Err(ExchangeDenied::PkceFailed),
+            ),
+            (
+                "reused, with a wrong verifier: nothing revoked",
+                redeemed.clone(),
+                &app,
+                Some(CB),
+                Some(&wrong_verifier),
+                NOW,
+                Err(ExchangeDenied::PkceFailed),
+            ),
+            (
+                "reused, with another redirect URI: nothing revoked",
+                redeemed.clone(),
+                &app,
+                Some("https://app.example/other"),
+                Some(VERIFIER),
+                NOW,
+                Err(ExchangeDenied::RedirectUriMismatch),
+            ),
+            (
+                "reused after its expiry is still reuse",
+                redeemed.clone(),
+                &app,
+                Some(CB),
+                Some(VERIFIER),
+                NOW + 50,
                 Err(ExchangeDenied::Reused {
                     grant_id: Some(GrantId::parse("g1").unwrap()),
                 }),
@@ -484,6 +540,10 @@ mod use_case_tests {
     }
 
     fn exchange(client_id: &str, verifier: &str) -> TokenRequest {
+        exchange_with(client_id, Some(verifier))
+    }
+
+    fn exchange_with(client_id: &str, verifier: Option<&str>) -> TokenRequest {
         TokenRequest {
             client: basic(client_id, SECRET),
             grant: GrantRequest::AuthorizationCode {
@@ -492,9 +552,10 @@ mod use_case_tests {
                     .expose()
                     .to_owned(),
                 redirect_uri: Some(CB.into()),
-                code_verifier: Some(verifier.into()),
+                code_verifier: verifier.map(str::to_owned),
             },
             source_address: SOURCE,
+            arrived_at_ms: NOW * 1000,
         }
     }
 
@@ -534,6 +595,32 @@ mod use_case_tests {
         let err = d.token().respond(&exchange("web", VERIFIER)).unwrap_err();
         assert!(matches!(err, TokenError::InvalidGrant(_)));
         assert!(writes.lock().unwrap().is_empty());
+    }
+
+    /// RFC 6749 §4.1.2 asks to revoke on reuse, but only a request that would otherwise
+    /// have been valid may: a leaked used code without its verifier revokes nothing.
+    #[test]
+    fn reused_code_with_a_wrong_or_missing_verifier_revokes_nothing() {
+        let wrong = VERIFIER.replace('d', "e");
+        for (name, verifier) in [("wrong", Some(wrong.as_str())), ("missing", None)] {
+            let mut d = doubles();
+            let stored = AuthorizationCodeRecord {
+                redeemed_at: Some(NOW - 2),
+                grant_id: Some(GrantId::parse("g1").unwrap()),
+                ..record()
+            };
+            let writes = redeeming(&mut d, stored);
+            d.tokens.expect_revoke_grant().never();
+            let err = d
+                .token()
+                .respond(&exchange_with("web", verifier))
+                .unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidGrant(_)),
+                "{name}: {err:?}"
+            );
+            assert!(writes.lock().unwrap().is_empty(), "{name}");
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod tests {
             client: basic("app", SECRET),
             grant: GrantRequest::ClientCredentials { scope: None },
             source_address: SOURCE,
+            arrived_at_ms: NOW_MS,
         };
         let r = d.token().respond(&req).unwrap();
         assert!(r.refresh_token.is_none());
@@ -67,6 +68,7 @@ mod tests {
                 client: basic("app", SECRET),
                 grant: GrantRequest::ClientCredentials { scope: None },
                 source_address: SOURCE,
+                arrived_at_ms: NOW_MS,
             };
             assert_eq!(
                 d.token().respond(&req).unwrap().scope.to_delimited(),
@@ -83,6 +85,7 @@ mod tests {
             client: id_only("public"),
             grant: GrantRequest::ClientCredentials { scope: None },
             source_address: SOURCE,
+            arrived_at_ms: NOW_MS,
         };
         assert!(matches!(
             d.token().respond(&req).unwrap_err(),

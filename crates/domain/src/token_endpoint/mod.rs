@@ -14,7 +14,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use grantd_ports::{DomainEvent, GrantType, TokenKind};
+use grantd_ports::{Client, DomainEvent, GrantType, TokenKind, UnixMillis};
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
 use crate::rotation::RotationPolicy;
@@ -84,7 +84,8 @@ impl GrantRequest {
     }
 }
 
-/// A token request: who asks (`None` = no credentials at all), from where, and for what.
+/// A token request: who asks (`None` = no credentials at all), from where, for what, and
+/// when it arrived.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
     pub client: Option<ClientCredentials>,
@@ -92,6 +93,10 @@ pub struct TokenRequest {
     /// The address the request came from (the peer, or what a trusted proxy says): the
     /// brute-force budgets count failures per source.
     pub source_address: IpAddr,
+    /// The request's arrival, from [`TokenEndpoint::arrival`], stamped by the edge before
+    /// the request waits for anything (a permit, a connection, a lock). It tells a refresh
+    /// that raced a rotation from one sent after it (RFC 9700 §4.14.2).
+    pub arrived_at_ms: UnixMillis,
 }
 
 /// The token endpoint's use case. Cheap to clone; clones share the limiters and the cache.
@@ -140,6 +145,11 @@ impl TokenEndpoint {
         &self.users
     }
 
+    /// The instant to stamp on a token request as it arrives ([`TokenRequest::arrived_at_ms`]).
+    pub fn arrival(&self) -> UnixMillis {
+        self.ports.clock.now_millis()
+    }
+
     /// Answers a token request. Blocking: runs bcrypt and the stores.
     pub fn respond(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
         let source = request.source_address;
@@ -160,7 +170,12 @@ impl TokenEndpoint {
             GrantRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh_grant(&client, refresh_token, scope.as_deref()),
+            } => self.refresh_grant(
+                &client,
+                refresh_token,
+                scope.as_deref(),
+                request.arrived_at_ms,
+            ),
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials_grant(&client, scope.as_deref())
             }
@@ -188,10 +203,16 @@ impl TokenEndpoint {
         result
     }
 
-    fn rotation_policy(&self) -> RotationPolicy {
+    fn rotation_policy(&self, client: &Client) -> RotationPolicy {
         RotationPolicy {
-            rotate: self.settings.always_issue_new_refresh_token,
-            grace_period: self.settings.refresh_token_reuse_grace_period.max(0),
+            // RFC 9700 §2.2.2: "Refresh tokens for public clients MUST be sender-constrained
+            // or use refresh token rotation"; ours are not sender-constrained, so a public
+            // client's always rotate, whatever `always_issue_new_refresh_token` says.
+            rotate: self.settings.always_issue_new_refresh_token || client.is_public(),
+            grace_period: self
+                .settings
+                .refresh_token_reuse_grace_period
+                .clamp(0, TokenSettings::MAX_REUSE_GRACE_PERIOD),
         }
     }
 

@@ -4,11 +4,11 @@
 
 use grantd_ports::{
     AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
-    RefreshWrite, RotateOutcome, TokenKind, UnixTime,
+    RefreshWrite, RotateOutcome, TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::lifetimes::Lifetimes;
-use crate::rotation::{self, RefreshDenied, RefreshStep};
+use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
 use crate::{retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -26,6 +26,7 @@ impl TokenEndpoint {
         client: &Client,
         presented: &str,
         scope: Option<&str>,
+        arrived_at_ms: UnixMillis,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
         // Garbage never reaches the database.
@@ -34,7 +35,8 @@ impl TokenEndpoint {
         }
         let presented = PlainToken::from_presented(presented);
         let now = self.ports.clock.now();
-        let policy = self.rotation_policy();
+        let at = Presented { now, arrived_at_ms };
+        let policy = self.rotation_policy(client);
 
         // Declared up front so the store can find and consume a live token in one
         // statement: with rotation on, every write for a live token consumes it at `now`.
@@ -51,7 +53,7 @@ impl TokenEndpoint {
                 state,
                 &client.id,
                 requested.as_ref(),
-                now,
+                at,
                 policy,
             ) {
                 Ok(RefreshStep::Issue { rotate, scope }) => {
@@ -119,6 +121,9 @@ impl TokenEndpoint {
             .then(|| retry_seal::seal(presented, &self.ports.minter.mint_id(), &response));
         let write = RefreshWrite {
             consume: rotate,
+            // Read last, inside the store's transaction after its consuming update took the
+            // token: a request that arrived before this instant raced this rotation.
+            consumed_at_ms: self.ports.clock.now_millis(),
             sealed_response,
             access: AccessToken {
                 hash: access_token.hash(),
@@ -176,7 +181,7 @@ mod tests {
 
     use grantd_ports::{
         DomainEvent, GrantId, RefreshIntent, RefreshTokenState, RefreshWrite, RotateOutcome,
-        StoreError,
+        StoreError, TokenHash,
     };
 
     use crate::test_support::*;
@@ -227,6 +232,8 @@ mod tests {
         let writes = writes.lock().unwrap();
         let w = &writes[0];
         assert!(w.consume);
+        // The rotation's instant, to the millisecond, from the clock as it decides.
+        assert_eq!(w.consumed_at_ms, NOW_MS);
         assert_eq!(w.access.scope.to_delimited(), "read");
         assert_eq!(w.access.grant_id, GrantId::parse("g1").unwrap());
         let successor = w.successor.as_ref().unwrap();
@@ -272,6 +279,27 @@ mod tests {
         assert!(!writes[0].consume);
         assert!(writes[0].successor.is_none());
         assert!(r.refresh_token.is_none());
+    }
+
+    /// RFC 9700 §2.2.2: a public client's refresh tokens rotate, whatever the setting.
+    #[test]
+    fn public_clients_always_rotate() {
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, refresh_state("public"));
+        let settings = TokenSettings {
+            always_issue_new_refresh_token: false,
+            ..TokenSettings::default()
+        };
+        let request = refresh_request(id_only("public"), &presented_refresh(), None);
+        let r = d.use_cases(settings).token.respond(&request).unwrap();
+        let writes = writes.lock().unwrap();
+        // `rotating_store` checks that the declared intent was `Consume` too.
+        assert!(writes[0].consume, "the presented token is consumed");
+        let successor = writes[0].successor.as_ref().expect("a successor is stored");
+        assert_eq!(
+            r.refresh_token.as_ref().map(|t| t.hash()),
+            Some(successor.hash)
+        );
     }
 
     #[test]
@@ -440,7 +468,29 @@ mod tests {
             ..TokenSettings::default()
         };
         let rotated = |at| app_token(move |s| s.token.consumed_at = Some(at));
+        // Rotated at this millisecond; the request arrived at NOW_MS.
+        let rotated_ms = |ms: i64| {
+            app_token(move |s| {
+                s.token.consumed_at = Some(ms / 1000);
+                s.token.consumed_at_ms = Some(ms);
+                s.token.successor = Some(TokenHash::of("r1"));
+            })
+        };
+        let grace = TokenSettings {
+            refresh_token_reuse_grace_period: 30,
+            ..TokenSettings::default()
+        };
+        let successor_used = || {
+            app_token(|s| {
+                s.token.consumed_at = Some(NOW - 1);
+                s.token.consumed_at_ms = Some(NOW_MS - 1000);
+                s.token.successor = Some(TokenHash::of("r1"));
+                s.token.sealed_response = Some(vec![1, 2, 3]);
+                s.successor_used = true;
+            })
+        };
         let reuse = &[DomainEvent::RefreshTokenReuse];
+        let race_lost = &[DomainEvent::RefreshRaceLost];
         let token = presented_refresh();
         let cases = [
             denial(
@@ -453,8 +503,40 @@ mod tests {
             denial("reuse, and revoking fails", rotated(NOW - 1), Unavailable)
                 .revokes(Revokes::GrantButFails)
                 .events(reuse),
-            denial("losing a concurrent race", rotated(NOW), InvalidGrant)
-                .events(&[DomainEvent::RefreshRaceLost]),
+            denial(
+                "losing a concurrent race: arrived 1 ms before the rotation",
+                rotated_ms(NOW_MS + 1),
+                InvalidGrant,
+            )
+            .events(race_lost),
+            denial(
+                "losing a concurrent race: arrived in the rotation's millisecond",
+                rotated_ms(NOW_MS),
+                InvalidGrant,
+            )
+            .events(race_lost),
+            denial(
+                "a sequential replay 1 ms after the rotation, in its second",
+                rotated_ms(NOW_MS - 1),
+                InvalidGrant,
+            )
+            .revokes(Revokes::Grant)
+            .events(reuse),
+            denial(
+                "rotated in this second before milliseconds were recorded",
+                rotated(NOW),
+                InvalidGrant,
+            )
+            .revokes(Revokes::Grant)
+            .events(reuse),
+            denial(
+                "a retry within the grace period after the successor was used",
+                successor_used(),
+                InvalidGrant,
+            )
+            .settings(grace)
+            .revokes(Revokes::Grant)
+            .events(reuse),
             denial("reuse under report-only", rotated(NOW - 1), InvalidGrant)
                 .settings(report_only)
                 .events(reuse),

@@ -326,6 +326,38 @@ fn reused_code_is_refused_and_revokes_its_tokens(backend: Backend) {
     );
 }
 
+/// Only a request that would otherwise have been valid revokes: a leaked used code without
+/// its verifier (or with a wrong one) is refused and the rightful tokens live on.
+fn a_reused_code_without_its_verifier_revokes_nothing(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let mut browser = Browser::new(&app);
+    let code = code_for_web(&app, &mut browser, "");
+    let (status, first) = exchange(&app, &code, WEB_CB, VERIFIER);
+    assert_eq!(status, 200, "{first}");
+    let access = first["access_token"].as_str().unwrap();
+
+    let no_verifier = json(token_request(
+        &app,
+        Some(("web", SECRET)),
+        &format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}",
+            enc(WEB_CB)
+        ),
+    ));
+    let wrong_verifier = exchange(&app, &code, WEB_CB, &VERIFIER.replace('d', "e"));
+    for (status, body) in [no_verifier, wrong_verifier] {
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+    assert_eq!(me(&app, access).status(), 200, "nothing was revoked");
+    // The rightful holder's replay (verifier and all) is still reuse and revokes.
+    let (status, _) = exchange(&app, &code, WEB_CB, VERIFIER);
+    assert_eq!(status, 400);
+    assert_eq!(me(&app, access).status(), 401);
+}
+
 fn pkce_mismatch_and_wrong_redirect_uri_are_invalid_grant(backend: Backend) {
     let app = TestApp::start(backend, TokenSettings::default());
     let mut browser = Browser::new(&app);
@@ -467,6 +499,7 @@ on_both_backends!(
     other_errors_redirect_with_error_and_state,
     deny_redirects_with_access_denied,
     reused_code_is_refused_and_revokes_its_tokens,
+    a_reused_code_without_its_verifier_revokes_nothing,
     pkce_mismatch_and_wrong_redirect_uri_are_invalid_grant,
     expired_code_is_invalid_grant,
     forms_without_the_csrf_token_are_refused,

@@ -1,27 +1,20 @@
-//! Races and restarts over real HTTP: 32 parallel refreshes of one token, with and without
-//! a grace period, on SQLite and on Postgres; and reuse detection after a restart.
-
-use std::sync::Barrier;
+//! Races and restarts over real HTTP: 32 concurrent refreshes of one token, with and
+//! without a grace period, on SQLite and on Postgres; and reuse detection after a restart.
 
 use crate::common::*;
 use grantd_domain::TokenSettings;
+use grantd_testkit::race::post_forms_together;
 
 const RACERS: usize = 32;
 
-/// Fires RACERS refreshes of `token` at once; returns every (status, body).
+/// Presents `token` in RACERS refreshes that arrive at the server together (each has
+/// arrived before any can be answered: a race, not a replay); returns every (status, body).
 fn race(app: &TestApp, token: &str) -> Vec<(u16, serde_json::Value)> {
-    let barrier = Barrier::new(RACERS);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..RACERS)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    refresh(app, token)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={token}&client_id=app&client_secret={SECRET}"
+    );
+    let requests = vec![(app.url("/oauth/token"), form); RACERS];
+    post_forms_together(&requests)
 }
 
 /// How many of these refresh tokens still refresh (each check rotates it, so it is the last use).

@@ -11,6 +11,7 @@ mod concurrency;
 mod hostile_input;
 mod lifecycle_endpoints;
 mod operations;
+mod reuse_detection;
 mod scopes;
 mod sessions;
 mod token_endpoint;

@@ -43,7 +43,7 @@ fn metrics_count_requests_outcomes_domain_events_and_the_pool() {
     let (_, refresh_token) = login(&app);
     let (status, _) = refresh(&app, &refresh_token);
     assert_eq!(status, 200);
-    // Reuse of the rotated token (later than the same second, which is a lost race):
+    // Reuse of the rotated token (sent after its rotation, so not a lost race):
     // invalid_grant, and a reuse detection.
     app.clock.advance(5);
     let (status, body) = refresh(&app, &refresh_token);

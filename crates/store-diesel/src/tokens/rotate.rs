@@ -8,7 +8,8 @@ use diesel::result::Error as DieselError;
 use diesel::{PgConnection, SqliteConnection};
 use grantd_ports::{RefreshDecision, RefreshIntent, RefreshWrite, RotateOutcome, UnixTime};
 
-use super::{pg_rotate, refresh_state, select_refresh_state};
+use super::state::RefreshStateQueries as _;
+use super::{pg_rotate, refresh_state};
 use crate::errors::Failure;
 use crate::issuance::InsertIssued;
 use crate::pool::Pool;
@@ -145,21 +146,16 @@ impl Database {
                     if contradicts(&write, intent) {
                         return Err(CONTRADICTS.into());
                     }
-                    if let Some(sealed) = write.sealed_response.as_deref() {
-                        // Only with a grace period: keep the response for a retry.
-                        diesel::update(
-                            refresh_tokens::table.filter(refresh_tokens::token_hash.eq(hash)),
-                        )
-                        .set(refresh_tokens::sealed_response.eq(Some(sealed)))
-                        .execute(conn)?;
-                    }
                     conn.insert_issued(None, &write.access, write.successor.as_ref())?;
+                    // Last before the commit: the rotation's instant, its successor (RFC
+                    // 9700 §4.14.2: "information about the relationship is retained") and,
+                    // with a grace period, the response for a retry.
+                    conn.record_consumption(hash, &write)?;
                     return Ok(RotateOutcome::Written);
                 }
-                let Some(rows) = select_refresh_state!(conn, hash)? else {
+                let Some(state) = conn.read_refresh_state(hash)? else {
                     return Ok(RotateOutcome::NotFound);
                 };
-                let state = refresh_state(rows)?;
                 if state.token.consumed_at.is_none() {
                     continue;
                 }
@@ -183,10 +179,9 @@ impl Database {
         decide: &mut dyn RefreshDecision,
     ) -> Result<RotateOutcome, grantd_ports::StoreError> {
         db_write_or_decline!(self, |conn| {
-            let Some(rows) = select_refresh_state!(conn, hash)? else {
+            let Some(state) = conn.read_refresh_state(hash)? else {
                 return Ok(RotateOutcome::NotFound);
             };
-            let state = refresh_state(rows)?;
             let Some(write) = decide.decide(&state) else {
                 return Err(Rollback::Declined);
             };

@@ -36,6 +36,7 @@ contract!(
     rotate_unknown_token_is_not_found_without_deciding,
     declined_rotation_writes_nothing,
     consume_writes_in_one_step_and_reuse_sees_it_consumed,
+    a_consumed_token_shows_when_its_successor_is_used,
     keep_never_consumes,
     a_write_against_the_declared_intent_writes_nothing,
     concurrent_rotations_have_exactly_one_winner,
@@ -149,9 +150,11 @@ fn setup_grant(db: &Database, grant_id: &str) -> (Client, User, GrantRecord) {
     (c, u, g)
 }
 
+/// A rotation at `at`, 250 ms into that second, to successor `refresh <tag>`.
 fn rotation(grant: &GrantRecord, tag: &str, at: i64) -> RefreshWrite {
     RefreshWrite {
         consume: true,
+        consumed_at_ms: at * 1000 + 250,
         sealed_response: Some(format!("sealed {tag}").into_bytes()),
         access: access(&format!("access {tag}"), grant, at),
         successor: Some(refresh(&format!("refresh {tag}"), grant, at)),
@@ -619,10 +622,18 @@ fn consume_writes_in_one_step_and_reuse_sees_it_consumed(db: &Database) {
 
     let consumed = db.find_refresh_token(&presented).unwrap().unwrap();
     assert_eq!(consumed.token.consumed_at, Some(T0 + 100));
-    assert_eq!(consumed.token.sealed_response, write.sealed_response);
+    // The rotation's instant to the millisecond, and its successor, unused so far.
+    assert_eq!(consumed.token.consumed_at_ms, Some((T0 + 100) * 1000 + 250));
     let successor = write.successor.as_ref().unwrap();
+    assert_eq!(consumed.token.successor, Some(successor.hash));
+    assert!(!consumed.successor_used);
+    assert_eq!(consumed.token.sealed_response, write.sealed_response);
     let stored = db.find_refresh_token(&successor.hash).unwrap().unwrap();
     assert_eq!(stored.token.consumed_at, None);
+    assert_eq!(
+        (stored.token.consumed_at_ms, stored.token.successor),
+        (None, None)
+    );
     assert_eq!(stored.token.issued_at, successor.issued_at);
     assert_eq!(stored.token.expires_at, successor.expires_at);
     assert_eq!(stored.grant, g);
@@ -645,6 +656,8 @@ fn consume_writes_in_one_step_and_reuse_sees_it_consumed(db: &Database) {
         );
         let reuse_seen = reuse_seen.unwrap();
         assert_eq!(reuse_seen.consumed_at, Some(T0 + 100));
+        assert_eq!(reuse_seen.consumed_at_ms, Some((T0 + 100) * 1000 + 250));
+        assert_eq!(reuse_seen.successor, Some(successor.hash));
         assert_eq!(reuse_seen.sealed_response, write.sealed_response);
     }
 
@@ -662,12 +675,57 @@ fn consume_writes_in_one_step_and_reuse_sees_it_consumed(db: &Database) {
     );
 }
 
+/// RFC 9700 §4.14.2 keeps "information about the relationship": a consumed token knows its
+/// successor, and its state shows (to a lookup and to the decision, in either mode) whether
+/// that successor has been used since.
+fn a_consumed_token_shows_when_its_successor_is_used(db: &Database) {
+    let (_c, _u, g) = setup_grant(db, "g1");
+    let r0 = TokenHash::of("g1-r0");
+    let first = rotation(&g, "first", T0 + 10);
+    let r1 = first.successor.as_ref().unwrap().hash;
+    let mut once = Some(first.clone());
+    db.rotate_refresh(&r0, consume_at(T0 + 10), &mut |_: &_| once.take())
+        .unwrap();
+    assert!(!db.find_refresh_token(&r0).unwrap().unwrap().successor_used);
+
+    // The successor presented and declined (say, a scope too wide): still unused.
+    db.rotate_refresh(&r1, consume_at(T0 + 20), &mut |_: &_| None)
+        .unwrap();
+    assert!(!db.find_refresh_token(&r0).unwrap().unwrap().successor_used);
+
+    // The successor rotated on: used.
+    let second = rotation(&g, "second", T0 + 20);
+    let mut once = Some(second.clone());
+    assert_eq!(
+        db.rotate_refresh(&r1, consume_at(T0 + 20), &mut |_: &_| once.take())
+            .unwrap(),
+        RotateOutcome::Written
+    );
+    let r0_state = db.find_refresh_token(&r0).unwrap().unwrap();
+    assert!(r0_state.successor_used);
+    assert_eq!(r0_state.token.successor, Some(r1));
+    assert_eq!(r0_state.token.consumed_at_ms, Some((T0 + 10) * 1000 + 250));
+    let r1_state = db.find_refresh_token(&r1).unwrap().unwrap();
+    assert!(!r1_state.successor_used, "its own successor is unused");
+    assert_eq!(r1_state.token.consumed_at_ms, Some((T0 + 20) * 1000 + 250));
+    for intent in [consume_at(T0 + 30), RefreshIntent::Keep] {
+        let mut seen = None;
+        let mut decide = |state: &RefreshTokenState| -> Option<RefreshWrite> {
+            seen = Some(state.clone());
+            None
+        };
+        db.rotate_refresh(&r0, intent, &mut decide).unwrap();
+        assert_eq!(seen.as_ref(), Some(&r0_state), "{intent:?}");
+    }
+}
+
 fn keep_never_consumes(db: &Database) {
     let (_c, _u, g) = setup_grant(db, "g1");
     let presented = TokenHash::of("g1-r0");
     for n in 0..2 {
         let write = RefreshWrite {
             consume: false,
+            consumed_at_ms: (T0 + 5) * 1000,
             sealed_response: None,
             access: access(&format!("kept {n}"), &g, T0 + 5),
             successor: None,
@@ -778,6 +836,7 @@ fn concurrent_keeps_all_write_and_never_consume(db: &Database) {
     let presented = TokenHash::of("g1-r0");
     let kept = |caller: usize| RefreshWrite {
         consume: false,
+        consumed_at_ms: (T0 + 10) * 1000,
         sealed_response: None,
         access: access(&format!("kept by {caller}"), &g, T0 + 10),
         successor: None,

@@ -95,6 +95,7 @@ fn grant(db: &Database, id: &str, expires_at: i64, access_exp: i64, refresh_exp:
 fn rotate(db: &Database, id: &str, access_exp: i64, refresh_exp: i64) {
     let write = RefreshWrite {
         consume: true,
+        consumed_at_ms: T0 * 1000,
         sealed_response: None,
         access: access(&format!("{id}-a2"), id, access_exp),
         successor: Some(refresh(&format!("{id}-r2"), id, refresh_exp)),
