@@ -8,6 +8,7 @@
 mod authorization;
 mod error;
 mod ids;
+mod keys;
 mod operations;
 mod records;
 mod scope;
@@ -21,6 +22,10 @@ pub use authorization::{
 };
 pub use error::StoreError;
 pub use ids::{ClientId, GrantId, InvalidValue, UserId, Username};
+pub use keys::{
+    AccessTokenClaims, GeneratedKey, JwtExpectations, JwtRejected, JwtVerifier, KeyStore,
+    SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
+};
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
     AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
@@ -33,6 +38,8 @@ pub use token::{PlainToken, TokenHash, TokenKind};
 
 #[cfg(feature = "mock")]
 pub use authorization::MockAuthorizationStore;
+#[cfg(feature = "mock")]
+pub use keys::{MockJwtVerifier, MockKeyStore, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};
 #[cfg(feature = "mock")]

@@ -14,6 +14,7 @@ mod database;
 mod errors;
 mod housekeeping;
 mod issuance;
+mod keys;
 mod migrate;
 mod pool;
 mod rows;
