@@ -88,7 +88,9 @@ impl JoseKeys {
         format!("grantd signing key v1|{kid}|{}", algorithm.as_str()).into_bytes()
     }
 
-    fn seal(
+    /// Seals a private key given as DER (PKCS#1 for RSA, PKCS#8 otherwise) for `kid`:
+    /// the form `KeyStore` stores. Used by `generate`, and to import an existing key.
+    pub fn seal_private(
         &self,
         kid: &str,
         algorithm: SigningAlgorithm,
@@ -224,7 +226,7 @@ impl TokenSigner for JoseKeys {
         jwk["kid"] = json!(kid);
         jwk["alg"] = json!(algorithm.as_str());
         jwk["use"] = json!("sig");
-        let private_key = self.seal(&kid, algorithm, &der)?;
+        let private_key = self.seal_private(&kid, algorithm, &der)?;
         Ok(GeneratedKey {
             kid,
             public_jwk: jwk.to_string(),
@@ -324,3 +326,7 @@ impl JwtVerifier for JoseVerifier {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "jose_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@
 //! - [`own_postgres`]: a PostgreSQL server of the test's own, to stop and start.
 //! - [`clock`]: a clock the test moves.
 //! - [`http`]: blocking HTTP helpers (forms, Basic auth, JSON bodies).
+//! - [`keys`]: the test signing-key encryption key and sealed key rows.
 //! - [`process`]: the built `grantd` binary run as a process.
 //! - [`app`]: the real app in-process (built by the app's own wiring) on either backend,
 //!   with the [`fixtures`] seeded.
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod database;
 pub mod fixtures;
 pub mod http;
+pub mod keys;
 pub mod own_postgres;
 pub mod process;
 

@@ -8,6 +8,7 @@ mod authorization_contract;
 mod connect;
 mod contract;
 mod housekeeping;
+mod keys_contract;
 mod migrations;
 mod postgres;
 mod sqlite;
