@@ -41,6 +41,9 @@ pub enum Command {
     /// Manage remembered consents of the authorization pages.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Manage the JWT signing keys (list, rotate, retire).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Delete expired tokens and codes and ended grants in small batches; prints the
     /// counts as JSON. Safe beside a running server.
     Prune,
@@ -141,6 +144,16 @@ pub enum ConsentCommand {
         #[arg(long = "client", value_name = "ID")]
         client: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every key with its state (signing, pending, published, retired, expired), as JSON.
+    List,
+    /// Create a key of `keys.algorithm`: published at once, signing after `keys.publish_ahead`.
+    Rotate,
+    /// Stop a key signing; it stays published until the tokens it signed have expired.
+    Retire { kid: String },
 }
 
 #[derive(Debug, Subcommand)]

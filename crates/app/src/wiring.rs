@@ -8,10 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
-use grantd_domain::{PortSet, ServerMetadata, UseCases};
+use grantd_crypto::{
+    BcryptHasher, HasherCosts, JoseKeys, KeyEncryptionKey, OsTokenMinter, SystemClock,
+};
+use grantd_domain::{KeyRing, PortSet, ServerMetadata, UseCases};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
-use grantd_ports::NoMetrics;
+use grantd_ports::{Clock, KeyStore, NoMetrics};
 use grantd_store_diesel::{Database, DbOptions};
 
 use crate::config::Config;
@@ -77,6 +79,7 @@ pub fn build_state(
     demo: bool,
 ) -> anyhow::Result<HttpState> {
     let probe_db = db.clone();
+    let keys = key_ring(config, &db, ports.clock.clone(), demo)?;
     // Blocking work (pool checkout, queries, bcrypt) is bounded by the pool's size: more
     // requests wait on the async side for at most the pool's own checkout timeout.
     let ops = Arc::new(
@@ -110,7 +113,58 @@ pub fn build_state(
         metadata: Arc::new(metadata),
         authorize: Arc::new(authorize_pages),
         ops,
+        keys,
     })
+}
+
+/// The signing keys under `keys.encryption_key`. Without it: `--demo` makes one up for
+/// this process (and warns); plain `serve` runs without JWT features, but refuses to start
+/// once the database holds keys, since it could neither use nor publish them correctly.
+/// A key that does not open under the configured encryption key stops start-up too.
+pub fn key_ring(
+    config: &Config,
+    db: &Database,
+    clock: Arc<dyn Clock>,
+    demo: bool,
+) -> anyhow::Result<Option<KeyRing>> {
+    let encryption = match config.keys.encryption_key() {
+        Some(key) => key,
+        None if demo => {
+            tracing::warn!(
+                "keys.encryption_key is empty: using a random key for this process (--demo); \
+                 signing keys it creates cannot be used after a restart"
+            );
+            KeyEncryptionKey::random()
+        }
+        None => {
+            let held = db
+                .list_signing_keys()
+                .context("cannot read the signing keys")?;
+            anyhow::ensure!(
+                held.is_empty(),
+                "invalid configuration: keys.encryption_key is empty, but the database holds {} \
+                 signing key(s): set it to the base64 key they were sealed with",
+                held.len()
+            );
+            return Ok(None);
+        }
+    };
+    let ring = KeyRing::new(
+        Arc::new(db.clone()),
+        Arc::new(JoseKeys::new(encryption)),
+        clock,
+        config.keys.to_settings(),
+    );
+    if let Some(kid) = ring
+        .first_sealed_shut()
+        .context("cannot read the signing keys")?
+    {
+        anyhow::bail!(
+            "invalid configuration: keys.encryption_key does not open signing key {kid} \
+             (a different key sealed it)"
+        );
+    }
+    Ok(Some(ring))
 }
 
 /// The RFC 8414 document. `scopes_supported` is every scope some client may ask for, as

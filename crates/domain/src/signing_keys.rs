@@ -49,11 +49,31 @@ fn live(key: &SigningKey) -> bool {
 }
 
 /// The key that signs at `now`: of the live keys whose `activates_at` has come, the one
-/// activated last (ties: created last). `None` if no live key has activated yet.
+/// activated last (ties: created last). If none has activated (the signing key was retired
+/// in an emergency before its successor's time), the pending key that activates first
+/// signs early: a cache that misses it refetches on the unknown `kid`, which is better
+/// than issuing nothing. `None` only without live keys.
 pub fn signing_key(keys: &[SigningKey], now: UnixTime) -> Option<&SigningKey> {
+    let rank = |k: &&SigningKey| (k.activates_at, k.created_at, k.kid.clone());
     keys.iter()
         .filter(|k| live(k) && k.activates_at <= now)
-        .max_by_key(|k| (k.activates_at, k.created_at, k.kid.as_str()))
+        .max_by_key(rank)
+        .or_else(|| keys.iter().filter(|k| live(k)).min_by_key(rank))
+}
+
+/// The state of a key at `now`, as `keys list` shows it.
+pub fn key_state(keys: &[SigningKey], key: &SigningKey, now: UnixTime) -> &'static str {
+    if signing_key(keys, now).is_some_and(|k| k.kid == key.kid) {
+        "signing"
+    } else if live(key) && key.activates_at > now {
+        "pending"
+    } else if live(key) {
+        "published"
+    } else if is_published(key, now) {
+        "retired"
+    } else {
+        "expired"
+    }
 }
 
 /// Whether `key` belongs in the JWKS at `now`: live keys always (also those not yet

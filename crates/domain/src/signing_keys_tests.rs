@@ -60,9 +60,28 @@ fn a_retired_key_never_signs() {
 }
 
 #[test]
-fn no_key_signs_before_any_activated() {
-    assert_eq!(signing_key(&[key("a", T0, T0 + 600)], T0), None);
+fn without_an_activated_key_the_first_pending_one_signs_early() {
+    let keys = [key("b", T0, T0 + 900), key("a", T0, T0 + 600)];
+    assert_eq!(signing_key(&keys, T0).map(|k| k.kid.as_str()), Some("a"));
     assert_eq!(signing_key(&[], T0), None);
+    let gone = [retired(key("a", T0, T0), T0, T0 + 10)];
+    assert_eq!(signing_key(&gone, T0 + 1), None);
+}
+
+#[test]
+fn key_states_follow_the_clock() {
+    let keys = [
+        key("a", T0, T0),
+        key("b", T0, T0 + 600),
+        retired(key("c", T0, T0), T0, T0 + 100),
+    ];
+    let states = |now| {
+        keys.iter()
+            .map(|k| key_state(&keys, k, now))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(states(T0 + 1), ["signing", "pending", "retired"]);
+    assert_eq!(states(T0 + 600), ["published", "signing", "expired"]);
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub(crate) enum Endpoint {
     Introspect,
     /// `GET` (RFC 8414).
     Metadata,
+    /// `GET` (RFC 7517): the published signing keys.
+    Jwks,
     /// `GET`: the sample protected resource (RFC 6750).
     Me,
     /// `GET`: liveness.
@@ -32,7 +34,7 @@ pub(crate) enum Endpoint {
 }
 
 /// Every route, path first.
-pub(crate) const ROUTES: [(&str, Endpoint); 11] = [
+pub(crate) const ROUTES: [(&str, Endpoint); 12] = [
     ("/oauth/authorize", Endpoint::Authorize),
     ("/assets/grantd.css", Endpoint::Stylesheet),
     ("/callback", Endpoint::DemoCallback),
@@ -43,6 +45,7 @@ pub(crate) const ROUTES: [(&str, Endpoint); 11] = [
         "/.well-known/oauth-authorization-server",
         Endpoint::Metadata,
     ),
+    ("/.well-known/jwks.json", Endpoint::Jwks),
     ("/api/me", Endpoint::Me),
     ("/healthz", Endpoint::Healthz),
     ("/readyz", Endpoint::Readyz),

@@ -79,6 +79,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The signing keys of this app's database, under the test encryption key and the
+    /// test's clock, as `grantd keys ...` would manage them.
+    pub fn key_ring(&self) -> grantd_domain::KeyRing {
+        grantd_domain::KeyRing::new(
+            Arc::new(self.db.clone()),
+            Arc::new(crate::keys::jose()),
+            Arc::new(self.clock.clone()),
+            grantd_domain::KeySettings::default(),
+        )
+    }
+
     /// The database URL this app serves from (to inspect it directly).
     pub fn database_url(&self) -> &str {
         self.database.url()
@@ -105,6 +116,7 @@ fn config(url: &str, settings: &TokenSettings) -> Config {
     config.tokens = TokensConfig::from(settings);
     // base64 of 32 bytes of 42: a fixed key, so sessions survive `restart`.
     config.authorization.session_key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into();
+    config.keys.encryption_key = crate::keys::ENCRYPTION_KEY.into();
     config
 }
 

@@ -5,13 +5,15 @@
 //!
 //! Every error names the key it is about, because an operator reading a failed start-up
 //! must know which line (or variable) to fix. Secrets never reach a message: the settings
-//! that may hold one, `database.url` and `authorization.session_key`, are only ever shown
+//! that may hold one, `database.url`, `authorization.session_key` and `keys.encryption_key`,
+//! are only ever shown
 //! redacted.
 
 mod authorization;
 mod database;
 mod error;
 mod housekeeping;
+mod keys;
 mod load;
 mod log;
 mod rate_limit;
@@ -28,6 +30,7 @@ pub use authorization::AuthorizationConfig;
 pub use database::{redact_url, DatabaseConfig};
 pub use error::ConfigError;
 pub use housekeeping::HousekeepingConfig;
+pub use keys::{AlgorithmSetting, KeysConfig};
 pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use rate_limit::RateLimitConfig;
@@ -48,6 +51,7 @@ pub struct Config {
     pub authorization: AuthorizationConfig,
     pub log: LogConfig,
     pub housekeeping: HousekeepingConfig,
+    pub keys: KeysConfig,
 }
 
 impl Config {
@@ -61,6 +65,7 @@ impl Config {
         self.security.validate()?;
         self.rate_limit.validate()?;
         self.authorization.validate()?;
+        self.keys.validate()?;
         self.log.validate()
     }
 

@@ -6,6 +6,7 @@
 mod cli;
 mod crash;
 mod instances;
+mod keys;
 mod outage;
 mod service;
 

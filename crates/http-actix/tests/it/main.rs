@@ -8,6 +8,7 @@ mod authorization_code;
 mod browser;
 mod concurrency;
 mod hostile_input;
+mod jwks;
 mod lifecycle_endpoints;
 mod operations;
 mod token_endpoint;
