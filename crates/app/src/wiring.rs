@@ -9,11 +9,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{
-    BcryptHasher, HasherCosts, JoseKeys, KeyEncryptionKey, OsTokenMinter, SystemClock,
+    BcryptHasher, HasherCosts, JoseKeys, JoseVerifier, KeyEncryptionKey, OsTokenMinter, SystemClock,
 };
-use grantd_domain::{KeyRing, PortSet, ServerMetadata, UseCases};
+use grantd_domain::{
+    AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ServerMetadata, UseCases,
+};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
-use grantd_ports::{Clock, KeyStore, NoMetrics};
+use grantd_ports::{Clock, KeyStore, NoMetrics, SigningAlgorithm};
 use grantd_store_diesel::{Database, DbOptions};
 
 use crate::config::Config;
@@ -101,9 +103,12 @@ pub fn build_state(
     let metadata = server_metadata(&issuer, &ports, authorization.code_challenge_methods())?;
     let authorize_pages = authorize_pages(config, demo)?;
     let (per_username, per_client) = config.rate_limit.to_limits();
-    let use_cases = UseCases::new(ports, config.tokens.to_settings())
+    let mut use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(per_username, per_client)
         .with_authorization_settings(authorization);
+    if let Some(jwt) = jwt_access_tokens(config, keys.as_ref(), &metadata.issuer)? {
+        use_cases = use_cases.with_jwt(jwt);
+    }
     Ok(HttpState {
         use_cases: Arc::new(use_cases),
         // Readiness means "the database answers"; the HTTP adapter runs this off the
@@ -115,6 +120,39 @@ pub fn build_state(
         ops,
         keys,
     })
+}
+
+/// JWT access tokens over the key ring: issued where `tokens.access_token_format` says
+/// so, accepted wherever a token is presented. With the JWT format the first key is made
+/// at start-up if there is none.
+fn jwt_access_tokens(
+    config: &Config,
+    keys: Option<&KeyRing>,
+    issuer: &str,
+) -> anyhow::Result<Option<JwtAccessTokens>> {
+    let format = config.tokens.access_token_format.to_format();
+    let Some(ring) = keys else {
+        anyhow::ensure!(
+            format == AccessTokenFormat::Opaque,
+            "invalid configuration: tokens.access_token_format = \"jwt\" needs keys.encryption_key"
+        );
+        return Ok(None);
+    };
+    if format == AccessTokenFormat::Jwt {
+        if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
+            tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created the first signing key");
+        }
+    }
+    Ok(Some(JwtAccessTokens::new(
+        ring.clone(),
+        Arc::new(JoseVerifier),
+        JwtSettings {
+            format,
+            issuer: issuer.to_owned(),
+            default_audience: config.tokens.default_audience.clone(),
+            algorithms: SigningAlgorithm::ALL.to_vec(),
+        },
+    )))
 }
 
 /// The signing keys under `keys.encryption_key`. Without it: `--demo` makes one up for

@@ -17,6 +17,7 @@ mod client_auth;
 mod consent_rules;
 mod errors;
 mod introspection;
+pub mod jwt_access;
 mod lifetimes;
 mod metadata;
 pub mod pkce;
@@ -45,6 +46,7 @@ pub use client_auth::{
 };
 pub use errors::TokenError;
 pub use introspection::{IntrospectEndpoint, IntrospectError, Introspection};
+pub use jwt_access::{AccessTokenFormat, JwtAccessTokens, JwtSettings};
 pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use port_set::PortSet;
 pub use response::TokenResponse;

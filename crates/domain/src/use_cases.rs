@@ -4,6 +4,7 @@
 //! per-username limit of the password grant and the login page.
 
 use crate::client_auth::ClientAuthenticator;
+use crate::jwt_access::JwtAccessTokens;
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimit, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
@@ -44,6 +45,7 @@ struct Parts {
     authorization: AuthorizationSettings,
     clients: ClientAuthenticator,
     users: UserAuthenticator,
+    jwt: Option<JwtAccessTokens>,
 }
 
 impl UseCases {
@@ -59,7 +61,22 @@ impl UseCases {
             ports,
             settings,
             authorization: AuthorizationSettings::default(),
+            jwt: None,
         })
+    }
+
+    /// Issues JWT access tokens (RFC 9068) where the format says so, and accepts them at
+    /// `/api/me`, introspection and revocation.
+    pub fn with_jwt(self, jwt: JwtAccessTokens) -> Self {
+        Self::assemble(Parts {
+            jwt: Some(jwt),
+            ..self.into_parts()
+        })
+    }
+
+    /// The JWT access tokens, if configured.
+    pub fn jwt(&self) -> Option<&JwtAccessTokens> {
+        self.token.jwt()
     }
 
     /// Sets the authorization code flow's policy (code lifetime, PKCE rules).
@@ -110,13 +127,15 @@ impl UseCases {
             authorization,
             clients,
             users,
+            jwt,
         } = parts;
         Self {
-            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users.clone()),
+            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users.clone())
+                .with_jwt(jwt.clone()),
             authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users),
-            revocation: RevokeEndpoint::new(ports.clone()),
-            introspection: IntrospectEndpoint::new(ports.clone()),
-            bearer: BearerCheck::new(ports.clone()),
+            revocation: RevokeEndpoint::new(ports.clone()).with_jwt(jwt.clone()),
+            introspection: IntrospectEndpoint::new(ports.clone()).with_jwt(jwt.clone()),
+            bearer: BearerCheck::new(ports.clone()).with_jwt(jwt),
             clients,
             ports,
         }
@@ -127,6 +146,7 @@ impl UseCases {
             settings: self.token.settings().clone(),
             authorization: self.authorize.settings().clone(),
             users: self.token.users().clone(),
+            jwt: self.token.jwt().cloned(),
             clients: self.clients,
             ports: self.ports,
         }

@@ -28,12 +28,23 @@ pub struct TestApp {
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
     settings: TokenSettings,
+    /// `tokens.access_token_format = "jwt"`.
+    jwt: bool,
     // Last: dropped after the server has stopped (Postgres: the database is dropped).
     database: TestDb,
 }
 
 impl TestApp {
     pub fn start(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_as(backend, settings, false)
+    }
+
+    /// The app issuing JWT access tokens (`tokens.access_token_format = "jwt"`).
+    pub fn start_jwt(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_as(backend, settings, true)
+    }
+
+    fn start_as(backend: Backend, settings: TokenSettings, jwt: bool) -> Self {
         let database = TestDb::empty(backend);
         let hasher = Arc::new(
             BcryptHasher::new(HasherCosts {
@@ -43,7 +54,7 @@ impl TestApp {
             .unwrap(),
         );
         let clock = TestClock::now_real();
-        let config = config(database.url(), &settings);
+        let config = config(database.url(), &settings, jwt);
         let db = wiring::connect(&config).unwrap();
         wiring::migrate(&db).unwrap();
         // Before the state: the metadata lists the scopes of the clients registered now.
@@ -57,6 +68,7 @@ impl TestApp {
             hasher,
             handle,
             settings,
+            jwt,
             database,
         }
     }
@@ -65,7 +77,7 @@ impl TestApp {
     /// nothing survives but what was stored.
     pub fn restart(mut self) -> Self {
         stop(&self.handle, true);
-        let config = config(self.database.url(), &self.settings);
+        let config = config(self.database.url(), &self.settings, self.jwt);
         let db = wiring::connect(&config).unwrap();
         let (ports, base, handle) = launch(&config, db.clone(), &self.hasher, &self.clock);
         self.db = db;
@@ -109,7 +121,7 @@ fn stop(handle: &actix_web::dev::ServerHandle, graceful: bool) {
 
 /// The configuration the tests run with: the defaults, this database, a fixed issuer and
 /// session key, and the test's token settings.
-fn config(url: &str, settings: &TokenSettings) -> Config {
+fn config(url: &str, settings: &TokenSettings, jwt: bool) -> Config {
     let mut config = Config::default();
     config.database.url = url.to_owned();
     config.server.issuer = "http://grantd.test".into();
@@ -117,6 +129,9 @@ fn config(url: &str, settings: &TokenSettings) -> Config {
     // base64 of 32 bytes of 42: a fixed key, so sessions survive `restart`.
     config.authorization.session_key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into();
     config.keys.encryption_key = crate::keys::ENCRYPTION_KEY.into();
+    if jwt {
+        config.tokens.access_token_format = grantd_app::config::AccessTokenFormatSetting::Jwt;
+    }
     config
 }
 

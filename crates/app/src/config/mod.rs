@@ -36,7 +36,7 @@ pub use log::{LogConfig, LogFormat};
 pub use rate_limit::RateLimitConfig;
 pub use security::SecurityConfig;
 pub use server::ServerConfig;
-pub use tokens::{ReusePolicySetting, TokensConfig};
+pub use tokens::{AccessTokenFormatSetting, ReusePolicySetting, TokensConfig};
 
 /// Everything an operator can set. Each section refuses keys it does not know, so that a
 /// typo fails loudly instead of silently leaving a default in force.

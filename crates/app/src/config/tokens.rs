@@ -1,7 +1,7 @@
 //! `[tokens]`: token lifetimes and the refresh token rotation policy, and their conversion
 //! to and from the domain's `TokenSettings` (whose defaults are the only ones).
 
-use grantd_domain::{ReusePolicy, TokenSettings};
+use grantd_domain::{AccessTokenFormat, ReusePolicy, TokenSettings};
 use serde::{Deserialize, Serialize};
 
 use super::error::{NON_NEGATIVE, POSITIVE};
@@ -16,6 +16,24 @@ pub enum ReusePolicySetting {
     ReportOnly,
 }
 
+/// `tokens.access_token_format`: opaque tokens, or RFC 9068 JWTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormatSetting {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenFormatSetting {
+    pub fn to_format(self) -> AccessTokenFormat {
+        match self {
+            Self::Opaque => AccessTokenFormat::Opaque,
+            Self::Jwt => AccessTokenFormat::Jwt,
+        }
+    }
+}
+
 /// `[tokens]`: lifetimes (seconds) and the rotation policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +46,10 @@ pub struct TokensConfig {
     /// 0 = a rotated token is never accepted again.
     pub refresh_token_reuse_grace_period: i64,
     pub refresh_token_reuse_policy: ReusePolicySetting,
+    /// "jwt": access tokens are RFC 9068 JWTs (needs `keys.encryption_key`).
+    pub access_token_format: AccessTokenFormatSetting,
+    /// `aud` of JWT access tokens; empty = the issuer.
+    pub default_audience: String,
 }
 
 impl Default for TokensConfig {
@@ -51,6 +73,8 @@ impl From<&TokenSettings> for TokensConfig {
                 ReusePolicy::RevokeGrant => ReusePolicySetting::RevokeGrant,
                 ReusePolicy::ReportOnly => ReusePolicySetting::ReportOnly,
             },
+            access_token_format: AccessTokenFormatSetting::Opaque,
+            default_audience: String::new(),
         }
     }
 }

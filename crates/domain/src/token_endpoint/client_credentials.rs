@@ -21,7 +21,7 @@ impl TokenEndpoint {
         let requested = scope_rules::parse_requested(scope)?;
         let scope = scope_rules::for_new_grant(requested, &client.scopes)?;
         // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
-        self.issue_new_grant(client, Subject::Client, scope)
+        self.issue_new_grant(client, Subject::Client, scope, None)
     }
 }
 

@@ -12,9 +12,12 @@ pub use authorization_code::ExchangeDenied;
 
 use std::fmt;
 
-use grantd_ports::{DomainEvent, GrantType, TokenKind};
+use grantd_ports::{
+    Client, DomainEvent, GrantType, PlainToken, ScopeSet, SigningKey, Subject, TokenKind, UnixTime,
+};
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
+use crate::jwt_access::{access_token_claims, JwtAccessTokens};
 use crate::rotation::RotationPolicy;
 use crate::user_auth::UserAuthenticator;
 use crate::{PortSet, TokenError, TokenResponse, TokenSettings};
@@ -98,6 +101,10 @@ pub struct TokenEndpoint {
     clients: ClientAuthenticator,
     /// The same per-username limit as the login page.
     users: UserAuthenticator,
+    /// JWT access tokens (RFC 9068), when signing keys are configured.
+    jwt: Option<JwtAccessTokens>,
+    /// The key this request signs its access token with, read before any transaction.
+    signing: Option<SigningKey>,
 }
 
 impl TokenEndpoint {
@@ -112,7 +119,18 @@ impl TokenEndpoint {
             settings,
             clients,
             users,
+            jwt: None,
+            signing: None,
         }
+    }
+
+    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
+        self.jwt = jwt;
+        self
+    }
+
+    pub(crate) fn jwt(&self) -> Option<&JwtAccessTokens> {
+        self.jwt.as_ref()
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -133,7 +151,39 @@ impl TokenEndpoint {
                 "the client is not allowed this grant type",
             ));
         }
-        let result = match &request.grant {
+        // The signing key is read now, outside the store's transactions (which must not
+        // wait for a second pooled connection); the grant then signs with it.
+        let signing = match &self.jwt {
+            Some(jwt) => jwt.signing_key_for(&client)?,
+            None => None,
+        };
+        let with_key;
+        let this = if signing.is_some() {
+            with_key = Self {
+                signing,
+                ..self.clone()
+            };
+            &with_key
+        } else {
+            self
+        };
+        let result = this.grant(&client, request);
+        match &result {
+            Ok(_) => self
+                .ports
+                .metrics
+                .record(DomainEvent::TokensIssued(grant_type)),
+            Err(TokenError::TooManyAttempts { .. }) => {
+                self.ports.metrics.record(DomainEvent::RateLimited)
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn grant(&self, client: &Client, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+        let client = client.clone();
+        match &request.grant {
             GrantRequest::Password {
                 username,
                 password,
@@ -156,18 +206,36 @@ impl TokenEndpoint {
                 redirect_uri.as_deref(),
                 code_verifier.as_deref(),
             ),
-        };
-        match &result {
-            Ok(_) => self
-                .ports
-                .metrics
-                .record(DomainEvent::TokensIssued(grant_type)),
-            Err(TokenError::TooManyAttempts { .. }) => {
-                self.ports.metrics.record(DomainEvent::RateLimited)
-            }
-            Err(_) => {}
         }
-        result
+    }
+
+    /// What the client receives for the recorded access token `jti`: the token itself, or
+    /// an RFC 9068 JWT whose `jti` it is, signed with this request's key.
+    #[allow(clippy::too_many_arguments)]
+    fn handed_out(
+        &self,
+        client: &Client,
+        subject: &Subject,
+        scope: &ScopeSet,
+        jti: &PlainToken,
+        iat: UnixTime,
+        exp: UnixTime,
+        auth_time: Option<UnixTime>,
+    ) -> Result<PlainToken, TokenError> {
+        let (Some(jwt), Some(key)) = (&self.jwt, &self.signing) else {
+            return Ok(jti.clone());
+        };
+        let claims = access_token_claims(
+            jwt.settings(),
+            client,
+            subject,
+            scope,
+            jti,
+            iat,
+            exp,
+            auth_time,
+        );
+        jwt.sign(key, &claims)
     }
 
     fn rotation_policy(&self) -> RotationPolicy {

@@ -18,6 +18,8 @@ enum Decided {
     Issued(TokenResponse),
     Replay(Vec<u8>),
     Denied(RefreshDenied),
+    /// The JWT could not be signed: nothing was written.
+    Failed(TokenError),
 }
 
 impl TokenEndpoint {
@@ -55,10 +57,16 @@ impl TokenEndpoint {
                 policy,
             ) {
                 Ok(RefreshStep::Issue { rotate, scope }) => {
-                    let (write, response) =
-                        self.refreshed_tokens(client, state, &presented, rotate, scope, now);
-                    decided = Some(Decided::Issued(response));
-                    Some(write)
+                    match self.refreshed_tokens(client, state, &presented, rotate, scope, now) {
+                        Ok((write, response)) => {
+                            decided = Some(Decided::Issued(response));
+                            Some(write)
+                        }
+                        Err(e) => {
+                            decided = Some(Decided::Failed(e));
+                            None
+                        }
+                    }
                 }
                 Ok(RefreshStep::Replay) => {
                     decided = state.token.sealed_response.clone().map(Decided::Replay);
@@ -80,6 +88,7 @@ impl TokenEndpoint {
             (RotateOutcome::Declined, Some(Decided::Denied(denied))) => {
                 Err(self.on_denied(client, denied, now))
             }
+            (RotateOutcome::Declined, Some(Decided::Failed(e))) => Err(e),
             (RotateOutcome::NotFound, _) => Err(RefreshDenied::Expired.into_error()),
             (outcome, _) => Err(TokenError::Store(grantd_ports::StoreError::Other(format!(
                 "rotate_refresh returned {outcome:?} against the decision"
@@ -98,14 +107,24 @@ impl TokenEndpoint {
         rotate: bool,
         scope: grantd_ports::ScopeSet,
         now: UnixTime,
-    ) -> (RefreshWrite, TokenResponse) {
+    ) -> Result<(RefreshWrite, TokenResponse), TokenError> {
         let lifetimes = Lifetimes::for_client(&self.settings, client);
         let cap = state.grant.expires_at;
         let access_token = self.mint(TokenKind::Access);
         let access_expires_at = lifetimes.access_expiry(now, cap);
+        // The user authenticated when the grant began, not now: no auth_time on a refresh.
+        let handed_out = self.handed_out(
+            client,
+            &state.grant.subject,
+            &scope,
+            &access_token,
+            now,
+            access_expires_at,
+            None,
+        )?;
         let successor = rotate.then(|| self.mint(TokenKind::Refresh));
         let response = TokenResponse {
-            access_token: access_token.clone(),
+            access_token: handed_out,
             expires_in: access_expires_at - now,
             scope: scope.clone(),
             refresh_token: successor.clone(),
@@ -132,7 +151,7 @@ impl TokenEndpoint {
                 expires_at: lifetimes.refresh_expiry(now, cap),
             }),
         };
-        (write, response)
+        Ok((write, response))
     }
 
     /// Turns a denial into the endpoint's error, revoking the grant first on reuse.

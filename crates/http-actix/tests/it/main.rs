@@ -9,6 +9,7 @@ mod browser;
 mod concurrency;
 mod hostile_input;
 mod jwks;
+mod jwt_access;
 mod lifecycle_endpoints;
 mod operations;
 mod token_endpoint;
