@@ -105,7 +105,10 @@ fn a_tampered_or_foreign_token_is_refused() {
     let tampered = parts.join(".");
     let v = |t: &str, keys: &[SigningKey]| JoseVerifier.verify_access_token(t, keys, &expect());
     assert_eq!(v(&tampered, &keys), Err(JwtRejected::Signature));
-    assert_eq!(v(&token, &[other.clone()]), Err(JwtRejected::UnknownKey));
+    assert_eq!(
+        v(&token, std::slice::from_ref(&other)),
+        Err(JwtRejected::UnknownKey)
+    );
     // The other key under this key's kid: the signature does not check.
     let mut swapped = other;
     swapped.kid = key.kid.clone();

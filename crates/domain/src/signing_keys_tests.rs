@@ -109,7 +109,10 @@ fn the_first_key_signs_at_once_a_later_one_after_publish_ahead() {
 fn the_longest_lifetime_counts_per_client_overrides() {
     let settings = TokenSettings::default();
     let plain = crate::test_support::client("plain", true);
-    assert_eq!(longest_access_lifetime(&settings, &[plain.clone()]), 3600);
+    assert_eq!(
+        longest_access_lifetime(&settings, std::slice::from_ref(&plain)),
+        3600
+    );
     let mut long = crate::test_support::client("long", true);
     long.lifetimes.access_token = Some(7200);
     assert_eq!(longest_access_lifetime(&settings, &[plain, long]), 7200);
