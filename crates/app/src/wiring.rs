@@ -165,9 +165,11 @@ pub fn key_ring(
     clock: Arc<dyn Clock>,
     demo: bool,
 ) -> anyhow::Result<Option<KeyRing>> {
+    let mut made_up = false;
     let encryption = match config.keys.encryption_key() {
         Some(key) => key,
         None if demo => {
+            made_up = true;
             tracing::warn!(
                 "keys.encryption_key is empty: using a random key for this process (--demo); \
                  signing keys it creates cannot be used after a restart"
@@ -193,10 +195,18 @@ pub fn key_ring(
         clock,
         config.keys.to_settings(),
     );
-    if let Some(kid) = ring
+    while let Some(kid) = ring
         .first_sealed_shut()
         .context("cannot read the signing keys")?
     {
+        if made_up {
+            // A restarted demo cannot open what its previous run sealed: retire those keys
+            // (published until their tokens expired), and `serve --demo` makes a new one.
+            tracing::warn!(%kid, "retiring a signing key sealed by an earlier --demo run");
+            ring.retire(&kid, config.tokens.access_token_lifetime)
+                .context("cannot retire a signing key")?;
+            continue;
+        }
         anyhow::bail!(
             "invalid configuration: keys.encryption_key does not open signing key {kid} \
              (a different key sealed it)"

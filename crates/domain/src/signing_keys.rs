@@ -172,9 +172,10 @@ impl KeyRing {
         Ok(key)
     }
 
-    /// Creates the first key if there is none (a fresh installation); else nothing.
+    /// Creates a key if no live one exists (a fresh installation, or every key retired);
+    /// else nothing.
     pub fn ensure_key(&self) -> Result<Option<SigningKey>, KeyError> {
-        if self.store.list_signing_keys()?.is_empty() {
+        if !self.store.list_signing_keys()?.iter().any(live) {
             return self.rotate().map(Some);
         }
         Ok(None)
@@ -206,13 +207,14 @@ impl KeyRing {
         Ok(signing_key(&keys, self.clock.now()).cloned())
     }
 
-    /// The first key whose private part does not open under the configured encryption key
-    /// (a wrong `keys.encryption_key`), checked at start-up.
+    /// The first live key whose private part does not open under the configured encryption
+    /// key (a wrong `keys.encryption_key`), checked at start-up. Retired keys sign nothing
+    /// and need not open.
     pub fn first_sealed_shut(&self) -> Result<Option<String>, KeyError> {
         let keys = self.store.list_signing_keys()?;
         Ok(keys
             .into_iter()
-            .filter(|k| is_published(k, self.clock.now()))
+            .filter(|k| k.retired_at.is_none())
             .find(|k| !self.signer.can_open(k))
             .map(|k| k.kid))
     }

@@ -256,3 +256,17 @@ fn ensure_key_creates_only_the_first_key() {
     assert!(r.ring.ensure_key().unwrap().is_none());
     assert_eq!(r.rows.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn ensure_key_replaces_a_ring_of_retired_keys_and_the_new_one_signs() {
+    let r = ring();
+    r.ring.rotate().unwrap();
+    r.ring.retire("k0", 3600).unwrap();
+    let fresh = r.ring.ensure_key().unwrap().unwrap();
+    assert_eq!(fresh.activates_at, T0 + 600, "k0 is still published");
+    assert_eq!(
+        r.current().as_deref(),
+        Some("k1"),
+        "nothing else signs: early"
+    );
+}
