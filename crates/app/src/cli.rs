@@ -111,6 +111,24 @@ pub struct ClientCreateArgs {
     /// tokens.refresh_token_max_lifetime).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(0..))]
     pub refresh_token_max_lifetime: Option<i64>,
+    /// This client's access tokens: opaque or jwt (RFC 9068); default: tokens.access_token_format.
+    #[arg(long, value_name = "FORMAT")]
+    pub access_token_format: Option<AccessTokenFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessTokenFormatArg {
+    Opaque,
+    Jwt,
+}
+
+impl From<AccessTokenFormatArg> for grantd_ports::AccessTokenFormat {
+    fn from(value: AccessTokenFormatArg) -> Self {
+        match value {
+            AccessTokenFormatArg::Opaque => Self::Opaque,
+            AccessTokenFormatArg::Jwt => Self::Jwt,
+        }
+    }
 }
 
 /// The grant types of RFC 6749, spelled as in the `grant_type` parameter.

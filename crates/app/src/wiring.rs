@@ -309,6 +309,7 @@ mod tests {
                 redirect_uris: vec![],
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
+                access_token_format: None,
             },
         )
         .unwrap();

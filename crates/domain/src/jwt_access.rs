@@ -13,13 +13,7 @@ use grantd_ports::{
 
 use crate::{KeyError, KeyRing, TokenError};
 
-/// `tokens.access_token_format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AccessTokenFormat {
-    #[default]
-    Opaque,
-    Jwt,
-}
+pub use grantd_ports::AccessTokenFormat;
 
 /// What the JWT access tokens say about their issuer and audience.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,10 +170,9 @@ impl JwtAccessTokens {
     }
 }
 
-/// The client's own format, if it has one (`client create --access-token-format`; not
-/// stored yet: every client follows the global setting).
-fn client_format(_client: &Client) -> Option<AccessTokenFormat> {
-    None
+/// The client's own format, if it has one (`client create --access-token-format`).
+fn client_format(client: &Client) -> Option<AccessTokenFormat> {
+    client.access_token_format
 }
 
 /// The token to look up for `presented`: itself if opaque, the `jti` of a verified JWT,

@@ -28,8 +28,9 @@ pub use keys::{
 };
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
-    AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
-    NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite, RotateOutcome, Subject, User,
+    AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantRecord, GrantType, Issuance,
+    LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
+    RotateOutcome, Subject, User,
 };
 pub use scope::ScopeSet;
 pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};

@@ -4,9 +4,10 @@
 
 use diesel::prelude::*;
 use grantd_ports::{
-    AccessToken, AuthorizationCodeRecord, Client, ClientId, CodeChallenge, CodeChallengeMethod,
-    Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides, NewRefreshToken, RefreshToken,
-    ScopeSet, SecretHash, Subject, TokenHash, User, UserId, Username,
+    AccessToken, AccessTokenFormat, AuthorizationCodeRecord, Client, ClientId, CodeChallenge,
+    CodeChallengeMethod, Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides,
+    NewRefreshToken, RefreshToken, ScopeSet, SecretHash, Subject, TokenHash, User, UserId,
+    Username,
 };
 
 use crate::errors::Failure;
@@ -33,6 +34,8 @@ pub(crate) struct ClientRow {
     refresh_token_lifetime: Option<i64>,
     refresh_token_max_lifetime: Option<i64>,
     created_at: i64,
+    /// "opaque" or "jwt"; NULL = the global setting.
+    access_token_format: Option<String>,
 }
 
 impl ClientRow {
@@ -64,6 +67,7 @@ impl ClientRow {
             refresh_token_lifetime: client.lifetimes.refresh_token,
             refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
             created_at: client.created_at,
+            access_token_format: client.access_token_format.map(|f| f.as_str().to_owned()),
         })
     }
 
@@ -96,6 +100,15 @@ impl ClientRow {
                 refresh_token: self.refresh_token_lifetime,
                 refresh_token_max: self.refresh_token_max_lifetime,
             },
+            access_token_format: self
+                .access_token_format
+                .as_deref()
+                .map(|f| {
+                    AccessTokenFormat::parse(f).ok_or_else(|| {
+                        Failure::Corrupt(format!("client {:?}: access_token_format", self.id))
+                    })
+                })
+                .transpose()?,
             created_at: self.created_at,
         })
     }

@@ -15,6 +15,7 @@ diesel::table! {
         refresh_token_lifetime -> Nullable<BigInt>,
         refresh_token_max_lifetime -> Nullable<BigInt>,
         created_at -> BigInt,
+        access_token_format -> Nullable<Text>,
     }
 }
 

@@ -34,6 +34,7 @@ fn client(
         redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: 0,
     }
 }
@@ -93,6 +94,7 @@ pub fn minimal_client(id: &str) -> Client {
         redirect_uris: Vec::new(),
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: 0,
     }
 }

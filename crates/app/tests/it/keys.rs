@@ -143,3 +143,30 @@ fn plain_serve_without_keys_runs_and_demo_signs_from_the_start() {
     );
     assert!(server.output().contains("keys.encryption_key is empty"));
 }
+
+#[test]
+fn client_create_takes_an_access_token_format() {
+    let env = keyed();
+    let created = json(&env.run_ok(&[
+        "client",
+        "create",
+        "--name",
+        "rs-facing",
+        "--grant-type",
+        "client_credentials",
+        "--access-token-format",
+        "jwt",
+    ]));
+    let id = created["client_id"].as_str().unwrap();
+    let shown = json(&env.run_ok(&["client", "show", id]));
+    assert_eq!(shown["access_token_format"], "jwt");
+    let bad = env.run(&[
+        "client",
+        "create",
+        "--name",
+        "x",
+        "--access-token-format",
+        "paseto",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -278,7 +278,46 @@ fn bad_jwts_are_invalid_token_never_5xx(backend: Backend) {
     assert_eq!(introspect(&app, &access)["active"], false);
 }
 
+/// A confidential password client `id` with its own access token format.
+fn client_with_format(app: &TestApp, id: &str, format: grantd_ports::AccessTokenFormat) {
+    use grantd_ports::{GrantType, ScopeSet, SecretHasher};
+    let mut client = grantd_testkit::fixtures::minimal_client(id);
+    client.secret = Some(app.hasher.hash_client_secret(SECRET));
+    client.grant_types = vec![GrantType::Password, GrantType::RefreshToken];
+    client.scopes = ScopeSet::parse("read write").unwrap();
+    client.access_token_format = Some(format);
+    app.ports.clients.insert_client(&client).unwrap();
+}
+
+fn password_access_token(app: &TestApp, id: &str) -> String {
+    let (status, body) = json(token_request(
+        app,
+        Some((id, SECRET)),
+        &format!("grant_type=password&username=alice&password={PASSWORD}"),
+    ));
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn a_client_s_own_format_wins_over_the_global_one(backend: Backend) {
+    use grantd_ports::AccessTokenFormat;
+    // Globally opaque: one client asks for JWTs.
+    let app = TestApp::start(backend, TokenSettings::default());
+    app.key_ring().rotate().unwrap();
+    client_with_format(&app, "jwt-app", AccessTokenFormat::Jwt);
+    let jwt = password_access_token(&app, "jwt-app");
+    assert!(verify_offline(&app, &jwt).is_ok());
+    assert_eq!(me(&app, &jwt).status(), 200);
+    assert!(password_access_token(&app, "app").starts_with("gat_"));
+    // Globally JWT: one client keeps opaque tokens.
+    let app = TestApp::start_jwt(backend, TokenSettings::default());
+    client_with_format(&app, "plain-app", AccessTokenFormat::Opaque);
+    assert!(password_access_token(&app, "plain-app").starts_with("gat_"));
+    assert!(verify_offline(&app, &password_access_token(&app, "app")).is_ok());
+}
+
 on_both_backends!(
+    a_client_s_own_format_wins_over_the_global_one,
     a_password_grant_jwt_verifies_against_the_jwks_alone,
     revoking_the_grant_kills_its_jwts,
     a_refresh_issues_a_new_jwt_and_the_grace_replay_the_identical_one,
