@@ -41,6 +41,9 @@ pub enum Command {
     /// Manage remembered consents of the authorization pages.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Manage the JWT signing keys (list, rotate, retire).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Delete expired tokens and codes and ended grants in small batches; prints the
     /// counts as JSON. Safe beside a running server.
     Prune,
@@ -114,6 +117,24 @@ pub struct ClientCreateArgs {
     /// tokens.refresh_token_max_lifetime).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(0..))]
     pub refresh_token_max_lifetime: Option<i64>,
+    /// This client's access tokens: opaque or jwt (RFC 9068); default: tokens.access_token_format.
+    #[arg(long, value_name = "FORMAT")]
+    pub access_token_format: Option<AccessTokenFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessTokenFormatArg {
+    Opaque,
+    Jwt,
+}
+
+impl From<AccessTokenFormatArg> for grantd_ports::AccessTokenFormat {
+    fn from(value: AccessTokenFormatArg) -> Self {
+        match value {
+            AccessTokenFormatArg::Opaque => Self::Opaque,
+            AccessTokenFormatArg::Jwt => Self::Jwt,
+        }
+    }
 }
 
 /// The grant types of RFC 6749, spelled as in the `grant_type` parameter.
@@ -147,6 +168,16 @@ pub enum ConsentCommand {
         #[arg(long = "client", value_name = "ID")]
         client: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every key with its state (signing, pending, published, retired, expired), as JSON.
+    List,
+    /// Create a key of `keys.algorithm`: published at once, signing after `keys.publish_ahead`.
+    Rotate,
+    /// Stop a key signing; it stays published until the tokens it signed have expired.
+    Retire { kid: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -47,6 +47,7 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                 can_introspect: true,
                 lifetimes: Default::default(),
+                access_token_format: None,
             },
         )?;
         tracing::info!(client_id = DEMO_CLIENT_ID, "created the demo client");

@@ -48,6 +48,20 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
             commands::run_consent(&ports, consent, &mut io::stdout().lock())
         }
+        Command::Keys(keys) => {
+            let db = wiring::connect(config)?;
+            let ports = wiring::build_ports(config, db.clone())?;
+            let ring = wiring::key_ring(config, &db, ports.clock.clone(), false)?.ok_or_else(
+                || anyhow::anyhow!("keys.encryption_key is empty: set it (base64 of 32 random bytes) to manage signing keys"),
+            )?;
+            commands::run_keys(
+                &ring,
+                &ports,
+                &config.tokens.to_settings(),
+                keys,
+                &mut io::stdout().lock(),
+            )
+        }
         Command::User(user) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
             commands::run_user(

@@ -31,6 +31,12 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     }
 
     let state = wiring::build_state(config, db.clone(), ports, address, demo)?;
+    if let (true, Some(ring)) = (demo, &state.keys) {
+        // The demo signs from the start; otherwise `grantd keys rotate` makes the first key.
+        if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
+            tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created a signing key");
+        }
+    }
     let options = ServerOptions {
         workers: config.server.workers,
         shutdown_timeout_secs: config.server.shutdown_timeout,

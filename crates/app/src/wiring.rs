@@ -7,10 +7,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
-use grantd_domain::{PortSet, ScopeRegistry, ServerMetadata, UseCases};
+use grantd_crypto::{
+    BcryptHasher, HasherCosts, JoseKeys, JoseVerifier, KeyEncryptionKey, OsTokenMinter, SystemClock,
+};
+use grantd_domain::{
+    AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
+    ServerMetadata, UseCases,
+};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
-use grantd_ports::{ClientId, NoMetrics};
+use grantd_ports::{ClientId, Clock, KeyStore, NoMetrics, SigningAlgorithm};
 use grantd_store_diesel::{Database, DbOptions};
 
 use crate::config::Config;
@@ -78,6 +83,7 @@ pub fn build_state(
     demo: bool,
 ) -> anyhow::Result<HttpState> {
     let probe_db = db.clone();
+    let keys = key_ring(config, &db, ports.clock.clone(), demo)?;
     // Blocking work (pool checkout, queries, bcrypt) is bounded by the pool's size: more
     // requests wait on the async side for at most the pool's own checkout timeout.
     let ops = Arc::new(
@@ -101,10 +107,13 @@ pub fn build_state(
     // RFC 8414 §2 `scopes_supported`: the registry, as configured, from the first request.
     let metadata = ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
-    let use_cases = UseCases::new(ports, config.tokens.to_settings())
+    let mut use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization)
         .with_scopes(scopes);
+    if let Some(jwt) = jwt_access_tokens(config, keys.as_ref(), &metadata.issuer)? {
+        use_cases = use_cases.with_jwt(jwt);
+    }
     Ok(HttpState {
         use_cases: Arc::new(use_cases),
         // Readiness means "the database answers"; the HTTP adapter runs this off the
@@ -115,7 +124,101 @@ pub fn build_state(
         authorize: Arc::new(authorize_pages),
         ops,
         trusted_proxies: config.server.trusted_proxies()?,
+        keys,
     })
+}
+
+/// JWT access tokens over the key ring: issued where `tokens.access_token_format` says
+/// so, accepted wherever a token is presented. With the JWT format the first key is made
+/// at start-up if there is none.
+fn jwt_access_tokens(
+    config: &Config,
+    keys: Option<&KeyRing>,
+    issuer: &str,
+) -> anyhow::Result<Option<JwtAccessTokens>> {
+    let format = config.tokens.access_token_format.to_format();
+    let Some(ring) = keys else {
+        anyhow::ensure!(
+            format == AccessTokenFormat::Opaque,
+            "invalid configuration: tokens.access_token_format = \"jwt\" needs keys.encryption_key"
+        );
+        return Ok(None);
+    };
+    if format == AccessTokenFormat::Jwt {
+        if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
+            tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created the first signing key");
+        }
+    }
+    Ok(Some(JwtAccessTokens::new(
+        ring.clone(),
+        Arc::new(JoseVerifier),
+        JwtSettings {
+            format,
+            issuer: issuer.to_owned(),
+            default_audience: config.tokens.default_audience.clone(),
+            algorithms: SigningAlgorithm::ALL.to_vec(),
+        },
+    )))
+}
+
+/// The signing keys under `keys.encryption_key`. Without it: `--demo` makes one up for
+/// this process (and warns); plain `serve` runs without JWT features, but refuses to start
+/// once the database holds keys, since it could neither use nor publish them correctly.
+/// A key that does not open under the configured encryption key stops start-up too.
+pub fn key_ring(
+    config: &Config,
+    db: &Database,
+    clock: Arc<dyn Clock>,
+    demo: bool,
+) -> anyhow::Result<Option<KeyRing>> {
+    let mut made_up = false;
+    let encryption = match config.keys.encryption_key() {
+        Some(key) => key,
+        None if demo => {
+            made_up = true;
+            tracing::warn!(
+                "keys.encryption_key is empty: using a random key for this process (--demo); \
+                 signing keys it creates cannot be used after a restart"
+            );
+            KeyEncryptionKey::random()
+        }
+        None => {
+            let held = db
+                .list_signing_keys()
+                .context("cannot read the signing keys")?;
+            anyhow::ensure!(
+                held.is_empty(),
+                "invalid configuration: keys.encryption_key is empty, but the database holds {} \
+                 signing key(s): set it to the base64 key they were sealed with",
+                held.len()
+            );
+            return Ok(None);
+        }
+    };
+    let ring = KeyRing::new(
+        Arc::new(db.clone()),
+        Arc::new(JoseKeys::new(encryption)),
+        clock,
+        config.keys.to_settings(),
+    );
+    while let Some(kid) = ring
+        .first_sealed_shut()
+        .context("cannot read the signing keys")?
+    {
+        if made_up {
+            // A restarted demo cannot open what its previous run sealed: retire those keys
+            // (published until their tokens expired), and `serve --demo` makes a new one.
+            tracing::warn!(%kid, "retiring a signing key sealed by an earlier --demo run");
+            ring.retire(&kid, config.tokens.access_token_lifetime)
+                .context("cannot retire a signing key")?;
+            continue;
+        }
+        anyhow::bail!(
+            "invalid configuration: keys.encryption_key does not open signing key {kid} \
+             (a different key sealed it)"
+        );
+    }
+    Ok(Some(ring))
 }
 
 /// Reports, once at start, every stored client scope the registry does not have (a scope
@@ -223,6 +326,7 @@ mod tests {
                 redirect_uris: vec![],
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
+                access_token_format: None,
             },
         )
         .unwrap();
@@ -305,6 +409,7 @@ mod tests {
             redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
+            access_token_format: None,
         };
         create_client(&ports, &registry, new("old", "read legacy")).unwrap();
         create_client(&ports, &registry, new("fine", "read")).unwrap();

@@ -220,6 +220,7 @@ mod tests {
             redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
+            access_token_format: None,
             created_at: 0,
         }
     }

@@ -6,6 +6,7 @@ use grantd_ports::{
     Client, ClientId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime,
 };
 
+use crate::jwt_access::{recorded_token, JwtAccessTokens};
 use crate::PortSet;
 
 /// What an active token says (RFC 7662 §2.2).
@@ -35,11 +36,17 @@ pub enum IntrospectError {
 #[derive(Clone)]
 pub struct IntrospectEndpoint {
     ports: PortSet,
+    jwt: Option<JwtAccessTokens>,
 }
 
 impl IntrospectEndpoint {
     pub(crate) fn new(ports: PortSet) -> Self {
-        Self { ports }
+        Self { ports, jwt: None }
+    }
+
+    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
+        self.jwt = jwt;
+        self
     }
 
     /// Only for clients with the introspection right. `Ok(None)` = inactive. Blocking.
@@ -51,7 +58,11 @@ impl IntrospectEndpoint {
         if !client.can_introspect {
             return Err(IntrospectError::NotAllowed);
         }
-        Ok(lookup(&self.ports, presented)?)
+        // A JWT that does not verify is inactive (RFC 7662 §4: signature and expiry).
+        let Some(recorded) = recorded_token(self.jwt.as_ref(), presented)? else {
+            return Ok(None);
+        };
+        Ok(lookup(&self.ports, &recorded)?)
     }
 }
 

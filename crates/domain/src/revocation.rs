@@ -6,6 +6,7 @@
 
 use grantd_ports::{Client, PlainToken, StoreError, TokenKind};
 
+use crate::jwt_access::{recorded_token, JwtAccessTokens};
 use crate::PortSet;
 
 /// `token_type_hint` (§2.1): a hint to look in the right table first, never trusted.
@@ -41,11 +42,17 @@ pub enum RevokeError {
 #[derive(Clone)]
 pub struct RevokeEndpoint {
     ports: PortSet,
+    jwt: Option<JwtAccessTokens>,
 }
 
 impl RevokeEndpoint {
     pub(crate) fn new(ports: PortSet) -> Self {
-        Self { ports }
+        Self { ports, jwt: None }
+    }
+
+    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
+        self.jwt = jwt;
+        self
     }
 
     /// Revokes `presented` if `client` holds it. Blocking.
@@ -56,6 +63,12 @@ impl RevokeEndpoint {
         hint: Option<TokenTypeHint>,
     ) -> Result<(), RevokeError> {
         let ports = &self.ports;
+        // A JWT access token is revoked through its recorded `jti`; one that does not
+        // verify is an invalid token: success, nothing changes (§2.2).
+        let Some(recorded) = recorded_token(self.jwt.as_ref(), presented)? else {
+            return Ok(());
+        };
+        let presented = recorded.as_str();
         if [TokenKind::AuthorizationCode, TokenKind::ClientSecret]
             .iter()
             .any(|k| k.is_well_formed(presented))

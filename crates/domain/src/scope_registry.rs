@@ -252,6 +252,7 @@ mod tests {
             secret_version: 1,
             grant_types: vec![],
             scopes: ScopeSet::parse("read legacy beta").unwrap(),
+            access_token_format: None,
             default_scopes: Some(ScopeSet::parse("legacy gamma").unwrap()),
             redirect_uris: vec![],
             can_introspect: false,

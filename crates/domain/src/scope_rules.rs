@@ -128,6 +128,7 @@ mod tests {
             secret_version: 1,
             grant_types: vec![GrantType::Password],
             scopes: s(scopes),
+            access_token_format: None,
             default_scopes: own_defaults.map(s),
             redirect_uris: vec![],
             can_introspect: false,

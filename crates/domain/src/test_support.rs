@@ -246,6 +246,7 @@ pub fn client(id: &str, confidential: bool) -> Client {
         redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: 0,
     }
 }

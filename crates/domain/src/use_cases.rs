@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::client_auth::ClientAuthenticator;
+use crate::jwt_access::JwtAccessTokens;
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
@@ -41,6 +42,7 @@ struct Parts {
     clients: ClientAuthenticator,
     users: UserAuthenticator,
     scopes: Arc<ScopeRegistry>,
+    jwt: Option<JwtAccessTokens>,
 }
 
 impl UseCases {
@@ -56,6 +58,7 @@ impl UseCases {
             settings,
             authorization: AuthorizationSettings::default(),
             scopes: Arc::new(ScopeRegistry::default()),
+            jwt: None,
         })
     }
 
@@ -66,6 +69,20 @@ impl UseCases {
             scopes: Arc::new(scopes),
             ..self.into_parts()
         })
+    }
+
+    /// Issues JWT access tokens (RFC 9068) where the format says so, and accepts them at
+    /// `/api/me`, introspection and revocation.
+    pub fn with_jwt(self, jwt: JwtAccessTokens) -> Self {
+        Self::assemble(Parts {
+            jwt: Some(jwt),
+            ..self.into_parts()
+        })
+    }
+
+    /// The JWT access tokens, if configured.
+    pub fn jwt(&self) -> Option<&JwtAccessTokens> {
+        self.token.jwt()
     }
 
     /// Sets the authorization code flow's policy (code lifetime, PKCE rules).
@@ -122,6 +139,7 @@ impl UseCases {
             clients,
             users,
             scopes,
+            jwt,
         } = parts;
         Self {
             token: TokenEndpoint::new(
@@ -130,11 +148,12 @@ impl UseCases {
                 clients.clone(),
                 users.clone(),
                 scopes.clone(),
-            ),
+            )
+            .with_jwt(jwt.clone()),
             authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes),
-            revocation: RevokeEndpoint::new(ports.clone()),
-            introspection: IntrospectEndpoint::new(ports.clone()),
-            bearer: BearerCheck::new(ports.clone()),
+            revocation: RevokeEndpoint::new(ports.clone()).with_jwt(jwt.clone()),
+            introspection: IntrospectEndpoint::new(ports.clone()).with_jwt(jwt.clone()),
+            bearer: BearerCheck::new(ports.clone()).with_jwt(jwt),
             clients,
             ports,
         }
@@ -146,6 +165,7 @@ impl UseCases {
             authorization: self.authorize.settings().clone(),
             users: self.token.users().clone(),
             scopes: self.token.scopes_arc(),
+            jwt: self.token.jwt().cloned(),
             clients: self.clients,
             ports: self.ports,
         }

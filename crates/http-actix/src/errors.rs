@@ -313,6 +313,24 @@ impl From<BearerError> for OAuthError {
     }
 }
 
+/// A key operation behind the JWKS or a JWT: storage maps as always; a key that does not
+/// open (a wrong `keys.encryption_key`) or fails to sign is the operator's problem, a 500.
+impl From<grantd_domain::KeyError> for OAuthError {
+    fn from(e: grantd_domain::KeyError) -> Self {
+        match e {
+            grantd_domain::KeyError::Store(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "signing key failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
 /// §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E.
 fn sanitise(s: &str) -> String {
     s.chars()

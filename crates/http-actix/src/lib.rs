@@ -12,6 +12,7 @@ mod errors;
 mod form;
 mod health;
 mod introspect;
+mod jwks;
 mod metadata;
 mod ops;
 mod resource;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpResponse, Resource};
-use grantd_domain::{ServerMetadata, UseCases};
+use grantd_domain::{KeyRing, ServerMetadata, UseCases};
 
 pub use authorize::{AuthorizePages, SessionKey};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
@@ -56,6 +57,8 @@ pub struct HttpState {
     /// Whose forwarding header names a request's source address (none by default: the
     /// source is the TCP peer).
     pub trusted_proxies: TrustedProxies,
+    /// The signing keys (JWKS, JWTs); `None` without `keys.encryption_key`.
+    pub keys: Option<KeyRing>,
 }
 
 /// Mounts every entry of the route table; public so that tests can mount the app
@@ -92,6 +95,7 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
             .route(web::post().to(introspect::introspect))
             .default_service(only("POST")),
         Endpoint::Metadata => r.guard(guard::Get()).to(metadata::metadata),
+        Endpoint::Jwks => r.guard(guard::Get()).to(jwks::jwks),
         Endpoint::Me => r
             .route(web::get().to(resource::me))
             .default_service(only("GET")),

@@ -23,6 +23,8 @@ pub(crate) enum Endpoint {
     Introspect,
     /// `GET` (RFC 8414).
     Metadata,
+    /// `GET` (RFC 7517): the published signing keys.
+    Jwks,
     /// `GET`: the sample protected resource (RFC 6750).
     Me,
     /// `GET`: liveness.
@@ -34,7 +36,7 @@ pub(crate) enum Endpoint {
 }
 
 /// Every route, path first.
-pub(crate) const ROUTES: [(&str, Endpoint); 12] = [
+pub(crate) const ROUTES: [(&str, Endpoint); 13] = [
     ("/oauth/authorize", Endpoint::Authorize),
     ("/oauth/logout", Endpoint::Logout),
     ("/assets/grantd.css", Endpoint::Stylesheet),
@@ -46,6 +48,7 @@ pub(crate) const ROUTES: [(&str, Endpoint); 12] = [
         "/.well-known/oauth-authorization-server",
         Endpoint::Metadata,
     ),
+    ("/.well-known/jwks.json", Endpoint::Jwks),
     ("/api/me", Endpoint::Me),
     ("/healthz", Endpoint::Healthz),
     ("/readyz", Endpoint::Readyz),

@@ -9,6 +9,7 @@ mod authorization;
 mod error;
 mod failures;
 mod ids;
+mod keys;
 mod operations;
 mod records;
 mod scope;
@@ -23,10 +24,15 @@ pub use authorization::{
 pub use error::StoreError;
 pub use failures::{FailureCounter, FailureKey, FailureWindow};
 pub use ids::{ClientId, GrantId, InvalidValue, SessionStamp, UserId, Username};
+pub use keys::{
+    AccessTokenClaims, GeneratedKey, JwtExpectations, JwtRejected, JwtVerifier, KeyStore,
+    SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
+};
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
-    AccessToken, AccessTokenState, Client, GrantRecord, GrantType, Issuance, LifetimeOverrides,
-    NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite, RotateOutcome, Subject, User,
+    AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantRecord, GrantType, Issuance,
+    LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
+    RotateOutcome, Subject, User,
 };
 pub use scope::ScopeSet;
 pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
@@ -39,6 +45,7 @@ pub use token::{PlainToken, TokenHash, TokenKind};
 pub use authorization::MockAuthorizationStore;
 #[cfg(feature = "mock")]
 pub use failures::MockFailureCounter;
+pub use keys::{MockJwtVerifier, MockKeyStore, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};
 #[cfg(feature = "mock")]

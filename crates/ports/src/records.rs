@@ -66,7 +66,34 @@ pub struct Client {
     /// May call the introspection endpoint (RFC 7662 §2.1), e.g. a resource server.
     pub can_introspect: bool,
     pub lifetimes: LifetimeOverrides,
+    /// The format of this client's access tokens; `None` = the global setting.
+    pub access_token_format: Option<AccessTokenFormat>,
     pub created_at: UnixTime,
+}
+
+/// Opaque access tokens, or RFC 9068 JWTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessTokenFormat {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "opaque" => Some(Self::Opaque),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
 }
 
 impl Client {

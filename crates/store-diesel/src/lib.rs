@@ -15,6 +15,7 @@ mod errors;
 mod failures;
 mod housekeeping;
 mod issuance;
+mod keys;
 mod migrate;
 mod pool;
 mod rows;

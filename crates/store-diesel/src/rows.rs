@@ -4,9 +4,10 @@
 
 use diesel::prelude::*;
 use grantd_ports::{
-    AccessToken, AuthorizationCodeRecord, Client, ClientId, CodeChallenge, CodeChallengeMethod,
-    Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides, NewRefreshToken, RefreshToken,
-    ScopeSet, SecretHash, SessionStamp, Subject, TokenHash, User, UserId, Username,
+    AccessToken, AccessTokenFormat, AuthorizationCodeRecord, Client, ClientId, CodeChallenge,
+    CodeChallengeMethod, Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides,
+    NewRefreshToken, RefreshToken, ScopeSet, SecretHash, SessionStamp, Subject, TokenHash, User,
+    UserId, Username,
 };
 
 use crate::errors::Failure;
@@ -35,6 +36,8 @@ pub(crate) struct ClientRow {
     created_at: i64,
     /// Space-separated scope tokens; NULL = the registry's defaults, '' = none.
     default_scopes: Option<String>,
+    /// "opaque" or "jwt"; NULL = the global setting.
+    access_token_format: Option<String>,
 }
 
 impl ClientRow {
@@ -67,6 +70,7 @@ impl ClientRow {
             refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
             created_at: client.created_at,
             default_scopes: client.default_scopes.as_ref().map(ScopeSet::to_delimited),
+            access_token_format: client.access_token_format.map(|f| f.as_str().to_owned()),
         })
     }
 
@@ -106,6 +110,15 @@ impl ClientRow {
                 refresh_token: self.refresh_token_lifetime,
                 refresh_token_max: self.refresh_token_max_lifetime,
             },
+            access_token_format: self
+                .access_token_format
+                .as_deref()
+                .map(|f| {
+                    AccessTokenFormat::parse(f).ok_or_else(|| {
+                        Failure::Corrupt(format!("client {:?}: access_token_format", self.id))
+                    })
+                })
+                .transpose()?,
             created_at: self.created_at,
         })
     }

@@ -16,6 +16,7 @@ diesel::table! {
         refresh_token_max_lifetime -> Nullable<BigInt>,
         created_at -> BigInt,
         default_scopes -> Nullable<Text>,
+        access_token_format -> Nullable<Text>,
     }
 }
 
@@ -102,6 +103,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        public_jwk -> Text,
+        private_key -> Binary,
+        created_at -> BigInt,
+        activates_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        published_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(access_tokens -> grants (grant_id));
@@ -113,5 +127,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     access_tokens,
     authorization_codes,
-    consents
+    consents,
+    signing_keys
 );

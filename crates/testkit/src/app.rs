@@ -46,6 +46,13 @@ impl TestApp {
         })
     }
 
+    /// The app issuing JWT access tokens (`tokens.access_token_format = "jwt"`).
+    pub fn start_jwt(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_with(backend, settings, |config| {
+            config.tokens.access_token_format = grantd_app::config::AccessTokenFormatSetting::Jwt;
+        })
+    }
+
     /// As [`TestApp::start`], with the test's own changes to the configuration (e.g.
     /// `[rate_limit]`, `server.trusted_proxies`); they hold across [`TestApp::restart`].
     pub fn start_with(
@@ -98,6 +105,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The signing keys of this app's database, under the test encryption key and the
+    /// test's clock, as `grantd keys ...` would manage them.
+    pub fn key_ring(&self) -> grantd_domain::KeyRing {
+        grantd_domain::KeyRing::new(
+            Arc::new(self.db.clone()),
+            Arc::new(crate::keys::jose()),
+            Arc::new(self.clock.clone()),
+            grantd_domain::KeySettings::default(),
+        )
+    }
+
     /// The database URL this app serves from (to inspect it directly).
     pub fn database_url(&self) -> &str {
         self.database.url()
@@ -124,6 +142,7 @@ fn config(url: &str, settings: &TokenSettings, issuer: &str) -> Config {
     config.tokens = TokensConfig::from(settings);
     // base64 of 32 bytes of 42: a fixed key, so sessions survive `restart`.
     config.authorization.session_key = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".into();
+    config.keys.encryption_key = crate::keys::ENCRYPTION_KEY.into();
     config
 }
 

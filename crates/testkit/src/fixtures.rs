@@ -35,6 +35,7 @@ fn client(
         redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: 0,
     }
 }
@@ -96,6 +97,7 @@ pub fn minimal_client(id: &str) -> Client {
         redirect_uris: Vec::new(),
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: 0,
     }
 }

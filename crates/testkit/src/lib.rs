@@ -8,6 +8,7 @@
 //! - [`clock`]: a clock the test moves.
 //! - [`http`]: blocking HTTP helpers (forms, Basic auth, JSON bodies).
 //! - [`race`]: requests that truly arrive together at the server (the refresh races).
+//! - [`keys`]: the test signing-key encryption key and sealed key rows.
 //! - [`process`]: the built `grantd` binary run as a process.
 //! - [`app`]: the real app in-process (built by the app's own wiring) on either backend,
 //!   with the [`fixtures`] seeded.
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod database;
 pub mod fixtures;
 pub mod http;
+pub mod keys;
 pub mod own_postgres;
 pub mod process;
 pub mod race;

@@ -41,6 +41,8 @@ pub struct ClientView {
     pub access_token_lifetime: Option<i64>,
     pub refresh_token_lifetime: Option<i64>,
     pub refresh_token_max_lifetime: Option<i64>,
+    /// "opaque" or "jwt"; null = the global setting.
+    pub access_token_format: Option<&'static str>,
     pub created_at: i64,
 }
 
@@ -55,6 +57,7 @@ impl From<&Client> for ClientView {
             default_scope: c.default_scopes.as_ref().map(ScopeSet::to_delimited),
             redirect_uris: c.redirect_uris.clone(),
             introspect: c.can_introspect,
+            access_token_format: c.access_token_format.map(|f| f.as_str()),
             secret_version: c.secret_version,
             access_token_lifetime: c.lifetimes.access_token,
             refresh_token_lifetime: c.lifetimes.refresh_token,
@@ -82,6 +85,8 @@ pub struct NewClient {
     pub can_introspect: bool,
     /// Per-client token lifetimes; `None` fields use the global `[tokens]` settings.
     pub lifetimes: LifetimeOverrides,
+    /// `--access-token-format`; `None` = the global `tokens.access_token_format`.
+    pub access_token_format: Option<grantd_ports::AccessTokenFormat>,
 }
 
 /// Runs a `client` command; `scopes` is the configured registry new clients must fit.
@@ -166,6 +171,7 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
             refresh_token: args.refresh_token_lifetime,
             refresh_token_max: args.refresh_token_max_lifetime,
         },
+        access_token_format: args.access_token_format.map(Into::into),
     })
 }
 
@@ -227,6 +233,7 @@ pub fn create_client(
         redirect_uris: new.redirect_uris,
         can_introspect: new.can_introspect,
         lifetimes: new.lifetimes,
+        access_token_format: new.access_token_format,
         created_at: ports.clock.now(),
     };
     match ports.clients.insert_client(&client) {
@@ -316,6 +323,7 @@ mod tests {
             access_token_lifetime: None,
             refresh_token_lifetime: None,
             refresh_token_max_lifetime: None,
+            access_token_format: None,
         };
         let mut out = Vec::new();
         run_client(
@@ -351,8 +359,13 @@ mod tests {
             access_token_lifetime: Some(300),
             refresh_token_lifetime: None,
             refresh_token_max_lifetime: Some(0),
+            access_token_format: Some(crate::cli::AccessTokenFormatArg::Jwt),
         };
         let new = new_client_from_args(&args).unwrap();
+        assert_eq!(
+            new.access_token_format,
+            Some(grantd_ports::AccessTokenFormat::Jwt)
+        );
         assert_eq!(
             new.lifetimes,
             LifetimeOverrides {
@@ -385,6 +398,7 @@ mod tests {
             secret_version: 1,
             grant_types: vec![GrantType::Password],
             scopes: ScopeSet::parse("read").unwrap(),
+            access_token_format: None,
             default_scopes: None,
             redirect_uris: vec![],
             can_introspect: false,
@@ -406,6 +420,7 @@ mod tests {
             redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
+            access_token_format: None,
             created_at: 0,
         };
         let json = serde_json::to_string(&ClientView::from(&client)).unwrap();
@@ -429,6 +444,7 @@ mod tests {
             redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
+            access_token_format: None,
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
         assert_eq!(err.to_string(), "--name must not be empty");
@@ -488,6 +504,7 @@ mod tests {
             access_token_lifetime: None,
             refresh_token_lifetime: None,
             refresh_token_max_lifetime: None,
+            access_token_format: None,
         };
         create_client(
             &d.ports(),

@@ -1,5 +1,5 @@
-//! The administrative commands over the ports, one module per noun: `client …`, `user …`
-//! and `consent …`. They write JSON or a short confirmation to `out`; errors go back to
+//! The administrative commands over the ports, one module per noun: `client …`, `user …`,
+//! `consent …` and `keys …`. They write JSON or a short confirmation to `out`; errors go back to
 //! `main`, which prints them and exits 1.
 //!
 //! The rules are the domain's: which registrations are valid
@@ -11,6 +11,7 @@ mod client;
 mod consent;
 #[cfg(test)]
 mod doubles;
+mod keys;
 mod user;
 
 use std::io::Write;
@@ -21,6 +22,7 @@ pub use client::{
     create_client, new_client_from_args, run_client, ClientView, IssuedCredentials, NewClient,
 };
 pub use consent::run_consent;
+pub use keys::{run_keys, KeyView};
 pub use user::{create_user, read_password, run_user};
 
 /// Pretty JSON and a final newline, as every listing and every minted credential is shown.

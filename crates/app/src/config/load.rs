@@ -230,6 +230,42 @@ mod tests {
     }
 
     #[test]
+    fn keys_and_the_access_token_format_layer_from_toml_and_env() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                "[keys]\nalgorithm = \"ES256\"\npublish_ahead = 120\n[tokens]\naccess_token_format = \"jwt\"\n",
+            )?;
+            jail.set_env("GRANTD_KEYS__ALGORITHM", "EdDSA");
+            jail.set_env(
+                "GRANTD_KEYS__ENCRYPTION_KEY",
+                "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=",
+            );
+            jail.set_env("GRANTD_TOKENS__DEFAULT_AUDIENCE", "https://api.example");
+            let config = load_in_jail().unwrap();
+            let keys = config.keys.to_settings();
+            assert_eq!(keys.algorithm, grantd_ports::SigningAlgorithm::EdDsa);
+            assert_eq!(keys.publish_ahead, 120);
+            assert!(config.keys.encryption_key().is_some());
+            assert_eq!(
+                config.tokens.access_token_format.to_format(),
+                grantd_domain::AccessTokenFormat::Jwt
+            );
+            assert_eq!(config.tokens.default_audience, "https://api.example");
+            jail.set_env("GRANTD_KEYS__ALGORITHM", "HS256");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(err.contains("keys.algorithm"), "{err}");
+            jail.set_env("GRANTD_KEYS__ALGORITHM", "RS256");
+            jail.set_env("GRANTD_KEYS__ENCRYPTION_KEY", "too-short");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(err.contains("keys.encryption_key"), "{err}");
+            assert!(!err.contains("too-short"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn explicit_config_file_is_used_and_must_exist() {
         Jail::expect_with(|jail| {
             jail.create_file("custom.toml", "[security]\npassword_bcrypt_cost = 5\n")?;

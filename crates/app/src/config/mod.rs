@@ -5,13 +5,15 @@
 //!
 //! Every error names the key it is about, because an operator reading a failed start-up
 //! must know which line (or variable) to fix. Secrets never reach a message: the settings
-//! that may hold one, `database.url` and `authorization.session_key`, are only ever shown
+//! that may hold one, `database.url`, `authorization.session_key` and `keys.encryption_key`,
+//! are only ever shown
 //! redacted.
 
 mod authorization;
 mod database;
 mod error;
 mod housekeeping;
+mod keys;
 mod load;
 mod log;
 mod rate_limit;
@@ -29,13 +31,14 @@ pub use authorization::AuthorizationConfig;
 pub use database::{redact_url, DatabaseConfig};
 pub use error::ConfigError;
 pub use housekeeping::HousekeepingConfig;
+pub use keys::{AlgorithmSetting, KeysConfig};
 pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use rate_limit::RateLimitConfig;
 pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
 pub use server::{ProxyHeaderSetting, ServerConfig};
-pub use tokens::{ReusePolicySetting, TokensConfig};
+pub use tokens::{AccessTokenFormatSetting, ReusePolicySetting, TokensConfig};
 
 /// Everything an operator can set. Each section refuses keys it does not know, so that a
 /// typo fails loudly instead of silently leaving a default in force.
@@ -52,6 +55,7 @@ pub struct Config {
     pub housekeeping: HousekeepingConfig,
     /// `[scopes.<name>]`: the scope registry.
     pub scopes: ScopesConfig,
+    pub keys: KeysConfig,
 }
 
 impl Config {
@@ -65,6 +69,7 @@ impl Config {
         self.security.validate()?;
         self.rate_limit.validate()?;
         self.authorization.validate()?;
+        self.keys.validate()?;
         self.log.validate()?;
         self.scopes.validate()
     }

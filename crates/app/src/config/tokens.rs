@@ -1,7 +1,7 @@
 //! `[tokens]`: token lifetimes and the refresh token rotation policy, and their conversion
 //! to and from the domain's `TokenSettings` (whose defaults are the only ones).
 
-use grantd_domain::{ReusePolicy, TokenSettings};
+use grantd_domain::{AccessTokenFormat, ReusePolicy, TokenSettings};
 use serde::{Deserialize, Serialize};
 
 use super::error::{NON_NEGATIVE, POSITIVE};
@@ -14,6 +14,24 @@ pub enum ReusePolicySetting {
     #[default]
     RevokeGrant,
     ReportOnly,
+}
+
+/// `tokens.access_token_format`: opaque tokens, or RFC 9068 JWTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormatSetting {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenFormatSetting {
+    pub fn to_format(self) -> AccessTokenFormat {
+        match self {
+            Self::Opaque => AccessTokenFormat::Opaque,
+            Self::Jwt => AccessTokenFormat::Jwt,
+        }
+    }
 }
 
 /// `[tokens]`: lifetimes (seconds) and the rotation policy.
@@ -29,6 +47,10 @@ pub struct TokensConfig {
     /// `TokenSettings::MAX_REUSE_GRACE_PERIOD` (300).
     pub refresh_token_reuse_grace_period: i64,
     pub refresh_token_reuse_policy: ReusePolicySetting,
+    /// "jwt": access tokens are RFC 9068 JWTs (needs `keys.encryption_key`).
+    pub access_token_format: AccessTokenFormatSetting,
+    /// `aud` of JWT access tokens; empty = the issuer.
+    pub default_audience: String,
 }
 
 impl Default for TokensConfig {
@@ -52,6 +74,8 @@ impl From<&TokenSettings> for TokensConfig {
                 ReusePolicy::RevokeGrant => ReusePolicySetting::RevokeGrant,
                 ReusePolicy::ReportOnly => ReusePolicySetting::ReportOnly,
             },
+            access_token_format: AccessTokenFormatSetting::Opaque,
+            default_audience: String::new(),
         }
     }
 }

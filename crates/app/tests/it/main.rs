@@ -7,6 +7,7 @@
 mod cli;
 mod crash;
 mod instances;
+mod keys;
 mod outage;
 mod scopes;
 mod service;

@@ -150,7 +150,7 @@ impl TokenEndpoint {
                     id: record.user_id.clone(),
                     username: record.username.clone(),
                 };
-                match self.new_issuance(client, subject, record.scope.clone(), now) {
+                match self.new_issuance(client, subject, record.scope.clone(), now, None) {
                     Ok((issuance, response)) => {
                         decided = Some(Decided::Issued(response));
                         CodeWrite::Redeem(Box::new(issuance))

@@ -21,9 +21,10 @@ impl TokenEndpoint {
         client: &Client,
         subject: Subject,
         scope: ScopeSet,
+        auth_time: Option<UnixTime>,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.ports.clock.now();
-        let (issuance, response) = self.new_issuance(client, subject, scope, now)?;
+        let (issuance, response) = self.new_issuance(client, subject, scope, now, auth_time)?;
         self.ports.tokens.issue(&issuance)?;
         Ok(response)
     }
@@ -36,6 +37,7 @@ impl TokenEndpoint {
         subject: Subject,
         scope: ScopeSet,
         now: UnixTime,
+        auth_time: Option<UnixTime>,
     ) -> Result<(Issuance, TokenResponse), TokenError> {
         let lifetimes = Lifetimes::for_client(&self.settings, client);
         let with_refresh =
@@ -56,6 +58,15 @@ impl TokenEndpoint {
         };
 
         let access_token = self.mint(TokenKind::Access);
+        let handed_out = self.handed_out(
+            client,
+            &subject,
+            &scope,
+            &access_token,
+            now,
+            access_expires_at,
+            auth_time,
+        )?;
         let refresh_token = with_refresh.then(|| self.mint(TokenKind::Refresh));
         let issuance = Issuance {
             grant: GrantRecord {
@@ -83,7 +94,7 @@ impl TokenEndpoint {
             }),
         };
         let response = TokenResponse {
-            access_token,
+            access_token: handed_out,
             expires_in: access_expires_at - now,
             scope,
             refresh_token,

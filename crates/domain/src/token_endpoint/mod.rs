@@ -14,9 +14,13 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use grantd_ports::{Client, DomainEvent, GrantType, TokenKind, UnixMillis};
+use grantd_ports::{
+    Client, DomainEvent, GrantType, PlainToken, ScopeSet, SigningKey, Subject, TokenKind,
+    UnixMillis, UnixTime,
+};
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
+use crate::jwt_access::{access_token_claims, JwtAccessTokens};
 use crate::rotation::RotationPolicy;
 use crate::user_auth::UserAuthenticator;
 use crate::{PortSet, ScopeRegistry, TokenError, TokenResponse, TokenSettings};
@@ -110,6 +114,10 @@ pub struct TokenEndpoint {
     users: UserAuthenticator,
     /// What an omitted `scope` gets, and which scopes may be issued at all.
     scopes: Arc<ScopeRegistry>,
+    /// JWT access tokens (RFC 9068), when signing keys are configured.
+    jwt: Option<JwtAccessTokens>,
+    /// The key this request signs its access token with, read before any transaction.
+    signing: Option<SigningKey>,
 }
 
 impl TokenEndpoint {
@@ -126,6 +134,8 @@ impl TokenEndpoint {
             clients,
             users,
             scopes,
+            jwt: None,
+            signing: None,
         }
     }
 
@@ -135,6 +145,15 @@ impl TokenEndpoint {
 
     pub(crate) fn scopes_arc(&self) -> Arc<ScopeRegistry> {
         self.scopes.clone()
+    }
+
+    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
+        self.jwt = jwt;
+        self
+    }
+
+    pub(crate) fn jwt(&self) -> Option<&JwtAccessTokens> {
+        self.jwt.as_ref()
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -161,12 +180,50 @@ impl TokenEndpoint {
                 "the client is not allowed this grant type",
             ));
         }
-        let result = match &request.grant {
+        // The signing key is read now, outside the store's transactions (which must not
+        // wait for a second pooled connection); the grant then signs with it.
+        let signing = match &self.jwt {
+            Some(jwt) => jwt.signing_key_for(&client)?,
+            None => None,
+        };
+        let with_key;
+        let this = if signing.is_some() {
+            with_key = Self {
+                signing,
+                ..self.clone()
+            };
+            &with_key
+        } else {
+            self
+        };
+        let result = this.grant(&client, request);
+        match &result {
+            Ok(_) => self
+                .ports
+                .metrics
+                .record(DomainEvent::TokensIssued(grant_type)),
+            Err(TokenError::TooManyAttempts { .. }) => {
+                self.ports.metrics.record(DomainEvent::RateLimited)
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn grant(&self, client: &Client, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+        let client = client.clone();
+        match &request.grant {
             GrantRequest::Password {
                 username,
                 password,
                 scope,
-            } => self.password_grant(&client, username, password, scope.as_deref(), source),
+            } => self.password_grant(
+                &client,
+                username,
+                password,
+                scope.as_deref(),
+                request.source_address,
+            ),
             GrantRequest::RefreshToken {
                 refresh_token,
                 scope,
@@ -189,18 +246,36 @@ impl TokenEndpoint {
                 redirect_uri.as_deref(),
                 code_verifier.as_deref(),
             ),
-        };
-        match &result {
-            Ok(_) => self
-                .ports
-                .metrics
-                .record(DomainEvent::TokensIssued(grant_type)),
-            Err(TokenError::TooManyAttempts { .. }) => {
-                self.ports.metrics.record(DomainEvent::RateLimited)
-            }
-            Err(_) => {}
         }
-        result
+    }
+
+    /// What the client receives for the recorded access token `jti`: the token itself, or
+    /// an RFC 9068 JWT whose `jti` it is, signed with this request's key.
+    #[allow(clippy::too_many_arguments)]
+    fn handed_out(
+        &self,
+        client: &Client,
+        subject: &Subject,
+        scope: &ScopeSet,
+        jti: &PlainToken,
+        iat: UnixTime,
+        exp: UnixTime,
+        auth_time: Option<UnixTime>,
+    ) -> Result<PlainToken, TokenError> {
+        let (Some(jwt), Some(key)) = (&self.jwt, &self.signing) else {
+            return Ok(jti.clone());
+        };
+        let claims = access_token_claims(
+            jwt.settings(),
+            client,
+            subject,
+            scope,
+            jti,
+            iat,
+            exp,
+            auth_time,
+        );
+        jwt.sign(key, &claims)
     }
 
     fn rotation_policy(&self, client: &Client) -> RotationPolicy {

@@ -43,6 +43,8 @@ impl TokenEndpoint {
                 username: user.username,
             },
             scope,
+            // The user authenticated with this very request.
+            Some(self.ports.clock.now()),
         )
     }
 }

@@ -18,6 +18,8 @@ enum Decided {
     Issued(TokenResponse),
     Replay(Vec<u8>),
     Denied(RefreshDenied),
+    /// The JWT could not be signed: nothing was written.
+    Failed(TokenError),
 }
 
 impl TokenEndpoint {
@@ -57,10 +59,16 @@ impl TokenEndpoint {
                 policy,
             ) {
                 Ok(RefreshStep::Issue { rotate, scope }) => {
-                    let (write, response) =
-                        self.refreshed_tokens(client, state, &presented, rotate, scope, now);
-                    decided = Some(Decided::Issued(response));
-                    Some(write)
+                    match self.refreshed_tokens(client, state, &presented, rotate, scope, now) {
+                        Ok((write, response)) => {
+                            decided = Some(Decided::Issued(response));
+                            Some(write)
+                        }
+                        Err(e) => {
+                            decided = Some(Decided::Failed(e));
+                            None
+                        }
+                    }
                 }
                 Ok(RefreshStep::Replay) => {
                     decided = state.token.sealed_response.clone().map(Decided::Replay);
@@ -82,6 +90,7 @@ impl TokenEndpoint {
             (RotateOutcome::Declined, Some(Decided::Denied(denied))) => {
                 Err(self.on_denied(client, denied, now))
             }
+            (RotateOutcome::Declined, Some(Decided::Failed(e))) => Err(e),
             (RotateOutcome::NotFound, _) => Err(RefreshDenied::Expired.into_error()),
             (outcome, _) => Err(TokenError::Store(grantd_ports::StoreError::Other(format!(
                 "rotate_refresh returned {outcome:?} against the decision"
@@ -100,7 +109,7 @@ impl TokenEndpoint {
         rotate: bool,
         scope: grantd_ports::ScopeSet,
         now: UnixTime,
-    ) -> (RefreshWrite, TokenResponse) {
+    ) -> Result<(RefreshWrite, TokenResponse), TokenError> {
         // A scope dropped from the registry is never issued, not even by a refresh: the
         // access token narrows (§6 allows it) while the grant keeps its scope.
         let scope = self.scopes.registered_part(&scope);
@@ -108,9 +117,19 @@ impl TokenEndpoint {
         let cap = state.grant.expires_at;
         let access_token = self.mint(TokenKind::Access);
         let access_expires_at = lifetimes.access_expiry(now, cap);
+        // The user authenticated when the grant began, not now: no auth_time on a refresh.
+        let handed_out = self.handed_out(
+            client,
+            &state.grant.subject,
+            &scope,
+            &access_token,
+            now,
+            access_expires_at,
+            None,
+        )?;
         let successor = rotate.then(|| self.mint(TokenKind::Refresh));
         let response = TokenResponse {
-            access_token: access_token.clone(),
+            access_token: handed_out,
             expires_in: access_expires_at - now,
             scope: scope.clone(),
             refresh_token: successor.clone(),
@@ -140,7 +159,7 @@ impl TokenEndpoint {
                 expires_at: lifetimes.refresh_expiry(now, cap),
             }),
         };
-        (write, response)
+        Ok((write, response))
     }
 
     /// Turns a denial into the endpoint's error, revoking the grant first on reuse.

@@ -209,6 +209,7 @@ fn browser_logs_in_allows_and_the_code_exchanges_with_pkce() {
             redirect_uris: vec![callback.clone()],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
+            access_token_format: None,
             created_at: 0,
         })
         .unwrap();

@@ -9,6 +9,8 @@ mod browser;
 mod brute_force;
 mod concurrency;
 mod hostile_input;
+mod jwks;
+mod jwt_access;
 mod lifecycle_endpoints;
 mod operations;
 mod reuse_detection;

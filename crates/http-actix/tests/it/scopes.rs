@@ -21,6 +21,7 @@ fn register(app: &TestApp, id: &str, grants: &[GrantType], scopes: &str, own: Op
             secret_version: 1,
             grant_types: grants.to_vec(),
             scopes: ScopeSet::parse(scopes).unwrap(),
+            access_token_format: None,
             default_scopes: own.map(|o| ScopeSet::parse(o).unwrap()),
             redirect_uris: vec![WEB_CB.into()],
             can_introspect: false,

@@ -40,6 +40,7 @@ fn setup(db: &Database) -> (Client, User) {
         redirect_uris: vec!["https://web.example/cb".into()],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: T0,
     };
     let user = User {

@@ -66,6 +66,7 @@ fn client(id: &str) -> Client {
             refresh_token: None,
             refresh_token_max: Some(86_400),
         },
+        access_token_format: Some(grantd_ports::AccessTokenFormat::Jwt),
         created_at: T0,
     }
 }
@@ -79,6 +80,7 @@ fn public_client(id: &str) -> Client {
         redirect_uris: Vec::new(),
         can_introspect: true,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         ..client(id)
     }
 }

@@ -35,6 +35,7 @@ fn seed(db: &Database) {
         redirect_uris: Vec::new(),
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
+        access_token_format: None,
         created_at: T0,
     })
     .unwrap();

@@ -9,6 +9,7 @@ mod connect;
 mod contract;
 mod failures_contract;
 mod housekeeping;
+mod keys_contract;
 mod migrations;
 mod postgres;
 mod sqlite;

@@ -57,6 +57,7 @@ fn setup(db: &Database) -> (User, User) {
         secret_version: 0,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read").unwrap(),
+        access_token_format: None,
         default_scopes: None,
         redirect_uris: vec!["https://web.example/cb".into()],
         can_introspect: false,

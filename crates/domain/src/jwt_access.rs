@@ -1,0 +1,276 @@
+//! JWT access tokens (RFC 9068): which format a client's access tokens take, the claims a
+//! JWT access token carries, and how a presented JWT becomes the `jti` that grantd
+//! recorded. grantd records every access token by the hash of its `jti` (the opaque token
+//! it would otherwise have handed out), so introspection, revocation, `/api/me` and grant
+//! revocation treat both formats alike; the JWT only lets a resource server verify offline.
+
+use std::sync::Arc;
+
+use grantd_ports::{
+    AccessTokenClaims, Client, JwtExpectations, JwtVerifier, PlainToken, ScopeSet,
+    SigningAlgorithm, SigningKey, StoreError, Subject, TokenKind, UnixTime,
+};
+
+use crate::{KeyError, KeyRing, TokenError};
+
+pub use grantd_ports::AccessTokenFormat;
+
+/// What the JWT access tokens say about their issuer and audience.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtSettings {
+    /// The global format; a client's own setting wins.
+    pub format: AccessTokenFormat,
+    /// `iss` (RFC 9068 §2.2), the metadata document's issuer.
+    pub issuer: String,
+    /// `aud` when the request names no resource (`tokens.default_audience`).
+    pub default_audience: String,
+    /// The algorithms a presented JWT may use: those grantd signs with, never `none` or
+    /// HMAC (they are not representable).
+    pub algorithms: Vec<SigningAlgorithm>,
+}
+
+/// The JWT side of access tokens: signing through the key ring, verifying against the
+/// published keys.
+#[derive(Clone)]
+pub struct JwtAccessTokens {
+    ring: KeyRing,
+    verifier: Arc<dyn JwtVerifier>,
+    settings: JwtSettings,
+}
+
+/// What the subject claim names: the user's stable opaque id, or the client itself for
+/// the client credentials grant (RFC 9068 §2.2: `sub` is the client id then).
+fn subject_of(client: &Client, subject: &Subject) -> String {
+    match subject {
+        Subject::User { id, .. } => id.as_str().to_owned(),
+        Subject::Client => client.id.as_str().to_owned(),
+    }
+}
+
+/// The claims of one access token (RFC 9068 §2.2). `jti` is the recorded opaque token, so
+/// that a presented JWT leads to its record; `auth_time` only where the grant knows when
+/// the user authenticated.
+#[allow(clippy::too_many_arguments)]
+pub fn access_token_claims(
+    settings: &JwtSettings,
+    client: &Client,
+    subject: &Subject,
+    scope: &ScopeSet,
+    jti: &PlainToken,
+    iat: UnixTime,
+    exp: UnixTime,
+    auth_time: Option<UnixTime>,
+) -> AccessTokenClaims {
+    let aud = if settings.default_audience.is_empty() {
+        settings.issuer.clone()
+    } else {
+        settings.default_audience.clone()
+    };
+    AccessTokenClaims {
+        iss: settings.issuer.clone(),
+        sub: subject_of(client, subject),
+        aud,
+        client_id: client.id.as_str().to_owned(),
+        iat,
+        exp,
+        jti: jti.expose().to_owned(),
+        scope: scope.to_delimited(),
+        auth_time,
+    }
+}
+
+/// Whether `presented` has the shape of a compact JWS (three base64url parts), as opposed
+/// to grantd's prefixed opaque tokens.
+pub fn looks_like_jwt(presented: &str) -> bool {
+    let parts: Vec<&str> = presented.split('.').collect();
+    parts.len() == 3
+        && parts.iter().take(2).all(|p| !p.is_empty())
+        && presented
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+impl JwtAccessTokens {
+    pub fn new(ring: KeyRing, verifier: Arc<dyn JwtVerifier>, settings: JwtSettings) -> Self {
+        Self {
+            ring,
+            verifier,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &JwtSettings {
+        &self.settings
+    }
+
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    /// The format of `client`'s access tokens: its own setting, else the global one.
+    pub fn format_for(&self, client: &Client) -> AccessTokenFormat {
+        client_format(client).unwrap_or(self.settings.format)
+    }
+
+    /// The key to sign `client`'s next access token with, read before any transaction
+    /// opens; `None` when the client gets opaque tokens.
+    pub(crate) fn signing_key_for(
+        &self,
+        client: &Client,
+    ) -> Result<Option<SigningKey>, TokenError> {
+        if self.format_for(client) == AccessTokenFormat::Opaque {
+            return Ok(None);
+        }
+        match self.ring.current() {
+            Ok(Some(key)) => Ok(Some(key)),
+            Ok(None) => Err(TokenError::Store(StoreError::Other(
+                "JWT access tokens are configured, but there is no signing key".to_owned(),
+            ))),
+            Err(KeyError::Store(e)) => Err(TokenError::Store(e)),
+            Err(e) => Err(TokenError::Store(StoreError::Other(e.to_string()))),
+        }
+    }
+
+    /// The signed JWT carrying `claims`.
+    pub(crate) fn sign(
+        &self,
+        key: &SigningKey,
+        claims: &AccessTokenClaims,
+    ) -> Result<PlainToken, TokenError> {
+        self.ring
+            .signer()
+            .sign_access_token(key, claims)
+            .map(|jwt| PlainToken::from_presented(&jwt))
+            .map_err(|e| TokenError::Store(StoreError::Other(e.to_string())))
+    }
+
+    /// The recorded opaque token behind a presented JWT: `Ok(None)` if it does not verify
+    /// against the published keys (unknown `kid`, bad signature, wrong `alg`, `typ` or
+    /// `iss`, expired) or its `jti` is no access token of ours.
+    pub(crate) fn jti_of(&self, presented: &str) -> Result<Option<String>, StoreError> {
+        let keys = match self.ring.published() {
+            Ok(keys) => keys,
+            Err(KeyError::Store(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Other(e.to_string())),
+        };
+        let expected = JwtExpectations {
+            issuer: self.settings.issuer.clone(),
+            now: self.ring.now(),
+            algorithms: self.settings.algorithms.clone(),
+        };
+        let Ok(claims) = self
+            .verifier
+            .verify_access_token(presented, &keys, &expected)
+        else {
+            return Ok(None);
+        };
+        Ok(TokenKind::Access
+            .is_well_formed(&claims.jti)
+            .then_some(claims.jti))
+    }
+}
+
+/// The client's own format, if it has one (`client create --access-token-format`).
+fn client_format(client: &Client) -> Option<AccessTokenFormat> {
+    client.access_token_format
+}
+
+/// The token to look up for `presented`: itself if opaque, the `jti` of a verified JWT,
+/// or `None` for a JWT that does not verify (or any JWT when JWTs are off).
+pub(crate) fn recorded_token(
+    jwt: Option<&JwtAccessTokens>,
+    presented: &str,
+) -> Result<Option<String>, StoreError> {
+    if !looks_like_jwt(presented) {
+        return Ok(Some(presented.to_owned()));
+    }
+    match jwt {
+        Some(jwt) => jwt.jti_of(presented),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use grantd_ports::{Subject, UserId, Username};
+
+    use super::*;
+    use crate::test_support::client;
+
+    fn settings(aud: &str) -> JwtSettings {
+        JwtSettings {
+            format: AccessTokenFormat::Jwt,
+            issuer: "https://as.example".into(),
+            default_audience: aud.into(),
+            algorithms: vec![SigningAlgorithm::Rs256],
+        }
+    }
+
+    #[test]
+    fn claims_carry_rfc_9068_members() {
+        let app = client("app", true);
+        let user = Subject::User {
+            id: UserId::parse("u-1").unwrap(),
+            username: Username::parse("alice").unwrap(),
+        };
+        let jti = TokenKind::Access.encode(&[3; 32]);
+        let scope = ScopeSet::parse("write read").unwrap();
+        let c = access_token_claims(
+            &settings("https://api.example"),
+            &app,
+            &user,
+            &scope,
+            &jti,
+            100,
+            400,
+            Some(100),
+        );
+        assert_eq!(c.iss, "https://as.example");
+        assert_eq!(c.sub, "u-1", "the user's opaque id, not the username");
+        assert_eq!(c.aud, "https://api.example");
+        assert_eq!(c.client_id, "app");
+        assert_eq!((c.iat, c.exp, c.auth_time), (100, 400, Some(100)));
+        assert_eq!(c.jti, jti.expose());
+        assert_eq!(c.scope, scope.to_delimited());
+    }
+
+    #[test]
+    fn a_client_token_names_the_client_and_the_audience_defaults_to_the_issuer() {
+        let app = client("app", true);
+        let jti = TokenKind::Access.encode(&[3; 32]);
+        let c = access_token_claims(
+            &settings(""),
+            &app,
+            &Subject::Client,
+            &ScopeSet::parse("read").unwrap(),
+            &jti,
+            1,
+            2,
+            None,
+        );
+        assert_eq!(c.sub, "app");
+        assert_eq!(c.aud, "https://as.example");
+        assert_eq!(c.auth_time, None);
+    }
+
+    #[test]
+    fn jwt_shape_is_told_from_opaque_tokens() {
+        assert!(looks_like_jwt("eyJh.eyJi.c2ln"));
+        assert!(
+            looks_like_jwt("eyJh.eyJi."),
+            "alg none has an empty signature"
+        );
+        assert!(!looks_like_jwt(TokenKind::Access.encode(&[1; 32]).expose()));
+        assert!(!looks_like_jwt("a.b"));
+        assert!(!looks_like_jwt("a.b.c d"));
+    }
+
+    #[test]
+    fn without_jwts_a_jwt_is_unknown_and_an_opaque_token_passes_through() {
+        assert_eq!(recorded_token(None, "eyJh.eyJi.c2ln").unwrap(), None);
+        assert_eq!(
+            recorded_token(None, "gat_x").unwrap().as_deref(),
+            Some("gat_x")
+        );
+    }
+}

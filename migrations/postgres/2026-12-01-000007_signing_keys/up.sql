@@ -1,0 +1,19 @@
+-- Signing keys for JWTs, shared by every instance (issue 12). The private part is stored
+-- only sealed (ChaCha20-Poly1305 under keys.encryption_key); the public JWK is what the
+-- JWKS publishes. A key signs from activates_at on (published before, so that caches have
+-- it), and a retired key stays published until published_until (its last token's expiry).
+CREATE TABLE signing_keys (
+    kid             TEXT PRIMARY KEY,
+    algorithm       TEXT NOT NULL,
+    public_jwk      TEXT NOT NULL,
+    private_key     BYTEA NOT NULL,
+    created_at      BIGINT NOT NULL,
+    activates_at    BIGINT NOT NULL,
+    retired_at      BIGINT NULL,
+    published_until BIGINT NULL,
+    CHECK ((retired_at IS NULL) = (published_until IS NULL))
+);
+
+-- RFC 9068: a client may get JWT access tokens although the global format is opaque, or
+-- the reverse; NULL = the global tokens.access_token_format.
+ALTER TABLE clients ADD COLUMN access_token_format TEXT NULL;
