@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, SystemClock};
+use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, PermitPool, SystemClock};
 use grantd_domain::{PortSet, ServerMetadata, UseCases};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
 use grantd_ports::NoMetrics;
@@ -38,8 +38,8 @@ pub fn migrate(db: &Database) -> anyhow::Result<()> {
     Ok(db.migrate()?)
 }
 
-/// The ports over one shared database handle, bcrypt at the configured costs, the OS
-/// CSPRNG and the system clock.
+/// The ports over one shared database handle, bcrypt at the configured costs under the
+/// password-check permit pool, the OS CSPRNG and the system clock.
 pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
     let hasher = BcryptHasher::new(HasherCosts {
         password: config.security.password_bcrypt_cost,
@@ -54,6 +54,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
         tokens: db.clone(),
         authorizations: db,
         hasher: Arc::new(hasher),
+        password_checks: Arc::new(PermitPool::new(config.security.password_check_permits())),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(NoMetrics),

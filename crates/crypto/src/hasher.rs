@@ -3,6 +3,9 @@
 
 use grantd_ports::{SecretHash, SecretHasher};
 
+/// The most bytes of a secret bcrypt reads; every byte after them would be ignored.
+const MAX_SECRET_BYTES: usize = 72;
+
 /// bcrypt work factors (4..=31); each step doubles the time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HasherCosts {
@@ -43,8 +46,14 @@ impl BcryptHasher {
     }
 
     fn hash_at(secret: &str, cost: u32) -> SecretHash {
-        // bcrypt::hash fails only for a cost outside 4..=31, which `new` refused; it
-        // truncates at 72 bytes, as every bcrypt does.
+        // bcrypt reads 72 bytes at most. The domain refuses longer passwords before they
+        // get here; should one slip through, the empty hash stored verifies nothing,
+        // rather than a hash of the first 72 bytes that would accept any password sharing
+        // them. (bcrypt's own `non_truncating_hash` counts the C string's NUL and so stops
+        // at 71.) bcrypt::hash fails only for a cost outside 4..=31, which `new` refused.
+        if secret.len() > MAX_SECRET_BYTES {
+            return SecretHash::from_stored(String::new());
+        }
         SecretHash::from_stored(bcrypt::hash(secret, cost).unwrap_or_default())
     }
 }
@@ -59,7 +68,8 @@ impl SecretHasher for BcryptHasher {
     }
 
     fn verify(&self, secret: &str, hash: &SecretHash) -> bool {
-        bcrypt::verify(secret, hash.as_str()).unwrap_or(false)
+        // Never a match on the first 72 bytes alone.
+        secret.len() <= MAX_SECRET_BYTES && bcrypt::verify(secret, hash.as_str()).unwrap_or(false)
     }
 
     fn burn_password_verification(&self) {
@@ -84,6 +94,24 @@ mod tests {
         assert!(!h.verify("nope", &stored));
         assert!(!h.verify("pw", &SecretHash::from_stored("garbage".into())));
         assert!(h.verify("cs", &h.hash_client_secret("cs")));
+    }
+
+    #[test]
+    fn a_secret_over_72_bytes_never_verifies_on_its_first_72() {
+        let h = BcryptHasher::new(HasherCosts {
+            password: 4,
+            client_secret: 4,
+        })
+        .unwrap();
+        let first_72 = "p".repeat(72);
+        let stored = h.hash_password(&first_72);
+        assert!(h.verify(&first_72, &stored));
+        assert!(!h.verify(&format!("{first_72}-and-more"), &stored));
+        // Hashing one is refused too: the stored value verifies nothing at all.
+        let long = format!("{first_72}x");
+        let stored = h.hash_password(&long);
+        assert!(!h.verify(&long, &stored));
+        assert!(!h.verify(&first_72, &stored));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use grantd_ports::{Client, ClientId, DomainEvent, StoreError};
 
+use crate::check_permits::{self, ChecksBusy};
 use crate::secret_cache::SecretCache;
 use crate::{AttemptLimit, FailureLimiter, PortSet, SecretCacheLimits};
 
@@ -68,6 +69,9 @@ pub enum ClientAuthError {
 pub enum AuthenticateError {
     #[error("invalid_client: {0}")]
     Denied(#[from] ClientAuthError),
+    /// A secret needed bcrypt and every password-check permit was taken: retry later.
+    #[error(transparent)]
+    Busy(#[from] ChecksBusy),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -167,6 +171,8 @@ fn verify(
             if hit {
                 return Ok(client);
             }
+            // A guessed secret costs a bcrypt as a guessed password does: the same pool.
+            let _permit = check_permits::take(ports)?;
             if ports.hasher.verify(secret, stored) {
                 cache.remember(minter, &client.id, version, stored, secret, now);
                 Ok(client)
@@ -288,6 +294,7 @@ mod tests {
                 .map_err(|e| match e {
                     AuthenticateError::Denied(denied) => denied,
                     AuthenticateError::Store(e) => panic!("unexpected storage failure: {e}"),
+                    AuthenticateError::Busy(e) => panic!("unexpected: {e}"),
                 })
         }
     }

@@ -13,6 +13,7 @@ mod attempts;
 mod authorize_endpoint;
 pub mod authorize_request;
 mod bearer;
+mod check_permits;
 mod client_auth;
 mod consent_rules;
 mod errors;
@@ -39,6 +40,7 @@ mod test_support;
 pub use attempts::{AttemptLimit, FailureLimiter};
 pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect};
 pub use bearer::{ActiveToken, BearerCheck, BearerError};
+pub use check_permits::ChecksBusy;
 pub use client_auth::{
     AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,
 };

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use grantd_ports::{
-    AuthorizationStore, ClientStore, Clock, Metrics, SecretHasher, TokenMinter, TokenStore,
-    UserStore,
+    AuthorizationStore, ClientStore, Clock, Metrics, PasswordCheckPermits, SecretHasher,
+    TokenMinter, TokenStore, UserStore,
 };
 
 /// Every port the use cases need. Cheap to clone (all `Arc`s).
@@ -17,6 +17,8 @@ pub struct PortSet {
     /// Authorization codes and consents (the code flow).
     pub authorizations: Arc<dyn AuthorizationStore>,
     pub hasher: Arc<dyn SecretHasher>,
+    /// How many password and client-secret checks (bcrypt) may run at once.
+    pub password_checks: Arc<dyn PasswordCheckPermits>,
     pub minter: Arc<dyn TokenMinter>,
     pub clock: Arc<dyn Clock>,
     /// Where domain events (tokens issued, reuse, rate limits) are counted; `NoMetrics`

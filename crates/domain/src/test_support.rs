@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use grantd_ports::{
     AccessToken, AccessTokenState, Client, ClientId, DomainEvent, GrantId, GrantRecord, GrantType,
     LifetimeOverrides, Metrics, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
-    MockTokenStore, MockUserStore, PlainToken, RefreshToken, RefreshTokenState, ScopeSet,
-    SecretHash, Subject, TokenHash, TokenKind, UnixTime, User, UserId, Username,
+    MockTokenStore, MockUserStore, PasswordCheckPermits, PlainToken, RefreshToken,
+    RefreshTokenState, ScopeSet, SecretHash, Subject, TokenHash, TokenKind, UnboundedChecks,
+    UnixTime, User, UserId, Username,
 };
 
 use crate::{
@@ -28,6 +29,8 @@ pub struct Doubles {
     pub tokens: MockTokenStore,
     pub authorizations: grantd_ports::MockAuthorizationStore,
     pub hasher: MockSecretHasher,
+    /// The password-check permits: unbounded unless a test says otherwise.
+    pub password_checks: Arc<dyn PasswordCheckPermits>,
     /// Every domain event recorded through the metrics port; clone it before freezing.
     pub events: Events,
 }
@@ -75,6 +78,7 @@ impl Doubles {
             tokens: MockTokenStore::new(),
             authorizations: grantd_ports::MockAuthorizationStore::new(),
             hasher,
+            password_checks: Arc::new(UnboundedChecks),
             events: Events::default(),
         }
     }
@@ -116,6 +120,7 @@ impl Doubles {
             tokens: Arc::new(self.tokens),
             authorizations: Arc::new(self.authorizations),
             hasher: Arc::new(self.hasher),
+            password_checks: self.password_checks,
             minter: Arc::new(minter),
             clock: Arc::new(clock),
             metrics: Arc::new(self.events),

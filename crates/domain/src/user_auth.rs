@@ -1,12 +1,16 @@
 //! Resource-owner authentication by username and password, shared by the password grant
 //! (RFC 6749 §4.3) and the login page of the authorization endpoint: one set of rules and
 //! one per-username failure limit (§4.3.2: "MUST protect the endpoint against brute force
-//! attacks"), so failures at either count against both.
+//! attacks"), so failures at either count against both. Each check runs under a
+//! password-check permit (`check_permits`), and a password longer than bcrypt reads is
+//! refused unhashed (`accounts::MAX_PASSWORD_BYTES`).
 
 use std::sync::Arc;
 
 use grantd_ports::{StoreError, User, Username};
 
+use crate::accounts::MAX_PASSWORD_BYTES;
+use crate::check_permits::{self, ChecksBusy};
 use crate::{AttemptLimit, FailureLimiter, PortSet};
 
 /// Why a username and password did not log a user in.
@@ -18,6 +22,10 @@ pub enum LoginError {
     /// Too many failures for this username lately; retry after this many seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },
+    /// Every password-check permit is taken: refused at once, not a failed attempt, never
+    /// counted.
+    #[error(transparent)]
+    Busy(#[from] ChecksBusy),
     /// The storage failed: not a failed attempt, never counted.
     #[error(transparent)]
     Store(StoreError),
@@ -56,6 +64,14 @@ impl UserAuthenticator {
     /// One answer for every wrong guess, in the time a wrong password takes.
     fn check_password(&self, username: &str, password: &str) -> Result<User, LoginError> {
         let ports = &self.ports;
+        // bcrypt reads 72 bytes at most, and no password longer than that can be set: a
+        // longer one is a wrong guess (never accepted on its first 72 bytes), refused
+        // without hashing. It tells nothing about the user, so no timing to equalise.
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(LoginError::BadCredentials);
+        }
+        // Before the lookup: with every permit taken, refusing costs no query either.
+        let _permit = check_permits::take(ports)?;
         let Ok(username) = Username::parse(username) else {
             ports.hasher.burn_password_verification();
             return Err(LoginError::BadCredentials);

@@ -27,7 +27,10 @@ pub use records::{
     NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite, RotateOutcome, Subject, User,
 };
 pub use scope::ScopeSet;
-pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
+pub use services::{
+    CheckPermit, Clock, PasswordCheckPermits, SecretHash, SecretHasher, TokenMinter,
+    UnboundedChecks,
+};
 pub use stores::{ClientStore, RefreshDecision, RefreshIntent, TokenStore, UserStore};
 pub use token::{PlainToken, TokenHash, TokenKind};
 
@@ -36,7 +39,7 @@ pub use authorization::MockAuthorizationStore;
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};
 #[cfg(feature = "mock")]
-pub use services::{MockClock, MockSecretHasher, MockTokenMinter};
+pub use services::{MockClock, MockPasswordCheckPermits, MockSecretHasher, MockTokenMinter};
 #[cfg(feature = "mock")]
 pub use stores::{MockClientStore, MockTokenStore, MockUserStore};
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use grantd_domain::PortSet;
 use grantd_ports::{
     MockAuthorizationStore, MockClientStore, MockClock, MockSecretHasher, MockTokenMinter,
-    MockTokenStore, MockUserStore, NoMetrics,
+    MockTokenStore, MockUserStore, NoMetrics, UnboundedChecks,
 };
 
-pub(super) struct Doubles {
+pub(crate) struct Doubles {
     pub clients: MockClientStore,
     pub users: MockUserStore,
     pub tokens: MockTokenStore,
@@ -36,6 +36,7 @@ impl Doubles {
             tokens: Arc::new(self.tokens),
             authorizations: Arc::new(MockAuthorizationStore::new()),
             hasher: Arc::new(self.hasher),
+            password_checks: Arc::new(UnboundedChecks),
             minter: Arc::new(self.minter),
             clock: Arc::new(clock),
             metrics: Arc::new(NoMetrics),

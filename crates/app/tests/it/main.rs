@@ -5,6 +5,7 @@
 
 mod cli;
 mod crash;
+mod exposure;
 mod instances;
 mod outage;
 mod service;

@@ -5,10 +5,13 @@
 
 mod account_lifecycle;
 mod authorization_code;
+mod bearer_challenge;
 mod browser;
+mod capacity;
 mod concurrency;
 mod hostile_input;
 mod lifecycle_endpoints;
+mod long_passwords;
 mod operations;
 mod token_endpoint;
 
