@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, PermitPool, SystemClock};
+use grantd_crypto::{BcryptHasher, HasherCosts, OsTokenMinter, PermitPool, SlowLane, SystemClock};
 use grantd_domain::{PortSet, ServerMetadata, UseCases};
 use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
 use grantd_ports::NoMetrics;
@@ -41,12 +41,16 @@ pub fn migrate(db: &Database) -> anyhow::Result<()> {
 /// The ports over one shared database handle, bcrypt at the configured costs under the
 /// password-check permit pool, the OS CSPRNG and the system clock.
 pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
+    let permits = config.security.password_check_permits();
+    // One lane thread per permit, at nice +10: bcrypt gets the CPU the request path leaves.
+    let lane = SlowLane::start(permits, 10).context("cannot start the bcrypt threads")?;
     let hasher = BcryptHasher::new(HasherCosts {
         password: config.security.password_bcrypt_cost,
         client_secret: config.security.client_secret_bcrypt_cost,
     })
     .map_err(anyhow::Error::msg)
-    .context("invalid configuration: security")?;
+    .context("invalid configuration: security")?
+    .with_lane(lane);
     let db = Arc::new(db);
     Ok(PortSet {
         clients: db.clone(),

@@ -6,6 +6,7 @@
 mod cli;
 mod crash;
 mod exposure;
+mod flood;
 mod instances;
 mod outage;
 mod service;
