@@ -111,6 +111,7 @@ impl Drop for Unfinished {
 /// probe if needed. The probe is a task of its own, so that a client hanging up cannot
 /// leave it half done.
 async fn database_ready(state: &HttpState) -> bool {
+    let asked = Instant::now();
     let probe = state.ops.readiness_probe();
     let mut results = probe.results.subscribe();
     if probe.claim() {
@@ -126,7 +127,9 @@ async fn database_ready(state: &HttpState) -> bool {
             ops.readiness_probe().finish(ready);
         });
     }
-    let fresh = results.wait_for(|r| r.is_some_and(Probed::fresh));
+    // A result published since this request asked will do, even if a busy worker only
+    // sees it after it has aged past the limit.
+    let fresh = results.wait_for(|r| r.is_some_and(|r| r.fresh() || r.at >= asked));
     let ready = match tokio::time::timeout(PROBE_WAIT, fresh).await {
         Ok(Ok(result)) => result.is_some_and(|r| r.ready),
         _ => false,
