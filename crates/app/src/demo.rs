@@ -1,10 +1,13 @@
 //! `grantd serve --demo`: the well-known demo client and user, and the curl lines that walk
 //! through the refresh token flow against them. For trying grantd out on a local machine
-//! only; `serve` calls [`seed`] and [`print_instructions`] and knows nothing else of it.
+//! only; `serve` calls [`seed`] and [`print_instructions`], or without `--demo`
+//! [`warn_if_seeded`] (the credentials outlive the demo in the database), and knows nothing
+//! else of it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::Context as _;
+use grantd_domain::accounts::NewPassword;
 use grantd_domain::{PortSet, ScopeRegistry};
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
 
@@ -59,9 +62,67 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
         .context("cannot look up the demo user")?
         .is_none()
     {
-        create_user(ports, &username, DEMO_PASSWORD)?;
+        let password = NewPassword::parse(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
+        create_user(ports, &username, &password)?;
         tracing::info!(username = DEMO_USERNAME, "created the demo user");
     }
+    Ok(())
+}
+
+/// What of the demo is still in the database: its client, its user, both or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoLeftovers {
+    pub client: bool,
+    pub user: bool,
+}
+
+/// Finds what an earlier `serve --demo` left in the database.
+pub fn leftovers(ports: &PortSet) -> anyhow::Result<DemoLeftovers> {
+    let client_id = ClientId::parse(DEMO_CLIENT_ID).map_err(anyhow::Error::msg)?;
+    let username = Username::parse(DEMO_USERNAME).map_err(anyhow::Error::msg)?;
+    Ok(DemoLeftovers {
+        client: ports
+            .clients
+            .find_client(&client_id)
+            .context("cannot look up the demo client")?
+            .is_some(),
+        user: ports
+            .users
+            .find_user_by_username(&username)
+            .context("cannot look up the demo user")?
+            .is_some(),
+    })
+}
+
+/// A `serve` without `--demo` on a database an earlier `serve --demo` seeded: the demo's
+/// credentials are printed in the README and on every demo start, so anyone can use them.
+/// Warns (log and standard error) with the commands that delete them.
+pub fn warn_if_seeded(ports: &PortSet) -> anyhow::Result<()> {
+    let left = leftovers(ports)?;
+    let mut fixes = Vec::new();
+    if left.client {
+        fixes.push(format!("grantd client delete {DEMO_CLIENT_ID}"));
+    }
+    if left.user {
+        fixes.push(format!("grantd user delete --username {DEMO_USERNAME}"));
+    }
+    if fixes.is_empty() {
+        return Ok(());
+    }
+    let what = match (left.client, left.user) {
+        (true, true) => format!("client {DEMO_CLIENT_ID} and user {DEMO_USERNAME}"),
+        (true, false) => format!("client {DEMO_CLIENT_ID}"),
+        _ => format!("user {DEMO_USERNAME}"),
+    };
+    let fix = fixes.join(" and ");
+    tracing::warn!(
+        fix = %fix,
+        "this database holds the demo {what}, whose credentials are well known (serve --demo): anyone can use them"
+    );
+    eprintln!(
+        "warning: this database holds the demo {what} from `serve --demo`, whose credentials are \
+         well known: anyone can use them. Delete them with: {fix}"
+    );
     Ok(())
 }
 
@@ -100,6 +161,36 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    use crate::commands::doubles::Doubles;
+    use grantd_ports::{SecretHash, User, UserId};
+
+    #[test]
+    fn leftovers_name_the_demo_client_and_user_that_exist() {
+        let mut d = Doubles::new();
+        d.clients.expect_find_client().returning(|id| {
+            assert_eq!(id.as_str(), DEMO_CLIENT_ID);
+            Ok(None)
+        });
+        d.users.expect_find_user_by_username().returning(|name| {
+            assert_eq!(name.as_str(), DEMO_USERNAME);
+            Ok(Some(User {
+                id: UserId::parse("u1").unwrap(),
+                username: name.clone(),
+                password: SecretHash::from_stored("$2b$x".into()),
+                disabled: false,
+                created_at: 0,
+                session_stamp: grantd_ports::SessionStamp::parse("s").unwrap(),
+            }))
+        });
+        assert_eq!(
+            leftovers(&d.ports()).unwrap(),
+            DemoLeftovers {
+                client: false,
+                user: true
+            }
+        );
+    }
 
     #[test]
     fn wildcard_binds_are_shown_as_loopback() {

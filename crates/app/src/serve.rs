@@ -1,6 +1,7 @@
 //! `grantd serve`: the composition root of the running server, wiring only. Connect and
-//! migrate the database, build the ports, bind, seed the demo if asked, build the HTTP
-//! state (`wiring`), start the housekeeper, and run the HTTP adapter until a signal.
+//! migrate the database, build the ports, bind (and bind the metrics listener if asked),
+//! seed the demo if asked (else warn of a demo left behind), build the HTTP state
+//! (`wiring`), start the housekeeper, and run the HTTP adapter until a signal.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -23,11 +24,20 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let address = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    let metrics_listener = match config.server.metrics_bind_addr()? {
+        Some(bind) => Some(
+            TcpListener::bind(bind)
+                .with_context(|| format!("cannot listen on {bind} (server.metrics_bind)"))?,
+        ),
+        None => None,
+    };
 
     // Before the state, whose start-up check of the clients' scopes then sees the demo's.
     if demo {
         demo::seed(&ports, &config.scopes.to_registry()?)?;
         demo::print_instructions(address);
+    } else {
+        demo::warn_if_seeded(&ports)?;
     }
 
     let state = wiring::build_state(config, db.clone(), ports, address, demo)?;
@@ -49,11 +59,18 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         %backend,
         "grantd listening"
     );
+    if let Some(metrics) = &metrics_listener {
+        let metrics = metrics
+            .local_addr()
+            .context("cannot read the metrics address")?;
+        tracing::info!(%metrics, "serving /metrics on its own listener only");
+    }
 
     let housekeeper = Housekeeper::start(&config.housekeeping, db);
     // Blocks until a signal has drained and stopped the server (http-actix owns the
     // System, the signals and the drain).
-    grantd_http_actix::run(listener, state, &options).context("the HTTP server failed")?;
+    grantd_http_actix::run(listener, metrics_listener, state, &options)
+        .context("the HTTP server failed")?;
     // The server, its workers and with them the handlers' ports are gone; stopping the
     // housekeeper drops the last handle on the pool, which closes its connections.
     drop(housekeeper);

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{
-    BcryptHasher, HasherCosts, JoseKeys, JoseVerifier, KeyEncryptionKey, OsTokenMinter, SystemClock,
+    BcryptHasher, HasherCosts, JoseKeys, JoseVerifier, KeyEncryptionKey, OsTokenMinter, PermitPool,
+    SlowLane, SystemClock,
 };
 use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
@@ -42,15 +43,19 @@ pub fn migrate(db: &Database) -> anyhow::Result<()> {
     Ok(db.migrate()?)
 }
 
-/// The ports over one shared database handle, bcrypt at the configured costs, the OS
-/// CSPRNG and the system clock.
+/// The ports over one shared database handle, bcrypt at the configured costs under the
+/// password-check permit pool, the OS CSPRNG and the system clock.
 pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
+    let permits = config.security.password_check_permits();
+    // One lane thread per permit, at nice +10: bcrypt gets the CPU the request path leaves.
+    let lane = SlowLane::start(permits, 10).context("cannot start the bcrypt threads")?;
     let hasher = BcryptHasher::new(HasherCosts {
         password: config.security.password_bcrypt_cost,
         client_secret: config.security.client_secret_bcrypt_cost,
     })
     .map_err(anyhow::Error::msg)
-    .context("invalid configuration: security")?;
+    .context("invalid configuration: security")?
+    .with_lane(lane);
     let db = Arc::new(db);
     Ok(PortSet {
         clients: db.clone(),
@@ -59,6 +64,7 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
         authorizations: db.clone(),
         failures: db,
         hasher: Arc::new(hasher),
+        password_checks: Arc::new(PermitPool::new(config.security.password_check_permits())),
         minter: Arc::new(OsTokenMinter),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(NoMetrics),

@@ -1,13 +1,18 @@
 //! Small adapters for the non-storage ports: the system clock, a token minter on the OS
-//! CSPRNG, bcrypt for user passwords and client secrets, and JOSE (signing keys, JWTs)
-//! with `jsonwebtoken`. No rules live here.
+//! CSPRNG, bcrypt for user passwords and client secrets (optionally on a lane of
+//! low-priority threads), the permit pool that bounds how many bcrypt checks run at once,
+//! and JOSE (signing keys, JWTs) with `jsonwebtoken`. No rules live here.
 
 mod clock;
 mod hasher;
 mod jose;
+mod lane;
 mod minter;
+mod permits;
 
 pub use clock::SystemClock;
 pub use hasher::{BcryptHasher, HasherCosts};
 pub use jose::{JoseKeys, JoseVerifier, KeyEncryptionKey};
+pub use lane::SlowLane;
 pub use minter::OsTokenMinter;
+pub use permits::PermitPool;

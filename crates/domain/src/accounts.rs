@@ -6,10 +6,54 @@
 //! affected grants FIRST, so no token outlives the change even if the delete fails.
 //! Rotating a client's secret revokes nothing: the grants belong to the client, not to its
 //! secret.
+//! A password to be set must be one that bcrypt reads whole ([`NewPassword`]).
+
+use std::fmt;
 
 use grantd_ports::{Client, PlainToken, RevokedAccess, SessionStamp, StoreError, TokenKind, User};
 
 use crate::PortSet;
+
+/// The longest password, in bytes (UTF-8): bcrypt reads no further, so a longer one would
+/// be checked on its first 72 bytes alone and every password sharing them would pass.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// Why a password cannot be set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password is empty")]
+    Empty,
+    #[error(
+        "the password is {0} bytes long; at most {MAX_PASSWORD_BYTES} bytes (UTF-8) are allowed, \
+         since bcrypt ignores everything after byte {MAX_PASSWORD_BYTES}"
+    )]
+    TooLong(usize),
+}
+
+/// A password that may be set: 1 to [`MAX_PASSWORD_BYTES`] bytes, every one of them
+/// significant. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(password: &str) -> Result<Self, PasswordError> {
+        match password.len() {
+            0 => Err(PasswordError::Empty),
+            n if n > MAX_PASSWORD_BYTES => Err(PasswordError::TooLong(n)),
+            _ => Ok(Self(password.to_owned())),
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
 
 /// The outcome of a lifecycle change: whether the record still existed, and how many
 /// grants were revoked on its account.
@@ -40,9 +84,9 @@ pub fn new_session_stamp(ports: &PortSet) -> Result<SessionStamp, StoreError> {
 pub fn change_password(
     ports: &PortSet,
     user: &User,
-    new_password: &str,
+    new_password: &NewPassword,
 ) -> Result<Changed, StoreError> {
-    let hash = ports.hasher.hash_password(new_password);
+    let hash = ports.hasher.hash_password(new_password.expose());
     let stamp = new_session_stamp(ports)?;
     let ended = ports
         .users
@@ -157,7 +201,7 @@ mod tests {
             });
         let ports = d.ports();
         assert_eq!(
-            change_password(&ports, &alice(), "new").unwrap(),
+            change_password(&ports, &alice(), &NewPassword::parse("new").unwrap()).unwrap(),
             Changed {
                 found: true,
                 revoked_grants: 2
@@ -165,6 +209,24 @@ mod tests {
         );
         let stamps = stamps.lock().unwrap();
         assert_ne!(stamps[0], "stamp0", "the stamp is replaced");
+    }
+
+    #[test]
+    fn a_password_is_1_to_72_bytes_of_utf8() {
+        assert_eq!(NewPassword::parse(""), Err(PasswordError::Empty));
+        let longest = "é".repeat(36);
+        assert_eq!(NewPassword::parse(&longest).unwrap().expose(), longest);
+        // 37 two-byte characters are 74 bytes: counted in bytes, not characters.
+        assert_eq!(
+            NewPassword::parse(&"é".repeat(37)),
+            Err(PasswordError::TooLong(74))
+        );
+        let err = NewPassword::parse(&"p".repeat(73)).unwrap_err().to_string();
+        assert!(err.contains("at most 72 bytes"), "{err}");
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("hunter2").unwrap()),
+            "NewPassword(<redacted>)"
+        );
     }
 
     #[test]
@@ -187,14 +249,14 @@ mod tests {
             });
         let ports = d.ports();
         assert_eq!(
-            change_password(&ports, &alice(), "new").unwrap(),
+            change_password(&ports, &alice(), &NewPassword::parse("new").unwrap()).unwrap(),
             Changed {
                 found: false,
                 revoked_grants: 0
             }
         );
         assert!(matches!(
-            change_password(&ports, &alice(), "new"),
+            change_password(&ports, &alice(), &NewPassword::parse("new").unwrap()),
             Err(StoreError::Unavailable(_))
         ));
     }

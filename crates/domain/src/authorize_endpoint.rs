@@ -97,6 +97,12 @@ impl AuthorizeEndpoint {
             .map_err(AuthorizeFailure::Invalid)
     }
 
+    /// Whether a login form may go on to [`AuthorizeEndpoint::log_in`] now, decided without
+    /// blocking: with no password-check permit free it is refused at once.
+    pub fn admit_login(&self) -> Result<(), LoginError> {
+        Ok(crate::check_permits::free(&self.ports)?)
+    }
+
     /// Checks a username and password sent from `source` on the login page, with the same
     /// rules and the same failure budgets as the password grant. Blocking: runs bcrypt.
     pub fn log_in(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use grantd_ports::{Client, ClientId, DomainEvent, StoreError};
 
 use crate::attempts::{Guessed, Lockout};
+use crate::check_permits::{self, ChecksBusy};
 use crate::secret_cache::SecretCache;
 use crate::{AttemptLimits, PortSet, SecretCacheLimits};
 
@@ -70,6 +71,9 @@ pub enum ClientAuthError {
 pub enum AuthenticateError {
     #[error("invalid_client: {0}")]
     Denied(#[from] ClientAuthError),
+    /// A secret needed bcrypt and every password-check permit was taken: retry later.
+    #[error(transparent)]
+    Busy(#[from] ChecksBusy),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -164,12 +168,13 @@ impl ClientAuthenticator {
         }
         let verified = match client {
             Some(client) => verify(ports, &self.cache, client, secret, now),
-            None => Err(ClientAuthError::UnknownClient),
+            None => Err(ClientAuthError::UnknownClient.into()),
         };
-        if verified.is_err() {
+        // A wrong guess counts; a refusal for want of a password-check permit made no guess.
+        if let Err(AuthenticateError::Denied(_)) = &verified {
             self.lockout.record(ports.failures.as_ref(), &keys, now)?;
         }
-        Ok(verified?)
+        verified
     }
 }
 
@@ -180,9 +185,9 @@ fn verify(
     client: Client,
     secret: &str,
     now: grantd_ports::UnixTime,
-) -> Result<Client, ClientAuthError> {
+) -> Result<Client, AuthenticateError> {
     let Some(stored) = &client.secret else {
-        return Err(ClientAuthError::UnexpectedSecret);
+        return Err(ClientAuthError::UnexpectedSecret.into());
     };
     let minter = ports.minter.as_ref();
     let version = client.secret_version;
@@ -192,11 +197,13 @@ fn verify(
     if hit {
         return Ok(client);
     }
+    // A guessed secret costs a bcrypt as a guessed password does: the same pool.
+    let _permit = check_permits::take(ports)?;
     if ports.hasher.verify(secret, stored) {
         cache.remember(minter, &client.id, version, stored, secret, now);
         Ok(client)
     } else {
-        Err(ClientAuthError::WrongSecret)
+        Err(ClientAuthError::WrongSecret.into())
     }
 }
 
@@ -286,6 +293,7 @@ mod tests {
                     .map_err(|e| match e {
                         AuthenticateError::Denied(e) => e,
                         AuthenticateError::Store(e) => panic!("{name}: {e}"),
+                        AuthenticateError::Busy(e) => panic!("{name}: {e}"),
                     });
                 assert_eq!(got, expected, "{name}");
             }
@@ -458,6 +466,7 @@ mod tests {
                 .map_err(|e| match e {
                     AuthenticateError::Denied(denied) => denied,
                     AuthenticateError::Store(e) => panic!("unexpected storage failure: {e}"),
+                    AuthenticateError::Busy(e) => panic!("unexpected: {e}"),
                 })
         }
     }

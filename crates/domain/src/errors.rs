@@ -3,7 +3,7 @@
 
 use grantd_ports::StoreError;
 
-use crate::{AuthenticateError, ClientAuthError};
+use crate::{AuthenticateError, ChecksBusy, ClientAuthError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -30,6 +30,9 @@ pub enum TokenError {
     /// Too many failed attempts for this username: retry after the given number of seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },
+    /// Every password-check permit is taken: retry later. Never a denial.
+    #[error(transparent)]
+    Busy(#[from] ChecksBusy),
     /// The storage failed; the request may be retried or is a bug. Never a denial.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -45,6 +48,7 @@ impl From<AuthenticateError> for TokenError {
     fn from(e: AuthenticateError) -> Self {
         match e {
             AuthenticateError::Denied(e) => TokenError::InvalidClient(e),
+            AuthenticateError::Busy(e) => TokenError::Busy(e),
             AuthenticateError::Store(e) => TokenError::Store(e),
         }
     }

@@ -13,6 +13,7 @@ mod attempts;
 mod authorize_endpoint;
 pub mod authorize_request;
 mod bearer;
+mod check_permits;
 mod client_auth;
 mod consent_rules;
 mod errors;
@@ -42,6 +43,7 @@ mod test_support;
 pub use attempts::AttemptLimits;
 pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, SessionClaim};
 pub use bearer::{ActiveToken, BearerCheck, BearerError};
+pub use check_permits::ChecksBusy;
 pub use client_auth::{
     AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,
 };

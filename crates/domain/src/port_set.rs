@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use grantd_ports::{
-    AuthorizationStore, ClientStore, Clock, FailureCounter, Metrics, SecretHasher, TokenMinter,
-    TokenStore, UserStore,
+    AuthorizationStore, ClientStore, Clock, FailureCounter, Metrics, PasswordCheckPermits,
+    SecretHasher, TokenMinter, TokenStore, UserStore,
 };
 
 /// Every port the use cases need. Cheap to clone (all `Arc`s).
@@ -19,6 +19,8 @@ pub struct PortSet {
     /// The brute-force counters, shared by every instance on the store.
     pub failures: Arc<dyn FailureCounter>,
     pub hasher: Arc<dyn SecretHasher>,
+    /// How many password and client-secret checks (bcrypt) may run at once.
+    pub password_checks: Arc<dyn PasswordCheckPermits>,
     pub minter: Arc<dyn TokenMinter>,
     pub clock: Arc<dyn Clock>,
     /// Where domain events (tokens issued, reuse, rate limits) are counted; `NoMetrics`

@@ -10,8 +10,9 @@ use grantd_ports::{
     AccessToken, AccessTokenState, Client, ClientId, DomainEvent, FailureKey, FailureWindow,
     GrantId, GrantRecord, GrantType, LifetimeOverrides, Metrics, MockClientStore, MockClock,
     MockFailureCounter, MockSecretHasher, MockTokenMinter, MockTokenStore, MockUserStore,
-    PlainToken, RefreshToken, RefreshTokenState, ScopeSet, SecretHash, SessionStamp, Subject,
-    TokenHash, TokenKind, UnixMillis, UnixTime, User, UserId, Username,
+    PasswordCheckPermits, PlainToken, RefreshToken, RefreshTokenState, ScopeSet, SecretHash,
+    SessionStamp, Subject, TokenHash, TokenKind, UnboundedChecks, UnixMillis, UnixTime, User,
+    UserId, Username,
 };
 
 use crate::{
@@ -43,6 +44,8 @@ pub struct Doubles {
     /// `checkpoint` it and state the calls it expects instead.
     pub failures: MockFailureCounter,
     pub counts: Counts,
+    /// The password-check permits: unbounded unless a test says otherwise.
+    pub password_checks: Arc<dyn PasswordCheckPermits>,
     /// Every domain event recorded through the metrics port; clone it before freezing.
     pub events: Events,
 }
@@ -148,6 +151,7 @@ impl Doubles {
             hasher,
             failures,
             counts,
+            password_checks: Arc::new(UnboundedChecks),
             events: Events::default(),
         }
     }
@@ -191,6 +195,7 @@ impl Doubles {
             authorizations: Arc::new(self.authorizations),
             failures: Arc::new(self.failures),
             hasher: Arc::new(self.hasher),
+            password_checks: self.password_checks,
             minter: Arc::new(minter),
             clock: Arc::new(clock),
             metrics: Arc::new(self.events),

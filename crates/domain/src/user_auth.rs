@@ -1,13 +1,17 @@
 //! Resource-owner authentication by username and password, shared by the password grant
 //! (RFC 6749 §4.3) and the login page of the authorization endpoint: one set of rules and
 //! one set of failure budgets (§4.3.2: "MUST protect the endpoint against brute force
-//! attacks"; see `attempts`), so failures at either count against both.
+//! attacks"; see `attempts`), so failures at either count against both. Each check runs
+//! under a password-check permit (`check_permits`), and a password longer than bcrypt
+//! reads is refused unhashed (`accounts::MAX_PASSWORD_BYTES`).
 
 use std::net::IpAddr;
 
 use grantd_ports::{StoreError, User, Username};
 
+use crate::accounts::MAX_PASSWORD_BYTES;
 use crate::attempts::{Guessed, Lockout};
+use crate::check_permits::{self, ChecksBusy};
 use crate::{AttemptLimits, PortSet};
 
 /// Why a username and password did not log a user in.
@@ -19,6 +23,10 @@ pub enum LoginError {
     /// Too many failed guesses from this source lately; retry after this many seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },
+    /// Every password-check permit is taken: refused at once, not a failed attempt, never
+    /// counted.
+    #[error(transparent)]
+    Busy(#[from] ChecksBusy),
     /// The storage (the users or the failure counters) failed: not a failed attempt, never
     /// counted, never a refusal.
     #[error(transparent)]
@@ -81,6 +89,14 @@ impl UserAuthenticator {
         password: &str,
     ) -> Result<User, LoginError> {
         let ports = &self.ports;
+        // bcrypt reads 72 bytes at most, and no password longer than that can be set: a
+        // longer one is a wrong guess (never accepted on its first 72 bytes), refused
+        // without hashing. It tells nothing about the user, so no timing to equalise.
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(LoginError::BadCredentials);
+        }
+        // Before the lookup: with every permit taken, refusing costs no query either.
+        let _permit = check_permits::take(ports)?;
         let Some(username) = username else {
             ports.hasher.burn_password_verification();
             return Err(LoginError::BadCredentials);

@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use grantd_domain::{
-    AuthenticateError, BearerError, ClientAuthError, CredentialSource, IntrospectError,
+    AuthenticateError, BearerError, ChecksBusy, ClientAuthError, CredentialSource, IntrospectError,
     RevokeError, TokenError,
 };
 use grantd_ports::StoreError;
@@ -26,6 +26,11 @@ pub const RETRY_AFTER_SECS: u32 = 2;
 /// §5.2: the challenge of a 401 `invalid_client` when the client used (or could have
 /// used) the `Authorization` header.
 const BASIC_CHALLENGE: &str = "Basic realm=\"grantd\", charset=\"UTF-8\"";
+
+/// RFC 6750 §3: the challenge of a request that presented no bearer token at all (none,
+/// or another scheme): the realm alone, since such a request "SHOULD NOT include an error
+/// code or other error information" (§3.1).
+const BEARER_REALM: &str = "Bearer realm=\"grantd\"";
 
 /// RFC 6750 §3: the challenge of every refused bearer token.
 const BEARER_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"";
@@ -77,6 +82,14 @@ impl OAuthError {
         e
     }
 
+    /// RFC 6750 §3, §3.1: a protected resource was asked for with no credentials: 401 with
+    /// the bare challenge, and no error code anywhere (so no body either).
+    pub fn bearer_required() -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "", "");
+        e.www_authenticate = Some(BEARER_REALM);
+        e
+    }
+
     /// 503 + `Retry-After`: the database or the blocking-work permits are out of reach for
     /// now; the request may be retried.
     pub fn unavailable() -> Self {
@@ -124,6 +137,9 @@ impl OAuthError {
 
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code.is_empty() {
+            return f.write_str("authentication required");
+        }
         write!(f, "{}: {}", self.code, sanitise(&self.description))
     }
 }
@@ -149,6 +165,10 @@ impl ResponseError for OAuthError {
             builder.insert_header((header::RETRY_AFTER, secs.to_string()));
         } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()));
+        }
+        if self.code.is_empty() {
+            // No error to tell (RFC 6750 §3.1): the challenge says what is needed.
+            return builder.finish();
         }
         let mut response = builder.json(Body {
             error: self.code,
@@ -187,6 +207,14 @@ pub(crate) fn log_store_failure(e: &StoreError) {
 /// No permit for blocking work in time: the same 503 as an outage.
 impl From<Busy> for OAuthError {
     fn from(_: Busy) -> Self {
+        Self::unavailable()
+    }
+}
+
+/// Every password-check permit is taken (the flood of guesses is refused, not queued): the
+/// same 503 as an outage, never an `invalid_*` denial.
+impl From<ChecksBusy> for OAuthError {
+    fn from(_: ChecksBusy) -> Self {
         Self::unavailable()
     }
 }
@@ -246,6 +274,7 @@ impl From<AuthenticateError> for OAuthError {
     fn from(e: AuthenticateError) -> Self {
         match e {
             AuthenticateError::Denied(e) => e.into(),
+            AuthenticateError::Busy(e) => e.into(),
             AuthenticateError::Store(e) => e.into(),
         }
     }
@@ -269,6 +298,7 @@ impl From<TokenError> for OAuthError {
             ),
             TokenError::InvalidScope(d) => bad_request("invalid_scope", d),
             TokenError::TooManyAttempts { retry_after } => Self::too_many_attempts(retry_after),
+            TokenError::Busy(e) => e.into(),
             TokenError::Store(e) => e.into(),
         }
     }
@@ -371,6 +401,16 @@ mod tests {
         assert_eq!(auth.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(auth.code(), "temporarily_unavailable");
         assert!(auth.www_authenticate.is_none());
+        // So is a full password-check pool, at the Basic header too: no challenge.
+        let busy = OAuthError::from(AuthenticateError::Busy(ChecksBusy))
+            .for_credentials(Some(CredentialSource::BasicHeader));
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.code(), "temporarily_unavailable");
+        assert!(busy.www_authenticate.is_none());
+        assert!(
+            busy.retry_after.is_none(),
+            "the default Retry-After is added when sent"
+        );
         let other = OAuthError::from(TokenError::Store(StoreError::Other("SELECT secret".into())));
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(other.code(), "server_error");
@@ -380,6 +420,7 @@ mod tests {
             OAuthError::from(IntrospectError::Store(StoreError::Unavailable("x".into()))),
             OAuthError::from(BearerError::Store(StoreError::Unavailable("x".into()))),
             OAuthError::from(Busy),
+            OAuthError::from(TokenError::Busy(ChecksBusy)),
         ] {
             assert_eq!(
                 (e.status().as_u16(), e.code()),
@@ -467,6 +508,27 @@ mod tests {
         let limited = OAuthError::from(TokenError::TooManyAttempts { retry_after: 0 });
         assert_eq!(limited.retry_after, Some(1));
         assert_eq!(limited.description, "too many failed attempts, retry later");
+    }
+
+    #[test]
+    fn no_bearer_credentials_get_the_bare_challenge_and_no_error_code() {
+        // RFC 6750 §3.1: no error code, nor any other error information.
+        let e = OAuthError::bearer_required();
+        assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(e.www_authenticate, Some("Bearer realm=\"grantd\""));
+        let response = e.error_response();
+        assert!(response.extensions().get::<ErrorCodeLabel>().is_none());
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(!challenge.contains("error"), "{challenge}");
+        // A refused token keeps its error code, with the realm.
+        let refused = OAuthError::invalid_token();
+        assert!(refused
+            .www_authenticate
+            .is_some_and(|c| c.starts_with("Bearer realm=\"grantd\", error=\"invalid_token\"")));
     }
 
     #[test]

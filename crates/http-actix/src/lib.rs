@@ -34,7 +34,7 @@ pub use errors::OAuthError;
 pub use form::{Form, FormError};
 pub use health::Draining;
 pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
-pub use server::{build_server, run, ServerOptions};
+pub use server::{build_server, build_servers, run, ServerOptions};
 pub use source_address::{AddressRange, ProxyHeader, TrustedProxies};
 
 use routes::{Endpoint, ROUTES};
@@ -64,8 +64,30 @@ pub struct HttpState {
 /// Mounts every entry of the route table; public so that tests can mount the app
 /// in-process too.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    mount_surface(cfg, Surface::Everything);
+}
+
+/// Which of the route table's entries one listener serves: all of them, or with
+/// `server.metrics_bind` set, all but `/metrics` on the main listener and `/metrics` alone
+/// on the metrics listener. Anything else is the JSON 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surface {
+    Everything,
+    WithoutMetrics,
+    MetricsOnly,
+}
+
+pub(crate) fn mount_surface(cfg: &mut web::ServiceConfig, surface: Surface) {
     for (path, endpoint) in ROUTES {
-        cfg.service(mount(path, endpoint));
+        let metrics = endpoint == Endpoint::Metrics;
+        let served = match surface {
+            Surface::Everything => true,
+            Surface::WithoutMetrics => !metrics,
+            Surface::MetricsOnly => metrics,
+        };
+        if served {
+            cfg.service(mount(path, endpoint));
+        }
     }
     cfg.default_service(web::to(not_found));
 }

@@ -1,5 +1,7 @@
 //! `GET /api/me`, the sample protected resource (steps C–F of RFC 6749 §1.5): 200 with the
-//! token's user (or client) and scope, or 401 `invalid_token` (RFC 6750 §3).
+//! token's user (or client) and scope; 401 with a bare `Bearer realm` challenge when no
+//! bearer token was presented, or 401 `invalid_token` for a token that is not good
+//! (RFC 6750 §3, §3.1).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,7 +24,7 @@ struct Me {
 }
 
 pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, OAuthError> {
-    let token = bearer_token(&req).ok_or_else(OAuthError::invalid_token)?;
+    let token = bearer_token(&req)?;
     let use_cases = state.use_cases.clone();
     let active = state
         .ops
@@ -44,11 +46,24 @@ pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpRes
         }))
 }
 
-/// RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive.
-fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+/// RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive. No
+/// header, or another scheme (§3.1: "attempted using an unsupported authentication
+/// method"), is a request without credentials; a Bearer header without a usable token is
+/// an invalid token. The query-string method (§2.3, "SHOULD NOT be used") is not accepted.
+fn bearer_token(req: &HttpRequest) -> Result<String, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(OAuthError::bearer_required());
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_token())?
+        .trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(OAuthError::bearer_required());
+    }
+    match token.trim() {
+        "" => Err(OAuthError::invalid_token()),
+        token => Ok(token.to_owned()),
+    }
 }

@@ -1,7 +1,8 @@
-//! The HTTP server's lifecycle: build it on a bound listener, run it in an actix System
-//! of its own, and on SIGTERM or SIGINT drain and stop. Shutdown is ours, not actix's
-//! (`disable_signals`): readiness turns 503 first so that a load balancer can notice
-//! before the server stops accepting.
+//! The HTTP server's lifecycle: build it on a bound listener (and, with
+//! `server.metrics_bind`, a second one that serves `/metrics` alone, so that the metrics
+//! need not be public), run it in an actix System of its own, and on SIGTERM or SIGINT
+//! drain and stop. Shutdown is ours, not actix's (`disable_signals`): readiness turns 503
+//! first so that a load balancer can notice before the server stops accepting.
 
 use std::io;
 use std::net::TcpListener;
@@ -12,7 +13,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 
 use crate::ops::{observe, Operations};
-use crate::{routes, HttpState};
+use crate::{mount_surface, HttpState, Surface};
 
 /// Server tuning and the shutdown sequence.
 #[derive(Debug, Clone)]
@@ -37,19 +38,57 @@ impl Default for ServerOptions {
 }
 
 /// Builds the server on an already-bound listener (so callers choose the port, and tests
-/// can bind port 0). The returned server runs when awaited, inside an actix System, and
-/// stops only through its handle: it does not listen for signals ([`run`] does).
+/// can bind port 0), serving every route, `/metrics` included. The returned server runs
+/// when awaited, inside an actix System, and stops only through its handle: it does not
+/// listen for signals ([`run`] does).
 pub fn build_server(
     listener: TcpListener,
     state: HttpState,
     options: &ServerOptions,
 ) -> io::Result<Server> {
+    build(
+        listener,
+        web::Data::new(state),
+        options,
+        Surface::Everything,
+    )
+}
+
+/// The servers of one process over one shared state: without `metrics`, the main
+/// listener with every route; with it, the main listener without `/metrics` (a 404) and
+/// the metrics listener with `/metrics` alone (everything else a 404).
+pub fn build_servers(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: HttpState,
+    options: &ServerOptions,
+) -> io::Result<Vec<Server>> {
     let data = web::Data::new(state);
+    let Some(metrics) = metrics else {
+        return Ok(vec![build(listener, data, options, Surface::Everything)?]);
+    };
+    // A scrape a few times a minute needs one worker, whatever the main server has.
+    let scrape = ServerOptions {
+        workers: 1,
+        ..options.clone()
+    };
+    Ok(vec![
+        build(listener, data.clone(), options, Surface::WithoutMetrics)?,
+        build(metrics, data, &scrape, Surface::MetricsOnly)?,
+    ])
+}
+
+fn build(
+    listener: TcpListener,
+    data: web::Data<HttpState>,
+    options: &ServerOptions,
+    surface: Surface,
+) -> io::Result<Server> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(actix_web::middleware::from_fn(observe))
-            .configure(routes)
+            .configure(|cfg| mount_surface(cfg, surface))
     })
     .disable_signals()
     .shutdown_timeout(options.shutdown_timeout_secs);
@@ -59,16 +98,23 @@ pub fn build_server(
     Ok(server.listen(listener)?.run())
 }
 
-/// Serves `state` on `listener` until SIGTERM or SIGINT, then drains and stops gracefully.
-/// Blocking: builds its own actix System (a runtime per worker) and returns once every
-/// worker has finished.
-pub fn run(listener: TcpListener, state: HttpState, options: &ServerOptions) -> io::Result<()> {
+/// Serves `state` on `listener` (and `/metrics` on `metrics` instead, if given) until
+/// SIGTERM or SIGINT, then drains and stops gracefully. Blocking: builds its own actix
+/// System (a runtime per worker) and returns once every worker has finished.
+pub fn run(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: HttpState,
+    options: &ServerOptions,
+) -> io::Result<()> {
     let ops = state.ops.clone();
     let drain_delay = options.drain_delay;
     actix_web::rt::System::new().block_on(async move {
-        let server = build_server(listener, state, options)?;
-        actix_web::rt::spawn(stop_on_signal(server.handle(), ops, drain_delay));
-        server.await
+        let servers = build_servers(listener, metrics, state, options)?;
+        let handles = servers.iter().map(Server::handle).collect();
+        actix_web::rt::spawn(stop_on_signal(handles, ops, drain_delay));
+        futures_util::future::try_join_all(servers).await?;
+        Ok(())
     })
 }
 
@@ -76,7 +122,7 @@ pub fn run(listener: TcpListener, state: HttpState, options: &ServerOptions) -> 
 /// notice, then stop accepting and let in-flight requests finish (at most the shutdown
 /// timeout). Uncommitted transactions roll back, which is safe: a token response is only
 /// ever written after its commit.
-async fn stop_on_signal(handle: ServerHandle, ops: Arc<Operations>, drain_delay: Duration) {
+async fn stop_on_signal(handles: Vec<ServerHandle>, ops: Arc<Operations>, drain_delay: Duration) {
     let signal = wait_for_signal().await;
     ops.draining().start();
     tracing::info!(
@@ -88,7 +134,7 @@ async fn stop_on_signal(handle: ServerHandle, ops: Arc<Operations>, drain_delay:
         actix_web::rt::time::sleep(drain_delay).await;
     }
     tracing::info!("no longer accepting connections; finishing in-flight requests");
-    handle.stop(true).await;
+    futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
 }
 
 #[cfg(unix)]

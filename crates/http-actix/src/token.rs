@@ -53,20 +53,24 @@ pub async fn token(
         source_address: source_address::of(&req, &state.trusted_proxies),
         arrived_at_ms,
     };
+    let refused = |e: TokenError| {
+        let refused = OAuthError::from(e).for_credentials(source);
+        tracing::info!(
+            grant_type,
+            client_id,
+            outcome = refused.code(),
+            "token refused"
+        );
+        refused
+    };
+    // A flood of password guesses beyond the password-check permits is refused here, so
+    // that it never waits for the blocking work that every other request needs.
+    use_cases.token.admit(&request).map_err(refused)?;
     let response = state
         .ops
         .blocking(move || use_cases.token.respond(&request))
         .await?
-        .map_err(|e| {
-            let refused = OAuthError::from(e).for_credentials(source);
-            tracing::info!(
-                grant_type,
-                client_id,
-                outcome = refused.code(),
-                "token refused"
-            );
-            refused
-        })?;
+        .map_err(refused)?;
     tracing::info!(grant_type, client_id, outcome = "issued", "token issued");
     Ok(success(&response))
 }

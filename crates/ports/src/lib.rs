@@ -35,7 +35,10 @@ pub use records::{
     RotateOutcome, Subject, User,
 };
 pub use scope::ScopeSet;
-pub use services::{Clock, SecretHash, SecretHasher, TokenMinter};
+pub use services::{
+    CheckPermit, Clock, PasswordCheckPermits, SecretHash, SecretHasher, TokenMinter,
+    UnboundedChecks,
+};
 pub use stores::{
     ClientStore, RefreshDecision, RefreshIntent, RevokedAccess, TokenStore, UserStore,
 };
@@ -49,7 +52,7 @@ pub use keys::{MockJwtVerifier, MockKeyStore, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};
 #[cfg(feature = "mock")]
-pub use services::{MockClock, MockSecretHasher, MockTokenMinter};
+pub use services::{MockClock, MockPasswordCheckPermits, MockSecretHasher, MockTokenMinter};
 #[cfg(feature = "mock")]
 pub use stores::{MockClientStore, MockTokenStore, MockUserStore};
 

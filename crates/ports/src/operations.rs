@@ -17,6 +17,8 @@ pub enum DomainEvent {
     RateLimited,
     /// A client-secret verification was answered from a cache (`hit`) or had to hash.
     ClientSecretCache { hit: bool },
+    /// A password or client-secret check was refused because every permit was taken (503).
+    PasswordCheckRefused,
 }
 
 /// Where domain events are counted (Prometheus in production). MUST NOT block or fail:

@@ -1,4 +1,5 @@
-//! Ports for time, randomness and slow hashing, so that tests control all three.
+//! Ports for time, randomness and slow hashing (and the permits that bound it), so that
+//! tests control all of them.
 
 use std::fmt;
 
@@ -61,4 +62,45 @@ pub trait SecretHasher: Send + Sync + 'static {
     /// Spends the time of one password verification, so that an unknown username takes
     /// as long to refuse as a wrong password (no user enumeration by timing).
     fn burn_password_verification(&self);
+}
+
+/// Leave to run one slow hash check (bcrypt) now; the slot is released when it is dropped.
+/// Whatever the adapter keeps to release it is hidden behind this type.
+pub struct CheckPermit {
+    _slot: Box<dyn Send>,
+}
+
+impl CheckPermit {
+    /// A permit that releases `slot` (a guard of the adapter's own) when dropped.
+    pub fn new(slot: impl Send + 'static) -> Self {
+        Self {
+            _slot: Box::new(slot),
+        }
+    }
+}
+
+impl fmt::Debug for CheckPermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CheckPermit")
+    }
+}
+
+/// A small pool of permits for password and client-secret checks, apart from the database
+/// work, so that a flood of guesses (each a bcrypt, tens of milliseconds of CPU) cannot
+/// take the capacity every other request needs. The domain asks before each check.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait PasswordCheckPermits: Send + Sync + 'static {
+    /// A permit if one is free now, else `None`. MUST NOT wait: a full pool is answered
+    /// at once (the caller refuses the request as "retry later"), never queued.
+    fn try_acquire(&self) -> Option<CheckPermit>;
+}
+
+/// No bound at all: for tools and tests that check no passwords under load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnboundedChecks;
+
+impl PasswordCheckPermits for UnboundedChecks {
+    fn try_acquire(&self) -> Option<CheckPermit> {
+        Some(CheckPermit::new(()))
+    }
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use grantd_domain::PortSet;
 use grantd_ports::{
     MockAuthorizationStore, MockClientStore, MockClock, MockFailureCounter, MockSecretHasher,
-    MockTokenMinter, MockTokenStore, MockUserStore, NoMetrics,
+    MockTokenMinter, MockTokenStore, MockUserStore, NoMetrics, UnboundedChecks,
 };
 
-pub(super) struct Doubles {
+pub(crate) struct Doubles {
     pub clients: MockClientStore,
     pub users: MockUserStore,
     pub tokens: MockTokenStore,
@@ -37,6 +37,7 @@ impl Doubles {
             authorizations: Arc::new(MockAuthorizationStore::new()),
             failures: Arc::new(MockFailureCounter::new()),
             hasher: Arc::new(self.hasher),
+            password_checks: Arc::new(UnboundedChecks),
             minter: Arc::new(self.minter),
             clock: Arc::new(clock),
             metrics: Arc::new(NoMetrics),

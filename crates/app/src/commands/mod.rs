@@ -10,7 +10,7 @@
 mod client;
 mod consent;
 #[cfg(test)]
-mod doubles;
+pub(crate) mod doubles;
 mod keys;
 mod user;
 

@@ -1,11 +1,13 @@
 //! `grantd user …`: create a user, set a password, disable, enable and delete. The
-//! password is read from one line of standard input, never from the command line; the
-//! grants a change revokes are the domain's call (`grantd_domain::accounts`).
+//! password is read from one line of standard input, never from the command line; which
+//! passwords may be set and the grants a change revokes are the domain's call
+//! (`grantd_domain::accounts`).
 
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context as _};
-use grantd_domain::{accounts, PortSet};
+use grantd_domain::accounts::{self, NewPassword};
+use grantd_domain::PortSet;
 use grantd_ports::{StoreError, User, UserId, Username};
 
 use crate::cli::UserCommand;
@@ -29,14 +31,14 @@ pub fn run_user(
             {
                 bail!("username {username} is taken");
             }
-            let password = read_password(stdin)?;
+            let password = new_password(stdin)?;
             let user = create_user(ports, &username, &password)?;
             writeln!(out, "created user {} (id {})", user.username, user.id)?;
             Ok(())
         }
         UserCommand::Passwd(args) => {
             let user = find_user(ports, &args.username)?;
-            let password = read_password(stdin)?;
+            let password = new_password(stdin)?;
             let changed = accounts::change_password(ports, &user, &password)
                 .context("cannot change the password")?;
             let revoked = found_or_bail(changed, &user)?;
@@ -81,13 +83,17 @@ pub fn run_user(
 }
 
 /// Creates a user with a fresh id and the password hashed at the password cost.
-pub fn create_user(ports: &PortSet, username: &Username, password: &str) -> anyhow::Result<User> {
+pub fn create_user(
+    ports: &PortSet,
+    username: &Username,
+    password: &NewPassword,
+) -> anyhow::Result<User> {
     let id = UserId::parse(&ports.minter.mint_id())
         .map_err(|e| anyhow::anyhow!("minted an invalid user id: {e}"))?;
     let user = User {
         id,
         username: username.clone(),
-        password: ports.hasher.hash_password(password),
+        password: ports.hasher.hash_password(password.expose()),
         disabled: false,
         session_stamp: accounts::new_session_stamp(ports).context("cannot mint a session stamp")?,
         created_at: ports.clock.now(),
@@ -113,6 +119,12 @@ pub fn read_password(stdin: &mut dyn BufRead) -> anyhow::Result<String> {
         bail!("refusing an empty password (give it on standard input)");
     }
     Ok(password.to_owned())
+}
+
+/// A password from standard input that the domain lets one set (at most 72 bytes).
+fn new_password(stdin: &mut dyn BufRead) -> anyhow::Result<NewPassword> {
+    let password = read_password(stdin)?;
+    NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("refusing the password: {e}"))
 }
 
 fn parse_username(username: &str) -> anyhow::Result<Username> {
@@ -276,6 +288,37 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "username alice is taken");
+    }
+
+    #[test]
+    fn a_password_over_72_bytes_is_refused_at_creation_and_change_and_nothing_is_stored() {
+        let long = format!("{}\n", "p".repeat(73));
+        let mut d = Doubles::new();
+        d.users
+            .expect_find_user_by_username()
+            .returning(|name| Ok((name.as_str() == "alice").then(alice)));
+        d.hasher.expect_hash_password().never();
+        d.users.expect_insert_user().never();
+        d.users.expect_change_password().never();
+        d.tokens.expect_revoke_grants_of_user().never();
+        let ports = d.ports();
+        let create = UserCommand::Create(crate::cli::UserPasswordArgs {
+            username: "bob".into(),
+            password_stdin: true,
+        });
+        let passwd = UserCommand::Passwd(crate::cli::UserPasswordArgs {
+            username: "alice".into(),
+            password_stdin: true,
+        });
+        for command in [create, passwd] {
+            let err = run_user(&ports, &command, &mut long.as_bytes(), &mut Vec::new())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("refusing the password") && err.contains("at most 72 bytes"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -550,6 +550,42 @@ mod tests {
     }
 
     #[test]
+    fn password_check_permits_and_metrics_bind_layer_from_env_and_name_their_keys() {
+        Jail::expect_with(|jail| {
+            let defaults = load_in_jail().unwrap();
+            assert_eq!(defaults.security.password_check_permits, 0);
+            assert_eq!(defaults.server.metrics_bind_addr().unwrap(), None);
+            jail.set_env("GRANTD_SECURITY__PASSWORD_CHECK_PERMITS", "3");
+            jail.set_env("GRANTD_SERVER__METRICS_BIND", "127.0.0.1:9090");
+            let config = load_in_jail().unwrap();
+            assert_eq!(config.security.password_check_permits(), 3);
+            assert_eq!(
+                config.server.metrics_bind_addr().unwrap(),
+                Some("127.0.0.1:9090".parse().unwrap())
+            );
+            Ok(())
+        });
+        let err = invalid_key(&[("GRANTD_SECURITY__PASSWORD_CHECK_PERMITS", "5000")]);
+        assert!(
+            err.contains("security.password_check_permits: must be 0"),
+            "{err}"
+        );
+        let err = invalid_key(&[("GRANTD_SERVER__METRICS_BIND", "metrics")]);
+        assert!(
+            err.contains("server.metrics_bind: must be empty or a socket address"),
+            "{err}"
+        );
+        let err = invalid_key(&[
+            ("GRANTD_SERVER__BIND", "127.0.0.1:9090"),
+            ("GRANTD_SERVER__METRICS_BIND", "127.0.0.1:9090"),
+        ]);
+        assert!(
+            err.contains("server.metrics_bind: must differ from server.bind"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn zero_max_lifetime_and_grace_are_allowed() {
         Jail::expect_with(|jail| {
             jail.set_env("GRANTD_TOKENS__REFRESH_TOKEN_MAX_LIFETIME", "0");

@@ -1,4 +1,5 @@
-//! `[server]`: where and how the HTTP server listens, and the issuer identifier.
+//! `[server]`: where and how the HTTP server listens (and where `/metrics` does), and the
+//! issuer identifier.
 
 use std::net::SocketAddr;
 
@@ -41,6 +42,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<String>,
     /// The header those proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
     pub proxy_header: ProxyHeaderSetting,
+    /// A second socket address that serves `/metrics` alone (and `bind` no longer does),
+    /// so that the metrics need not be public; empty = `/metrics` on `bind`.
+    pub metrics_bind: String,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +59,7 @@ impl Default for ServerConfig {
             drain_delay: 0,
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeaderSetting::XForwardedFor,
+            metrics_bind: String::new(),
         }
     }
 }
@@ -98,7 +103,31 @@ impl ServerConfig {
             ));
         }
         self.trusted_proxies()?;
+        self.metrics_bind_addr()?;
         Ok(())
+    }
+    /// The validated metrics address: `None` when `/metrics` is served on `bind`.
+    pub fn metrics_bind_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.metrics_bind.is_empty() {
+            return Ok(None);
+        }
+        let Ok(address) = self.metrics_bind.parse::<SocketAddr>() else {
+            return Err(ConfigError::invalid(
+                "server.metrics_bind",
+                format!(
+                    "must be empty or a socket address such as 127.0.0.1:9090, got {:?}",
+                    self.metrics_bind
+                ),
+            ));
+        };
+        // Port 0 asks for a free port each time, so two zeros never clash.
+        if self.bind.parse::<SocketAddr>().ok() == Some(address) && address.port() != 0 {
+            return Err(ConfigError::invalid(
+                "server.metrics_bind",
+                "must differ from server.bind (leave it empty to serve /metrics there)",
+            ));
+        }
+        Ok(Some(address))
     }
 
     /// The parsed `trusted_proxies` with their header; [`ServerConfig::validate`] has
@@ -178,11 +207,39 @@ mod tests {
                 },
                 "server.trusted_proxies: \"proxy.internal\" is not an IP address or CIDR range",
             ),
+            (
+                ServerConfig {
+                    metrics_bind: "metrics.local".into(),
+                    ..ServerConfig::default()
+                },
+                "server.metrics_bind: must be empty or a socket address",
+            ),
+            (
+                ServerConfig {
+                    metrics_bind: "127.0.0.1:8080".into(),
+                    ..ServerConfig::default()
+                },
+                "server.metrics_bind: must differ from server.bind",
+            ),
         ];
         for (server, expected) in cases {
             let err = server.validate().unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
         assert!(ServerConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn metrics_bind_is_empty_or_an_address_of_its_own() {
+        assert_eq!(ServerConfig::default().metrics_bind_addr().unwrap(), None);
+        let apart = ServerConfig {
+            metrics_bind: "127.0.0.1:9090".into(),
+            ..ServerConfig::default()
+        };
+        assert!(apart.validate().is_ok());
+        assert_eq!(
+            apart.metrics_bind_addr().unwrap(),
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
     }
 }

@@ -23,6 +23,7 @@ struct Chain {
 
 #[test]
 fn kill_9_under_refresh_load_loses_no_issued_token() {
+    let _heavy = crate::support::heavy();
     const CHAINS: usize = 6;
     let pg = OwnPostgres::start();
     let env = env(Some(pg.url()));

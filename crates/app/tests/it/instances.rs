@@ -9,6 +9,7 @@ use crate::support::*;
 
 #[test]
 fn two_instances_on_one_postgres_behave_as_one_server() {
+    let _heavy = crate::support::heavy();
     let pg = OwnPostgres::start();
     let env = env(Some(pg.url()));
 

@@ -6,6 +6,8 @@
 
 mod cli;
 mod crash;
+mod exposure;
+mod flood;
 mod instances;
 mod keys;
 mod outage;
@@ -18,6 +20,16 @@ mod support {
     pub use grantd_testkit::http::*;
     pub use grantd_testkit::own_postgres::*;
     pub use grantd_testkit::process::{Env, Server};
+
+    /// Held by the tests that run loaded servers (the flood, crash, instances, outage), so
+    /// that the timed flood never shares the machine with another of them: libtest runs
+    /// this binary's tests two at a time.
+    pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+        static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        HEAVY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
     /// The `grantd` binary cargo built for these tests.
     pub const BIN: &str = env!("CARGO_BIN_EXE_grantd");

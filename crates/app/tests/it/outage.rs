@@ -12,6 +12,7 @@ type Request<'a> = dyn Fn() -> reqwest::blocking::Response + 'a;
 
 #[test]
 fn database_outage_answers_503_quickly_and_recovers_without_restart() {
+    let _heavy = crate::support::heavy();
     let pg = OwnPostgres::start();
     let mut env = env(Some(pg.url()));
     env.set("GRANTD_DATABASE__CONNECT_TIMEOUT", "1");

@@ -9,6 +9,7 @@ use crate::support::*;
 
 #[test]
 fn two_instances_on_one_postgres_share_one_limit() {
+    let _heavy = crate::support::heavy();
     let pg = OwnPostgres::start();
     let mut env = env(Some(pg.url()));
     env.set("GRANTD_RATE_LIMIT__MAX_FAILED_PASSWORD_ATTEMPTS", "4");

@@ -169,6 +169,16 @@ impl TokenEndpoint {
         self.ports.clock.now_millis()
     }
 
+    /// Whether the request may go on to [`TokenEndpoint::respond`] now, decided without
+    /// blocking: a password grant needs a password-check permit, so with none free it is
+    /// refused at once (`TokenError::Busy`) before any blocking work is queued for it.
+    pub fn admit(&self, request: &TokenRequest) -> Result<(), TokenError> {
+        if let GrantRequest::Password { .. } = request.grant {
+            crate::check_permits::free(&self.ports)?;
+        }
+        Ok(())
+    }
+
     /// Answers a token request. Blocking: runs bcrypt and the stores.
     pub fn respond(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
         let source = request.source_address;

@@ -34,6 +34,7 @@ impl TokenEndpoint {
                 LoginError::TooManyAttempts { retry_after } => {
                     TokenError::TooManyAttempts { retry_after }
                 }
+                LoginError::Busy(e) => TokenError::Busy(e),
                 LoginError::Store(e) => TokenError::Store(e),
             })?;
         self.issue_new_grant(
@@ -174,6 +175,56 @@ mod tests {
         d.tokens.expect_issue().never();
         let err = d.token().respond(&alice("nope", None)).unwrap_err();
         assert!(matches!(err, TokenError::InvalidGrant(_)));
+    }
+
+    #[test]
+    fn a_password_over_72_bytes_is_refused_unhashed_and_counts_as_a_failure() {
+        // bcrypt would read only its first 72 bytes; the rule refuses it before any lookup.
+        let mut d = Doubles::new();
+        d.users.expect_find_user_by_username().never();
+        d.hasher = grantd_ports::MockSecretHasher::new();
+        d.hasher.expect_verify().never();
+        d.hasher.expect_burn_password_verification().never();
+        d.tokens.expect_issue().never();
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_attempt_limits(limits(1))
+            .token;
+        // A public client: no secret to hash, so the hasher sees passwords only.
+        let long = format!("{PASSWORD}{}", "x".repeat(72 - PASSWORD.len() + 1));
+        assert_eq!(long.len(), 73);
+        let public = |pw: &str| password_request(id_only("public"), "alice", pw, None);
+        for _ in 0..1 {
+            assert!(matches!(
+                token.respond(&public(&long)).unwrap_err(),
+                TokenError::InvalidGrant(_)
+            ));
+        }
+        // Counted: the username is at its limit now, even for the right password.
+        assert!(matches!(
+            token.respond(&public(PASSWORD)).unwrap_err(),
+            TokenError::TooManyAttempts { .. }
+        ));
+    }
+
+    #[test]
+    fn a_password_of_exactly_72_bytes_is_checked() {
+        let mut d = Doubles::new();
+        let exact = "p".repeat(72);
+        let stored = exact.clone();
+        d.users.expect_find_user_by_username().returning(move |_| {
+            Ok(Some(grantd_ports::User {
+                id: grantd_ports::UserId::parse("u1").unwrap(),
+                username: grantd_ports::Username::parse("alice").unwrap(),
+                password: grantd_ports::SecretHash::from_stored(format!("hash:{stored}")),
+                disabled: false,
+                created_at: 0,
+                session_stamp: grantd_ports::SessionStamp::parse(STAMP).unwrap(),
+            }))
+        });
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let request = password_request(id_only("public"), "alice", &exact, None);
+        assert!(d.token().respond(&request).is_ok());
     }
 
     #[test]

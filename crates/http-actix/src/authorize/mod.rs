@@ -140,6 +140,11 @@ pub async fn authorize_post(
         },
         (Some(_), _, _) => return malformed(),
     };
+    // As at the token endpoint: with no password-check permit free, a login is refused
+    // before it waits for any blocking work.
+    if matches!(action, Action::Login { .. }) && state.use_cases.authorize.admit_login().is_err() {
+        return unavailable_page();
+    }
     respond(&req, &state, params, session, action).await
 }
 
@@ -323,6 +328,8 @@ fn decide(
                     "Too many failed sign-ins. Please wait {retry_after} seconds and try again."
                 )),
             }),
+            // Every password-check permit is taken: "try again shortly", not a failure.
+            Err(LoginError::Busy(_)) => Ok(unavailable()),
             Err(LoginError::Store(e)) => Err(e),
         };
     }
@@ -429,7 +436,7 @@ fn malformed() -> HttpResponse {
 
 /// An HTML page with the headers every page carries: no framing (clickjacking), no
 /// caching, no referrer (the query may hold a code), and a CSP that allows our
-/// stylesheet and nothing else.
+/// stylesheet and nothing else. A 503 says when to retry, as the JSON endpoints do.
 fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     builder
@@ -447,6 +454,12 @@ fn page(status: StatusCode, html: String, set_cookie: Option<String>) -> HttpRes
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     if let Some(cookie) = set_cookie {
         builder.insert_header((header::SET_COOKIE, cookie));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        builder.insert_header((
+            header::RETRY_AFTER,
+            crate::errors::RETRY_AFTER_SECS.to_string(),
+        ));
     }
     builder.body(html)
 }

@@ -23,7 +23,9 @@ use grantd_ports::{DomainEvent, GrantType};
 pub(crate) enum Metric {
     ClientSecretCache,
     HttpRequests,
+    PasswordChecksRefused,
     RateLimited,
+    ReadinessProbes,
     RefreshRaceLost,
     RefreshTokenReuse,
     TokensIssued,
@@ -71,13 +73,17 @@ const fn spec(metric: Metric, name: &'static str, kind: Kind, help: &'static str
 
 /// The one table: each metric's name, type and help, in `Metric` order (a test checks).
 #[rustfmt::skip]
-const METRICS: [Spec; 13] = [
+const METRICS: [Spec; 15] = [
     spec(Metric::ClientSecretCache, "grantd_client_secret_cache_total", Kind::Counter,
         "Client-secret verifications answered from the cache (hit) or hashed (miss)."),
     spec(Metric::HttpRequests, "grantd_http_requests_total", Kind::Counter,
         "HTTP requests by endpoint, method, status, grant type and outcome (ok or the error code)."),
+    spec(Metric::PasswordChecksRefused, "grantd_password_checks_refused_total", Kind::Counter,
+        "Password and client-secret checks refused at once because every permit was taken (503)."),
     spec(Metric::RateLimited, "grantd_rate_limited_total", Kind::Counter,
         "Attempts refused by the brute-force limits (429)."),
+    spec(Metric::ReadinessProbes, "grantd_readiness_probes_total", Kind::Counter,
+        "Database probes run for /readyz (at most one a second, however many ask)."),
     spec(Metric::RefreshRaceLost, "grantd_refresh_race_lost_total", Kind::Counter,
         "Refreshes refused because a concurrent one consumed the token first."),
     spec(Metric::RefreshTokenReuse, "grantd_refresh_token_reuse_total", Kind::Counter,
@@ -179,6 +185,8 @@ impl Registry {
             Metric::RefreshTokenReuse,
             Metric::RefreshRaceLost,
             Metric::RateLimited,
+            Metric::PasswordChecksRefused,
+            Metric::ReadinessProbes,
         ] {
             registry.add(metric, String::new(), 0);
         }
@@ -199,12 +207,20 @@ impl Registry {
             DomainEvent::RefreshTokenReuse => self.add(Metric::RefreshTokenReuse, String::new(), 1),
             DomainEvent::RefreshRaceLost => self.add(Metric::RefreshRaceLost, String::new(), 1),
             DomainEvent::RateLimited => self.add(Metric::RateLimited, String::new(), 1),
+            DomainEvent::PasswordCheckRefused => {
+                self.add(Metric::PasswordChecksRefused, String::new(), 1)
+            }
             DomainEvent::ClientSecretCache { hit } => self.add(
                 Metric::ClientSecretCache,
                 label("result", if hit { "hit" } else { "miss" }),
                 1,
             ),
         }
+    }
+
+    /// One database probe run for `/readyz`.
+    pub(crate) fn readiness_probe(&self) {
+        self.add(Metric::ReadinessProbes, String::new(), 1);
     }
 
     /// One finished HTTP request: its counter and its latency.
@@ -342,6 +358,7 @@ mod tests {
         let registry = Registry::new();
         registry.record(DomainEvent::TokensIssued(GrantType::Password));
         registry.record(DomainEvent::ClientSecretCache { hit: true });
+        registry.record(DomainEvent::PasswordCheckRefused);
         registry.request(
             RequestLabels {
                 endpoint: "/oauth/token",
@@ -370,9 +387,15 @@ grantd_client_secret_cache_total{result=\"miss\"} 0
 # HELP grantd_http_requests_total HTTP requests by endpoint, method, status, grant type and outcome (ok or the error code).
 # TYPE grantd_http_requests_total counter
 grantd_http_requests_total{endpoint=\"/oauth/token\",method=\"POST\",status=\"200\",grant_type=\"password\",outcome=\"ok\"} 1
+# HELP grantd_password_checks_refused_total Password and client-secret checks refused at once because every permit was taken (503).
+# TYPE grantd_password_checks_refused_total counter
+grantd_password_checks_refused_total 1
 # HELP grantd_rate_limited_total Attempts refused by the brute-force limits (429).
 # TYPE grantd_rate_limited_total counter
 grantd_rate_limited_total 0
+# HELP grantd_readiness_probes_total Database probes run for /readyz (at most one a second, however many ask).
+# TYPE grantd_readiness_probes_total counter
+grantd_readiness_probes_total 0
 ";
         assert!(text.starts_with(expected_start), "{text}");
         for line in [

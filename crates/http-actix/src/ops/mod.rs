@@ -1,8 +1,9 @@
 //! Running as a service: the one [`Operations`] value per process that every worker
 //! shares. It holds the metrics registry (`metrics`), the bound on blocking work and the
-//! header limit (`capacity`) and the draining flag (`crate::health`); `middleware` observes
-//! every request with it, and `GET /metrics` renders it. It implements the ports' `Metrics`,
-//! so the domain reports its events here without naming a metrics library.
+//! header limit (`capacity`), the draining flag and the readiness probe (`crate::health`);
+//! `middleware` observes every request with it, and `GET /metrics` renders it. It
+//! implements the ports' `Metrics`, so the domain reports its events here without naming a
+//! metrics library.
 
 mod capacity;
 mod metrics;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 use grantd_ports::{DomainEvent, Metrics};
 
-use crate::health::Draining;
+use crate::health::{Draining, ReadinessProbe};
 use crate::HttpState;
 
 pub use capacity::{Busy, HeadersTooLarge};
@@ -31,6 +32,7 @@ pub struct Operations {
     capacity: Capacity,
     header_limit: HeaderLimit,
     draining: Draining,
+    readiness_probe: ReadinessProbe,
     pool_probe: Option<PoolProbe>,
     registry: Registry,
 }
@@ -44,6 +46,7 @@ impl Operations {
             capacity: Capacity::new(max_blocking, permit_timeout),
             header_limit: HeaderLimit::default(),
             draining: Draining::default(),
+            readiness_probe: ReadinessProbe::default(),
             pool_probe: None,
             registry: Registry::new(),
         }
@@ -93,6 +96,11 @@ impl Operations {
             blocking_waiters: self.capacity.waiters(),
             ready: !self.draining.is_draining(),
         })
+    }
+
+    /// The last `/readyz` database probe (see `crate::health`).
+    pub(crate) fn readiness_probe(&self) -> &ReadinessProbe {
+        &self.readiness_probe
     }
 
     pub(crate) fn header_limit(&self) -> HeaderLimit {

@@ -21,7 +21,8 @@ fn assert_logged_out(app: &TestApp, access: &str, refresh_token: &str) {
 fn password_change_revokes_the_users_grants(backend: Backend) {
     let app = TestApp::start(backend, TokenSettings::default());
     let (access, r0) = login(&app);
-    accounts::change_password(&app.ports, &alice(&app), "new-password").unwrap();
+    let new_password = accounts::NewPassword::parse("new-password").unwrap();
+    accounts::change_password(&app.ports, &alice(&app), &new_password).unwrap();
     assert_logged_out(&app, &access, &r0);
     let (status, _) = json(token_request(
         &app,

@@ -5,13 +5,16 @@
 
 mod account_lifecycle;
 mod authorization_code;
+mod bearer_challenge;
 mod browser;
 mod brute_force;
+mod capacity;
 mod concurrency;
 mod hostile_input;
 mod jwks;
 mod jwt_access;
 mod lifecycle_endpoints;
+mod long_passwords;
 mod operations;
 mod reuse_detection;
 mod scopes;

@@ -130,7 +130,12 @@ fn a_session_stops_working_after_a_password_change(backend: Backend) {
     let path = authorize_path("web", WEB_CB, "");
     browser.log_in(&path);
     assert!(is_consent_page(browser.get(&path)));
-    accounts::change_password(&app.ports, &alice(&app), "new-password").unwrap();
+    accounts::change_password(
+        &app.ports,
+        &alice(&app),
+        &accounts::NewPassword::parse("new-password").unwrap(),
+    )
+    .unwrap();
     assert!(is_login_page(browser.get(&path)));
 }
 
@@ -245,7 +250,12 @@ fn an_outstanding_code_dies_with_a_password_change_or_a_disabling(backend: Backe
         let code = code_for_web(&app, &mut browser, "");
         match change {
             "password" => {
-                accounts::change_password(&app.ports, &alice(&app), PASSWORD).unwrap();
+                accounts::change_password(
+                    &app.ports,
+                    &alice(&app),
+                    &accounts::NewPassword::parse(PASSWORD).unwrap(),
+                )
+                .unwrap();
             }
             _ => {
                 accounts::disable_user(&app.ports, &alice(&app)).unwrap();
