@@ -41,8 +41,12 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     }
 
     let state = wiring::build_state(config, db.clone(), ports, address, demo)?;
-    if let (true, Some(ring)) = (demo, &state.keys) {
-        // The demo signs from the start; otherwise `grantd keys rotate` makes the first key.
+    // The demo signs from the start when its keys can outlive it (a configured
+    // keys.encryption_key); with a made-up one it makes none, so that the database is left
+    // usable by a later plain `serve` (which refuses keys it cannot open). Otherwise
+    // `grantd keys rotate` makes the first key.
+    let lasting_keys = config.keys.encryption_key().is_some();
+    if let (true, true, Some(ring)) = (demo, lasting_keys, &state.keys) {
         if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
             tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created a signing key");
         }

@@ -116,32 +116,36 @@ fn serve_refuses_keys_it_cannot_open() {
 }
 
 #[test]
-fn plain_serve_without_keys_runs_and_demo_signs_from_the_start() {
+fn plain_serve_without_keys_runs_and_demo_signs_only_with_a_lasting_key() {
+    let jwks = |server: &grantd_testkit::process::Server| -> usize {
+        let doc: Value = fresh_client()
+            .get(server.url("/.well-known/jwks.json"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        doc["keys"].as_array().unwrap().len()
+    };
     let env = new_env(None);
     let server = env.serve("plain");
-    let doc: Value = fresh_client()
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(doc["keys"].as_array().unwrap().len(), 0);
+    assert_eq!(jwks(&server), 0);
     drop(server);
 
+    // A demo with a made-up encryption key makes no signing key: nothing could open it
+    // later, and a plain `serve` on the same database must still start.
     let env = new_env(None);
     let server = env.serve_with("demo", &["serve", "--demo"]);
-    let doc: Value = fresh_client()
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(
-        doc["keys"].as_array().unwrap().len(),
-        1,
-        "the demo made a key"
-    );
+    assert_eq!(jwks(&server), 0, "a throwaway key seals nothing");
     assert!(server.output().contains("keys.encryption_key is empty"));
+    drop(server);
+    let server = env.serve("after-demo");
+    assert_eq!(jwks(&server), 0);
+    drop(server);
+
+    // With keys.encryption_key set, the demo signs from the start.
+    let env = keyed();
+    let server = env.serve_with("demo-keyed", &["serve", "--demo"]);
+    assert_eq!(jwks(&server), 1, "the demo made a key");
 }
 
 #[test]
