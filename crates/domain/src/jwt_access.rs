@@ -121,13 +121,19 @@ impl JwtAccessTokens {
         if self.format_for(client) == AccessTokenFormat::Opaque {
             return Ok(None);
         }
-        match self.ring.current() {
-            Ok(Some(key)) => Ok(Some(key)),
-            Ok(None) => Err(TokenError::Store(StoreError::Other(
-                "JWT access tokens are configured, but there is no signing key".to_owned(),
-            ))),
-            Err(KeyError::Store(e)) => Err(TokenError::Store(e)),
-            Err(e) => Err(TokenError::Store(StoreError::Other(e.to_string()))),
+        let key_error = |e: KeyError| match e {
+            KeyError::Store(e) => TokenError::Store(e),
+            e => TokenError::Store(StoreError::Other(e.to_string())),
+        };
+        match self.ring.current().map_err(key_error)? {
+            Some(key) => Ok(Some(key)),
+            // A client registered for JWTs before any key existed (`client create
+            // --access-token-format jwt` on a server with only opaque tokens): make the
+            // first key now rather than fail the client's request.
+            None => match self.ring.ensure_key().map_err(key_error)? {
+                Some(key) => Ok(Some(key)),
+                None => self.ring.current().map_err(key_error),
+            },
         }
     }
 

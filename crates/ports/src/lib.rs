@@ -48,6 +48,7 @@ pub use token::{PlainToken, TokenHash, TokenKind};
 pub use authorization::MockAuthorizationStore;
 #[cfg(feature = "mock")]
 pub use failures::MockFailureCounter;
+#[cfg(feature = "mock")]
 pub use keys::{MockJwtVerifier, MockKeyStore, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};

@@ -316,7 +316,20 @@ fn a_client_s_own_format_wins_over_the_global_one(backend: Backend) {
     assert!(verify_offline(&app, &password_access_token(&app, "app")).is_ok());
 }
 
+fn a_jwt_client_on_a_server_without_keys_gets_the_first_key_not_a_5xx(backend: Backend) {
+    use grantd_ports::AccessTokenFormat;
+    // Globally opaque and no key yet: the first JWT request makes the first key.
+    let app = TestApp::start(backend, TokenSettings::default());
+    assert!(app.key_ring().published().unwrap().is_empty());
+    client_with_format(&app, "jwt-app", AccessTokenFormat::Jwt);
+    let jwt = password_access_token(&app, "jwt-app");
+    assert!(verify_offline(&app, &jwt).is_ok());
+    assert_eq!(me(&app, &jwt).status(), 200);
+    assert_eq!(app.key_ring().published().unwrap().len(), 1);
+}
+
 on_both_backends!(
+    a_jwt_client_on_a_server_without_keys_gets_the_first_key_not_a_5xx,
     a_client_s_own_format_wins_over_the_global_one,
     a_password_grant_jwt_verifies_against_the_jwks_alone,
     revoking_the_grant_kills_its_jwts,
