@@ -111,7 +111,11 @@ pub fn build_state(
     let scopes = config.scopes.to_registry()?;
     warn_unregistered_scopes(&ports, &scopes);
     // RFC 8414 §2 `scopes_supported`: the registry, as configured, from the first request.
-    let metadata = ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
+    let mut metadata =
+        ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
+    if keys.is_some() {
+        metadata = metadata.with_jwks();
+    }
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let mut use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(config.rate_limit.to_limits())

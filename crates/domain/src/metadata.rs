@@ -18,6 +18,8 @@ pub struct ServerMetadata {
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
+    /// The JWKS (RFC 8414 §2 `jwks_uri`): only when signing keys are configured.
+    pub jwks_uri: Option<String>,
 }
 
 /// Client authentication methods of the token, revocation and introspection endpoints.
@@ -42,8 +44,15 @@ impl ServerMetadata {
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
             code_challenge_methods_supported: code_challenge_methods,
             scopes_supported: scopes.names().map(str::to_owned).collect(),
+            jwks_uri: None,
             issuer,
         }
+    }
+
+    /// Advertises the JWKS at `/.well-known/jwks.json` (signing keys are configured).
+    pub fn with_jwks(mut self) -> Self {
+        self.jwks_uri = Some(format!("{}/.well-known/jwks.json", self.issuer));
+        self
     }
 }
 
@@ -51,6 +60,16 @@ impl ServerMetadata {
 mod tests {
     use super::*;
     use crate::ScopeDefinition;
+
+    #[test]
+    fn jwks_uri_is_advertised_only_with_signing_keys() {
+        let plain = ServerMetadata::new("https://as.example/", &ScopeRegistry::default(), vec![]);
+        assert_eq!(plain.jwks_uri, None);
+        assert_eq!(
+            plain.with_jwks().jwks_uri.as_deref(),
+            Some("https://as.example/.well-known/jwks.json")
+        );
+    }
 
     #[test]
     fn scopes_supported_lists_the_registry() {

@@ -8,7 +8,7 @@ use crate::HttpState;
 
 pub async fn metadata(state: web::Data<HttpState>) -> HttpResponse {
     let m: &ServerMetadata = &state.metadata;
-    HttpResponse::Ok().json(json!({
+    let mut doc = json!({
         "issuer": m.issuer,
         "authorization_endpoint": m.authorization_endpoint,
         "token_endpoint": m.token_endpoint,
@@ -21,5 +21,9 @@ pub async fn metadata(state: web::Data<HttpState>) -> HttpResponse {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": m.code_challenge_methods_supported,
         "scopes_supported": m.scopes_supported,
-    }))
+    });
+    if let (Some(uri), Some(fields)) = (&m.jwks_uri, doc.as_object_mut()) {
+        fields.insert("jwks_uri".into(), json!(uri));
+    }
+    HttpResponse::Ok().json(doc)
 }

@@ -129,6 +129,13 @@ fn plain_serve_without_keys_runs_and_demo_signs_only_with_a_lasting_key() {
     let env = new_env(None);
     let server = env.serve("plain");
     assert_eq!(jwks(&server), 0);
+    let metadata: Value = fresh_client()
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(metadata.get("jwks_uri").is_none(), "no keys, no jwks_uri");
     drop(server);
 
     // A demo with a made-up encryption key makes no signing key: nothing could open it
@@ -146,6 +153,13 @@ fn plain_serve_without_keys_runs_and_demo_signs_only_with_a_lasting_key() {
     let env = keyed();
     let server = env.serve_with("demo-keyed", &["serve", "--demo"]);
     assert_eq!(jwks(&server), 1, "the demo made a key");
+    let metadata: Value = fresh_client()
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(metadata["jwks_uri"], server.url("/.well-known/jwks.json"));
 }
 
 #[test]

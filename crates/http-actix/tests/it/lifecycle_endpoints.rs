@@ -164,6 +164,8 @@ fn metadata_document(backend: Backend) {
         doc["introspection_endpoint"],
         "http://grantd.test/oauth/introspect"
     );
+    // The test app has signing keys configured (keys.encryption_key).
+    assert_eq!(doc["jwks_uri"], "http://grantd.test/.well-known/jwks.json");
     for key in [
         "grant_types_supported",
         "response_types_supported",
