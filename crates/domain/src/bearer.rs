@@ -5,7 +5,7 @@ use grantd_ports::{
     ClientId, GrantId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime,
 };
 
-use crate::jwt_access::{recorded_token, JwtAccessTokens};
+use crate::jwt_access::PresentedTokens;
 use crate::PortSet;
 
 /// What an active access token says.
@@ -32,17 +32,12 @@ pub enum BearerError {
 #[derive(Clone)]
 pub struct BearerCheck {
     ports: PortSet,
-    jwt: Option<JwtAccessTokens>,
+    tokens: PresentedTokens,
 }
 
 impl BearerCheck {
-    pub(crate) fn new(ports: PortSet) -> Self {
-        Self { ports, jwt: None }
-    }
-
-    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
-        self.jwt = jwt;
-        self
+    pub(crate) fn new(ports: PortSet, tokens: PresentedTokens) -> Self {
+        Self { ports, tokens }
     }
 
     /// Checks a presented access token: one indexed lookup by hash, then the rules.
@@ -51,8 +46,10 @@ impl BearerCheck {
         let ports = &self.ports;
         // A JWT access token (RFC 9068) leads to its record through its verified `jti`;
         // one that does not verify is as invalid as an unknown opaque token.
-        let recorded =
-            recorded_token(self.jwt.as_ref(), presented)?.ok_or(BearerError::InvalidToken)?;
+        let recorded = self
+            .tokens
+            .recorded(presented)?
+            .ok_or(BearerError::InvalidToken)?;
         let presented = recorded.as_str();
         // A cheap shape check saves a database round trip for garbage.
         if !TokenKind::Access.is_well_formed(presented) {
@@ -117,12 +114,12 @@ mod tests {
             d.tokens
                 .expect_find_access_token()
                 .returning(move |_| Ok(Some(st.clone())));
-            let bearer = BearerCheck::new(d.ports());
+            let bearer = BearerCheck::new(d.ports(), PresentedTokens::default());
             assert_eq!(bearer.check_access_token(live.expose()).is_ok(), active);
         }
         let mut d = Doubles::new();
         d.tokens.expect_find_access_token().never();
-        let bearer = BearerCheck::new(d.ports());
+        let bearer = BearerCheck::new(d.ports(), PresentedTokens::default());
         assert!(bearer
             .check_access_token(PlainToken::from_presented("junk").expose())
             .is_err());

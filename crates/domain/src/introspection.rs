@@ -6,7 +6,7 @@ use grantd_ports::{
     Client, ClientId, PlainToken, ScopeSet, StoreError, Subject, TokenKind, UnixTime,
 };
 
-use crate::jwt_access::{recorded_token, JwtAccessTokens};
+use crate::jwt_access::PresentedTokens;
 use crate::PortSet;
 
 /// What an active token says (RFC 7662 §2.2).
@@ -36,17 +36,12 @@ pub enum IntrospectError {
 #[derive(Clone)]
 pub struct IntrospectEndpoint {
     ports: PortSet,
-    jwt: Option<JwtAccessTokens>,
+    tokens: PresentedTokens,
 }
 
 impl IntrospectEndpoint {
-    pub(crate) fn new(ports: PortSet) -> Self {
-        Self { ports, jwt: None }
-    }
-
-    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
-        self.jwt = jwt;
-        self
+    pub(crate) fn new(ports: PortSet, tokens: PresentedTokens) -> Self {
+        Self { ports, tokens }
     }
 
     /// Only for clients with the introspection right. `Ok(None)` = inactive. Blocking.
@@ -59,7 +54,7 @@ impl IntrospectEndpoint {
             return Err(IntrospectError::NotAllowed);
         }
         // A JWT that does not verify is inactive (RFC 7662 §4: signature and expiry).
-        let Some(recorded) = recorded_token(self.jwt.as_ref(), presented)? else {
+        let Some(recorded) = self.tokens.recorded(presented)? else {
             return Ok(None);
         };
         Ok(lookup(&self.ports, &recorded)?)
@@ -126,7 +121,7 @@ mod tests {
         d.tokens
             .expect_find_refresh_token()
             .returning(move |_| Ok(Some(consumed.clone())));
-        let introspection = IntrospectEndpoint::new(d.ports());
+        let introspection = IntrospectEndpoint::new(d.ports(), PresentedTokens::default());
 
         assert!(matches!(
             introspection.introspect(&client("app", true), token.expose()),

@@ -183,6 +183,26 @@ fn client_format(client: &Client) -> Option<AccessTokenFormat> {
 
 /// The token to look up for `presented`: itself if opaque, the `jti` of a verified JWT,
 /// or `None` for a JWT that does not verify (or any JWT when JWTs are off).
+/// How a presented access token leads to its record, the one rule the resource check,
+/// introspection and revocation share: an opaque token is its own record, a JWT is
+/// verified and leads to its `jti`. Without JWT access tokens configured, a JWT leads
+/// nowhere.
+#[derive(Clone, Default)]
+pub(crate) struct PresentedTokens {
+    jwt: Option<JwtAccessTokens>,
+}
+
+impl PresentedTokens {
+    pub(crate) fn new(jwt: Option<JwtAccessTokens>) -> Self {
+        Self { jwt }
+    }
+
+    /// The recorded token `presented` stands for; `None` = no such token.
+    pub(crate) fn recorded(&self, presented: &str) -> Result<Option<String>, StoreError> {
+        recorded_token(self.jwt.as_ref(), presented)
+    }
+}
+
 pub(crate) fn recorded_token(
     jwt: Option<&JwtAccessTokens>,
     presented: &str,

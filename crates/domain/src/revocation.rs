@@ -6,7 +6,7 @@
 
 use grantd_ports::{Client, PlainToken, StoreError, TokenKind};
 
-use crate::jwt_access::{recorded_token, JwtAccessTokens};
+use crate::jwt_access::PresentedTokens;
 use crate::PortSet;
 
 /// `token_type_hint` (§2.1): a hint to look in the right table first, never trusted.
@@ -42,17 +42,12 @@ pub enum RevokeError {
 #[derive(Clone)]
 pub struct RevokeEndpoint {
     ports: PortSet,
-    jwt: Option<JwtAccessTokens>,
+    tokens: PresentedTokens,
 }
 
 impl RevokeEndpoint {
-    pub(crate) fn new(ports: PortSet) -> Self {
-        Self { ports, jwt: None }
-    }
-
-    pub(crate) fn with_jwt(mut self, jwt: Option<JwtAccessTokens>) -> Self {
-        self.jwt = jwt;
-        self
+    pub(crate) fn new(ports: PortSet, tokens: PresentedTokens) -> Self {
+        Self { ports, tokens }
     }
 
     /// Revokes `presented` if `client` holds it. Blocking.
@@ -65,7 +60,7 @@ impl RevokeEndpoint {
         let ports = &self.ports;
         // A JWT access token is revoked through its recorded `jti`; one that does not
         // verify is an invalid token: success, nothing changes (§2.2).
-        let Some(recorded) = recorded_token(self.jwt.as_ref(), presented)? else {
+        let Some(recorded) = self.tokens.recorded(presented)? else {
             return Ok(());
         };
         let presented = recorded.as_str();
@@ -112,7 +107,7 @@ mod tests {
     use crate::test_support::*;
 
     fn revocation(d: Doubles) -> RevokeEndpoint {
-        RevokeEndpoint::new(d.ports())
+        RevokeEndpoint::new(d.ports(), PresentedTokens::default())
     }
 
     #[test]

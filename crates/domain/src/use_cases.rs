@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::client_auth::ClientAuthenticator;
-use crate::jwt_access::JwtAccessTokens;
+use crate::jwt_access::{JwtAccessTokens, PresentedTokens};
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
@@ -151,9 +151,12 @@ impl UseCases {
             )
             .with_jwt(jwt.clone()),
             authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes),
-            revocation: RevokeEndpoint::new(ports.clone()).with_jwt(jwt.clone()),
-            introspection: IntrospectEndpoint::new(ports.clone()).with_jwt(jwt.clone()),
-            bearer: BearerCheck::new(ports.clone()).with_jwt(jwt),
+            revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
+            introspection: IntrospectEndpoint::new(
+                ports.clone(),
+                PresentedTokens::new(jwt.clone()),
+            ),
+            bearer: BearerCheck::new(ports.clone(), PresentedTokens::new(jwt)),
             clients,
             ports,
         }
