@@ -181,6 +181,7 @@ mod tests {
                 disabled: false,
                 created_at: 0,
                 session_stamp: grantd_ports::SessionStamp::parse("s").unwrap(),
+                profile: Default::default(),
             }))
         });
         assert_eq!(

@@ -12,15 +12,18 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use grantd_ports::{
-    AccessTokenClaims, GeneratedKey, JwtExpectations, JwtRejected, JwtVerifier, SealedPrivateKey,
-    SignerError, SigningAlgorithm, SigningKey, TokenSigner,
+    AccessTokenClaims, GeneratedKey, IdTokenClaims, JwtExpectations, JwtRejected, JwtVerifier,
+    SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
 };
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::rngs::OsRng;
 use rand::RngCore;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use crate::id_token_wire::IdTokenWire;
 
 /// RFC 9068 §2.1: the `typ` of a JWT access token. §4 also accepts the full media type.
 const AT_JWT: &str = "at+jwt";
@@ -261,6 +264,78 @@ impl TokenSigner for JoseKeys {
         jsonwebtoken::encode(&header, &wire, &encoding)
             .map_err(|e| SignerError::Failed(e.to_string()))
     }
+
+    fn sign_id_token(
+        &self,
+        key: &SigningKey,
+        claims: &IdTokenClaims,
+    ) -> Result<String, SignerError> {
+        let encoding = self.encoding_key(key)?;
+        let mut header = Header::new(jose_algorithm(key.algorithm));
+        header.typ = Some("JWT".to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &IdTokenWire::from(claims), &encoding)
+            .map_err(|e| SignerError::Failed(e.to_string()))
+    }
+}
+
+/// Whether a header's `typ` is what the token kind must carry.
+#[derive(Clone, Copy)]
+enum TypeRule {
+    /// RFC 9068 §4: the resource server MUST check `typ`.
+    AccessToken,
+    /// Id tokens carry `JWT` or nothing (Core §2 names no `typ`).
+    IdToken,
+}
+
+impl TypeRule {
+    fn accepts(self, typ: Option<&str>) -> bool {
+        match self {
+            Self::AccessToken => matches!(typ, Some(AT_JWT) | Some(AT_JWT_MEDIA_TYPE)),
+            Self::IdToken => matches!(typ, None | Some("JWT")),
+        }
+    }
+}
+
+/// The claims of `token` once its header and signature check against `keys`: the `alg`
+/// must be one of `expected.algorithms` and the key's own, the `kid` one of `keys`, the
+/// `typ` what `rule` wants. Time and issuer are the caller's to check.
+fn decode_verified<T: DeserializeOwned>(
+    token: &str,
+    keys: &[SigningKey],
+    expected: &JwtExpectations,
+    rule: TypeRule,
+) -> Result<T, JwtRejected> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRejected::Malformed)?;
+    // Only the configured algorithms: `none` and HMAC are not even representable in
+    // SigningAlgorithm, so a header naming them fails here (alg confusion).
+    let algorithm = expected
+        .algorithms
+        .iter()
+        .copied()
+        .find(|a| jose_algorithm(*a) == header.alg)
+        .ok_or(JwtRejected::Algorithm)?;
+    let kid = header.kid.as_deref().ok_or(JwtRejected::UnknownKey)?;
+    let key = keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or(JwtRejected::UnknownKey)?;
+    if key.algorithm != algorithm {
+        return Err(JwtRejected::Algorithm);
+    }
+    if !rule.accepts(header.typ.as_deref()) {
+        return Err(JwtRejected::Type);
+    }
+    let jwk: Jwk = serde_json::from_str(&key.public_jwk).map_err(|_| JwtRejected::UnknownKey)?;
+    let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| JwtRejected::UnknownKey)?;
+    let mut validation = Validation::new(jose_algorithm(algorithm));
+    // Time is grantd's Clock, not the library's: the callers check expiry.
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<T>(token, &decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| JwtRejected::Signature)
 }
 
 /// Verifies with the public JWKs alone (no private part is needed or opened).
@@ -274,39 +349,7 @@ impl JwtVerifier for JoseVerifier {
         keys: &[SigningKey],
         expected: &JwtExpectations,
     ) -> Result<AccessTokenClaims, JwtRejected> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRejected::Malformed)?;
-        // Only the configured algorithms: `none` and HMAC are not even representable in
-        // SigningAlgorithm, so a header naming them fails here (alg confusion).
-        let algorithm = expected
-            .algorithms
-            .iter()
-            .copied()
-            .find(|a| jose_algorithm(*a) == header.alg)
-            .ok_or(JwtRejected::Algorithm)?;
-        let kid = header.kid.as_deref().ok_or(JwtRejected::UnknownKey)?;
-        let key = keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .ok_or(JwtRejected::UnknownKey)?;
-        if key.algorithm != algorithm {
-            return Err(JwtRejected::Algorithm);
-        }
-        // RFC 9068 §4: the resource server MUST check typ.
-        match header.typ.as_deref() {
-            Some(AT_JWT) | Some(AT_JWT_MEDIA_TYPE) => {}
-            _ => return Err(JwtRejected::Type),
-        }
-        let jwk: Jwk =
-            serde_json::from_str(&key.public_jwk).map_err(|_| JwtRejected::UnknownKey)?;
-        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| JwtRejected::UnknownKey)?;
-        let mut validation = Validation::new(jose_algorithm(algorithm));
-        // Time is grantd's Clock, not the library's: expiry is checked below.
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<WireClaims>(token, &decoding, &validation)
-            .map_err(|_| JwtRejected::Signature)?;
-        let claims = data.claims;
+        let claims: WireClaims = decode_verified(token, keys, expected, TypeRule::AccessToken)?;
         if claims.iss != expected.issuer {
             return Err(JwtRejected::Issuer);
         }
@@ -324,6 +367,19 @@ impl JwtVerifier for JoseVerifier {
             scope: claims.scope,
             auth_time: claims.auth_time,
         })
+    }
+
+    fn verify_id_token_hint(
+        &self,
+        token: &str,
+        keys: &[SigningKey],
+        expected: &JwtExpectations,
+    ) -> Result<IdTokenClaims, JwtRejected> {
+        let claims: IdTokenWire = decode_verified(token, keys, expected, TypeRule::IdToken)?;
+        if claims.iss != expected.issuer {
+            return Err(JwtRejected::Issuer);
+        }
+        claims.into_claims()
     }
 }
 

@@ -218,3 +218,70 @@ fn the_encryption_key_is_32_bytes_of_base64() {
     assert!(KeyEncryptionKey::from_base64("not base64!").is_none());
     assert_eq!(format!("{k:?}"), "KeyEncryptionKey(<redacted>)");
 }
+
+fn id_claims() -> IdTokenClaims {
+    IdTokenClaims {
+        iss: ISS.to_owned(),
+        sub: "user-1".to_owned(),
+        aud: "web".to_owned(),
+        iat: NOW,
+        exp: NOW + 300,
+        auth_time: Some(NOW - 10),
+        nonce: Some("n-0S6_WzA2Mj".to_owned()),
+        at_hash: Some("77QmUPtjPfzWtF2AnpK9RQ".to_owned()),
+        amr: vec!["pwd".to_owned()],
+        name: None,
+        preferred_username: Some("alice".to_owned()),
+        email: None,
+        email_verified: None,
+    }
+}
+
+#[test]
+fn id_tokens_sign_with_typ_jwt_and_verify_as_hints_even_when_expired() {
+    let jose = jose();
+    for algorithm in SigningAlgorithm::ALL {
+        let key = keyed(&jose, algorithm);
+        let keys = [key.clone()];
+        let token = jose.sign_id_token(&key, &id_claims()).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+        // Absent claims are left out, not sent as null.
+        let payload: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(payload.get("email").is_none(), "{payload}");
+        assert_eq!(payload["aud"], "web");
+        let late = JwtExpectations {
+            now: NOW + 10_000,
+            ..expect()
+        };
+        assert_eq!(
+            JoseVerifier.verify_id_token_hint(&token, &keys, &late),
+            Ok(id_claims()),
+            "{algorithm:?}"
+        );
+        // An id token is not an access token, and the other way round.
+        assert_eq!(
+            JoseVerifier.verify_access_token(&token, &keys, &expect()),
+            Err(JwtRejected::Type)
+        );
+        let access = jose.sign_access_token(&key, &claims()).unwrap();
+        assert_eq!(
+            JoseVerifier.verify_id_token_hint(&access, &keys, &expect()),
+            Err(JwtRejected::Type)
+        );
+        let other_iss = JwtExpectations {
+            issuer: "https://elsewhere".to_owned(),
+            ..expect()
+        };
+        assert_eq!(
+            JoseVerifier.verify_id_token_hint(&token, &keys, &other_iss),
+            Err(JwtRejected::Issuer)
+        );
+    }
+}

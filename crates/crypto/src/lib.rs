@@ -5,6 +5,7 @@
 
 mod clock;
 mod hasher;
+mod id_token_wire;
 mod jose;
 mod lane;
 mod minter;

@@ -33,6 +33,7 @@ fn state() -> Option<(RefreshTokenState, ClientId, ScopeSet)> {
             created_at: 1_000,
             expires_at: Some(1_000_000),
             revoked_at: None,
+            auth_time: None,
         },
         successor_used: false,
     };

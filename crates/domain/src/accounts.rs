@@ -168,6 +168,7 @@ mod tests {
             password: SecretHash::from_stored("old".into()),
             disabled: false,
             session_stamp: SessionStamp::parse("stamp0").unwrap(),
+            profile: Default::default(),
             created_at: 0,
         }
     }

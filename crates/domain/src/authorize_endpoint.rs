@@ -199,6 +199,8 @@ impl AuthorizeEndpoint {
             expires_at: now.saturating_add(self.settings.code_lifetime),
             redeemed_at: None,
             grant_id: None,
+            nonce: None,
+            auth_time: None,
         })?;
         Ok(CodeRedirect {
             redirect_uri: request.redirect_uri.clone(),
@@ -277,6 +279,7 @@ mod tests {
             password: grantd_ports::SecretHash::from_stored(format!("hash:{PASSWORD}")),
             disabled: false,
             session_stamp: SessionStamp::parse(STAMP).unwrap(),
+            profile: Default::default(),
             created_at: 0,
         }
     }

@@ -218,6 +218,7 @@ mod tests {
             scopes: ScopeSet::parse("read write profile").unwrap(),
             default_scopes: None,
             redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,

@@ -170,6 +170,7 @@ mod tests {
                 created_at: NOW - 1000,
                 expires_at: Some(NOW + 5000),
                 revoked_at: None,
+                auth_time: None,
             },
             successor_used: false,
         }

@@ -255,6 +255,7 @@ mod tests {
             access_token_format: None,
             default_scopes: Some(ScopeSet::parse("legacy gamma").unwrap()),
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: Default::default(),
             created_at: 0,

@@ -131,6 +131,7 @@ mod tests {
             access_token_format: None,
             default_scopes: own_defaults.map(s),
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,

@@ -213,6 +213,7 @@ impl Doubles {
                     password: SecretHash::from_stored(format!("hash:{PASSWORD}")),
                     disabled,
                     session_stamp: SessionStamp::parse(STAMP).unwrap(),
+                    profile: Default::default(),
                     created_at: 0,
                 }))
             });
@@ -249,6 +250,7 @@ pub fn client(id: &str, confidential: bool) -> Client {
         scopes: ScopeSet::parse("read write").unwrap(),
         default_scopes: None,
         redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
@@ -296,6 +298,7 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
             created_at: NOW - 100,
             expires_at: Some(NOW + 5000),
             revoked_at: None,
+            auth_time: None,
         },
         successor_used: false,
     }

@@ -60,6 +60,12 @@ pub struct AuthorizationCodeRecord {
     pub redeemed_at: Option<UnixTime>,
     /// The grant the exchange created, so that a reuse can revoke its tokens.
     pub grant_id: Option<GrantId>,
+    /// The authorization request's `nonce` (OpenID Connect Core §3.1.2.1), repeated in
+    /// the id token.
+    pub nonce: Option<String>,
+    /// When the user logged in for this code (Core §2 `auth_time`); `None` only for codes
+    /// issued before this was recorded.
+    pub auth_time: Option<UnixTime>,
 }
 
 /// What the domain decided, inside the redeem transaction, to do with a presented code.

@@ -104,6 +104,28 @@ pub struct AccessTokenClaims {
     pub auth_time: Option<UnixTime>,
 }
 
+/// The claims of an OpenID Connect id token (Core §2, §3.1.3.6, §5.1). The profile
+/// claims are present only when the granted scope releases them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    /// The client id (Core §2: the id token's audience is the relying party).
+    pub aud: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub auth_time: Option<UnixTime>,
+    pub nonce: Option<String>,
+    /// Core §3.1.3.6: the left half of the hash of the access token, base64url.
+    pub at_hash: Option<String>,
+    /// Authentication methods (RFC 8176), e.g. `pwd`.
+    pub amr: Vec<String>,
+    pub name: Option<String>,
+    pub preferred_username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+}
+
 /// What a verifier checks besides the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtExpectations {
@@ -164,6 +186,12 @@ pub trait TokenSigner: Send + Sync + 'static {
         key: &SigningKey,
         claims: &AccessTokenClaims,
     ) -> Result<String, SignerError>;
+    /// The compact JWS of an id token (`typ: JWT`) with `kid`.
+    fn sign_id_token(
+        &self,
+        key: &SigningKey,
+        claims: &IdTokenClaims,
+    ) -> Result<String, SignerError>;
 }
 
 /// Verifies a presented JWT access token against the published keys only.
@@ -177,4 +205,13 @@ pub trait JwtVerifier: Send + Sync + 'static {
         keys: &[SigningKey],
         expected: &JwtExpectations,
     ) -> Result<AccessTokenClaims, JwtRejected>;
+    /// The claims of an id token this server issued (an `id_token_hint`): `kid` one of
+    /// `keys`, `alg` the key's and accepted, the signature and `iss` check. Expiry is not
+    /// checked: RP-Initiated Logout §2 lets an expired id token name the session to end.
+    fn verify_id_token_hint(
+        &self,
+        token: &str,
+        keys: &[SigningKey],
+        expected: &JwtExpectations,
+    ) -> Result<IdTokenClaims, JwtRejected>;
 }

@@ -25,14 +25,14 @@ pub use error::StoreError;
 pub use failures::{FailureCounter, FailureKey, FailureWindow};
 pub use ids::{ClientId, GrantId, InvalidValue, SessionStamp, UserId, Username};
 pub use keys::{
-    AccessTokenClaims, GeneratedKey, JwtExpectations, JwtRejected, JwtVerifier, KeyStore,
-    SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
+    AccessTokenClaims, GeneratedKey, IdTokenClaims, JwtExpectations, JwtRejected, JwtVerifier,
+    KeyStore, SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
 };
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
     AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantRecord, GrantType, Issuance,
     LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
-    RotateOutcome, Subject, User,
+    RotateOutcome, Subject, User, UserProfile,
 };
 pub use scope::ScopeSet;
 pub use services::{

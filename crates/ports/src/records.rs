@@ -63,6 +63,9 @@ pub struct Client {
     /// marks default.
     pub default_scopes: Option<ScopeSet>,
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user afterwards (OpenID Connect RP-Initiated
+    /// Logout §3): exact matches only, like `redirect_uris`.
+    pub post_logout_redirect_uris: Vec<String>,
     /// May call the introspection endpoint (RFC 7662 §2.1), e.g. a resource server.
     pub can_introspect: bool,
     pub lifetimes: LifetimeOverrides,
@@ -115,7 +118,19 @@ pub struct User {
     pub disabled: bool,
     /// Every login session of this user carries it; a new one ends them all.
     pub session_stamp: SessionStamp,
+    /// The standard claims (OpenID Connect Core §5.1) that `profile` and `email` release.
+    pub profile: UserProfile,
     pub created_at: UnixTime,
+}
+
+/// What a user tells about themselves: released by userinfo and id tokens only as far as
+/// the granted scopes allow (`profile`: name; `email`: email and email_verified).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserProfile {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Whether the operator vouches that the address belongs to the user.
+    pub email_verified: bool,
 }
 
 /// On whose behalf a grant's tokens act.
@@ -140,6 +155,10 @@ pub struct GrantRecord {
     /// The absolute cap on refreshing (`refresh_token_max_lifetime`); `None` = no cap.
     pub expires_at: Option<UnixTime>,
     pub revoked_at: Option<UnixTime>,
+    /// When the user authenticated for this grant (OpenID Connect `auth_time`): the login
+    /// behind the code, or the password grant's check; `None` for client credentials and
+    /// for grants made before this was recorded.
+    pub auth_time: Option<UnixTime>,
 }
 
 /// A stored refresh token. Its scope is always its grant's scope (RFC 6749 §6).

@@ -7,7 +7,7 @@ use grantd_ports::{
     AccessToken, AccessTokenFormat, AuthorizationCodeRecord, Client, ClientId, CodeChallenge,
     CodeChallengeMethod, Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides,
     NewRefreshToken, RefreshToken, ScopeSet, SecretHash, SessionStamp, Subject, TokenHash, User,
-    UserId, Username,
+    UserId, UserProfile, Username,
 };
 
 use crate::errors::Failure;
@@ -38,19 +38,33 @@ pub(crate) struct ClientRow {
     default_scopes: Option<String>,
     /// "opaque" or "jwt"; NULL = the global setting.
     access_token_format: Option<String>,
+    /// Newline-separated, like `redirect_uris`.
+    post_logout_redirect_uris: String,
+}
+
+/// Newline-joined URIs; refused if one is empty or holds a line break.
+fn join_uris(uris: &[String]) -> Result<String, Failure> {
+    if uris
+        .iter()
+        .any(|uri| uri.is_empty() || uri.contains(['\n', '\r']))
+    {
+        return Err(Failure::Unrepresentable(
+            "a redirect URI is empty or contains a line break".into(),
+        ));
+    }
+    Ok(uris.join("\n"))
+}
+
+fn split_uris(joined: &str) -> Vec<String> {
+    if joined.is_empty() {
+        Vec::new()
+    } else {
+        joined.split('\n').map(str::to_owned).collect()
+    }
 }
 
 impl ClientRow {
     pub(crate) fn from_record(client: &Client) -> Result<Self, Failure> {
-        if client
-            .redirect_uris
-            .iter()
-            .any(|uri| uri.is_empty() || uri.contains(['\n', '\r']))
-        {
-            return Err(Failure::Unrepresentable(
-                "a redirect URI is empty or contains a line break".into(),
-            ));
-        }
         Ok(Self {
             id: client.id.as_str().to_owned(),
             name: client.name.clone(),
@@ -63,7 +77,7 @@ impl ClientRow {
                 .collect::<Vec<_>>()
                 .join(" "),
             scopes: client.scopes.to_delimited(),
-            redirect_uris: client.redirect_uris.join("\n"),
+            redirect_uris: join_uris(&client.redirect_uris)?,
             can_introspect: client.can_introspect,
             access_token_lifetime: client.lifetimes.access_token,
             refresh_token_lifetime: client.lifetimes.refresh_token,
@@ -71,6 +85,7 @@ impl ClientRow {
             created_at: client.created_at,
             default_scopes: client.default_scopes.as_ref().map(ScopeSet::to_delimited),
             access_token_format: client.access_token_format.map(|f| f.as_str().to_owned()),
+            post_logout_redirect_uris: join_uris(&client.post_logout_redirect_uris)?,
         })
     }
 
@@ -90,11 +105,8 @@ impl ClientRow {
             .transpose()
             .map_err(|e| corrupt(&e.0))?;
         let id = ClientId::parse(&self.id).map_err(|e| corrupt(&e.0))?;
-        let redirect_uris = if self.redirect_uris.is_empty() {
-            Vec::new()
-        } else {
-            self.redirect_uris.split('\n').map(str::to_owned).collect()
-        };
+        let redirect_uris = split_uris(&self.redirect_uris);
+        let post_logout_redirect_uris = split_uris(&self.post_logout_redirect_uris);
         Ok(Client {
             id,
             name: self.name,
@@ -104,6 +116,7 @@ impl ClientRow {
             scopes,
             default_scopes,
             redirect_uris,
+            post_logout_redirect_uris,
             can_introspect: self.can_introspect,
             lifetimes: LifetimeOverrides {
                 access_token: self.access_token_lifetime,
@@ -134,6 +147,9 @@ pub(crate) struct UserRow {
     disabled: bool,
     created_at: i64,
     session_stamp: String,
+    name: Option<String>,
+    email: Option<String>,
+    email_verified: bool,
 }
 
 impl UserRow {
@@ -145,6 +161,9 @@ impl UserRow {
             disabled: user.disabled,
             created_at: user.created_at,
             session_stamp: user.session_stamp.as_str().to_owned(),
+            name: user.profile.name.clone(),
+            email: user.profile.email.clone(),
+            email_verified: user.profile.email_verified,
         }
     }
 
@@ -156,6 +175,11 @@ impl UserRow {
             password: SecretHash::from_stored(self.password_hash),
             disabled: self.disabled,
             session_stamp: SessionStamp::parse(&self.session_stamp).map_err(|e| corrupt(&e.0))?,
+            profile: UserProfile {
+                name: self.name,
+                email: self.email,
+                email_verified: self.email_verified,
+            },
             created_at: self.created_at,
         })
     }
@@ -174,6 +198,7 @@ pub(crate) struct GrantRow {
     created_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
+    auth_time: Option<i64>,
 }
 
 impl GrantRow {
@@ -194,6 +219,7 @@ impl GrantRow {
             created_at: grant.created_at,
             expires_at: grant.expires_at,
             revoked_at: grant.revoked_at,
+            auth_time: grant.auth_time,
         }
     }
 
@@ -219,6 +245,7 @@ impl GrantRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            auth_time: self.auth_time,
         })
     }
 }
@@ -338,6 +365,8 @@ pub(crate) struct CodeRow {
     expires_at: i64,
     redeemed_at: Option<i64>,
     grant_id: Option<String>,
+    nonce: Option<String>,
+    auth_time: Option<i64>,
 }
 
 impl CodeRow {
@@ -358,6 +387,8 @@ impl CodeRow {
             expires_at: code.expires_at,
             redeemed_at: code.redeemed_at,
             grant_id: code.grant_id.as_ref().map(|g| g.as_str().to_owned()),
+            nonce: code.nonce.clone(),
+            auth_time: code.auth_time,
         }
     }
 
@@ -399,6 +430,8 @@ impl CodeRow {
                 .map(GrantId::parse)
                 .transpose()
                 .map_err(|e| corrupt(&e.0))?,
+            nonce: self.nonce,
+            auth_time: self.auth_time,
         })
     }
 }

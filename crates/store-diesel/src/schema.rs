@@ -17,6 +17,7 @@ diesel::table! {
         created_at -> BigInt,
         default_scopes -> Nullable<Text>,
         access_token_format -> Nullable<Text>,
+        post_logout_redirect_uris -> Text,
     }
 }
 
@@ -28,6 +29,9 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         session_stamp -> Text,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
     }
 }
 
@@ -41,6 +45,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        auth_time -> Nullable<BigInt>,
     }
 }
 
@@ -82,6 +87,8 @@ diesel::table! {
         expires_at -> BigInt,
         redeemed_at -> Nullable<BigInt>,
         grant_id -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
     }
 }
 

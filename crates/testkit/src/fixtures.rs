@@ -6,13 +6,16 @@
 
 use grantd_ports::{
     Client, ClientId, ClientStore, GrantType, LifetimeOverrides, ScopeSet, SecretHasher,
-    SessionStamp, User, UserId, UserStore, Username,
+    SessionStamp, User, UserId, UserProfile, UserStore, Username,
 };
 use grantd_store_diesel::Database;
 
 pub const SECRET: &str = "app-secret";
 pub const OTHER_SECRET: &str = "other-secret";
 pub const PASSWORD: &str = "alice-password";
+/// Alice's OpenID Connect profile claims.
+pub const ALICE_NAME: &str = "Alice Liddell";
+pub const ALICE_EMAIL: &str = "alice@example.com";
 /// Redirect URIs of the code-flow clients `web` (confidential) and `native` (public).
 pub const WEB_CB: &str = "https://web.example/cb";
 pub const WEB_CB_OTHER: &str = "https://web.example/other?x=1";
@@ -33,6 +36,7 @@ fn client(
         scopes: ScopeSet::parse("read write").unwrap(),
         default_scopes: None,
         redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
@@ -78,6 +82,11 @@ pub fn seed(db: &Database, hasher: &dyn SecretHasher) {
         password: hasher.hash_password(PASSWORD),
         disabled: false,
         session_stamp: SessionStamp::parse("alice-stamp").unwrap(),
+        profile: UserProfile {
+            name: Some(ALICE_NAME.into()),
+            email: Some(ALICE_EMAIL.into()),
+            email_verified: true,
+        },
         created_at: 0,
     })
     .unwrap();
@@ -95,6 +104,7 @@ pub fn minimal_client(id: &str) -> Client {
         scopes: ScopeSet::empty(),
         default_scopes: None,
         redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,

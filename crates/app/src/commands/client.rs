@@ -231,6 +231,7 @@ pub fn create_client(
         scopes: new.scopes,
         default_scopes: new.default_scopes,
         redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: Vec::new(),
         can_introspect: new.can_introspect,
         lifetimes: new.lifetimes,
         access_token_format: new.access_token_format,
@@ -404,6 +405,7 @@ mod tests {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
+            post_logout_redirect_uris: vec![],
         }
     }
 
@@ -422,6 +424,7 @@ mod tests {
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,
             created_at: 0,
+            post_logout_redirect_uris: vec![],
         };
         let json = serde_json::to_string(&ClientView::from(&client)).unwrap();
         assert!(!json.contains("secrethash"), "{json}");

@@ -96,6 +96,7 @@ pub fn create_user(
         password: ports.hasher.hash_password(password.expose()),
         disabled: false,
         session_stamp: accounts::new_session_stamp(ports).context("cannot mint a session stamp")?,
+        profile: Default::default(),
         created_at: ports.clock.now(),
     };
     match ports.users.insert_user(&user) {
@@ -166,6 +167,7 @@ mod tests {
             password: SecretHash::from_stored("$2b$hash".into()),
             disabled: false,
             session_stamp: SessionStamp::parse("stamp0").unwrap(),
+            profile: Default::default(),
             created_at: 0,
         }
     }

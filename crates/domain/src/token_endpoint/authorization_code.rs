@@ -150,7 +150,13 @@ impl TokenEndpoint {
                     id: record.user_id.clone(),
                     username: record.username.clone(),
                 };
-                match self.new_issuance(client, subject, record.scope.clone(), now, None) {
+                match self.new_issuance(
+                    client,
+                    subject,
+                    record.scope.clone(),
+                    now,
+                    record.auth_time,
+                ) {
                     Ok((issuance, response)) => {
                         decided = Some(Decided::Issued(response));
                         CodeWrite::Redeem(Box::new(issuance))
@@ -229,6 +235,8 @@ mod tests {
             expires_at: NOW + 50,
             redeemed_at: None,
             grant_id: None,
+            nonce: None,
+            auth_time: None,
         }
     }
 
@@ -496,6 +504,8 @@ mod use_case_tests {
             expires_at: NOW + 55,
             redeemed_at: None,
             grant_id: None,
+            nonce: None,
+            auth_time: None,
         }
     }
 
@@ -535,6 +545,7 @@ mod use_case_tests {
             password: grantd_ports::SecretHash::from_stored("hash".into()),
             disabled,
             session_stamp: grantd_ports::SessionStamp::parse("stamp1").unwrap(),
+            profile: Default::default(),
             created_at: 0,
         }
     }

@@ -77,6 +77,7 @@ impl TokenEndpoint {
                 created_at: now,
                 expires_at: grant_expires_at,
                 revoked_at: None,
+                auth_time,
             },
             access: AccessToken {
                 hash: access_token.hash(),

@@ -220,6 +220,7 @@ mod tests {
                 disabled: false,
                 created_at: 0,
                 session_stamp: grantd_ports::SessionStamp::parse(STAMP).unwrap(),
+                profile: Default::default(),
             }))
         });
         d.tokens.expect_issue().times(1).returning(|_| Ok(()));

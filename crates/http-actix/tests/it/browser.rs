@@ -207,6 +207,7 @@ fn browser_logs_in_allows_and_the_code_exchanges_with_pkce() {
             scopes: ScopeSet::parse("read write").unwrap(),
             default_scopes: None,
             redirect_uris: vec![callback.clone()],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,

@@ -24,6 +24,7 @@ fn register(app: &TestApp, id: &str, grants: &[GrantType], scopes: &str, own: Op
             access_token_format: None,
             default_scopes: own.map(|o| ScopeSet::parse(o).unwrap()),
             redirect_uris: vec![WEB_CB.into()],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,

@@ -38,6 +38,7 @@ fn setup(db: &Database) -> (Client, User) {
         scopes: ScopeSet::parse("read write").unwrap(),
         default_scopes: None,
         redirect_uris: vec!["https://web.example/cb".into()],
+        post_logout_redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
@@ -49,6 +50,7 @@ fn setup(db: &Database) -> (Client, User) {
         password: grantd_ports::SecretHash::from_stored("$2b$04$x".into()),
         disabled: false,
         session_stamp: grantd_ports::SessionStamp::parse("stamp").unwrap(),
+        profile: Default::default(),
         created_at: T0,
     };
     db.insert_client(&client).unwrap();
@@ -72,6 +74,8 @@ fn code(name: &str) -> AuthorizationCodeRecord {
         expires_at: T0 + 60,
         redeemed_at: None,
         grant_id: None,
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        auth_time: Some(T0 - 30),
     }
 }
 
@@ -89,6 +93,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
             created_at: at,
             expires_at: None,
             revoked_at: None,
+            auth_time: None,
         },
         access: AccessToken {
             hash: TokenHash::of(&format!("access {tag}")),

@@ -60,6 +60,7 @@ fn client(id: &str) -> Client {
             "https://app.example/cb".into(),
             "http://127.0.0.1:8080/cb?x=1".into(),
         ],
+        post_logout_redirect_uris: vec!["https://app.example/bye".into()],
         can_introspect: false,
         lifetimes: LifetimeOverrides {
             access_token: Some(600),
@@ -92,6 +93,11 @@ fn user(id: &str, username: &str) -> User {
         password: SecretHash::from_stored(format!("$2b$04$password-of-{id}")),
         disabled: false,
         session_stamp: grantd_ports::SessionStamp::parse(&format!("stamp-of-{id}")).unwrap(),
+        profile: grantd_ports::UserProfile {
+            name: Some(format!("{username} Example")),
+            email: Some(format!("{username}@example.com")),
+            email_verified: username == "alice",
+        },
         created_at: T0,
     }
 }
@@ -108,6 +114,7 @@ fn user_grant(id: &str, client: &Client, user: &User) -> GrantRecord {
         created_at: T0,
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
+        auth_time: Some(T0 - 5),
     }
 }
 

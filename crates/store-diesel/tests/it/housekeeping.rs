@@ -33,6 +33,7 @@ fn seed(db: &Database) {
         scopes: ScopeSet::parse("read").unwrap(),
         default_scopes: None,
         redirect_uris: Vec::new(),
+        post_logout_redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
@@ -45,6 +46,7 @@ fn seed(db: &Database) {
         password: grantd_ports::SecretHash::from_stored("$2b$04$x".into()),
         disabled: false,
         session_stamp: grantd_ports::SessionStamp::parse("stamp").unwrap(),
+        profile: Default::default(),
         created_at: T0,
     })
     .unwrap();
@@ -85,6 +87,7 @@ fn grant(db: &Database, id: &str, expires_at: i64, access_exp: i64, refresh_exp:
             created_at: T0,
             expires_at: Some(expires_at),
             revoked_at: None,
+            auth_time: None,
         },
         access: access(&format!("{id}-a"), id, access_exp),
         refresh: Some(refresh(&format!("{id}-r"), id, refresh_exp)),
@@ -188,6 +191,8 @@ fn code(name: &str, expires_at: i64) -> AuthorizationCodeRecord {
         expires_at,
         redeemed_at: None,
         grant_id: None,
+        nonce: None,
+        auth_time: None,
     }
 }
 
@@ -218,6 +223,7 @@ fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db
         created_at: T0,
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
+        auth_time: None,
     };
     let issuance = Issuance {
         grant: grant_record,

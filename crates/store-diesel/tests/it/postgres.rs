@@ -26,6 +26,7 @@ fn statement_timeout_is_unavailable() {
         created_at: 0,
         expires_at: None,
         revoked_at: None,
+        auth_time: None,
     };
     test_db
         .issue(&Issuance {

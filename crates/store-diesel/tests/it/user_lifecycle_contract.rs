@@ -44,6 +44,7 @@ fn user(id: &str, username: &str) -> User {
         password: SecretHash::from_stored(format!("$2b$04$password-of-{id}")),
         disabled: false,
         session_stamp: stamp(&format!("stamp-of-{id}")),
+        profile: Default::default(),
         created_at: T0,
     }
 }
@@ -60,6 +61,7 @@ fn setup(db: &Database) -> (User, User) {
         access_token_format: None,
         default_scopes: None,
         redirect_uris: vec!["https://web.example/cb".into()],
+        post_logout_redirect_uris: vec![],
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         created_at: T0,
@@ -85,6 +87,7 @@ fn issuance(grant: &str, owner: &User) -> Issuance {
             created_at: T0,
             expires_at: None,
             revoked_at: None,
+            auth_time: None,
         },
         access: AccessToken {
             hash: TokenHash::of(&format!("{grant}-access")),
@@ -111,6 +114,8 @@ fn code(name: &str, owner: &User) -> AuthorizationCodeRecord {
         expires_at: T0 + 60,
         redeemed_at: None,
         grant_id: None,
+        nonce: None,
+        auth_time: None,
     }
 }
 
