@@ -1,0 +1,45 @@
+//! A protected API in front of grantd: `GET /hello` needs a token with scope `read`.
+//! `GRANTD_ISSUER` (default `http://127.0.0.1:8080`) is the issuer; with
+//! `INTROSPECT_CLIENT_ID`/`INTROSPECT_CLIENT_SECRET`, opaque tokens are accepted too.
+//! `cargo run -p grantd-resource-server --example protected_api` listens on 127.0.0.1:3000.
+
+use actix_web::{get, web, App, HttpServer};
+use grantd_resource_server::{Authenticated, Verifier};
+
+#[get("/hello")]
+async fn hello(who: Authenticated) -> actix_web::Result<String> {
+    who.require(&["read"])?;
+    Ok(format!(
+        "hello {} (client {}, scope {})\n",
+        who.sub, who.client_id, who.scope
+    ))
+}
+
+/// The API's routes (the tests mount them in-process).
+pub fn api(config: &mut web::ServiceConfig) {
+    config.service(hello);
+}
+
+/// The verifier for `issuer`; grantd's tokens are for its issuer unless
+/// `tokens.default_audience` says otherwise.
+pub fn verifier(issuer: &str) -> anyhow::Result<Verifier> {
+    let mut builder = Verifier::builder(issuer, issuer);
+    if let (Ok(id), Ok(secret)) = (
+        std::env::var("INTROSPECT_CLIENT_ID"),
+        std::env::var("INTROSPECT_CLIENT_SECRET"),
+    ) {
+        builder = builder.introspection(id, secret);
+    }
+    Ok(builder.build()?)
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let issuer = std::env::var("GRANTD_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let verifier = web::Data::new(verifier(&issuer)?);
+    HttpServer::new(move || App::new().app_data(verifier.clone()).configure(api))
+        .bind("127.0.0.1:3000")?
+        .run()
+        .await?;
+    Ok(())
+}
