@@ -1,7 +1,8 @@
 //! A protected API in front of grantd: `GET /hello` needs a token with scope `read`.
 //! `GRANTD_ISSUER` (default `http://127.0.0.1:8080`) is the issuer; with
 //! `INTROSPECT_CLIENT_ID`/`INTROSPECT_CLIENT_SECRET`, opaque tokens are accepted too.
-//! `cargo run -p grantd-resource-server --example protected_api` listens on 127.0.0.1:3000.
+//! `cargo run -p grantd-resource-server --example protected_api` listens on `LISTEN`
+//! (default `127.0.0.1:3000`).
 
 use actix_web::{get, web, App, HttpServer};
 use grantd_resource_server::{Authenticated, Verifier};
@@ -38,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let issuer = std::env::var("GRANTD_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
     let verifier = web::Data::new(verifier(&issuer)?);
     HttpServer::new(move || App::new().app_data(verifier.clone()).configure(api))
-        .bind("127.0.0.1:3000")?
+        .bind(std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into()))?
         .run()
         .await?;
     Ok(())
