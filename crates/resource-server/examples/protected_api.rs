@@ -21,14 +21,11 @@ pub fn api(config: &mut web::ServiceConfig) {
     config.service(hello);
 }
 
-/// The verifier for `issuer`; grantd's tokens are for its issuer unless
-/// `tokens.default_audience` says otherwise.
-pub fn verifier(issuer: &str) -> anyhow::Result<Verifier> {
+/// The verifier for `issuer` (grantd's tokens are for its issuer unless
+/// `tokens.default_audience` says otherwise), introspecting as `client` if given.
+pub fn verifier(issuer: &str, client: Option<(String, String)>) -> anyhow::Result<Verifier> {
     let mut builder = Verifier::builder(issuer, issuer);
-    if let (Ok(id), Ok(secret)) = (
-        std::env::var("INTROSPECT_CLIENT_ID"),
-        std::env::var("INTROSPECT_CLIENT_SECRET"),
-    ) {
+    if let Some((id, secret)) = client {
         builder = builder.introspection(id, secret);
     }
     Ok(builder.build()?)
@@ -37,7 +34,10 @@ pub fn verifier(issuer: &str) -> anyhow::Result<Verifier> {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let issuer = std::env::var("GRANTD_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    let verifier = web::Data::new(verifier(&issuer)?);
+    let client = std::env::var("INTROSPECT_CLIENT_ID")
+        .ok()
+        .zip(std::env::var("INTROSPECT_CLIENT_SECRET").ok());
+    let verifier = web::Data::new(verifier(&issuer, client)?);
     HttpServer::new(move || App::new().app_data(verifier.clone()).configure(api))
         .bind(std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into()))?
         .run()

@@ -46,7 +46,7 @@ fn the_example_api_answers_real_tokens_and_refuses_the_rest() {
     let h = Harness::start(true);
     let read_write = h.token(None);
     let write_only = h.token(Some("write"));
-    let verifier = protected_api::verifier(h.issuer()).unwrap();
+    let verifier = protected_api::verifier(h.issuer(), None).unwrap();
     actix_web::rt::System::new().block_on(async move {
         let app = actix_test::init_service(
             App::new()
@@ -100,7 +100,8 @@ fn the_example_api_answers_real_tokens_and_refuses_the_rest() {
 fn the_example_api_takes_opaque_tokens_with_introspection() {
     let h = Harness::start(false);
     let token = h.token(None);
-    let verifier = h.introspecting().build().unwrap();
+    let rs = Some(("rs".to_owned(), grantd_testkit::fixtures::SECRET.to_owned()));
+    let verifier = protected_api::verifier(h.issuer(), rs).unwrap();
     actix_web::rt::System::new().block_on(async move {
         let app = actix_test::init_service(
             App::new()
