@@ -53,6 +53,20 @@ impl TestApp {
         })
     }
 
+    /// The app as a resource server sees it: its issuer is the address it listens on (an
+    /// empty `server.issuer`), so that RFC 8414 discovery and every URL of the metadata
+    /// reach it; `jwt` = JWT access tokens. A [`TestApp::restart`] moves it to a new port,
+    /// and so changes the issuer.
+    pub fn start_as_issuer(backend: Backend, jwt: bool) -> Self {
+        Self::start_with(backend, TokenSettings::default(), |config| {
+            config.server.issuer = String::new();
+            if jwt {
+                config.tokens.access_token_format =
+                    grantd_app::config::AccessTokenFormatSetting::Jwt;
+            }
+        })
+    }
+
     /// As [`TestApp::start`], with the test's own changes to the configuration (e.g.
     /// `[rate_limit]`, `server.trusted_proxies`); they hold across [`TestApp::restart`].
     pub fn start_with(

@@ -1,0 +1,158 @@
+//! The actix-web side (feature `actix`): [`Authenticated`] as an extractor, the
+//! [`RequireScope`] middleware for whole scopes of routes, and [`Rejection`] as an error
+//! response with its RFC 6750 challenge. The [`Verifier`] is read from the app data
+//! (`App::new().app_data(web::Data::new(verifier))`).
+
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+use crate::{Authenticated, Rejection, Verifier};
+
+/// 400/401/403 with `WWW-Authenticate: Bearer …`, or 503; the body is grantd's JSON error
+/// (`{"error": …, "error_description": …}`), empty for a request without a token.
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(challenge) = self.www_authenticate() {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        match self.body() {
+            Some(body) => response.json(body),
+            None => response.finish(),
+        }
+    }
+}
+
+fn verifier_of(req: &HttpRequest) -> Result<web::Data<Verifier>, actix_web::Error> {
+    req.app_data::<web::Data<Verifier>>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("no grantd_resource_server::Verifier in the app data");
+            actix_web::error::ErrorInternalServerError("the resource server is misconfigured")
+        })
+}
+
+/// The `Authorization` header values, owned (the check outlives the request borrow).
+fn authorization_of(req: &HttpRequest) -> Vec<Vec<u8>> {
+    req.headers()
+        .get_all(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec())
+        .collect()
+}
+
+async fn authenticate(
+    verifier: web::Data<Verifier>,
+    authorization: Vec<Vec<u8>>,
+    required: &[&str],
+) -> Result<Authenticated, Rejection> {
+    verifier
+        .verify_authorization(authorization.iter().map(Vec::as_slice), required)
+        .await
+}
+
+/// Extracts the verified token, with no scope required (use
+/// [`Authenticated::require`] in the handler, or [`RequireScope`] around it). A
+/// [`RequireScope`] that already verified the request hands its result on.
+impl FromRequest for Authenticated {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(done) = req.extensions().get::<Authenticated>().cloned() {
+            return Box::pin(ready(Ok(done)));
+        }
+        let verifier = verifier_of(req);
+        let authorization = authorization_of(req);
+        Box::pin(async move { Ok(authenticate(verifier?, authorization, &[]).await?) })
+    }
+}
+
+/// Middleware that lets a request through only with a valid token carrying every one of
+/// these scopes, e.g. `web::scope("/admin").wrap(RequireScope::new(["admin"]))`. Others get
+/// the RFC 6750 refusal; handlers inside may still extract [`Authenticated`] (verified once).
+#[derive(Debug, Clone)]
+pub struct RequireScope {
+    scopes: Rc<[String]>,
+}
+
+impl RequireScope {
+    pub fn new<S: Into<String>>(scopes: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequireScope
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = RequireScopeService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireScopeService {
+            service: Rc::new(service),
+            scopes: self.scopes.clone(),
+        }))
+    }
+}
+
+/// The service [`RequireScope`] wraps around the inner one.
+pub struct RequireScopeService<S> {
+    service: Rc<S>,
+    scopes: Rc<[String]>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireScopeService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = self.service.clone();
+        let scopes = self.scopes.clone();
+        Box::pin(async move {
+            let required: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let earlier = req.extensions().get::<Authenticated>().cloned();
+            let checked = match earlier {
+                // An outer RequireScope verified the token already.
+                Some(done) => done.require(&required).map(|()| done),
+                None => {
+                    let verifier = verifier_of(req.request())?;
+                    authenticate(verifier, authorization_of(req.request()), &required).await
+                }
+            };
+            match checked {
+                Ok(authenticated) => {
+                    req.extensions_mut().insert(authenticated);
+                    Ok(service.call(req).await?.map_into_left_body())
+                }
+                Err(rejection) => Ok(req
+                    .into_response(rejection.error_response())
+                    .map_into_right_body()),
+            }
+        })
+    }
+}
