@@ -57,7 +57,7 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             commands::run_keys(
                 &ring,
                 &ports,
-                &config.tokens.to_settings(),
+                &config.token_settings(),
                 keys,
                 &mut io::stdout().lock(),
             )

@@ -117,7 +117,7 @@ pub fn build_state(
         metadata = metadata.with_jwks();
     }
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
-    let mut use_cases = UseCases::new(ports, config.tokens.to_settings())
+    let mut use_cases = UseCases::new(ports, config.token_settings())
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization)
         .with_scopes(scopes);
@@ -364,7 +364,7 @@ mod tests {
             vec!["S256", "plain"]
         );
         assert_eq!(state.max_body_bytes, 4096);
-        assert_eq!(state.use_cases.settings(), &config.tokens.to_settings());
+        assert_eq!(state.use_cases.settings(), &config.token_settings());
         assert!(state.use_cases.authorization_settings().allow_plain_pkce);
         assert!(state.authorize.demo_callback);
         assert!(state.authorize.secure_cookies, "an https issuer");

@@ -112,13 +112,17 @@ impl JwtAccessTokens {
         client_format(client).unwrap_or(self.settings.format)
     }
 
-    /// The key to sign `client`'s next access token with, read before any transaction
-    /// opens; `None` when the client gets opaque tokens.
+    /// The key to sign `client`'s next access token or id token with, read before any
+    /// transaction opens; `None` when the client gets opaque tokens and no id tokens.
     pub(crate) fn signing_key_for(
         &self,
         client: &Client,
     ) -> Result<Option<SigningKey>, TokenError> {
-        if self.format_for(client) == AccessTokenFormat::Opaque {
+        // Opaque tokens need no key, unless the client may be granted `openid` and so
+        // get id tokens: an opaque client without it pays no key lookup per request.
+        if self.format_for(client) == AccessTokenFormat::Opaque
+            && !client.scopes.contains(crate::id_token::OPENID)
+        {
             return Ok(None);
         }
         let key_error = |e: KeyError| match e {
@@ -135,6 +139,19 @@ impl JwtAccessTokens {
                 None => self.ring.current().map_err(key_error),
             },
         }
+    }
+
+    /// The signed id token carrying `claims`.
+    pub(crate) fn sign_id_token(
+        &self,
+        key: &SigningKey,
+        claims: &grantd_ports::IdTokenClaims,
+    ) -> Result<PlainToken, TokenError> {
+        self.ring
+            .signer()
+            .sign_id_token(key, claims)
+            .map(|jwt| PlainToken::from_presented(&jwt))
+            .map_err(|e| TokenError::Store(StoreError::Other(e.to_string())))
     }
 
     /// The signed JWT carrying `claims`.

@@ -9,6 +9,8 @@ pub struct TokenResponse {
     pub expires_in: i64,
     pub scope: ScopeSet,
     pub refresh_token: Option<PlainToken>,
+    /// OpenID Connect Core §3.1.3.3: for a grant with `openid` acting for a user.
+    pub id_token: Option<PlainToken>,
 }
 
 impl TokenResponse {

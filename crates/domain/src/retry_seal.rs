@@ -61,11 +61,12 @@ fn cipher(presented: &PlainToken, salt: &[u8]) -> ChaCha20Poly1305 {
 /// Tokens and scopes never hold a newline, so lines are an unambiguous framing.
 fn encode(r: &TokenResponse) -> String {
     format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{}",
         r.access_token.expose(),
         r.expires_in,
         r.scope.to_delimited(),
-        r.refresh_token.as_ref().map_or("", |t| t.expose())
+        r.refresh_token.as_ref().map_or("", |t| t.expose()),
+        r.id_token.as_ref().map_or("", |t| t.expose())
     )
 }
 
@@ -75,11 +76,14 @@ fn decode(s: &str) -> Option<TokenResponse> {
     let expires_in = lines.next()?.parse().ok()?;
     let scope = ScopeSet::parse(lines.next()?).ok()?;
     let refresh = lines.next()?;
+    // Records sealed before id tokens existed have four lines.
+    let id_token = lines.next().unwrap_or_default();
     Some(TokenResponse {
         access_token: PlainToken::from_presented(access),
         expires_in,
         scope,
         refresh_token: (!refresh.is_empty()).then(|| PlainToken::from_presented(refresh)),
+        id_token: (!id_token.is_empty()).then(|| PlainToken::from_presented(id_token)),
     })
 }
 
@@ -94,7 +98,19 @@ mod tests {
             expires_in: 3600,
             scope: ScopeSet::parse("read write").unwrap(),
             refresh_token: Some(TokenKind::Refresh.encode(&[2; 32])),
+            id_token: Some(PlainToken::from_presented("eyJhbGciOiJFUzI1NiJ9.e30.c2ln")),
         }
+    }
+
+    #[test]
+    fn a_record_sealed_before_id_tokens_still_opens() {
+        let old = format!(
+            "{}\n3600\nread\n",
+            TokenKind::Access.encode(&[1; 32]).expose()
+        );
+        let decoded = decode(&old).unwrap();
+        assert_eq!((decoded.refresh_token, decoded.id_token), (None, None));
+        assert_eq!(decoded.scope, ScopeSet::parse("read").unwrap());
     }
 
     #[test]

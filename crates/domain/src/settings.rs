@@ -28,6 +28,27 @@ pub struct TokenSettings {
     /// [`TokenSettings::MAX_REUSE_GRACE_PERIOD`].
     pub refresh_token_reuse_grace_period: i64,
     pub refresh_token_reuse_policy: ReusePolicy,
+    /// OpenID Connect's rules at the token endpoint.
+    pub oidc: OidcSettings,
+}
+
+/// OpenID Connect at the token endpoint (`[oidc]`); in force only with signing keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// With `openid`, a refresh token only when `offline_access` was granted too (Core
+    /// §11), as Hydra does; without `openid` the OAuth rules stand.
+    pub refresh_requires_offline_access: bool,
+    /// Seconds an id token is valid (Core §2 `exp`).
+    pub id_token_lifetime: i64,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            refresh_requires_offline_access: true,
+            id_token_lifetime: 3600,
+        }
+    }
 }
 
 impl TokenSettings {
@@ -46,6 +67,7 @@ impl Default for TokenSettings {
             always_issue_new_refresh_token: true,
             refresh_token_reuse_grace_period: 0,
             refresh_token_reuse_policy: ReusePolicy::RevokeGrant,
+            oidc: OidcSettings::default(),
         }
     }
 }

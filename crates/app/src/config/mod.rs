@@ -16,6 +16,7 @@ mod housekeeping;
 mod keys;
 mod load;
 mod log;
+mod oidc;
 mod rate_limit;
 mod scopes;
 mod security;
@@ -34,6 +35,7 @@ pub use housekeeping::HousekeepingConfig;
 pub use keys::{AlgorithmSetting, KeysConfig};
 pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
+pub use oidc::OidcConfig;
 pub use rate_limit::RateLimitConfig;
 pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
@@ -56,6 +58,7 @@ pub struct Config {
     /// `[scopes.<name>]`: the scope registry.
     pub scopes: ScopesConfig,
     pub keys: KeysConfig,
+    pub oidc: OidcConfig,
 }
 
 impl Config {
@@ -70,8 +73,17 @@ impl Config {
         self.rate_limit.validate()?;
         self.authorization.validate()?;
         self.keys.validate()?;
+        self.oidc.validate()?;
         self.log.validate()?;
         self.scopes.validate()
+    }
+
+    /// The token endpoint's settings: `[tokens]` with `[oidc]`.
+    pub fn token_settings(&self) -> grantd_domain::TokenSettings {
+        grantd_domain::TokenSettings {
+            oidc: self.oidc.to_settings(),
+            ..self.tokens.to_settings()
+        }
     }
 
     /// The validated listen address. [`Config::validate`] has checked that it parses.

@@ -132,6 +132,8 @@ impl TokensConfig {
                 ReusePolicySetting::RevokeGrant => ReusePolicy::RevokeGrant,
                 ReusePolicySetting::ReportOnly => ReusePolicy::ReportOnly,
             },
+            // `[oidc]`'s; see `Config::token_settings`.
+            oidc: Default::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ use grantd_ports::{
     Subject, TokenKind, UnixTime, User,
 };
 
+use crate::id_token::Authentication;
 use crate::{pkce, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -150,13 +151,12 @@ impl TokenEndpoint {
                     id: record.user_id.clone(),
                     username: record.username.clone(),
                 };
-                match self.new_issuance(
-                    client,
-                    subject,
-                    record.scope.clone(),
-                    now,
-                    record.auth_time,
-                ) {
+                let authentication = Authentication {
+                    auth_time: record.auth_time,
+                    nonce: record.nonce.clone(),
+                };
+                match self.new_issuance(client, subject, record.scope.clone(), now, &authentication)
+                {
                     Ok((issuance, response)) => {
                         decided = Some(Decided::Issued(response));
                         CodeWrite::Redeem(Box::new(issuance))

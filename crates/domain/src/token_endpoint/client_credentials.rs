@@ -22,7 +22,7 @@ impl TokenEndpoint {
         // §3.3: omitted = the client's default scopes; never an unregistered one.
         let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
         // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
-        self.issue_new_grant(client, Subject::Client, scope, None)
+        self.issue_new_grant(client, Subject::Client, scope, &Default::default())
     }
 }
 

@@ -7,6 +7,7 @@ use grantd_ports::{
     Subject, TokenKind, UnixTime,
 };
 
+use crate::id_token::{self, Authentication};
 use crate::lifetimes::Lifetimes;
 use crate::{TokenError, TokenResponse};
 
@@ -15,16 +16,19 @@ use super::TokenEndpoint;
 impl TokenEndpoint {
     /// Creates a grant for `subject` with `scope` and returns its first tokens. A refresh
     /// token is issued only to a client allowed the `refresh_token` grant (it could not
-    /// use one otherwise) and never for `Subject::Client` (RFC 6749 §4.4.3).
+    /// use one otherwise), never for `Subject::Client` (RFC 6749 §4.4.3), and with
+    /// `openid` only alongside `offline_access` (OpenID Connect Core §11, as configured).
+    /// A grant with `openid` acting for a user also gets an id token.
     pub(super) fn issue_new_grant(
         &self,
         client: &Client,
         subject: Subject,
         scope: ScopeSet,
-        auth_time: Option<UnixTime>,
+        authentication: &Authentication,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.ports.clock.now();
-        let (issuance, response) = self.new_issuance(client, subject, scope, now, auth_time)?;
+        let (issuance, response) =
+            self.new_issuance(client, subject, scope, now, authentication)?;
         self.ports.tokens.issue(&issuance)?;
         Ok(response)
     }
@@ -37,11 +41,14 @@ impl TokenEndpoint {
         subject: Subject,
         scope: ScopeSet,
         now: UnixTime,
-        auth_time: Option<UnixTime>,
+        authentication: &Authentication,
     ) -> Result<(Issuance, TokenResponse), TokenError> {
+        self.openid_available(&scope)?;
+        let auth_time = authentication.auth_time;
         let lifetimes = Lifetimes::for_client(&self.settings, client);
-        let with_refresh =
-            matches!(subject, Subject::User { .. }) && client.allows(GrantType::RefreshToken);
+        let with_refresh = matches!(subject, Subject::User { .. })
+            && client.allows(GrantType::RefreshToken)
+            && id_token::allows_refresh(&self.settings.oidc, &scope);
         let grant_id = GrantId::parse(&self.ports.minter.mint_id())
             .map_err(|e| TokenError::Store(grantd_ports::StoreError::Other(e.to_string())))?;
         let cap = if with_refresh {
@@ -67,6 +74,7 @@ impl TokenEndpoint {
             access_expires_at,
             auth_time,
         )?;
+        let id_token = self.id_token(client, &subject, &scope, authentication, &handed_out, now)?;
         let refresh_token = with_refresh.then(|| self.mint(TokenKind::Refresh));
         let issuance = Issuance {
             grant: GrantRecord {
@@ -99,6 +107,7 @@ impl TokenEndpoint {
             expires_in: access_expires_at - now,
             scope,
             refresh_token,
+            id_token,
         };
         Ok((issuance, response))
     }

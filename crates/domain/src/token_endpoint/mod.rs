@@ -20,7 +20,8 @@ use grantd_ports::{
 };
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
-use crate::jwt_access::{access_token_claims, JwtAccessTokens};
+use crate::id_token::{self, Authentication};
+use crate::jwt_access::{access_token_claims, AccessTokenFormat, JwtAccessTokens};
 use crate::rotation::RotationPolicy;
 use crate::user_auth::UserAuthenticator;
 use crate::{PortSet, ScopeRegistry, TokenError, TokenResponse, TokenSettings};
@@ -275,6 +276,10 @@ impl TokenEndpoint {
         let (Some(jwt), Some(key)) = (&self.jwt, &self.signing) else {
             return Ok(jti.clone());
         };
+        // The key may be here only for the id token.
+        if jwt.format_for(client) == AccessTokenFormat::Opaque {
+            return Ok(jti.clone());
+        }
         let claims = access_token_claims(
             jwt.settings(),
             client,
@@ -286,6 +291,50 @@ impl TokenEndpoint {
             auth_time,
         );
         jwt.sign(key, &claims)
+    }
+
+    /// The id token of a response for `scope` acting for `subject`, when one is due
+    /// ([`id_token::is_due`]): signed with this request's key over the access token the
+    /// client receives (`at_hash`).
+    #[allow(clippy::too_many_arguments)]
+    fn id_token(
+        &self,
+        client: &Client,
+        subject: &Subject,
+        scope: &ScopeSet,
+        authentication: &Authentication,
+        access_token: &PlainToken,
+        iat: UnixTime,
+    ) -> Result<Option<PlainToken>, TokenError> {
+        let Subject::User { id, .. } = subject else {
+            return Ok(None);
+        };
+        if !id_token::is_due(scope, subject) {
+            return Ok(None);
+        }
+        let (Some(jwt), Some(key)) = (&self.jwt, &self.signing) else {
+            // Refused before any grant is made (`openid_available`); never silently dropped.
+            return Err(openid_unavailable());
+        };
+        let claims = id_token::claims(
+            &self.settings.oidc,
+            &jwt.settings().issuer,
+            client.id.as_str(),
+            id.as_str(),
+            authentication,
+            iat,
+            key.algorithm,
+            access_token.expose(),
+        );
+        jwt.sign_id_token(key, &claims).map(Some)
+    }
+
+    /// `openid` is only granted where id tokens can be signed (signing keys configured).
+    pub(super) fn openid_available(&self, scope: &ScopeSet) -> Result<(), TokenError> {
+        if scope.contains(id_token::OPENID) && self.jwt.is_none() {
+            return Err(openid_unavailable());
+        }
+        Ok(())
     }
 
     fn rotation_policy(&self, client: &Client) -> RotationPolicy {
@@ -304,6 +353,12 @@ impl TokenEndpoint {
     fn mint(&self, kind: TokenKind) -> grantd_ports::PlainToken {
         self.ports.minter.mint(kind)
     }
+}
+
+fn openid_unavailable() -> TokenError {
+    TokenError::InvalidScope(
+        "openid needs OpenID Connect, which this server has not configured (signing keys)".into(),
+    )
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use grantd_ports::{Client, Subject};
 
+use crate::id_token::Authentication;
 use crate::{scope_rules, LoginError, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -23,6 +24,7 @@ impl TokenEndpoint {
         let requested = scope_rules::parse_requested(scope)?;
         // §3.3: omitted = the client's default scopes; never an unregistered one.
         let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
+        self.openid_available(&scope)?;
         let user = self
             .users
             .authenticate(username, password, source)
@@ -45,7 +47,10 @@ impl TokenEndpoint {
             },
             scope,
             // The user authenticated with this very request.
-            Some(self.ports.clock.now()),
+            &Authentication {
+                auth_time: Some(self.ports.clock.now()),
+                nonce: None,
+            },
         )
     }
 }

@@ -7,6 +7,7 @@ use grantd_ports::{
     RefreshWrite, RotateOutcome, TokenKind, UnixMillis, UnixTime,
 };
 
+use crate::id_token::Authentication;
 use crate::lifetimes::Lifetimes;
 use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
 use crate::{retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
@@ -117,7 +118,12 @@ impl TokenEndpoint {
         let cap = state.grant.expires_at;
         let access_token = self.mint(TokenKind::Access);
         let access_expires_at = lifetimes.access_expiry(now, cap);
-        // The user authenticated when the grant began, not now: no auth_time on a refresh.
+        // The user authenticated when the grant began: auth_time is that login's (Core
+        // §12.2), and the nonce belonged to the first id token only.
+        let authentication = Authentication {
+            auth_time: state.grant.auth_time,
+            nonce: None,
+        };
         let handed_out = self.handed_out(
             client,
             &state.grant.subject,
@@ -125,7 +131,15 @@ impl TokenEndpoint {
             &access_token,
             now,
             access_expires_at,
-            None,
+            authentication.auth_time,
+        )?;
+        let id_token = self.id_token(
+            client,
+            &state.grant.subject,
+            &scope,
+            &authentication,
+            &handed_out,
+            now,
         )?;
         let successor = rotate.then(|| self.mint(TokenKind::Refresh));
         let response = TokenResponse {
@@ -133,6 +147,7 @@ impl TokenEndpoint {
             expires_in: access_expires_at - now,
             scope: scope.clone(),
             refresh_token: successor.clone(),
+            id_token,
         };
         // Only a rotation can be retried: keep its response, sealed under the presented
         // token, so the database alone cannot read it.
