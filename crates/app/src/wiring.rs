@@ -71,10 +71,11 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
     })
 }
 
-/// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]`, `[authorization]`
-/// and `[scopes]` say: the operations (blocking permits, header limit, pool gauge and
-/// the metrics, which also become `ports.metrics`), the use cases with their settings,
-/// limits and scope registry, the metadata document and the authorization pages. Warns
+/// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]`, `[authorization]`,
+/// `[scopes]` and `[resources]` say: the operations (blocking permits, header limit, pool
+/// gauge and the metrics, which also become `ports.metrics`), the use cases with their
+/// settings, limits, scope and resource registries, the metadata document and the
+/// authorization pages. Warns
 /// about stored clients with scopes the registry no longer has.
 ///
 /// `ports` normally come from [`build_ports`] over `db`; a test may swap in its own clock or
@@ -109,6 +110,7 @@ pub fn build_state(
     let issuer = config.server.issuer(address);
     let authorization = config.authorization.to_settings();
     let scopes = config.scopes.to_registry()?;
+    let resources = config.resources.to_registry()?;
     warn_unregistered_scopes(&ports, &scopes);
     // RFC 8414 §2 `scopes_supported`: the registry, as configured, from the first request.
     let mut metadata =
@@ -120,7 +122,8 @@ pub fn build_state(
     let mut use_cases = UseCases::new(ports, config.tokens.to_settings())
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization)
-        .with_scopes(scopes);
+        .with_scopes(scopes)
+        .with_resources(resources);
     if let Some(jwt) = jwt_access_tokens(config, keys.as_ref(), &metadata.issuer)? {
         use_cases = use_cases.with_jwt(jwt);
     }

@@ -51,6 +51,8 @@ pub async fn token(
         client,
         grant,
         source_address: source_address::of(&req, &state.trusted_proxies),
+        // RFC 8707 §2: any grant may name the resources the token is for.
+        resources: form.all("resource").to_vec(),
         arrived_at_ms,
     };
     let refused = |e: TokenError| {

@@ -41,6 +41,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        resources -> Text,
     }
 }
 
@@ -65,6 +66,7 @@ diesel::table! {
         issued_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        audience -> Text,
     }
 }
 
@@ -82,6 +84,7 @@ diesel::table! {
         expires_at -> BigInt,
         redeemed_at -> Nullable<BigInt>,
         grant_id -> Nullable<Text>,
+        resources -> Text,
     }
 }
 

@@ -17,6 +17,7 @@ mod keys;
 mod load;
 mod log;
 mod rate_limit;
+mod resources;
 mod scopes;
 mod security;
 mod server;
@@ -35,6 +36,7 @@ pub use keys::{AlgorithmSetting, KeysConfig};
 pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use rate_limit::RateLimitConfig;
+pub use resources::{ResourceEntry, ResourcesConfig};
 pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
 pub use server::{ProxyHeaderSetting, ServerConfig};
@@ -56,6 +58,8 @@ pub struct Config {
     /// `[scopes.<name>]`: the scope registry.
     pub scopes: ScopesConfig,
     pub keys: KeysConfig,
+    /// `[resources.<name>]`: the resources (RFC 8707) tokens may be issued for.
+    pub resources: ResourcesConfig,
 }
 
 impl Config {
@@ -71,7 +75,8 @@ impl Config {
         self.authorization.validate()?;
         self.keys.validate()?;
         self.log.validate()?;
-        self.scopes.validate()
+        self.scopes.validate()?;
+        self.resources.validate()
     }
 
     /// The validated listen address. [`Config::validate`] has checked that it parses.

@@ -8,12 +8,14 @@ use grantd_ports::{
 };
 
 use crate::lifetimes::Lifetimes;
+use crate::resource_indicators::Targets;
 use crate::{TokenError, TokenResponse};
 
 use super::TokenEndpoint;
 
 impl TokenEndpoint {
-    /// Creates a grant for `subject` with `scope` and returns its first tokens. A refresh
+    /// Creates a grant for `subject` with `scope` and `targets.grant` (RFC 8707) and returns
+    /// its first tokens, the access token for `targets.token`. A refresh
     /// token is issued only to a client allowed the `refresh_token` grant (it could not
     /// use one otherwise) and never for `Subject::Client` (RFC 6749 §4.4.3).
     pub(super) fn issue_new_grant(
@@ -21,10 +23,12 @@ impl TokenEndpoint {
         client: &Client,
         subject: Subject,
         scope: ScopeSet,
+        targets: Targets,
         auth_time: Option<UnixTime>,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.ports.clock.now();
-        let (issuance, response) = self.new_issuance(client, subject, scope, now, auth_time)?;
+        let (issuance, response) =
+            self.new_issuance(client, subject, scope, targets, now, auth_time)?;
         self.ports.tokens.issue(&issuance)?;
         Ok(response)
     }
@@ -36,6 +40,7 @@ impl TokenEndpoint {
         client: &Client,
         subject: Subject,
         scope: ScopeSet,
+        targets: Targets,
         now: UnixTime,
         auth_time: Option<UnixTime>,
     ) -> Result<(Issuance, TokenResponse), TokenError> {
@@ -58,10 +63,11 @@ impl TokenEndpoint {
         };
 
         let access_token = self.mint(TokenKind::Access);
-        let handed_out = self.handed_out(
+        let (handed_out, audience) = self.handed_out(
             client,
             &subject,
             &scope,
+            &targets.token,
             &access_token,
             now,
             access_expires_at,
@@ -74,6 +80,7 @@ impl TokenEndpoint {
                 client_id: client.id.clone(),
                 subject,
                 scope: scope.clone(),
+                resources: targets.grant,
                 created_at: now,
                 expires_at: grant_expires_at,
                 revoked_at: None,
@@ -82,6 +89,7 @@ impl TokenEndpoint {
                 hash: access_token.hash(),
                 grant_id: grant_id.clone(),
                 scope: scope.clone(),
+                audience,
                 issued_at: now,
                 expires_at: access_expires_at,
                 revoked_at: None,

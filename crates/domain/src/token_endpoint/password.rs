@@ -5,8 +5,9 @@
 
 use std::net::IpAddr;
 
-use grantd_ports::{Client, Subject};
+use grantd_ports::{Client, ResourceSet, Subject};
 
+use crate::resource_indicators::Targets;
 use crate::{scope_rules, LoginError, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -18,6 +19,7 @@ impl TokenEndpoint {
         username: &str,
         password: &str,
         scope: Option<&str>,
+        resources: &ResourceSet,
         source: IpAddr,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
@@ -44,6 +46,7 @@ impl TokenEndpoint {
                 username: user.username,
             },
             scope,
+            Targets::all(resources.clone()),
             // The user authenticated with this very request.
             Some(self.ports.clock.now()),
         )

@@ -4,12 +4,12 @@
 
 use grantd_ports::{
     AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
-    RefreshWrite, RotateOutcome, TokenKind, UnixMillis, UnixTime,
+    RefreshWrite, ResourceSet, RotateOutcome, TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::lifetimes::Lifetimes;
 use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
-use crate::{retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
+use crate::{resource_indicators, retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
 
@@ -28,6 +28,7 @@ impl TokenEndpoint {
         client: &Client,
         presented: &str,
         scope: Option<&str>,
+        resources: &ResourceSet,
         arrived_at_ms: UnixMillis,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
@@ -59,7 +60,13 @@ impl TokenEndpoint {
                 policy,
             ) {
                 Ok(RefreshStep::Issue { rotate, scope }) => {
-                    match self.refreshed_tokens(client, state, &presented, rotate, scope, now) {
+                    match resource_indicators::for_refresh(resources, &state.grant.resources)
+                        .map_err(TokenError::from)
+                        .and_then(|targets| {
+                            self.refreshed_tokens(
+                                client, state, &presented, rotate, scope, &targets, now,
+                            )
+                        }) {
                         Ok((write, response)) => {
                             decided = Some(Decided::Issued(response));
                             Some(write)
@@ -98,9 +105,11 @@ impl TokenEndpoint {
         }
     }
 
-    /// Mints the refreshed access token and, when rotating, the successor, and builds the
+    /// Mints the refreshed access token, for `scope` and the resources `targets` (RFC 8707
+    /// §2.2, within the grant's), and, when rotating, the successor, and builds the
     /// writes. The successor keeps the grant's full scope (§6) and a fresh idle lifetime,
     /// both capped by the grant's absolute expiry.
+    #[allow(clippy::too_many_arguments)]
     fn refreshed_tokens(
         &self,
         client: &Client,
@@ -108,6 +117,7 @@ impl TokenEndpoint {
         presented: &PlainToken,
         rotate: bool,
         scope: grantd_ports::ScopeSet,
+        targets: &ResourceSet,
         now: UnixTime,
     ) -> Result<(RefreshWrite, TokenResponse), TokenError> {
         // A scope dropped from the registry is never issued, not even by a refresh: the
@@ -118,10 +128,11 @@ impl TokenEndpoint {
         let access_token = self.mint(TokenKind::Access);
         let access_expires_at = lifetimes.access_expiry(now, cap);
         // The user authenticated when the grant began, not now: no auth_time on a refresh.
-        let handed_out = self.handed_out(
+        let (handed_out, audience) = self.handed_out(
             client,
             &state.grant.subject,
             &scope,
+            targets,
             &access_token,
             now,
             access_expires_at,
@@ -148,6 +159,7 @@ impl TokenEndpoint {
                 hash: access_token.hash(),
                 grant_id: state.grant.id.clone(),
                 scope,
+                audience,
                 issued_at: now,
                 expires_at: access_expires_at,
                 revoked_at: None,
