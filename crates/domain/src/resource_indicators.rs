@@ -316,3 +316,7 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "resource_indicators_tests.rs"]
+mod endpoint_tests;
