@@ -26,12 +26,12 @@ const FILES: &str = "https://files.example/";
 const CB: &str = "https://web.example/cb";
 
 fn resources() -> ResourceRegistry {
-    ResourceRegistry::new([("api", API), ("files", FILES)].map(|(name, uri)| {
-        ResourceDefinition {
+    ResourceRegistry::new(
+        [("api", API), ("files", FILES)].map(|(name, uri)| ResourceDefinition {
             name: name.into(),
             uri: uri.into(),
-        }
-    }))
+        }),
+    )
     .unwrap()
 }
 
@@ -118,7 +118,10 @@ fn a_bad_resource_is_invalid_target_and_nothing_is_read_or_written() {
             .token
             .respond(&alice_password(&[API, asked]))
             .unwrap_err();
-        assert!(matches!(err, TokenError::InvalidTarget(_)), "{asked}: {err:?}");
+        assert!(
+            matches!(err, TokenError::InvalidTarget(_)),
+            "{asked}: {err:?}"
+        );
     }
     // Without a registry, every resource is unknown.
     let mut d = Doubles::new();
@@ -190,7 +193,10 @@ fn a_refresh_naming_a_resource_outside_the_grant_is_invalid_target_and_writes_no
             .respond(&app_refresh(&[FILES]))
             .unwrap_err();
         assert!(matches!(err, TokenError::InvalidTarget(_)), "{err:?}");
-        assert!(writes.lock().unwrap().is_empty(), "declined: nothing written");
+        assert!(
+            writes.lock().unwrap().is_empty(),
+            "declined: nothing written"
+        );
     }
 }
 
@@ -275,9 +281,7 @@ fn the_code_carries_the_authorization_requests_resources() {
     d.authorizations
         .expect_find_consent()
         .returning(|_, _| Ok(None));
-    d.authorizations
-        .expect_save_consent()
-        .returning(|_| Ok(()));
+    d.authorizations.expect_save_consent().returning(|_| Ok(()));
     let stored = Arc::new(Mutex::new(None));
     let s = stored.clone();
     d.authorizations
