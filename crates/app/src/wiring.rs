@@ -321,6 +321,12 @@ mod tests {
         config.server.issuer = "https://as.example/".into();
         config.server.max_body_bytes = 4096;
         config.authorization.allow_plain_pkce = true;
+        config.resources.0.insert(
+            "api".into(),
+            crate::config::ResourceEntry {
+                uri: "https://api.example/".into(),
+            },
+        );
         config.authorization.session_key =
             base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
         let db = connect(&config).unwrap();
@@ -361,6 +367,10 @@ mod tests {
         assert_eq!(
             state.use_cases.scopes(),
             &config.scopes.to_registry().unwrap()
+        );
+        assert_eq!(
+            state.use_cases.resources().uris().collect::<Vec<_>>(),
+            ["https://api.example/"]
         );
         assert_eq!(
             state.metadata.code_challenge_methods_supported,
