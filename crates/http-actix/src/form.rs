@@ -33,12 +33,10 @@ impl Form {
             .map_err(|_| FormError("the body is not valid UTF-8".into()))?;
         let mut seen: HashMap<String, Option<String>> = HashMap::new();
         let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
-        let mut count = 0;
-        for pair in body.split('&').filter(|p| !p.is_empty()) {
+        for (count, pair) in body.split('&').filter(|p| !p.is_empty()).enumerate() {
             if count >= MAX_PARAMS {
                 return Err(FormError("too many parameters".into()));
             }
-            count += 1;
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(name)?;
             let value = decode(value)?;
