@@ -11,5 +11,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = form.get(name);
             let _ = form.require(name);
         }
+        let _ = form.all("resource");
     }
 });

@@ -71,10 +71,11 @@ pub fn build_ports(config: &Config, db: Database) -> anyhow::Result<PortSet> {
     })
 }
 
-/// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]`, `[authorization]`
-/// and `[scopes]` say: the operations (blocking permits, header limit, pool gauge and
-/// the metrics, which also become `ports.metrics`), the use cases with their settings,
-/// limits and scope registry, the metadata document and the authorization pages. Warns
+/// The HTTP adapter's state, as `[server]`, `[tokens]`, `[rate_limit]`, `[authorization]`,
+/// `[scopes]` and `[resources]` say: the operations (blocking permits, header limit, pool
+/// gauge and the metrics, which also become `ports.metrics`), the use cases with their
+/// settings, limits, scope and resource registries, the metadata document and the
+/// authorization pages. Warns
 /// about stored clients with scopes the registry no longer has.
 ///
 /// `ports` normally come from [`build_ports`] over `db`; a test may swap in its own clock or
@@ -109,6 +110,7 @@ pub fn build_state(
     let issuer = config.server.issuer(address);
     let authorization = config.authorization.to_settings();
     let scopes = config.scopes.to_registry()?;
+    let resources = config.resources.to_registry()?;
     warn_unregistered_scopes(&ports, &scopes);
     // RFC 8414 §2 `scopes_supported`: the registry, as configured, from the first request.
     let mut metadata =
@@ -120,7 +122,8 @@ pub fn build_state(
     let mut use_cases = UseCases::new(ports, config.token_settings())
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization)
-        .with_scopes(scopes);
+        .with_scopes(scopes)
+        .with_resources(resources);
     if let Some(jwt) = jwt_access_tokens(config, keys.as_ref(), &metadata.issuer)? {
         use_cases = use_cases.with_jwt(jwt);
     }
@@ -318,6 +321,12 @@ mod tests {
         config.server.issuer = "https://as.example/".into();
         config.server.max_body_bytes = 4096;
         config.authorization.allow_plain_pkce = true;
+        config.resources.0.insert(
+            "api".into(),
+            crate::config::ResourceEntry {
+                uri: "https://api.example/".into(),
+            },
+        );
         config.authorization.session_key =
             base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
         let db = connect(&config).unwrap();
@@ -358,6 +367,10 @@ mod tests {
         assert_eq!(
             state.use_cases.scopes(),
             &config.scopes.to_registry().unwrap()
+        );
+        assert_eq!(
+            state.use_cases.resources().uris().collect::<Vec<_>>(),
+            ["https://api.example/"]
         );
         assert_eq!(
             state.metadata.code_challenge_methods_supported,

@@ -13,7 +13,7 @@ fn claims() -> AccessTokenClaims {
     AccessTokenClaims {
         iss: "https://grantd.example".into(),
         sub: "Vb1JQ2pm3nq0P0Hq3kS3Ag".into(),
-        aud: "https://api.example".into(),
+        aud: vec!["https://api.example".into()],
         client_id: "web-app".into(),
         iat: 1_800_000_000,
         exp: 1_800_003_600,

@@ -204,12 +204,37 @@ fn jose_algorithm(algorithm: SigningAlgorithm) -> Algorithm {
     }
 }
 
+/// `aud` as it travels (RFC 7519 §4.1.3): one audience as a string, several as an array.
+/// Both forms are read, whoever minted the token.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WireAudience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl WireAudience {
+    fn from_values(values: &[String]) -> Self {
+        match values {
+            [one] => Self::One(one.clone()),
+            many => Self::Many(many.to_vec()),
+        }
+    }
+
+    fn into_values(self) -> Vec<String> {
+        match self {
+            Self::One(one) => vec![one],
+            Self::Many(many) => many,
+        }
+    }
+}
+
 /// The claims as they travel (RFC 9068 §2.2).
 #[derive(Serialize, Deserialize)]
 struct WireClaims {
     iss: String,
     sub: String,
-    aud: String,
+    aud: WireAudience,
     client_id: String,
     iat: i64,
     exp: i64,
@@ -253,7 +278,7 @@ impl TokenSigner for JoseKeys {
         let wire = WireClaims {
             iss: claims.iss.clone(),
             sub: claims.sub.clone(),
-            aud: claims.aud.clone(),
+            aud: WireAudience::from_values(&claims.aud),
             client_id: claims.client_id.clone(),
             iat: claims.iat,
             exp: claims.exp,
@@ -359,7 +384,7 @@ impl JwtVerifier for JoseVerifier {
         Ok(AccessTokenClaims {
             iss: claims.iss,
             sub: claims.sub,
-            aud: claims.aud,
+            aud: claims.aud.into_values(),
             client_id: claims.client_id,
             iat: claims.iat,
             exp: claims.exp,

@@ -29,7 +29,7 @@ fn claims() -> AccessTokenClaims {
     AccessTokenClaims {
         iss: ISS.to_owned(),
         sub: "alice".to_owned(),
-        aud: "https://api.example".to_owned(),
+        aud: vec!["https://api.example".to_owned()],
         client_id: "app".to_owned(),
         iat: NOW,
         exp: NOW + 300,
@@ -83,6 +83,37 @@ fn every_algorithm_signs_and_verifies_with_typ_and_kid() {
             jwk.get("d").is_none(),
             "no private member in the public JWK"
         );
+    }
+}
+
+/// The payload of a compact JWS, as JSON.
+fn payload(token: &str) -> serde_json::Value {
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+#[test]
+fn one_audience_travels_as_a_string_and_several_as_an_array() {
+    let jose = jose();
+    let key = keyed(&jose, SigningAlgorithm::Es256);
+    let keys = std::slice::from_ref(&key);
+    let one = jose.sign_access_token(&key, &claims()).unwrap();
+    assert_eq!(payload(&one)["aud"], "https://api.example");
+    let several = AccessTokenClaims {
+        aud: vec!["https://a.example/".into(), "https://b.example/".into()],
+        ..claims()
+    };
+    let token = jose.sign_access_token(&key, &several).unwrap();
+    assert_eq!(
+        payload(&token)["aud"],
+        serde_json::json!(["https://a.example/", "https://b.example/"])
+    );
+    // The verifier reads both forms back.
+    for (token, expected) in [(one, claims()), (token, several)] {
+        let got = JoseVerifier
+            .verify_access_token(&token, keys, &expect())
+            .unwrap();
+        assert_eq!(got, expected);
     }
 }
 

@@ -30,6 +30,7 @@ fn state() -> Option<(RefreshTokenState, ClientId, ScopeSet)> {
                 username: Username::parse("alice").ok()?,
             },
             scope: ScopeSet::parse("read write profile").ok()?,
+            resources: grantd_ports::ResourceSet::empty(),
             created_at: 1_000,
             expires_at: Some(1_000_000),
             revoked_at: None,

@@ -16,7 +16,8 @@ use crate::authorize_request::{
 };
 use crate::user_auth::UserAuthenticator;
 use crate::{
-    accounts, consent_rules, AuthorizationSettings, LoginError, PortSet, ScopePrompt, ScopeRegistry,
+    accounts, consent_rules, AuthorizationSettings, LoginError, PortSet, ResourceRegistry,
+    ScopePrompt, ScopeRegistry,
 };
 
 /// Why an authorization request cannot go on.
@@ -53,6 +54,8 @@ pub struct AuthorizeEndpoint {
     users: UserAuthenticator,
     /// The same registry as the token endpoint: default scopes and descriptions.
     scopes: Arc<ScopeRegistry>,
+    /// The same resources as the token endpoint (RFC 8707).
+    resources: Arc<ResourceRegistry>,
 }
 
 impl AuthorizeEndpoint {
@@ -67,7 +70,13 @@ impl AuthorizeEndpoint {
             settings,
             users,
             scopes,
+            resources: Arc::default(),
         }
+    }
+
+    pub(crate) fn with_resources(mut self, resources: Arc<ResourceRegistry>) -> Self {
+        self.resources = resources;
+        self
     }
 
     /// The authorization code flow's policy (code lifetime, PKCE rules).
@@ -93,8 +102,14 @@ impl AuthorizeEndpoint {
             // A malformed id names no client.
             _ => None,
         };
-        authorize_request::validate(params, client.as_ref(), &self.settings, &self.scopes)
-            .map_err(AuthorizeFailure::Invalid)
+        authorize_request::validate(
+            params,
+            client.as_ref(),
+            &self.settings,
+            &self.scopes,
+            &self.resources,
+        )
+        .map_err(AuthorizeFailure::Invalid)
     }
 
     /// Whether a login form may go on to [`AuthorizeEndpoint::log_in`] now, decided without
@@ -194,6 +209,7 @@ impl AuthorizeEndpoint {
                 .redirect_uri_sent
                 .then(|| request.redirect_uri.clone()),
             scope: request.scope.clone(),
+            resources: request.resources.clone(),
             challenge: request.challenge.clone(),
             issued_at: now,
             expires_at: now.saturating_add(self.settings.code_lifetime),
@@ -269,6 +285,7 @@ mod tests {
             state: Some("st".into()),
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             code_challenge_method: Some("S256".into()),
+            resource: vec![],
         }
     }
 

@@ -5,9 +5,11 @@
 //! user sees an error page and is never redirected (an open redirector otherwise); once
 //! both are known, every other error is reported to the client by redirect.
 
-use grantd_ports::{Client, CodeChallenge, CodeChallengeMethod, GrantType, ScopeSet};
+use grantd_ports::{Client, CodeChallenge, CodeChallengeMethod, GrantType, ResourceSet, ScopeSet};
 
-use crate::{pkce, scope_rules, AuthorizationSettings, ScopeRegistry};
+use crate::{
+    pkce, resource_indicators, scope_rules, AuthorizationSettings, ResourceRegistry, ScopeRegistry,
+};
 
 /// The parameters as they arrived (empty values already treated as omitted, §3.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub struct AuthorizeParams {
     pub state: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// RFC 8707 §2.1: may be repeated; empty = none.
+    pub resource: Vec<String>,
 }
 
 /// A request that passed every rule: what the login and consent pages act on.
@@ -30,6 +34,8 @@ pub struct AuthorizationRequest {
     /// Whether the request carried `redirect_uri` (then the token request must repeat it).
     pub redirect_uri_sent: bool,
     pub scope: ScopeSet,
+    /// The registered resources the request named (RFC 8707), for the code to carry.
+    pub resources: ResourceSet,
     pub state: Option<String>,
     pub challenge: Option<CodeChallenge>,
 }
@@ -82,12 +88,14 @@ pub enum AuthorizeError {
 }
 
 /// Checks an authorization request for `client` (`None` = no client has that id); an
-/// omitted scope gets the client's default scopes by `scopes`, the registry.
+/// omitted scope gets the client's default scopes by `scopes`, the registry; a `resource`
+/// must be one of `resources`.
 pub fn validate(
     params: &AuthorizeParams,
     client: Option<&Client>,
     settings: &AuthorizationSettings,
     scopes: &ScopeRegistry,
+    resources: &ResourceRegistry,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     if params.client_id.is_none() {
         return Err(AuthorizeError::Page(PageError::MissingClientId));
@@ -141,6 +149,9 @@ pub fn validate(
     // scope must be registered and allowed to the client.
     let scope = scope_rules::for_new_grant(requested, client, scopes)
         .map_err(|refusal| fail("invalid_scope", &refusal.to_string()))?;
+    // RFC 8707 §2: a malformed or unknown resource is invalid_target, by redirect.
+    let resources = resource_indicators::requested(&params.resource, resources)
+        .map_err(|refusal| fail("invalid_target", &refusal.to_string()))?;
 
     let challenge = match (&params.code_challenge, &params.code_challenge_method) {
         (None, Some(_)) => {
@@ -194,6 +205,7 @@ pub fn validate(
         redirect_uri_sent: params.redirect_uri.is_some(),
         redirect_uri,
         scope,
+        resources,
         state,
         challenge,
     })
@@ -244,7 +256,13 @@ mod tests {
         client: Option<&Client>,
         settings: &AuthorizationSettings,
     ) -> Result<AuthorizationRequest, AuthorizeError> {
-        validate(params, client, settings, &registry())
+        validate(
+            params,
+            client,
+            settings,
+            &registry(),
+            &ResourceRegistry::default(),
+        )
     }
 
     fn params() -> AuthorizeParams {
@@ -256,6 +274,7 @@ mod tests {
             state: Some("xyz".into()),
             code_challenge: Some(CHALLENGE.into()),
             code_challenge_method: Some("S256".into()),
+            resource: vec![],
         }
     }
 

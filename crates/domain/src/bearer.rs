@@ -96,6 +96,7 @@ mod tests {
                     hash: live.hash(),
                     grant_id: s.grant.id.clone(),
                     scope: ScopeSet::parse("read").unwrap(),
+                    audience: vec![],
                     issued_at: NOW - 10,
                     expires_at,
                     revoked_at,

@@ -27,6 +27,10 @@ pub enum TokenError {
     /// Malformed scope, or more than the client or the grant allows (§5.2 `invalid_scope`).
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// A `resource` parameter is malformed, names no registered resource, or one its grant
+    /// does not have (RFC 8707 §2 `invalid_target`).
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
     /// Too many failed attempts for this username: retry after the given number of seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },

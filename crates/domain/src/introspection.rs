@@ -19,6 +19,9 @@ pub struct Introspection {
     pub token_type: &'static str,
     pub exp: UnixTime,
     pub iat: UnixTime,
+    /// `aud`: an access token's recorded audience, a refresh token's grant's resources
+    /// (RFC 8707); empty = none.
+    pub aud: Vec<String>,
 }
 
 /// Why introspection was refused (an inactive token is not an error, §2.3).
@@ -79,6 +82,7 @@ fn lookup(ports: &PortSet, presented: &str) -> Result<Option<Introspection>, Sto
             token_type: "Bearer",
             exp: s.token.expires_at,
             iat: s.token.issued_at,
+            aud: s.token.audience,
         }));
     }
     if TokenKind::Refresh.is_well_formed(presented) {
@@ -96,6 +100,7 @@ fn lookup(ports: &PortSet, presented: &str) -> Result<Option<Introspection>, Sto
             token_type: "refresh_token",
             exp: s.token.expires_at,
             iat: s.token.issued_at,
+            aud: s.grant.resources.to_vec(),
         }));
     }
     Ok(None)

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use grantd_ports::{
-    AccessTokenClaims, Client, JwtExpectations, JwtVerifier, PlainToken, ScopeSet,
+    AccessTokenClaims, Client, JwtExpectations, JwtVerifier, PlainToken, ResourceSet, ScopeSet,
     SigningAlgorithm, SigningKey, StoreError, Subject, TokenKind, UnixTime,
 };
 
-use crate::{KeyError, KeyRing, TokenError};
+use crate::{resource_indicators, KeyError, KeyRing, TokenError};
 
 pub use grantd_ports::AccessTokenFormat;
 
@@ -27,6 +27,17 @@ pub struct JwtSettings {
     /// The algorithms a presented JWT may use: those grantd signs with, never `none` or
     /// HMAC (they are not representable).
     pub algorithms: Vec<SigningAlgorithm>,
+}
+
+impl JwtSettings {
+    /// `aud` of a token for no resource: `default_audience`, else the issuer.
+    pub fn default_aud(&self) -> &str {
+        if self.default_audience.is_empty() {
+            &self.issuer
+        } else {
+            &self.default_audience
+        }
+    }
 }
 
 /// The JWT side of access tokens: signing through the key ring, verifying against the
@@ -49,27 +60,23 @@ fn subject_of(client: &Client, subject: &Subject) -> String {
 
 /// The claims of one access token (RFC 9068 §2.2). `jti` is the recorded opaque token, so
 /// that a presented JWT leads to its record; `auth_time` only where the grant knows when
-/// the user authenticated.
+/// the user authenticated; `aud` the token's resources (RFC 8707), else the default.
 #[allow(clippy::too_many_arguments)]
 pub fn access_token_claims(
     settings: &JwtSettings,
     client: &Client,
     subject: &Subject,
     scope: &ScopeSet,
+    resources: &ResourceSet,
     jti: &PlainToken,
     iat: UnixTime,
     exp: UnixTime,
     auth_time: Option<UnixTime>,
 ) -> AccessTokenClaims {
-    let aud = if settings.default_audience.is_empty() {
-        settings.issuer.clone()
-    } else {
-        settings.default_audience.clone()
-    };
     AccessTokenClaims {
         iss: settings.issuer.clone(),
         sub: subject_of(client, subject),
-        aud,
+        aud: resource_indicators::audience(resources, Some(settings.default_aud())),
         client_id: client.id.as_str().to_owned(),
         iat,
         exp,
@@ -263,6 +270,7 @@ mod tests {
             &app,
             &user,
             &scope,
+            &ResourceSet::empty(),
             &jti,
             100,
             400,
@@ -270,7 +278,7 @@ mod tests {
         );
         assert_eq!(c.iss, "https://as.example");
         assert_eq!(c.sub, "u-1", "the user's opaque id, not the username");
-        assert_eq!(c.aud, "https://api.example");
+        assert_eq!(c.aud, ["https://api.example"]);
         assert_eq!(c.client_id, "app");
         assert_eq!((c.iat, c.exp, c.auth_time), (100, 400, Some(100)));
         assert_eq!(c.jti, jti.expose());
@@ -286,14 +294,35 @@ mod tests {
             &app,
             &Subject::Client,
             &ScopeSet::parse("read").unwrap(),
+            &ResourceSet::empty(),
             &jti,
             1,
             2,
             None,
         );
         assert_eq!(c.sub, "app");
-        assert_eq!(c.aud, "https://as.example");
+        assert_eq!(c.aud, ["https://as.example"]);
         assert_eq!(c.auth_time, None);
+    }
+
+    #[test]
+    fn the_audience_is_the_tokens_resources_when_it_has_any() {
+        let app = client("app", true);
+        let jti = TokenKind::Access.encode(&[3; 32]);
+        let resources =
+            ResourceSet::from_uris(["https://b.example/", "https://a.example/"]).unwrap();
+        let c = access_token_claims(
+            &settings("https://default.example"),
+            &app,
+            &Subject::Client,
+            &ScopeSet::parse("read").unwrap(),
+            &resources,
+            &jti,
+            1,
+            2,
+            None,
+        );
+        assert_eq!(c.aud, ["https://a.example/", "https://b.example/"]);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod metadata;
 pub mod pkce;
 mod port_set;
 pub mod registration;
+pub mod resource_indicators;
 mod response;
 mod retry_seal;
 mod revocation;
@@ -54,6 +55,9 @@ pub use introspection::{IntrospectEndpoint, IntrospectError, Introspection};
 pub use jwt_access::{AccessTokenFormat, JwtAccessTokens, JwtSettings};
 pub use metadata::{ServerMetadata, AUTH_METHODS};
 pub use port_set::PortSet;
+pub use resource_indicators::{
+    ResourceDefinition, ResourceRefusal, ResourceRegistry, ResourceRegistryError,
+};
 pub use response::TokenResponse;
 pub use revocation::{RevokeEndpoint, RevokeError, TokenTypeHint};
 pub use scope_registry::{ScopeDefinition, ScopeRegistry, ScopeRegistryError};

@@ -167,6 +167,7 @@ mod tests {
                     username: Username::parse("alice").unwrap(),
                 },
                 scope: ScopeSet::parse("read write").unwrap(),
+                resources: grantd_ports::ResourceSet::empty(),
                 created_at: NOW - 1000,
                 expires_at: Some(NOW + 5000),
                 revoked_at: None,

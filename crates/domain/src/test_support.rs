@@ -295,6 +295,7 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
                 username: Username::parse("alice").unwrap(),
             },
             scope: ScopeSet::parse("read write").unwrap(),
+            resources: grantd_ports::ResourceSet::empty(),
             created_at: NOW - 100,
             expires_at: Some(NOW + 5000),
             revoked_at: None,
@@ -317,6 +318,7 @@ pub fn access_state(client_id: &str, presented: &PlainToken) -> AccessTokenState
             hash: presented.hash(),
             grant_id: s.grant.id.clone(),
             scope: s.grant.scope.clone(),
+            audience: vec![],
             issued_at: NOW - 1,
             expires_at: NOW + 100,
             revoked_at: None,
@@ -340,6 +342,7 @@ pub fn password_request(
             scope: scope.map(str::to_owned),
         },
         source_address: SOURCE,
+        resources: vec![],
         arrived_at_ms: NOW_MS,
     }
 }
@@ -357,6 +360,7 @@ pub fn refresh_request(
             scope: scope.map(str::to_owned),
         },
         source_address: SOURCE,
+        resources: vec![],
         arrived_at_ms: NOW_MS,
     }
 }

@@ -10,7 +10,8 @@ use crate::jwt_access::{JwtAccessTokens, PresentedTokens};
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
-    PortSet, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint, TokenSettings,
+    PortSet, ResourceRegistry, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint,
+    TokenSettings,
 };
 
 /// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the cache
@@ -31,6 +32,7 @@ pub struct UseCases {
     /// Client authentication for revocation and introspection: the token endpoint's own.
     pub clients: ClientAuthenticator,
     ports: PortSet,
+    resources: Arc<ResourceRegistry>,
 }
 
 /// What the use cases are built from; [`UseCases::assemble`] is the one place that decides
@@ -42,6 +44,7 @@ struct Parts {
     clients: ClientAuthenticator,
     users: UserAuthenticator,
     scopes: Arc<ScopeRegistry>,
+    resources: Arc<ResourceRegistry>,
     jwt: Option<JwtAccessTokens>,
 }
 
@@ -58,8 +61,23 @@ impl UseCases {
             settings,
             authorization: AuthorizationSettings::default(),
             scopes: Arc::new(ScopeRegistry::default()),
+            resources: Arc::new(ResourceRegistry::default()),
             jwt: None,
         })
+    }
+
+    /// Sets the resources (RFC 8707) a `resource` parameter may name, at the token and the
+    /// authorization endpoint alike; without them every `resource` is `invalid_target`.
+    pub fn with_resources(self, resources: ResourceRegistry) -> Self {
+        Self::assemble(Parts {
+            resources: Arc::new(resources),
+            ..self.into_parts()
+        })
+    }
+
+    /// The registered resources the endpoints follow.
+    pub fn resources(&self) -> &ResourceRegistry {
+        &self.resources
     }
 
     /// Sets the scope registry: what clients may be given, with their descriptions and
@@ -139,6 +157,7 @@ impl UseCases {
             clients,
             users,
             scopes,
+            resources,
             jwt,
         } = parts;
         Self {
@@ -149,8 +168,10 @@ impl UseCases {
                 users.clone(),
                 scopes.clone(),
             )
+            .with_resources(resources.clone())
             .with_jwt(jwt.clone()),
-            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes),
+            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes)
+                .with_resources(resources.clone()),
             revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
             introspection: IntrospectEndpoint::new(
                 ports.clone(),
@@ -159,6 +180,7 @@ impl UseCases {
             bearer: BearerCheck::new(ports.clone(), PresentedTokens::new(jwt)),
             clients,
             ports,
+            resources,
         }
     }
 
@@ -169,6 +191,7 @@ impl UseCases {
             users: self.token.users().clone(),
             scopes: self.token.scopes_arc(),
             jwt: self.token.jwt().cloned(),
+            resources: self.resources,
             clients: self.clients,
             ports: self.ports,
         }

@@ -297,6 +297,8 @@ impl From<TokenError> for OAuthError {
                     .to_owned(),
             ),
             TokenError::InvalidScope(d) => bad_request("invalid_scope", d),
+            // RFC 8707 §2: "HTTP 400 (Bad Request) status code".
+            TokenError::InvalidTarget(d) => bad_request("invalid_target", d),
             TokenError::TooManyAttempts { retry_after } => Self::too_many_attempts(retry_after),
             TokenError::Busy(e) => e.into(),
             TokenError::Store(e) => e.into(),
@@ -439,6 +441,7 @@ mod tests {
                 "unsupported_grant_type",
             ),
             (TokenError::InvalidScope("x".into()), 400, "invalid_scope"),
+            (TokenError::InvalidTarget("x".into()), 400, "invalid_target"),
             (
                 TokenError::UnauthorizedClient("x"),
                 400,

@@ -1,34 +1,53 @@
 //! Strict `application/x-www-form-urlencoded` parsing for the OAuth endpoints
-//! (RFC 6749 §3.1, §3.2): every parameter at most once, UTF-8 only, empty values treated
-//! as omitted, unknown parameters ignored. Pure: no actix types, so it is fuzzable.
+//! (RFC 6749 §3.1, §3.2): every parameter at most once (but `resource`, which RFC 8707
+//! lets a request repeat), UTF-8 only, empty values treated as omitted, unknown parameters
+//! ignored. Pure: no actix types, so it is fuzzable.
 
 use std::collections::HashMap;
 
 use percent_encoding::percent_decode;
 
-/// A parsed form: each name maps to its one non-empty value.
+/// A parsed form: each name maps to its one non-empty value; a repeatable parameter to
+/// its non-empty values, in order.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Form(HashMap<String, String>);
+pub struct Form {
+    single: HashMap<String, String>,
+    repeated: HashMap<String, Vec<String>>,
+}
 
 /// Why a body is not an acceptable form. The message is safe to send to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormError(pub String);
 
 /// Most parameters a form may hold; far above any OAuth request, a bound against abuse.
+/// Each value of a repeated parameter counts.
 const MAX_PARAMS: usize = 64;
+
+/// The parameters a request may repeat: RFC 8707 §2 "Multiple resource parameters MAY be
+/// used to indicate that the requested token is intended to be used at multiple resources".
+const REPEATABLE: [&str; 1] = ["resource"];
 
 impl Form {
     pub fn parse(body: &[u8]) -> Result<Self, FormError> {
         let body = std::str::from_utf8(body)
             .map_err(|_| FormError("the body is not valid UTF-8".into()))?;
         let mut seen: HashMap<String, Option<String>> = HashMap::new();
-        for pair in body.split('&').filter(|p| !p.is_empty()) {
-            if seen.len() >= MAX_PARAMS {
+        let mut repeated: HashMap<String, Vec<String>> = HashMap::new();
+        for (count, pair) in body.split('&').filter(|p| !p.is_empty()).enumerate() {
+            if count >= MAX_PARAMS {
                 return Err(FormError("too many parameters".into()));
             }
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(name)?;
             let value = decode(value)?;
+            if REPEATABLE.contains(&name.as_str()) {
+                let values = repeated.entry(name).or_default();
+                // §3.1: an empty value is omitted.
+                if !value.is_empty() {
+                    values.push(value);
+                }
+                continue;
+            }
             // §3.1: "Request and response parameters MUST NOT be included more than once."
             if seen.contains_key(&name) {
                 return Err(FormError(format!(
@@ -39,15 +58,23 @@ impl Form {
             // §3.1: "Parameters sent without a value MUST be treated as if they were omitted."
             seen.insert(name, (!value.is_empty()).then_some(value));
         }
-        Ok(Self(
-            seen.into_iter()
+        Ok(Self {
+            single: seen
+                .into_iter()
                 .filter_map(|(k, v)| v.map(|v| (k, v)))
                 .collect(),
-        ))
+            repeated,
+        })
     }
 
+    /// The value of a parameter sent at most once (never a repeatable one).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.single.get(name).map(String::as_str)
+    }
+
+    /// Every non-empty value of a repeatable parameter, in the order sent.
+    pub fn all(&self, name: &str) -> &[String] {
+        self.repeated.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The value of a parameter the request cannot do without.
@@ -86,6 +113,28 @@ mod tests {
     fn repeated_parameter_is_refused_even_when_empty() {
         assert!(Form::parse(b"a=1&a=2").is_err());
         assert!(Form::parse(b"a=&a=2").is_err());
+    }
+
+    #[test]
+    fn resource_may_be_repeated_and_keeps_its_order() {
+        let f = Form::parse(
+            b"resource=https%3A%2F%2Fb.example%2F&scope=read&resource=&resource=urn%3Aa",
+        )
+        .unwrap();
+        assert_eq!(f.all("resource"), ["https://b.example/", "urn:a"]);
+        assert_eq!(f.get("resource"), None, "only through `all`");
+        assert_eq!(f.get("scope"), Some("read"));
+        assert!(Form::parse(b"scope=a").unwrap().all("resource").is_empty());
+        // Every other parameter is still refused when repeated, beside resources.
+        assert!(Form::parse(b"resource=urn%3Aa&resource=urn%3Ab&scope=a&scope=b").is_err());
+    }
+
+    #[test]
+    fn repeated_resources_count_toward_the_parameter_bound() {
+        let body: Vec<String> = (0..=MAX_PARAMS)
+            .map(|i| format!("resource=urn:r{i}"))
+            .collect();
+        assert!(Form::parse(body.join("&").as_bytes()).is_err());
     }
 
     #[test]

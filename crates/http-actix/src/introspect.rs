@@ -45,5 +45,11 @@ fn body(found: Option<Introspection>) -> Value {
     if let Some(username) = username {
         v["username"] = Value::String(username);
     }
+    // RFC 7662 §2.2 `aud`: one audience as a string, several as an array (RFC 7519 §4.1.3).
+    match t.aud.as_slice() {
+        [] => {}
+        [one] => v["aud"] = Value::String(one.clone()),
+        many => v["aud"] = json!(many),
+    }
     v
 }

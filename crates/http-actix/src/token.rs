@@ -21,6 +21,9 @@ struct TokenBody<'a> {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    /// OpenID Connect Core §3.1.3.3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 pub async fn token(
@@ -51,6 +54,8 @@ pub async fn token(
         client,
         grant,
         source_address: source_address::of(&req, &state.trusted_proxies),
+        // RFC 8707 §2: any grant may name the resources the token is for.
+        resources: form.all("resource").to_vec(),
         arrived_at_ms,
     };
     let refused = |e: TokenError| {
@@ -111,5 +116,6 @@ fn success(r: &TokenResponse) -> HttpResponse {
             expires_in: r.expires_in,
             scope: r.scope.to_delimited(),
             refresh_token: r.refresh_token.as_ref().map(|t| t.expose()),
+            id_token: r.id_token.as_ref().map(|t| t.expose()),
         })
 }

@@ -3,7 +3,8 @@
 //! Plain data and the trait; the rules (validity, bindings, PKCE) live in the domain.
 
 use crate::{
-    ClientId, GrantId, Issuance, ScopeSet, StoreError, TokenHash, UnixTime, User, UserId, Username,
+    ClientId, GrantId, Issuance, ResourceSet, ScopeSet, StoreError, TokenHash, UnixTime, User,
+    UserId, Username,
 };
 
 /// RFC 7636 §4.2 `code_challenge_method`.
@@ -53,6 +54,9 @@ pub struct AuthorizationCodeRecord {
     /// the token request may omit it too (RFC 6749 §4.1.3).
     pub redirect_uri: Option<String>,
     pub scope: ScopeSet,
+    /// The `resource` parameters of the authorization request (RFC 8707 §2.1), checked;
+    /// the grant the exchange creates gets them.
+    pub resources: ResourceSet,
     pub challenge: Option<CodeChallenge>,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,

@@ -90,12 +90,13 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 }
 
-/// The claims of an RFC 9068 access token (§2.2). `aud` is one audience.
+/// The claims of an RFC 9068 access token (§2.2). `aud` holds one audience or several
+/// (RFC 7519 §4.1.3: one travels as a string, several as an array).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Vec<String>,
     pub client_id: String,
     pub iat: UnixTime,
     pub exp: UnixTime,

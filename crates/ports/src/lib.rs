@@ -12,6 +12,7 @@ mod ids;
 mod keys;
 mod operations;
 mod records;
+mod resource;
 mod scope;
 mod services;
 mod stores;
@@ -34,6 +35,7 @@ pub use records::{
     LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
     RotateOutcome, Subject, User, UserProfile,
 };
+pub use resource::ResourceSet;
 pub use scope::ScopeSet;
 pub use services::{
     CheckPermit, Clock, PasswordCheckPermits, SecretHash, SecretHasher, TokenMinter,

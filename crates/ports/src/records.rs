@@ -2,8 +2,8 @@
 //! rules about them live in the domain.
 
 use crate::{
-    ClientId, GrantId, ScopeSet, SecretHash, SessionStamp, TokenHash, UnixMillis, UnixTime, UserId,
-    Username,
+    ClientId, GrantId, ResourceSet, ScopeSet, SecretHash, SessionStamp, TokenHash, UnixMillis,
+    UnixTime, UserId, Username,
 };
 
 /// The grant types of RFC 6749 a client may be allowed.
@@ -151,6 +151,9 @@ pub struct GrantRecord {
     pub subject: Subject,
     /// The scope the resource owner granted; every refresh token of the family carries it.
     pub scope: ScopeSet,
+    /// The resources (RFC 8707) the grant's access tokens may be for; a refresh may narrow
+    /// an access token to some of them, never widen it. Empty = none named.
+    pub resources: ResourceSet,
     pub created_at: UnixTime,
     /// The absolute cap on refreshing (`refresh_token_max_lifetime`); `None` = no cap.
     pub expires_at: Option<UnixTime>,
@@ -208,6 +211,9 @@ pub struct AccessToken {
     pub grant_id: GrantId,
     /// May be narrower than the grant's scope (RFC 6749 §6).
     pub scope: ScopeSet,
+    /// The `aud` the token was issued for (RFC 7662 §2.2, RFC 9068 §2.2): its resources, or
+    /// a JWT's default audience; empty = none. No value holds a line break.
+    pub audience: Vec<String>,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,

@@ -39,7 +39,7 @@ macro_rules! insert_issued_on {
                         .execute(self)?;
                 }
                 diesel::insert_into(access_tokens::table)
-                    .values(&AccessRow::from_record(access))
+                    .values(&AccessRow::from_record(access)?)
                     .execute(self)?;
                 if let Some(refresh) = refresh {
                     diesel::insert_into(refresh_tokens::table)

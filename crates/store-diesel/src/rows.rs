@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use grantd_ports::{
     AccessToken, AccessTokenFormat, AuthorizationCodeRecord, Client, ClientId, CodeChallenge,
     CodeChallengeMethod, Consent, GrantId, GrantRecord, GrantType, LifetimeOverrides,
-    NewRefreshToken, RefreshToken, ScopeSet, SecretHash, SessionStamp, Subject, TokenHash, User,
-    UserId, UserProfile, Username,
+    NewRefreshToken, RefreshToken, ResourceSet, ScopeSet, SecretHash, SessionStamp, Subject,
+    TokenHash, User, UserId, UserProfile, Username,
 };
 
 use crate::errors::Failure;
@@ -199,6 +199,8 @@ pub(crate) struct GrantRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     auth_time: Option<i64>,
+    /// Space-separated resource URIs (RFC 8707); '' = none.
+    resources: String,
 }
 
 impl GrantRow {
@@ -220,6 +222,7 @@ impl GrantRow {
             expires_at: grant.expires_at,
             revoked_at: grant.revoked_at,
             auth_time: grant.auth_time,
+            resources: grant.resources.to_delimited(),
         }
     }
 
@@ -242,6 +245,7 @@ impl GrantRow {
             client_id: ClientId::parse(&self.client_id).map_err(|e| corrupt(&e.0))?,
             subject,
             scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            resources: ResourceSet::parse(&self.resources).map_err(|e| corrupt(&e.0))?,
             created_at: self.created_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
@@ -319,18 +323,30 @@ pub(crate) struct AccessRow {
     issued_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    /// Newline-separated audience values; '' = none.
+    audience: String,
 }
 
 impl AccessRow {
-    pub(crate) fn from_record(token: &AccessToken) -> Self {
-        Self {
+    pub(crate) fn from_record(token: &AccessToken) -> Result<Self, Failure> {
+        if token
+            .audience
+            .iter()
+            .any(|aud| aud.is_empty() || aud.contains(['\n', '\r']))
+        {
+            return Err(Failure::Unrepresentable(
+                "an audience is empty or contains a line break".into(),
+            ));
+        }
+        Ok(Self {
             token_hash: token.hash.as_bytes().to_vec(),
             grant_id: token.grant_id.as_str().to_owned(),
             scope: token.scope.to_delimited(),
             issued_at: token.issued_at,
             expires_at: token.expires_at,
             revoked_at: token.revoked_at,
-        }
+            audience: token.audience.join("\n"),
+        })
     }
 
     pub(crate) fn into_record(self) -> Result<AccessToken, Failure> {
@@ -342,6 +358,11 @@ impl AccessRow {
                 .ok_or_else(|| corrupt("hash is not 32 bytes"))?,
             grant_id: GrantId::parse(&self.grant_id).map_err(|e| corrupt(&e.0))?,
             scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            audience: if self.audience.is_empty() {
+                Vec::new()
+            } else {
+                self.audience.split('\n').map(str::to_owned).collect()
+            },
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
@@ -367,6 +388,8 @@ pub(crate) struct CodeRow {
     grant_id: Option<String>,
     nonce: Option<String>,
     auth_time: Option<i64>,
+    /// Space-separated resource URIs (RFC 8707); '' = none.
+    resources: String,
 }
 
 impl CodeRow {
@@ -389,6 +412,7 @@ impl CodeRow {
             grant_id: code.grant_id.as_ref().map(|g| g.as_str().to_owned()),
             nonce: code.nonce.clone(),
             auth_time: code.auth_time,
+            resources: code.resources.to_delimited(),
         }
     }
 
@@ -420,6 +444,7 @@ impl CodeRow {
             username: Username::parse(&self.username).map_err(|e| corrupt(&e.0))?,
             redirect_uri: self.redirect_uri,
             scope: ScopeSet::parse(&self.scope).map_err(|e| corrupt(&e.0))?,
+            resources: ResourceSet::parse(&self.resources).map_err(|e| corrupt(&e.0))?,
             challenge,
             issued_at: self.issued_at,
             expires_at: self.expires_at,

@@ -46,6 +46,7 @@ diesel::table! {
         expires_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
         auth_time -> Nullable<BigInt>,
+        resources -> Text,
     }
 }
 
@@ -70,6 +71,7 @@ diesel::table! {
         issued_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        audience -> Text,
     }
 }
 
@@ -89,6 +91,7 @@ diesel::table! {
         grant_id -> Nullable<Text>,
         nonce -> Nullable<Text>,
         auth_time -> Nullable<BigInt>,
+        resources -> Text,
     }
 }
 

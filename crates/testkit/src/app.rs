@@ -48,9 +48,7 @@ impl TestApp {
 
     /// The app issuing JWT access tokens (`tokens.access_token_format = "jwt"`).
     pub fn start_jwt(backend: Backend, settings: TokenSettings) -> Self {
-        Self::start_with(backend, settings, |config| {
-            config.tokens.access_token_format = grantd_app::config::AccessTokenFormatSetting::Jwt;
-        })
+        Self::start_with(backend, settings, issue_jwts)
     }
 
     /// The app as a resource server sees it: its issuer is the address it listens on (an
@@ -188,6 +186,21 @@ fn launch(
         });
     });
     (ports, format!("http://{address}"), rx.recv().unwrap())
+}
+
+/// A test's configuration change: access tokens are JWTs (`tokens.access_token_format`).
+pub fn issue_jwts(config: &mut Config) {
+    config.tokens.access_token_format = grantd_app::config::AccessTokenFormatSetting::Jwt;
+}
+
+/// A test's configuration change: `[resources.<name>] uri = "<uri>"` (RFC 8707).
+pub fn register_resource(config: &mut Config, name: &str, uri: &str) {
+    config.resources.0.insert(
+        name.to_owned(),
+        grantd_app::config::ResourceEntry {
+            uri: uri.to_owned(),
+        },
+    );
 }
 
 /// POSTs a form to the token endpoint with Basic credentials (None = no header).

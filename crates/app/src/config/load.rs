@@ -266,6 +266,32 @@ mod tests {
     }
 
     #[test]
+    fn resources_layer_from_toml_and_env_and_a_bad_uri_names_its_key() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                "[resources.api]\nuri = \"https://api.example/\"\n",
+            )?;
+            jail.set_env("GRANTD_RESOURCES__FILES__URI", "https://files.example/v1");
+            let config = load_in_jail().unwrap();
+            let registry = config.resources.to_registry().unwrap();
+            assert_eq!(
+                registry.uris().collect::<Vec<_>>(),
+                ["https://api.example/", "https://files.example/v1"]
+            );
+            jail.set_env("GRANTD_RESOURCES__FILES__URI", "files");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(err.contains("resources.files.uri"), "{err}");
+            assert!(err.contains("absolute URI"), "{err}");
+            jail.set_env("GRANTD_RESOURCES__FILES__URI", "https://api.example/");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(err.contains("resources.files.uri"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn explicit_config_file_is_used_and_must_exist() {
         Jail::expect_with(|jail| {
             jail.create_file("custom.toml", "[security]\npassword_bcrypt_cost = 5\n")?;

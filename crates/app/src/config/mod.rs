@@ -18,6 +18,7 @@ mod load;
 mod log;
 mod oidc;
 mod rate_limit;
+mod resources;
 mod scopes;
 mod security;
 mod server;
@@ -37,6 +38,7 @@ pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use oidc::OidcConfig;
 pub use rate_limit::RateLimitConfig;
+pub use resources::{ResourceEntry, ResourcesConfig};
 pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
 pub use server::{ProxyHeaderSetting, ServerConfig};
@@ -59,6 +61,8 @@ pub struct Config {
     pub scopes: ScopesConfig,
     pub keys: KeysConfig,
     pub oidc: OidcConfig,
+    /// `[resources.<name>]`: the resources (RFC 8707) tokens may be issued for.
+    pub resources: ResourcesConfig,
 }
 
 impl Config {
@@ -75,7 +79,8 @@ impl Config {
         self.keys.validate()?;
         self.oidc.validate()?;
         self.log.validate()?;
-        self.scopes.validate()
+        self.scopes.validate()?;
+        self.resources.validate()
     }
 
     /// The token endpoint's settings: `[tokens]` with `[oidc]`.

@@ -1,7 +1,7 @@
 //! The app's tests through the built `grantd` binary, in one test binary (one link, not
 //! one per file): the CLI and the README's flow, crash safety, several instances on one
-//! Postgres (and their shared brute-force limits), a database outage, and the service's
-//! operations (signals, logs, metrics).
+//! Postgres (and their shared brute-force limits and signing keys), a database outage, and
+//! the service's operations (signals, logs, metrics).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
@@ -14,6 +14,7 @@ mod outage;
 mod scopes;
 mod service;
 mod shared_limits;
+mod two_instance_jwks;
 
 /// The shared harness (grantd_testkit), bound to this crate's binary.
 mod support {

@@ -5,12 +5,12 @@
 //! request would otherwise have been valid (§4.1.2, §10.5; RFC 9700 §4.2.4).
 
 use grantd_ports::{
-    AuthorizationCodeRecord, Client, CodeWrite, GrantId, PlainToken, RedeemOutcome, StoreError,
-    Subject, TokenKind, UnixTime, User,
+    AuthorizationCodeRecord, Client, CodeWrite, GrantId, PlainToken, RedeemOutcome, ResourceSet,
+    StoreError, Subject, TokenKind, UnixTime, User,
 };
 
 use crate::id_token::Authentication;
-use crate::{pkce, TokenError, TokenResponse};
+use crate::{pkce, resource_indicators, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
 
@@ -125,6 +125,7 @@ impl TokenEndpoint {
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
+        resources: &ResourceSet,
     ) -> Result<TokenResponse, TokenError> {
         // Garbage never reaches the database.
         if !TokenKind::AuthorizationCode.is_well_formed(code) {
@@ -147,6 +148,15 @@ impl TokenEndpoint {
                     decided = Some(Decided::Denied(ExchangeDenied::UserInactive));
                     return CodeWrite::Decline;
                 }
+                // RFC 8707 §2.2: the token request may narrow the code's resources, not add.
+                let targets = match resource_indicators::for_exchange(resources, &record.resources)
+                {
+                    Ok(targets) => targets,
+                    Err(refusal) => {
+                        decided = Some(Decided::Failed(refusal.into()));
+                        return CodeWrite::Decline;
+                    }
+                };
                 let subject = Subject::User {
                     id: record.user_id.clone(),
                     username: record.username.clone(),
@@ -155,8 +165,8 @@ impl TokenEndpoint {
                     auth_time: record.auth_time,
                     nonce: record.nonce.clone(),
                 };
-                match self.new_issuance(client, subject, record.scope.clone(), now, &authentication)
-                {
+                let scope = record.scope.clone();
+                match self.new_issuance(client, subject, scope, targets, now, &authentication) {
                     Ok((issuance, response)) => {
                         decided = Some(Decided::Issued(response));
                         CodeWrite::Redeem(Box::new(issuance))
@@ -227,6 +237,7 @@ mod tests {
             username: Username::parse("alice").unwrap(),
             redirect_uri: Some(CB.into()),
             scope: ScopeSet::parse("read").unwrap(),
+            resources: grantd_ports::ResourceSet::empty(),
             challenge: Some(CodeChallenge {
                 challenge: CHALLENGE.into(),
                 method: CodeChallengeMethod::S256,
@@ -496,6 +507,7 @@ mod use_case_tests {
             username: Username::parse("alice").unwrap(),
             redirect_uri: Some(CB.into()),
             scope: ScopeSet::parse("read").unwrap(),
+            resources: grantd_ports::ResourceSet::empty(),
             challenge: Some(CodeChallenge {
                 challenge: CHALLENGE.into(),
                 method: CodeChallengeMethod::S256,
@@ -566,6 +578,7 @@ mod use_case_tests {
                 code_verifier: verifier.map(str::to_owned),
             },
             source_address: SOURCE,
+            resources: vec![],
             arrived_at_ms: NOW * 1000,
         }
     }

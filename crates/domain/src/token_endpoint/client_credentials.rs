@@ -1,7 +1,8 @@
 //! The client credentials grant (RFC 6749 §4.4): the client acts for itself.
 
-use grantd_ports::{Client, Subject};
+use grantd_ports::{Client, ResourceSet, Subject};
 
+use crate::resource_indicators::Targets;
 use crate::{scope_rules, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -11,6 +12,7 @@ impl TokenEndpoint {
         &self,
         client: &Client,
         scope: Option<&str>,
+        resources: &ResourceSet,
     ) -> Result<TokenResponse, TokenError> {
         // §4.4: "MUST only be used by confidential clients".
         if client.is_public() {
@@ -22,7 +24,8 @@ impl TokenEndpoint {
         // §3.3: omitted = the client's default scopes; never an unregistered one.
         let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
         // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
-        self.issue_new_grant(client, Subject::Client, scope, &Default::default())
+        let targets = Targets::all(resources.clone());
+        self.issue_new_grant(client, Subject::Client, scope, targets, &Default::default())
     }
 }
 
@@ -43,6 +46,7 @@ mod tests {
             client: basic("app", SECRET),
             grant: GrantRequest::ClientCredentials { scope: None },
             source_address: SOURCE,
+            resources: vec![],
             arrived_at_ms: NOW_MS,
         };
         let r = d.token().respond(&req).unwrap();
@@ -68,6 +72,7 @@ mod tests {
                 client: basic("app", SECRET),
                 grant: GrantRequest::ClientCredentials { scope: None },
                 source_address: SOURCE,
+                resources: vec![],
                 arrived_at_ms: NOW_MS,
             };
             assert_eq!(
@@ -85,6 +90,7 @@ mod tests {
             client: id_only("public"),
             grant: GrantRequest::ClientCredentials { scope: None },
             source_address: SOURCE,
+            resources: vec![],
             arrived_at_ms: NOW_MS,
         };
         assert!(matches!(

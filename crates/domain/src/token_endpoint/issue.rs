@@ -9,12 +9,14 @@ use grantd_ports::{
 
 use crate::id_token::{self, Authentication};
 use crate::lifetimes::Lifetimes;
+use crate::resource_indicators::Targets;
 use crate::{TokenError, TokenResponse};
 
 use super::TokenEndpoint;
 
 impl TokenEndpoint {
-    /// Creates a grant for `subject` with `scope` and returns its first tokens. A refresh
+    /// Creates a grant for `subject` with `scope` and `targets.grant` (RFC 8707) and returns
+    /// its first tokens, the access token for `targets.token`. A refresh
     /// token is issued only to a client allowed the `refresh_token` grant (it could not
     /// use one otherwise), never for `Subject::Client` (RFC 6749 §4.4.3), and with
     /// `openid` only alongside `offline_access` (OpenID Connect Core §11, as configured).
@@ -24,11 +26,12 @@ impl TokenEndpoint {
         client: &Client,
         subject: Subject,
         scope: ScopeSet,
+        targets: Targets,
         authentication: &Authentication,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.ports.clock.now();
         let (issuance, response) =
-            self.new_issuance(client, subject, scope, now, authentication)?;
+            self.new_issuance(client, subject, scope, targets, now, authentication)?;
         self.ports.tokens.issue(&issuance)?;
         Ok(response)
     }
@@ -40,6 +43,7 @@ impl TokenEndpoint {
         client: &Client,
         subject: Subject,
         scope: ScopeSet,
+        targets: Targets,
         now: UnixTime,
         authentication: &Authentication,
     ) -> Result<(Issuance, TokenResponse), TokenError> {
@@ -65,10 +69,11 @@ impl TokenEndpoint {
         };
 
         let access_token = self.mint(TokenKind::Access);
-        let handed_out = self.handed_out(
+        let (handed_out, audience) = self.handed_out(
             client,
             &subject,
             &scope,
+            &targets.token,
             &access_token,
             now,
             access_expires_at,
@@ -82,6 +87,7 @@ impl TokenEndpoint {
                 client_id: client.id.clone(),
                 subject,
                 scope: scope.clone(),
+                resources: targets.grant,
                 created_at: now,
                 expires_at: grant_expires_at,
                 revoked_at: None,
@@ -91,6 +97,7 @@ impl TokenEndpoint {
                 hash: access_token.hash(),
                 grant_id: grant_id.clone(),
                 scope: scope.clone(),
+                audience,
                 issued_at: now,
                 expires_at: access_expires_at,
                 revoked_at: None,

@@ -15,8 +15,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use grantd_ports::{
-    Client, DomainEvent, GrantType, PlainToken, ScopeSet, SigningKey, Subject, TokenKind,
-    UnixMillis, UnixTime,
+    Client, DomainEvent, GrantType, PlainToken, ResourceSet, ScopeSet, SigningKey, Subject,
+    TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
@@ -24,7 +24,10 @@ use crate::id_token::{self, Authentication};
 use crate::jwt_access::{access_token_claims, AccessTokenFormat, JwtAccessTokens};
 use crate::rotation::RotationPolicy;
 use crate::user_auth::UserAuthenticator;
-use crate::{PortSet, ScopeRegistry, TokenError, TokenResponse, TokenSettings};
+use crate::{
+    resource_indicators, PortSet, ResourceRegistry, ScopeRegistry, TokenError, TokenResponse,
+    TokenSettings,
+};
 
 /// One grant's parameters, already split out of the form by the HTTP edge. Values are
 /// raw strings: validating them is this crate's job.
@@ -98,6 +101,9 @@ pub struct TokenRequest {
     /// The address the request came from (the peer, or what a trusted proxy says): the
     /// brute-force budgets count failures per source.
     pub source_address: IpAddr,
+    /// The `resource` parameters (RFC 8707 §2), raw, as often as the request repeated it;
+    /// empty = none. Every grant takes them.
+    pub resources: Vec<String>,
     /// The request's arrival, from [`TokenEndpoint::arrival`], stamped by the edge before
     /// the request waits for anything (a permit, a connection, a lock). It tells a refresh
     /// that raced a rotation from one sent after it (RFC 9700 §4.14.2).
@@ -115,6 +121,8 @@ pub struct TokenEndpoint {
     users: UserAuthenticator,
     /// What an omitted `scope` gets, and which scopes may be issued at all.
     scopes: Arc<ScopeRegistry>,
+    /// The resources a `resource` parameter may name (RFC 8707).
+    resources: Arc<ResourceRegistry>,
     /// JWT access tokens (RFC 9068), when signing keys are configured.
     jwt: Option<JwtAccessTokens>,
     /// The key this request signs its access token with, read before any transaction.
@@ -135,9 +143,15 @@ impl TokenEndpoint {
             clients,
             users,
             scopes,
+            resources: Arc::default(),
             jwt: None,
             signing: None,
         }
+    }
+
+    pub(crate) fn with_resources(mut self, resources: Arc<ResourceRegistry>) -> Self {
+        self.resources = resources;
+        self
     }
 
     pub fn scopes(&self) -> &ScopeRegistry {
@@ -191,6 +205,9 @@ impl TokenEndpoint {
                 "the client is not allowed this grant type",
             ));
         }
+        // RFC 8707 §2: every value must name a registered resource, checked before any
+        // grant reads or writes anything.
+        let resources = resource_indicators::requested(&request.resources, &self.resources)?;
         // The signing key is read now, outside the store's transactions (which must not
         // wait for a second pooled connection); the grant then signs with it.
         let signing = match &self.jwt {
@@ -207,7 +224,7 @@ impl TokenEndpoint {
         } else {
             self
         };
-        let result = this.grant(&client, request);
+        let result = this.grant(&client, request, &resources);
         match &result {
             Ok(_) => self
                 .ports
@@ -221,7 +238,12 @@ impl TokenEndpoint {
         result
     }
 
-    fn grant(&self, client: &Client, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+    fn grant(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+        resources: &ResourceSet,
+    ) -> Result<TokenResponse, TokenError> {
         let client = client.clone();
         match &request.grant {
             GrantRequest::Password {
@@ -233,6 +255,7 @@ impl TokenEndpoint {
                 username,
                 password,
                 scope.as_deref(),
+                resources,
                 request.source_address,
             ),
             GrantRequest::RefreshToken {
@@ -242,10 +265,11 @@ impl TokenEndpoint {
                 &client,
                 refresh_token,
                 scope.as_deref(),
+                resources,
                 request.arrived_at_ms,
             ),
             GrantRequest::ClientCredentials { scope } => {
-                self.client_credentials_grant(&client, scope.as_deref())
+                self.client_credentials_grant(&client, scope.as_deref(), resources)
             }
             GrantRequest::AuthorizationCode {
                 code,
@@ -256,41 +280,46 @@ impl TokenEndpoint {
                 code,
                 redirect_uri.as_deref(),
                 code_verifier.as_deref(),
+                resources,
             ),
         }
     }
 
-    /// What the client receives for the recorded access token `jti`: the token itself, or
-    /// an RFC 9068 JWT whose `jti` it is, signed with this request's key.
+    /// What the client receives for the recorded access token `jti`, with the audience to
+    /// record for it: the token itself (its audience its resources), or an RFC 9068 JWT
+    /// whose `jti` it is, signed with this request's key (its audience the `aud` claim).
     #[allow(clippy::too_many_arguments)]
     fn handed_out(
         &self,
         client: &Client,
         subject: &Subject,
         scope: &ScopeSet,
+        resources: &ResourceSet,
         jti: &PlainToken,
         iat: UnixTime,
         exp: UnixTime,
         auth_time: Option<UnixTime>,
-    ) -> Result<PlainToken, TokenError> {
+    ) -> Result<(PlainToken, Vec<String>), TokenError> {
+        let opaque = || Ok((jti.clone(), resource_indicators::audience(resources, None)));
         let (Some(jwt), Some(key)) = (&self.jwt, &self.signing) else {
-            return Ok(jti.clone());
+            return opaque();
         };
         // The key may be here only for the id token.
         if jwt.format_for(client) == AccessTokenFormat::Opaque {
-            return Ok(jti.clone());
+            return opaque();
         }
         let claims = access_token_claims(
             jwt.settings(),
             client,
             subject,
             scope,
+            resources,
             jti,
             iat,
             exp,
             auth_time,
         );
-        jwt.sign(key, &claims)
+        Ok((jwt.sign(key, &claims)?, claims.aud))
     }
 
     /// The id token of a response for `scope` acting for `subject`, when one is due

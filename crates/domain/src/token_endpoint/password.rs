@@ -5,9 +5,10 @@
 
 use std::net::IpAddr;
 
-use grantd_ports::{Client, Subject};
+use grantd_ports::{Client, ResourceSet, Subject};
 
 use crate::id_token::Authentication;
+use crate::resource_indicators::Targets;
 use crate::{scope_rules, LoginError, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -19,6 +20,7 @@ impl TokenEndpoint {
         username: &str,
         password: &str,
         scope: Option<&str>,
+        resources: &ResourceSet,
         source: IpAddr,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
@@ -46,6 +48,7 @@ impl TokenEndpoint {
                 username: user.username,
             },
             scope,
+            Targets::all(resources.clone()),
             // The user authenticated with this very request.
             &Authentication {
                 auth_time: Some(self.ports.clock.now()),

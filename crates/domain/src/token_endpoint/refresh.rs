@@ -4,13 +4,13 @@
 
 use grantd_ports::{
     AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
-    RefreshWrite, RotateOutcome, TokenKind, UnixMillis, UnixTime,
+    RefreshWrite, ResourceSet, RotateOutcome, TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::id_token::Authentication;
 use crate::lifetimes::Lifetimes;
 use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
-use crate::{retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
+use crate::{resource_indicators, retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
 
@@ -29,6 +29,7 @@ impl TokenEndpoint {
         client: &Client,
         presented: &str,
         scope: Option<&str>,
+        resources: &ResourceSet,
         arrived_at_ms: UnixMillis,
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
@@ -60,7 +61,13 @@ impl TokenEndpoint {
                 policy,
             ) {
                 Ok(RefreshStep::Issue { rotate, scope }) => {
-                    match self.refreshed_tokens(client, state, &presented, rotate, scope, now) {
+                    match resource_indicators::for_refresh(resources, &state.grant.resources)
+                        .map_err(TokenError::from)
+                        .and_then(|targets| {
+                            self.refreshed_tokens(
+                                client, state, &presented, rotate, scope, &targets, now,
+                            )
+                        }) {
                         Ok((write, response)) => {
                             decided = Some(Decided::Issued(response));
                             Some(write)
@@ -99,9 +106,11 @@ impl TokenEndpoint {
         }
     }
 
-    /// Mints the refreshed access token and, when rotating, the successor, and builds the
+    /// Mints the refreshed access token, for `scope` and the resources `targets` (RFC 8707
+    /// §2.2, within the grant's), and, when rotating, the successor, and builds the
     /// writes. The successor keeps the grant's full scope (§6) and a fresh idle lifetime,
     /// both capped by the grant's absolute expiry.
+    #[allow(clippy::too_many_arguments)]
     fn refreshed_tokens(
         &self,
         client: &Client,
@@ -109,6 +118,7 @@ impl TokenEndpoint {
         presented: &PlainToken,
         rotate: bool,
         scope: grantd_ports::ScopeSet,
+        targets: &ResourceSet,
         now: UnixTime,
     ) -> Result<(RefreshWrite, TokenResponse), TokenError> {
         // A scope dropped from the registry is never issued, not even by a refresh: the
@@ -124,10 +134,11 @@ impl TokenEndpoint {
             auth_time: state.grant.auth_time,
             nonce: None,
         };
-        let handed_out = self.handed_out(
+        let (handed_out, audience) = self.handed_out(
             client,
             &state.grant.subject,
             &scope,
+            targets,
             &access_token,
             now,
             access_expires_at,
@@ -163,6 +174,7 @@ impl TokenEndpoint {
                 hash: access_token.hash(),
                 grant_id: state.grant.id.clone(),
                 scope,
+                audience,
                 issued_at: now,
                 expires_at: access_expires_at,
                 revoked_at: None,

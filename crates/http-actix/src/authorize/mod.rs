@@ -379,6 +379,8 @@ fn parse_params(query: &str) -> Result<AuthorizeParams, crate::FormError> {
         state: get("state"),
         code_challenge: get("code_challenge"),
         code_challenge_method: get("code_challenge_method"),
+        // RFC 8707 §2.1: the one parameter that may be repeated.
+        resource: form.all("resource").to_vec(),
     })
 }
 

@@ -222,7 +222,7 @@ fn bad_jwts_are_invalid_token_never_5xx(backend: Backend) {
             &AccessTokenClaims {
                 iss: ISSUER.into(),
                 sub: "user-alice".into(),
-                aud: ISSUER.into(),
+                aud: vec![ISSUER.into()],
                 client_id: "app".into(),
                 iat: claims["iat"].as_i64().unwrap(),
                 exp: claims["exp"].as_i64().unwrap(),

@@ -66,6 +66,7 @@ fn code(name: &str) -> AuthorizationCodeRecord {
         username: Username::parse("alice").unwrap(),
         redirect_uri: Some("https://web.example/cb".into()),
         scope: ScopeSet::parse("read").unwrap(),
+        resources: grantd_ports::ResourceSet::empty(),
         challenge: Some(CodeChallenge {
             challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
             method: CodeChallengeMethod::S256,
@@ -90,6 +91,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
                 username: Username::parse("alice").unwrap(),
             },
             scope: ScopeSet::parse("read").unwrap(),
+            resources: grantd_ports::ResourceSet::empty(),
             created_at: at,
             expires_at: None,
             revoked_at: None,
@@ -99,6 +101,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
             hash: TokenHash::of(&format!("access {tag}")),
             grant_id: grant_id.clone(),
             scope: ScopeSet::parse("read").unwrap(),
+            audience: vec![],
             issued_at: at,
             expires_at: at + 600,
             revoked_at: None,

@@ -12,5 +12,6 @@ mod housekeeping;
 mod keys_contract;
 mod migrations;
 mod postgres;
+mod resources_contract;
 mod sqlite;
 mod user_lifecycle_contract;
