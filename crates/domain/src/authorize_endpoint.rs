@@ -7,13 +7,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use grantd_ports::{
-    AuthorizationCodeRecord, Consent, PlainToken, SessionStamp, StoreError, TokenKind, User,
-    UserId, Username,
+    AuthorizationCodeRecord, Consent, PlainToken, SessionStamp, StoreError, TokenKind, UnixTime,
+    User, UserId, Username,
 };
 
 use crate::authorize_request::{
-    self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect,
+    self, AuthorizationRequest, AuthorizeError, AuthorizeParams, ErrorRedirect, RequestRules,
 };
+use crate::oidc_request::{self, NextStep, SignedIn};
 use crate::user_auth::UserAuthenticator;
 use crate::{
     accounts, consent_rules, AuthorizationSettings, LoginError, PortSet, ResourceRegistry,
@@ -35,6 +36,18 @@ pub struct CodeRedirect {
     pub state: Option<String>,
 }
 
+/// What the authorization endpoint does next with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interaction {
+    Login,
+    /// Ask, listing each requested scope.
+    Consent(Vec<ScopePrompt>),
+    /// Issue the code.
+    Approve,
+    /// Redirect back with an error (`prompt=none` and a page was needed).
+    Refuse(ErrorRedirect),
+}
+
 /// Who a login session says is signed in, as its (signed) cookie carries it; checked
 /// against the user's current record by [`AuthorizeEndpoint::session_user`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +56,9 @@ pub struct SessionClaim {
     pub username: Username,
     /// The user's session stamp when the session began.
     pub stamp: SessionStamp,
+    /// When the user logged in (OpenID Connect `auth_time`); `None` for a session made
+    /// before this was recorded.
+    pub auth_time: Option<UnixTime>,
 }
 
 /// The authorization endpoint's use case. Cheap to clone.
@@ -56,6 +72,8 @@ pub struct AuthorizeEndpoint {
     scopes: Arc<ScopeRegistry>,
     /// The same resources as the token endpoint (RFC 8707).
     resources: Arc<ResourceRegistry>,
+    /// Id tokens can be signed: `openid` may be granted.
+    openid_available: bool,
 }
 
 impl AuthorizeEndpoint {
@@ -71,11 +89,17 @@ impl AuthorizeEndpoint {
             users,
             scopes,
             resources: Arc::default(),
+            openid_available: false,
         }
     }
 
     pub(crate) fn with_resources(mut self, resources: Arc<ResourceRegistry>) -> Self {
         self.resources = resources;
+        self
+    }
+
+    pub(crate) fn with_openid(mut self, available: bool) -> Self {
+        self.openid_available = available;
         self
     }
 
@@ -102,14 +126,19 @@ impl AuthorizeEndpoint {
             // A malformed id names no client.
             _ => None,
         };
-        authorize_request::validate(
-            params,
-            client.as_ref(),
-            &self.settings,
-            &self.scopes,
-            &self.resources,
-        )
-        .map_err(AuthorizeFailure::Invalid)
+        let rules = RequestRules {
+            settings: &self.settings,
+            scopes: &self.scopes,
+            resources: &self.resources,
+            openid_available: self.openid_available,
+        };
+        authorize_request::validate(params, client.as_ref(), &rules)
+            .map_err(AuthorizeFailure::Invalid)
+    }
+
+    /// The endpoint's clock: when a login happens.
+    pub fn now(&self) -> UnixTime {
+        self.ports.clock.now()
     }
 
     /// Whether a login form may go on to [`AuthorizeEndpoint::log_in`] now, decided without
@@ -181,11 +210,51 @@ impl AuthorizeEndpoint {
         )))
     }
 
+    /// What happens next for `request`, by the OpenID Connect rules of `prompt` and
+    /// `max_age` ([`oidc_request::next_step`]): `session` is the signed-in user, if any,
+    /// with when they logged in.
+    pub fn next_interaction(
+        &self,
+        session: Option<(&User, SignedIn)>,
+        request: &AuthorizationRequest,
+    ) -> Result<Interaction, StoreError> {
+        let now = self.ports.clock.now();
+        let consent = match session {
+            Some((user, _)) => self
+                .ports
+                .authorizations
+                .find_consent(&user.id, &request.client.id)?,
+            None => None,
+        };
+        let remembered = consent_rules::covers(consent.as_ref(), &request.scope);
+        let step = oidc_request::next_step(&request.oidc, session.map(|s| s.1), remembered, now);
+        Ok(match step {
+            NextStep::Login => Interaction::Login,
+            NextStep::Approve => Interaction::Approve,
+            NextStep::Consent => Interaction::Consent(consent_rules::prompt(
+                consent.as_ref(),
+                &request.scope,
+                &self.scopes,
+            )),
+            NextStep::Refuse(error) => Interaction::Refuse(ErrorRedirect {
+                redirect_uri: request.redirect_uri.clone(),
+                error,
+                description: match error {
+                    "login_required" => "the user must sign in (prompt=none)".into(),
+                    _ => "the user must consent (prompt=none)".into(),
+                },
+                state: request.state.clone(),
+            }),
+        })
+    }
+
     /// The user allowed the request: remember the consent, mint a code bound to the client,
-    /// the redirect URI, the user, the scope and the PKCE challenge, and store its hash.
+    /// the redirect URI, the user, the scope, the PKCE challenge, the nonce and the time
+    /// the user logged in (`auth_time`), and store its hash.
     pub fn approve(
         &self,
         user: &User,
+        auth_time: Option<UnixTime>,
         request: &AuthorizationRequest,
     ) -> Result<CodeRedirect, StoreError> {
         let now = self.ports.clock.now();
@@ -215,8 +284,8 @@ impl AuthorizeEndpoint {
             expires_at: now.saturating_add(self.settings.code_lifetime),
             redeemed_at: None,
             grant_id: None,
-            nonce: None,
-            auth_time: None,
+            nonce: request.oidc.nonce.clone(),
+            auth_time,
         })?;
         Ok(CodeRedirect {
             redirect_uri: request.redirect_uri.clone(),
@@ -286,6 +355,7 @@ mod tests {
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             code_challenge_method: Some("S256".into()),
             resource: vec![],
+            ..AuthorizeParams::default()
         }
     }
 
@@ -306,6 +376,7 @@ mod tests {
             user_id: UserId::parse(user_id).unwrap(),
             username: Username::parse("alice").unwrap(),
             stamp: SessionStamp::parse(stamp).unwrap(),
+            auth_time: None,
         }
     }
 
@@ -350,7 +421,9 @@ mod tests {
             })
             .authorize;
         let request = authorize.check_authorization_request(&params()).unwrap();
-        let redirect = authorize.approve(&alice(), &request).unwrap();
+        let redirect = authorize
+            .approve(&alice(), Some(NOW - 5), &request)
+            .unwrap();
         assert_eq!(redirect.redirect_uri, CB);
         assert_eq!(redirect.state.as_deref(), Some("st"));
         assert!(TokenKind::AuthorizationCode.is_well_formed(redirect.code.expose()));
@@ -365,6 +438,11 @@ mod tests {
         assert_eq!(code.challenge, request.challenge);
         assert_eq!((code.issued_at, code.expires_at), (NOW, NOW + 30));
         assert_eq!(code.redeemed_at, None);
+        assert_eq!(
+            code.auth_time,
+            Some(NOW - 5),
+            "the login's time rides to the id token"
+        );
         assert_eq!(saved.lock().unwrap()[0].scope.to_delimited(), "read");
     }
 
@@ -382,7 +460,9 @@ mod tests {
         let authorize = d.authorize();
         let request = authorize.check_authorization_request(&params()).unwrap();
         assert!(!authorize.consent_needed(&alice(), &request).unwrap());
-        authorize.approve(&alice(), &request).unwrap();
+        authorize
+            .approve(&alice(), Some(NOW - 5), &request)
+            .unwrap();
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use grantd_ports::{Client, CodeChallenge, CodeChallengeMethod, GrantType, ResourceSet, ScopeSet};
 
+use crate::oidc_request::{self, OidcParams};
 use crate::{
     pkce, resource_indicators, scope_rules, AuthorizationSettings, ResourceRegistry, ScopeRegistry,
 };
@@ -23,6 +24,27 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     /// RFC 8707 §2.1: may be repeated; empty = none.
     pub resource: Vec<String>,
+    /// OpenID Connect Core §3.1.2.1.
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub response_mode: Option<String>,
+    /// Offered by Core but not by grantd: refused (§3.1.2.6).
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+    pub registration: Option<String>,
+    pub claims: Option<String>,
+}
+
+/// What a request is checked against besides its client.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestRules<'a> {
+    pub settings: &'a AuthorizationSettings,
+    pub scopes: &'a ScopeRegistry,
+    pub resources: &'a ResourceRegistry,
+    /// Id tokens can be signed (signing keys are configured): `openid` may be granted.
+    pub openid_available: bool,
 }
 
 /// A request that passed every rule: what the login and consent pages act on.
@@ -38,6 +60,8 @@ pub struct AuthorizationRequest {
     pub resources: ResourceSet,
     pub state: Option<String>,
     pub challenge: Option<CodeChallenge>,
+    /// The OpenID Connect parameters (nonce, prompt, max_age, login_hint).
+    pub oidc: OidcParams,
 }
 
 /// Why the request cannot be redirected back: shown to the user on a page (§4.1.2.1).
@@ -93,10 +117,14 @@ pub enum AuthorizeError {
 pub fn validate(
     params: &AuthorizeParams,
     client: Option<&Client>,
-    settings: &AuthorizationSettings,
-    scopes: &ScopeRegistry,
-    resources: &ResourceRegistry,
+    rules: &RequestRules<'_>,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
+    let RequestRules {
+        settings,
+        scopes,
+        resources,
+        openid_available,
+    } = *rules;
     if params.client_id.is_none() {
         return Err(AuthorizeError::Page(PageError::MissingClientId));
     }
@@ -140,6 +168,9 @@ pub fn validate(
             "the client is not allowed the authorization code grant",
         ));
     }
+    if let Some((error, description)) = oidc_request::unsupported_feature(params) {
+        return Err(fail(error, description));
+    }
 
     let requested = match params.scope.as_deref().map(ScopeSet::parse).transpose() {
         Err(_) => return Err(fail("invalid_scope", "the scope is malformed")),
@@ -152,6 +183,8 @@ pub fn validate(
     // RFC 8707 §2: a malformed or unknown resource is invalid_target, by redirect.
     let resources = resource_indicators::requested(&params.resource, resources)
         .map_err(|refusal| fail("invalid_target", &refusal.to_string()))?;
+    let oidc = oidc_request::parse(params, client, &scope, openid_available)
+        .map_err(|(error, description)| fail(error, description))?;
 
     let challenge = match (&params.code_challenge, &params.code_challenge_method) {
         (None, Some(_)) => {
@@ -208,6 +241,7 @@ pub fn validate(
         resources,
         state,
         challenge,
+        oidc,
     })
 }
 
@@ -259,9 +293,12 @@ mod tests {
         validate(
             params,
             client,
-            settings,
-            &registry(),
-            &ResourceRegistry::default(),
+            &RequestRules {
+                settings,
+                scopes: &registry(),
+                resources: &ResourceRegistry::default(),
+                openid_available: true,
+            },
         )
     }
 
@@ -275,6 +312,7 @@ mod tests {
             code_challenge: Some(CHALLENGE.into()),
             code_challenge_method: Some("S256".into()),
             resource: vec![],
+            ..AuthorizeParams::default()
         }
     }
 

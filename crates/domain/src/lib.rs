@@ -22,6 +22,7 @@ mod introspection;
 pub mod jwt_access;
 mod lifetimes;
 mod metadata;
+pub mod oidc_request;
 pub mod pkce;
 mod port_set;
 pub mod registration;
@@ -43,7 +44,9 @@ mod user_auth;
 mod test_support;
 
 pub use attempts::AttemptLimits;
-pub use authorize_endpoint::{AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, SessionClaim};
+pub use authorize_endpoint::{
+    AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, Interaction, SessionClaim,
+};
 pub use bearer::{ActiveToken, BearerCheck, BearerError};
 pub use check_permits::ChecksBusy;
 pub use client_auth::{

@@ -241,6 +241,7 @@ fn authorize_params(resources: &[&str]) -> AuthorizeParams {
         code_challenge: Some(CHALLENGE.into()),
         code_challenge_method: Some("S256".into()),
         resource: resources.iter().map(|r| (*r).to_owned()).collect(),
+        ..AuthorizeParams::default()
     }
 }
 
@@ -297,7 +298,9 @@ fn the_code_carries_the_authorization_requests_resources() {
         .check_authorization_request(&authorize_params(&[FILES, API]))
         .unwrap();
     assert_eq!(request.resources, set(&[API, FILES]));
-    authorize.approve(&alice(), &request).unwrap();
+    authorize
+        .approve(&alice(), Some(NOW - 5), &request)
+        .unwrap();
     let code = stored.lock().unwrap().clone().unwrap();
     assert_eq!(code.resources, set(&[API, FILES]));
 }

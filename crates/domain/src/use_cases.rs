@@ -171,7 +171,8 @@ impl UseCases {
             .with_resources(resources.clone())
             .with_jwt(jwt.clone()),
             authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes)
-                .with_resources(resources.clone()),
+                .with_resources(resources.clone())
+                .with_openid(jwt.is_some()),
             revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
             introspection: IntrospectEndpoint::new(
                 ports.clone(),

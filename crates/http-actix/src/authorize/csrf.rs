@@ -43,6 +43,8 @@ mod tests {
             username: None,
             stamp: None,
             expires_at: 10,
+            auth_time: None,
+            login_for: None,
         };
         let t = token(&key, &s("a"));
         assert!(verify(&key, &s("a"), &t));

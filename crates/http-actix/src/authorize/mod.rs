@@ -5,19 +5,16 @@
 //! cookies and headers.
 
 mod csrf;
+mod decide;
 mod logout;
 mod pages;
 mod redirect;
 pub mod session;
 
-use std::net::IpAddr;
-
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use grantd_domain::authorize_request::{AuthorizeError, AuthorizeParams};
-use grantd_domain::{AuthorizeEndpoint, AuthorizeFailure, LoginError, ScopePrompt, SessionClaim};
-use grantd_ports::{SessionStamp, StoreError, UserId, Username};
+use grantd_domain::authorize_request::AuthorizeParams;
 
 use crate::body::read_form;
 use crate::errors::log_store_failure;
@@ -25,8 +22,8 @@ use crate::form::Form;
 use crate::ops::Busy;
 use crate::{source_address, HttpState};
 
+use decide::{decide, unavailable, Action, Outcome};
 pub use logout::logout;
-use redirect::{code_location, error_location};
 use session::Session;
 pub use session::SessionKey;
 
@@ -52,41 +49,6 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(STYLESHEET)
-}
-
-/// What the user asked for with this request.
-enum Action {
-    Show,
-    Login { username: String, password: String },
-    Allow,
-    Deny,
-}
-
-/// What the domain decided, for the async side to render.
-enum Outcome {
-    ErrorPage {
-        status: StatusCode,
-        title: &'static str,
-        message: String,
-    },
-    /// Back to the client (§4.1.2, §4.1.2.1).
-    Redirect(String),
-    Login {
-        status: StatusCode,
-        client_name: String,
-        error: Option<String>,
-    },
-    Consent {
-        client_name: String,
-        username: String,
-        /// Each requested scope with its description, in the domain's order.
-        scopes: Vec<ScopePrompt>,
-    },
-    LoggedIn {
-        user_id: UserId,
-        username: Username,
-        stamp: SessionStamp,
-    },
 }
 
 /// `GET /oauth/authorize`.
@@ -174,11 +136,16 @@ async fn respond(
     let use_cases = state.use_cases.clone();
     let session_user = session.as_ref().and_then(Session::claim);
     let is_post = !matches!(action, Action::Show);
+    let query = req.query_string().to_owned();
+    let fresh = session.as_ref().is_some_and(|s| s.logged_in_for(&query));
     let address = source_address::of(req, &state.trusted_proxies);
     // The same bound on blocking work as every other endpoint (see `ops`).
     let outcome = match state
         .ops
-        .blocking(move || decide(&use_cases.authorize, &params, session_user, action, address))
+        .blocking(move || {
+            let authorize = &use_cases.authorize;
+            decide(authorize, &params, session_user, action, address, fresh)
+        })
         .await
     {
         Ok(Ok(outcome)) => outcome,
@@ -188,182 +155,126 @@ async fn respond(
         }
         Err(Busy) => unavailable(),
     };
-    let self_url = format!("/oauth/authorize?{}", req.query_string());
-    let now = state.use_cases.ports().clock.now();
-    let pages_config = &state.authorize;
-    let key = &pages_config.session_key;
-    let secure = pages_config.secure_cookies;
-    match outcome {
-        Outcome::ErrorPage {
-            status,
-            title,
-            message,
-        } => page(status, pages::error(title, &message), None),
-        Outcome::Redirect(location) => {
-            let status = if is_post {
-                StatusCode::SEE_OTHER
-            } else {
-                StatusCode::FOUND
-            };
-            HttpResponse::build(status)
-                .insert_header((header::LOCATION, location))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .insert_header((header::REFERRER_POLICY, "no-referrer"))
-                .finish()
-        }
-        Outcome::Login {
-            status,
-            client_name,
-            error,
-        } => {
-            // A login form needs a session to carry its CSRF token; make one if absent.
-            let (session, set_cookie) = match session {
-                Some(s) => (s, None),
-                None => {
-                    let s = Session {
-                        nonce: state.use_cases.ports().minter.mint_id(),
-                        user_id: None,
-                        username: None,
-                        stamp: None,
-                        expires_at: now.saturating_add(pages_config.session_lifetime),
-                    };
-                    let cookie = s.cookie(key, pages_config.session_lifetime, secure);
-                    (s, Some(cookie))
-                }
-            };
-            let html = pages::login(
-                &self_url,
-                &csrf::token(key, &session),
-                &client_name,
-                error.as_deref(),
-            );
-            page(status, html, set_cookie)
-        }
-        Outcome::Consent {
-            client_name,
-            username,
-            scopes,
-        } => {
-            let Some(session) = session else {
-                return unavailable_page();
-            };
-            let html = pages::consent(
-                &self_url,
-                &csrf::token(key, &session),
-                &client_name,
-                &username,
-                &scopes,
-            );
-            page(StatusCode::OK, html, None)
-        }
-        Outcome::LoggedIn {
-            user_id,
-            username,
-            stamp,
-        } => {
-            // A fresh nonce at login: a session planted before it is worth nothing after.
-            let session = Session {
-                nonce: state.use_cases.ports().minter.mint_id(),
-                user_id: Some(user_id.as_str().to_owned()),
-                username: Some(username.as_str().to_owned()),
-                stamp: Some(stamp.as_str().to_owned()),
-                expires_at: now.saturating_add(pages_config.session_lifetime),
-            };
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, self_url))
-                .insert_header((
-                    header::SET_COOKIE,
-                    session.cookie(key, pages_config.session_lifetime, secure),
-                ))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish()
-        }
-    }
+    let view = View {
+        state,
+        self_url: format!("/oauth/authorize?{query}"),
+        query,
+        now: state.use_cases.ports().clock.now(),
+        is_post,
+    };
+    view.render(outcome, session)
 }
 
-/// The blocking part: every decision is the domain's. A storage failure ends it, and
-/// becomes the one "try again shortly" page.
-fn decide(
-    authorize: &AuthorizeEndpoint,
-    params: &AuthorizeParams,
-    session_user: Option<SessionClaim>,
-    action: Action,
-    address: IpAddr,
-) -> Result<Outcome, StoreError> {
-    let request = match authorize.check_authorization_request(params) {
-        Ok(request) => request,
-        Err(AuthorizeFailure::Invalid(AuthorizeError::Page(e))) => {
-            return Ok(Outcome::ErrorPage {
-                status: StatusCode::BAD_REQUEST,
-                title: "This sign-in link does not work",
-                message: e.message().to_owned(),
-            })
-        }
-        Err(AuthorizeFailure::Invalid(AuthorizeError::Redirect(r))) => {
-            return Ok(Outcome::Redirect(error_location(&r)))
-        }
-        Err(AuthorizeFailure::Store(e)) => return Err(e),
-    };
-    let client_name = request.client.name.clone();
+/// What rendering an outcome needs besides the outcome.
+struct View<'a> {
+    state: &'a HttpState,
+    /// This request's URL: the forms post back to it.
+    self_url: String,
+    /// Its query: the authorization request.
+    query: String,
+    now: grantd_ports::UnixTime,
+    is_post: bool,
+}
 
-    if let Action::Login { username, password } = &action {
-        return match authorize.log_in(username, password, address) {
-            Ok(user) => {
-                tracing::info!(client_id = %request.client.id, username = %user.username, "user logged in");
-                Ok(Outcome::LoggedIn {
-                    user_id: user.id,
-                    username: user.username,
-                    stamp: user.session_stamp,
-                })
+impl View<'_> {
+    /// Renders `outcome` for the browser that holds `session`.
+    fn render(&self, outcome: Outcome, session: Option<Session>) -> HttpResponse {
+        let pages_config = &self.state.authorize;
+        let key = &pages_config.session_key;
+        let secure = pages_config.secure_cookies;
+        match outcome {
+            Outcome::ErrorPage {
+                status,
+                title,
+                message,
+            } => page(status, pages::error(title, &message), None),
+            Outcome::Redirect(location) => {
+                let status = if self.is_post {
+                    StatusCode::SEE_OTHER
+                } else {
+                    StatusCode::FOUND
+                };
+                HttpResponse::build(status)
+                    .insert_header((header::LOCATION, location))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header((header::REFERRER_POLICY, "no-referrer"))
+                    .finish()
             }
-            Err(LoginError::BadCredentials) => Ok(Outcome::Login {
-                status: StatusCode::UNAUTHORIZED,
+            Outcome::Login {
+                status,
                 client_name,
-                error: Some("The username or password is not right. Please try again.".into()),
-            }),
-            Err(LoginError::TooManyAttempts { retry_after }) => Ok(Outcome::Login {
-                status: StatusCode::TOO_MANY_REQUESTS,
+                error,
+                username_hint,
+            } => {
+                // A login form needs a session to carry its CSRF token; make one if absent.
+                let (session, set_cookie) = match session {
+                    Some(s) => (s, None),
+                    None => {
+                        let s = Session {
+                            nonce: self.state.use_cases.ports().minter.mint_id(),
+                            user_id: None,
+                            username: None,
+                            stamp: None,
+                            expires_at: self.now.saturating_add(pages_config.session_lifetime),
+                            auth_time: None,
+                            login_for: None,
+                        };
+                        let cookie = s.cookie(key, pages_config.session_lifetime, secure);
+                        (s, Some(cookie))
+                    }
+                };
+                let html = pages::login(
+                    &self.self_url,
+                    &csrf::token(key, &session),
+                    &client_name,
+                    username_hint.as_deref(),
+                    error.as_deref(),
+                );
+                page(status, html, set_cookie)
+            }
+            Outcome::Consent {
                 client_name,
-                error: Some(format!(
-                    "Too many failed sign-ins. Please wait {retry_after} seconds and try again."
-                )),
-            }),
-            // Every password-check permit is taken: "try again shortly", not a failure.
-            Err(LoginError::Busy(_)) => Ok(unavailable()),
-            Err(LoginError::Store(e)) => Err(e),
-        };
-    }
-
-    let user = match session_user {
-        Some(claim) => authorize.session_user(&claim)?,
-        None => None,
-    };
-    let Some(user) = user else {
-        let error = (!matches!(action, Action::Show))
-            .then(|| "Your sign-in has expired. Please sign in again.".to_owned());
-        return Ok(Outcome::Login {
-            status: StatusCode::OK,
-            client_name,
-            error,
-        });
-    };
-
-    let approve = |authorize: &AuthorizeEndpoint| {
-        let redirect = authorize.approve(&user, &request)?;
-        tracing::info!(client_id = %request.client.id, username = %user.username, "authorization code issued");
-        Ok(Outcome::Redirect(code_location(&redirect)))
-    };
-    match action {
-        Action::Deny => Ok(Outcome::Redirect(error_location(&authorize.deny(&request)))),
-        Action::Allow => approve(authorize),
-        Action::Show | Action::Login { .. } => match authorize.consent_prompt(&user, &request)? {
-            Some(scopes) => Ok(Outcome::Consent {
-                client_name,
-                username: user.username.as_str().to_owned(),
+                username,
                 scopes,
-            }),
-            None => approve(authorize),
-        },
+            } => {
+                let Some(session) = session else {
+                    return unavailable_page();
+                };
+                let html = pages::consent(
+                    &self.self_url,
+                    &csrf::token(key, &session),
+                    &client_name,
+                    &username,
+                    &scopes,
+                );
+                page(StatusCode::OK, html, None)
+            }
+            Outcome::LoggedIn {
+                user_id,
+                username,
+                stamp,
+                auth_time,
+            } => {
+                // A fresh nonce at login: a session planted before it is worth nothing after.
+                let session = Session {
+                    nonce: self.state.use_cases.ports().minter.mint_id(),
+                    user_id: Some(user_id.as_str().to_owned()),
+                    username: Some(username.as_str().to_owned()),
+                    stamp: Some(stamp.as_str().to_owned()),
+                    expires_at: self.now.saturating_add(pages_config.session_lifetime),
+                    auth_time: Some(auth_time),
+                    login_for: Some(session::request_digest(&self.query)),
+                };
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, self.self_url.clone()))
+                    .insert_header((
+                        header::SET_COOKIE,
+                        session.cookie(key, pages_config.session_lifetime, secure),
+                    ))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish()
+            }
+        }
     }
 }
 
@@ -381,6 +292,15 @@ fn parse_params(query: &str) -> Result<AuthorizeParams, crate::FormError> {
         code_challenge_method: get("code_challenge_method"),
         // RFC 8707 §2.1: the one parameter that may be repeated.
         resource: form.all("resource").to_vec(),
+        nonce: get("nonce"),
+        prompt: get("prompt"),
+        max_age: get("max_age"),
+        login_hint: get("login_hint"),
+        response_mode: get("response_mode"),
+        request: get("request"),
+        request_uri: get("request_uri"),
+        registration: get("registration"),
+        claims: get("claims"),
     })
 }
 
@@ -391,14 +311,6 @@ fn current_session(req: &HttpRequest, state: &HttpState) -> Option<Session> {
     let now = state.use_cases.ports().clock.now();
     session::from_cookie_header(header, pages.secure_cookies)
         .find_map(|value| Session::open(value, &pages.session_key, now))
-}
-
-fn unavailable() -> Outcome {
-    Outcome::ErrorPage {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        title: "Please try again shortly",
-        message: "The sign-in service is busy or unavailable right now.".into(),
-    }
 }
 
 /// A form without the CSRF token of the session it claims (RFC 6749 §10.12).

@@ -31,7 +31,13 @@ fn layout(title: &str, body: Markup) -> String {
 
 /// The login page. `action` is this request's own URL (the authorization request rides in
 /// its query string).
-pub fn login(action: &str, csrf_token: &str, client_name: &str, error: Option<&str>) -> String {
+pub fn login(
+    action: &str,
+    csrf_token: &str,
+    client_name: &str,
+    username: Option<&str>,
+    error: Option<&str>,
+) -> String {
     layout(
         "Sign in",
         html! {
@@ -43,7 +49,7 @@ pub fn login(action: &str, csrf_token: &str, client_name: &str, error: Option<&s
             form method="post" action=(action) {
                 input type="hidden" name=(csrf::FIELD) value=(csrf_token);
                 label for="username" { "Username" }
-                input #username type="text" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus;
+                input #username type="text" name="username" value=[username] autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus;
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required;
                 div.actions {

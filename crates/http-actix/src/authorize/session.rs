@@ -83,6 +83,20 @@ pub struct Session {
     pub stamp: Option<String>,
     #[serde(rename = "e")]
     pub expires_at: UnixTime,
+    /// When the user logged in (OpenID Connect `auth_time`, `max_age`).
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    /// The authorization request this session's login was made for
+    /// ([`request_digest`]): that request counts as freshly authenticated
+    /// (`prompt=login`, `max_age`) when the browser comes back to it after the login.
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub login_for: Option<String>,
+}
+
+/// A short digest of an authorization request's query, for [`Session::login_for`].
+pub fn request_digest(query: &str) -> String {
+    use sha2::Digest;
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(query.as_bytes())[..16])
 }
 
 impl Session {
@@ -92,7 +106,13 @@ impl Session {
             user_id: UserId::parse(self.user_id.as_deref()?).ok()?,
             username: Username::parse(self.username.as_deref()?).ok()?,
             stamp: SessionStamp::parse(self.stamp.as_deref()?).ok()?,
+            auth_time: self.auth_time,
         })
+    }
+
+    /// Whether this session's login was made for the request with this query.
+    pub fn logged_in_for(&self, query: &str) -> bool {
+        self.login_for.as_deref() == Some(request_digest(query).as_str())
     }
 
     /// `payload.signature`, both base64url.
@@ -165,7 +185,19 @@ mod tests {
             username: Some("alice".into()),
             stamp: Some("st1".into()),
             expires_at: 100,
+            auth_time: Some(90),
+            login_for: Some(request_digest("response_type=code&client_id=web")),
         }
+    }
+
+    #[test]
+    fn a_login_counts_as_fresh_only_for_the_request_it_was_made_for() {
+        let s = session();
+        assert!(s.logged_in_for("response_type=code&client_id=web"));
+        assert!(!s.logged_in_for("response_type=code&client_id=web&prompt=login"));
+        let sealed = s.seal(&key(1));
+        let opened = Session::open(&sealed, &key(1), 50).unwrap();
+        assert_eq!(opened.claim().unwrap().auth_time, Some(90));
     }
 
     #[test]

@@ -135,9 +135,11 @@ fn a_refresh_issues_a_new_jwt_and_the_grace_replay_the_identical_one(backend: Ba
     let second = body["access_token"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
     let claims = verify_offline(&app, &second).unwrap();
-    assert!(
-        claims.get("auth_time").is_none(),
-        "a refresh is no authentication"
+    let original = verify_offline(&app, &first).unwrap();
+    assert!(original["auth_time"].is_i64());
+    assert_eq!(
+        claims["auth_time"], original["auth_time"],
+        "a refresh is no authentication: auth_time stays the login's (RFC 9068 §2.2.1)"
     );
     let (status, replay) = refresh(&app, &r0);
     assert_eq!(status, 200, "{replay}");
