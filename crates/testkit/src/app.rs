@@ -171,7 +171,10 @@ fn launch(
     ports.clock = Arc::new(clock.clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    let state = wiring::build_state(config, db, ports.clone(), address, true).unwrap();
+    // As `serve --demo` (the demo callback page), except that a test which empties
+    // `keys.encryption_key` gets what plain `serve` does then: no signing keys at all.
+    let demo = !config.keys.encryption_key.is_empty();
+    let state = wiring::build_state(config, db, ports.clone(), address, demo).unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

@@ -15,6 +15,7 @@ mod jwks;
 mod jwt_access;
 mod lifecycle_endpoints;
 mod long_passwords;
+mod openid_connect;
 mod operations;
 mod resource_indicators;
 mod reuse_detection;
