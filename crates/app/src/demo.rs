@@ -22,8 +22,9 @@ pub const DEMO_PASSWORD: &str = "demo-password";
 const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8080/callback";
 
 /// Creates the demo client and user unless they exist (an existing one is left as is, so
-/// restarting with `--demo` never resets anything). The client may have `read`, `write`
-/// and `profile`; a request without `scope` gets the registry's defaults (`read write`).
+/// restarting with `--demo` never resets anything). The client may have `read`, `write`,
+/// `profile` and the OpenID Connect scopes (`openid`, `email`, `offline_access`); a
+/// request without `scope` gets the registry's defaults (`read write`).
 pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
     let client_id = ClientId::parse(DEMO_CLIENT_ID).map_err(anyhow::Error::msg)?;
     if ports
@@ -45,7 +46,8 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
                     GrantType::AuthorizationCode,
                     GrantType::ClientCredentials,
                 ],
-                scopes: ScopeSet::parse("read write profile").map_err(anyhow::Error::msg)?,
+                scopes: ScopeSet::parse("read write profile openid email offline_access")
+                    .map_err(anyhow::Error::msg)?,
                 default_scopes: None,
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                 can_introspect: true,
