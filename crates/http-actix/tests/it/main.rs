@@ -16,6 +16,7 @@ mod jwt_access;
 mod lifecycle_endpoints;
 mod long_passwords;
 mod openid_connect;
+mod openidconnect_rp;
 mod operations;
 mod resource_indicators;
 mod reuse_detection;
