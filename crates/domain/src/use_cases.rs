@@ -10,7 +10,8 @@ use crate::jwt_access::{JwtAccessTokens, PresentedTokens};
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
-    PortSet, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint, TokenSettings,
+    LogoutEndpoint, PortSet, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint,
+    TokenSettings, UserinfoEndpoint,
 };
 
 /// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the cache
@@ -28,6 +29,11 @@ pub struct UseCases {
     pub introspection: IntrospectEndpoint,
     /// The resource server's check of a bearer token (RFC 6750).
     pub bearer: BearerCheck,
+    /// `GET`/`POST /oauth/userinfo` (OpenID Connect Core §5.3), over the same check.
+    pub userinfo: UserinfoEndpoint,
+    /// `GET /oauth/logout` and its confirmation (RP-Initiated Logout), over the
+    /// authorization pages' sessions.
+    pub logout: LogoutEndpoint,
     /// Client authentication for revocation and introspection: the token endpoint's own.
     pub clients: ClientAuthenticator,
     ports: PortSet,
@@ -141,22 +147,26 @@ impl UseCases {
             scopes,
             jwt,
         } = parts;
+        let authorize = AuthorizeEndpoint::new(ports.clone(), authorization, users.clone(), scopes.clone());
+        let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()));
         Self {
             token: TokenEndpoint::new(
                 ports.clone(),
                 settings,
                 clients.clone(),
-                users.clone(),
-                scopes.clone(),
+                users,
+                scopes,
             )
             .with_jwt(jwt.clone()),
-            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes),
+            logout: LogoutEndpoint::new(ports.clone(), authorize.clone(), jwt.clone()),
+            authorize,
             revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
             introspection: IntrospectEndpoint::new(
                 ports.clone(),
-                PresentedTokens::new(jwt.clone()),
+                PresentedTokens::new(jwt),
             ),
-            bearer: BearerCheck::new(ports.clone(), PresentedTokens::new(jwt)),
+            userinfo: UserinfoEndpoint::new(ports.clone(), bearer.clone()),
+            bearer,
             clients,
             ports,
         }
