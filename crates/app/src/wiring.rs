@@ -114,7 +114,8 @@ pub fn build_state(
     let mut metadata =
         ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
     if keys.is_some() {
-        metadata = metadata.with_jwks();
+        // Signing keys turn OpenID Connect on: JWKS, userinfo and logout are advertised.
+        metadata = metadata.with_openid_connect();
     }
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let mut use_cases = UseCases::new(ports, config.tokens.to_settings())
@@ -334,6 +335,7 @@ mod tests {
                 scopes: ScopeSet::parse("write read").unwrap(),
                 default_scopes: None,
                 redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
                 access_token_format: None,
@@ -417,6 +419,7 @@ mod tests {
             scopes: ScopeSet::parse(scopes).unwrap(),
             default_scopes: None,
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,

@@ -8,6 +8,7 @@ mod csrf;
 mod logout;
 mod pages;
 mod redirect;
+mod rp_logout;
 pub mod session;
 
 use std::net::IpAddr;
@@ -26,6 +27,7 @@ use crate::ops::Busy;
 use crate::{source_address, HttpState};
 
 pub use logout::logout;
+pub use rp_logout::rp_logout;
 use redirect::{code_location, error_location};
 use session::Session;
 pub use session::SessionKey;
