@@ -10,6 +10,7 @@ mod browser;
 mod brute_force;
 mod capacity;
 mod concurrency;
+mod discovery;
 mod hostile_input;
 mod jwks;
 mod jwt_access;
@@ -17,9 +18,11 @@ mod lifecycle_endpoints;
 mod long_passwords;
 mod operations;
 mod reuse_detection;
+mod rp_logout;
 mod scopes;
 mod sessions;
 mod token_endpoint;
+mod userinfo;
 
 /// What every test here uses, from the shared test kit.
 mod common {
