@@ -180,10 +180,7 @@ impl LogoutEndpoint {
                 client: client.map(|c| (c.id, c.name)),
                 then,
             }),
-            _ => Ok(LogoutOutcome::SignedOut {
-                ended: false,
-                then,
-            }),
+            _ => Ok(LogoutOutcome::SignedOut { ended: false, then }),
         }
     }
 

@@ -287,7 +287,10 @@ fn a_bad_hint_or_a_mismatched_client_is_refused_and_nothing_ends() {
     d.users.expect_set_session_stamp().never();
     let no_keys = d.use_cases(TokenSettings::default()).logout;
     assert!(matches!(
-        no_keys.request(&request(Some("alice-app"), None, None), Some(&alice_session())),
+        no_keys.request(
+            &request(Some("alice-app"), None, None),
+            Some(&alice_session())
+        ),
         Err(LogoutError::InvalidHint)
     ));
 }

@@ -147,24 +147,16 @@ impl UseCases {
             scopes,
             jwt,
         } = parts;
-        let authorize = AuthorizeEndpoint::new(ports.clone(), authorization, users.clone(), scopes.clone());
+        let authorize =
+            AuthorizeEndpoint::new(ports.clone(), authorization, users.clone(), scopes.clone());
         let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()));
         Self {
-            token: TokenEndpoint::new(
-                ports.clone(),
-                settings,
-                clients.clone(),
-                users,
-                scopes,
-            )
-            .with_jwt(jwt.clone()),
+            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users, scopes)
+                .with_jwt(jwt.clone()),
             logout: LogoutEndpoint::new(ports.clone(), authorize.clone(), jwt.clone()),
             authorize,
             revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
-            introspection: IntrospectEndpoint::new(
-                ports.clone(),
-                PresentedTokens::new(jwt),
-            ),
+            introspection: IntrospectEndpoint::new(ports.clone(), PresentedTokens::new(jwt)),
             userinfo: UserinfoEndpoint::new(ports.clone(), bearer.clone()),
             bearer,
             clients,

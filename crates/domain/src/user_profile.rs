@@ -66,9 +66,9 @@ fn is_label(label: &str) -> bool {
         && label.len() <= MAX_LABEL_BYTES
         && !label.starts_with('-')
         && !label.ends_with('-')
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+        && label.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
+        })
 }
 
 /// An email address as stored: trimmed, a plausible RFC 5322 §3.4.1 `addr-spec` in its
@@ -92,7 +92,10 @@ pub fn check_email(email: &str) -> Result<String, ProfileError> {
         return invalid("the part before the @ is longer than 64 bytes");
     }
     // dot-atom (RFC 5322 §3.2.3): atoms of atext joined by single dots.
-    if !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(is_atext)) {
+    if !local
+        .split('.')
+        .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
+    {
         return invalid("the part before the @ may hold letters, digits and !#$%&'*+-/=?^_`{|}~, with single dots between them");
     }
     if domain.is_empty() {
@@ -268,10 +271,18 @@ mod tests {
         assert!(check_email(&long_local).is_err());
         let long_label = format!("a@{}.com", "b".repeat(64));
         assert!(check_email(&long_label).is_err());
-        let longest = format!("{}@{}.com", "a".repeat(64), vec!["b".repeat(61); 3].join("."));
+        let longest = format!(
+            "{}@{}.com",
+            "a".repeat(64),
+            vec!["b".repeat(61); 3].join(".")
+        );
         assert_eq!(longest.len(), 254);
         assert!(check_email(&longest).is_ok());
-        let over = format!("{}@{}.com", "a".repeat(64), vec!["b".repeat(62); 3].join("."));
+        let over = format!(
+            "{}@{}.com",
+            "a".repeat(64),
+            vec!["b".repeat(62); 3].join(".")
+        );
         assert_eq!(check_email(&over), Err(ProfileError::EmailTooLong(257)));
         let message = check_email("alice").unwrap_err().to_string();
         assert_eq!(message, "\"alice\" is not an email address: it has no @");

@@ -169,7 +169,11 @@ mod tests {
             ),
         ];
         for (granted, expected) in cases {
-            assert_eq!(released_claims(&user, &scope(granted)), expected, "{granted}");
+            assert_eq!(
+                released_claims(&user, &scope(granted)),
+                expected,
+                "{granted}"
+            );
         }
     }
 
@@ -196,7 +200,11 @@ mod tests {
 
     /// The endpoint over doubles: a live access token with `scope` for `subject`, and the
     /// store's alice as `user` (None = gone).
-    fn endpoint(granted: &str, subject: Subject, user: Option<User>) -> (UserinfoEndpoint, PlainToken) {
+    fn endpoint(
+        granted: &str,
+        subject: Subject,
+        user: Option<User>,
+    ) -> (UserinfoEndpoint, PlainToken) {
         let presented = TokenKind::Access.encode(&[4; 32]);
         let mut state: AccessTokenState = access_state("app", &presented);
         state.token.scope = scope(granted);

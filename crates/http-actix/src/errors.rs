@@ -518,7 +518,9 @@ mod tests {
         );
         assert!(OAuthError::from(UserinfoError::InsufficientScope)
             .www_authenticate
-            .is_some_and(|c| c.contains("error=\"insufficient_scope\"") && c.contains("scope=\"openid\"")));
+            .is_some_and(
+                |c| c.contains("error=\"insufficient_scope\"") && c.contains("scope=\"openid\"")
+            ));
         assert_eq!(
             wire(FormError("parameter x is repeated".into())),
             (400, "invalid_request")

@@ -22,7 +22,10 @@ pub(crate) fn document(m: &ServerMetadata) -> Map<String, Value> {
     put("revocation_endpoint", json!(m.revocation_endpoint));
     put("introspection_endpoint", json!(m.introspection_endpoint));
     put("grant_types_supported", json!(m.grant_types_supported));
-    put("response_types_supported", json!(m.response_types_supported));
+    put(
+        "response_types_supported",
+        json!(m.response_types_supported),
+    );
     put(
         "token_endpoint_auth_methods_supported",
         json!(m.token_endpoint_auth_methods_supported),

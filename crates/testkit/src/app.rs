@@ -117,8 +117,13 @@ impl TestApp {
     pub fn restart(mut self) -> Self {
         stop(&self.handle, true);
         let db = wiring::connect(&self.config).unwrap();
-        let (ports, base, handle) =
-            launch(&self.config, db.clone(), &self.hasher, &self.clock, self.demo);
+        let (ports, base, handle) = launch(
+            &self.config,
+            db.clone(),
+            &self.hasher,
+            &self.clock,
+            self.demo,
+        );
         self.db = db;
         self.ports = ports;
         self.base = base;

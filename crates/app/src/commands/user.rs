@@ -81,18 +81,10 @@ pub fn run_user(
             }
             let user = find_user(ports, args.username())?;
             match user_profile::update_profile(ports, &user, &update) {
-                Ok(Some(profile)) => print_json(
-                    out,
-                    &UserView::from(&User {
-                        profile,
-                        ..user
-                    }),
-                ),
+                Ok(Some(profile)) => print_json(out, &UserView::from(&User { profile, ..user })),
                 Ok(None) => bail!("no user named {}", user.username),
                 Err(UpdateProfileError::Invalid(e)) => bail!("refusing the profile: {e}"),
-                Err(UpdateProfileError::Store(e)) => {
-                    Err(e).context("cannot store the profile")
-                }
+                Err(UpdateProfileError::Store(e)) => Err(e).context("cannot store the profile"),
             }
         }
         UserCommand::Show(args) => {
@@ -291,7 +283,9 @@ mod tests {
     #[test]
     fn creating_a_user_stores_the_checked_profile_and_a_bad_one_stores_nothing() {
         let mut d = Doubles::new();
-        d.users.expect_find_user_by_username().returning(|_| Ok(None));
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(None));
         d.minter.expect_mint_id().returning(|| "id1".into());
         d.hasher
             .expect_hash_password()
@@ -307,13 +301,23 @@ mod tests {
         args.name = Some(" Bob B. ".into());
         args.email = Some("bob@example.com".into());
         args.email_verified = true;
-        run_user(&ports, &UserCommand::Create(args), &mut &b"pw\n"[..], &mut Vec::new())
-            .unwrap();
+        run_user(
+            &ports,
+            &UserCommand::Create(args),
+            &mut &b"pw\n"[..],
+            &mut Vec::new(),
+        )
+        .unwrap();
         let mut bad = create_args("carol");
         bad.email = Some("carol".into());
-        let err = run_user(&ports, &UserCommand::Create(bad), &mut &b"pw\n"[..], &mut Vec::new())
-            .unwrap_err()
-            .to_string();
+        let err = run_user(
+            &ports,
+            &UserCommand::Create(bad),
+            &mut &b"pw\n"[..],
+            &mut Vec::new(),
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "refusing the profile: \"carol\" is not an email address: it has no @"

@@ -172,7 +172,11 @@ fn cli_sets_and_updates_the_profile_claims_of_users() {
         ],
         "pw-1\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let carol = show("carol");
     assert_eq!(carol["name"], "Carol Danvers");
     assert_eq!(carol["email"], "carol@example.com");
@@ -198,7 +202,9 @@ fn cli_sets_and_updates_the_profile_claims_of_users() {
         "error: refusing the profile: \"dave at example.com\" is not an email address: it has no @"
     );
     assert_eq!(
-        env.run(&["user", "show", "--username", "dave"]).status.code(),
+        env.run(&["user", "show", "--username", "dave"])
+            .status
+            .code(),
         Some(1)
     );
 
@@ -228,7 +234,10 @@ fn cli_sets_and_updates_the_profile_claims_of_users() {
     env.run_ok(&["user", "update", "carol", "--no-email"]);
     let carol = show("carol");
     assert!(carol["email"].is_null());
-    assert_eq!(carol["email_verified"], false, "no address, nothing verified");
+    assert_eq!(
+        carol["email_verified"], false,
+        "no address, nothing verified"
+    );
 
     for (args, message) in [
         (&["carol"][..], "error: nothing to update"),
@@ -295,7 +304,11 @@ fn cli_registers_post_logout_redirect_uris() {
         "{stderr}"
     );
     let listed: Value = serde_json::from_str(&env.run_ok(&["client", "list"])).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 1, "nothing stored for the bad one");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "nothing stored for the bad one"
+    );
 }
 
 #[test]

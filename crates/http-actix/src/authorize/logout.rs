@@ -82,7 +82,9 @@ pub async fn logout(
     };
     let return_to = form.get("return_to").filter(|to| is_return_path(to));
     match (then, return_to) {
-        (PostLogout::Stay, Some(to)) => signed_out(&state, StatusCode::SEE_OTHER, Some(to.to_owned()), false),
+        (PostLogout::Stay, Some(to)) => {
+            signed_out(&state, StatusCode::SEE_OTHER, Some(to.to_owned()), false)
+        }
         (then, _) => signed_out_then(&state, StatusCode::SEE_OTHER, then),
     }
 }
@@ -111,9 +113,16 @@ pub(super) fn still_signed_in() -> HttpResponse {
 /// signed-out page (saying so if an unregistered address was refused). The cookie is
 /// removed either way. `redirect` is the status of a redirect (302 for a GET, 303 after
 /// a POST).
-pub(super) fn signed_out_then(state: &HttpState, redirect: StatusCode, then: PostLogout) -> HttpResponse {
+pub(super) fn signed_out_then(
+    state: &HttpState,
+    redirect: StatusCode,
+    then: PostLogout,
+) -> HttpResponse {
     match then {
-        PostLogout::Redirect { uri, state: rp_state } => signed_out(
+        PostLogout::Redirect {
+            uri,
+            state: rp_state,
+        } => signed_out(
             state,
             redirect,
             Some(post_logout_location(&uri, rp_state.as_deref())),
@@ -138,7 +147,11 @@ fn signed_out(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::REFERRER_POLICY, "no-referrer"))
             .finish(),
-        None if refused => page(StatusCode::OK, pages::signed_out_not_returned(), Some(removal)),
+        None if refused => page(
+            StatusCode::OK,
+            pages::signed_out_not_returned(),
+            Some(removal),
+        ),
         None => page(StatusCode::OK, pages::signed_out(), Some(removal)),
     }
 }

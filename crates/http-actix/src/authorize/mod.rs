@@ -27,8 +27,8 @@ use crate::ops::Busy;
 use crate::{source_address, HttpState};
 
 pub use logout::logout;
-pub use rp_logout::rp_logout;
 use redirect::{code_location, error_location};
+pub use rp_logout::rp_logout;
 use session::Session;
 pub use session::SessionKey;
 

@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 use crate::errors::OAuthError;
 use crate::{metadata, HttpState};
 
-pub async fn openid_configuration(
-    state: web::Data<HttpState>,
-) -> Result<HttpResponse, OAuthError> {
+pub async fn openid_configuration(state: web::Data<HttpState>) -> Result<HttpResponse, OAuthError> {
     let Some(ring) = state.keys.clone() else {
         return Ok(crate::not_found().await);
     };
@@ -26,13 +24,19 @@ pub async fn openid_configuration(
         ("jwks_uri", json!(oidc.jwks_uri)),
         ("userinfo_endpoint", json!(oidc.userinfo_endpoint)),
         ("end_session_endpoint", json!(oidc.end_session_endpoint)),
-        ("subject_types_supported", json!(oidc.subject_types_supported)),
+        (
+            "subject_types_supported",
+            json!(oidc.subject_types_supported),
+        ),
         (
             "id_token_signing_alg_values_supported",
             json!(oidc.id_token_signing_alg_values_supported),
         ),
         ("claims_supported", json!(oidc.claims_supported)),
-        ("response_modes_supported", json!(oidc.response_modes_supported)),
+        (
+            "response_modes_supported",
+            json!(oidc.response_modes_supported),
+        ),
         (
             "claims_parameter_supported",
             json!(oidc.claims_parameter_supported),

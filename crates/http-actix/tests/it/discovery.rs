@@ -57,7 +57,10 @@ fn the_openid_document_agrees_with_the_rfc_8414_one(backend: Backend) {
     assert_eq!(oidc["subject_types_supported"], json!(["public"]));
     assert_eq!(oidc["response_types_supported"], json!(["code"]));
     assert_eq!(oidc["response_modes_supported"], json!(["query"]));
-    assert_eq!(oidc["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(
+        oidc["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
     assert_eq!(
         oidc["claims_supported"],
         json!([
@@ -95,9 +98,15 @@ fn the_openid_document_agrees_with_the_rfc_8414_one(backend: Backend) {
     assert_eq!(path("userinfo_endpoint"), "/oauth/userinfo");
     assert_eq!(path("end_session_endpoint"), "/oauth/logout");
     assert_eq!(path("jwks_uri"), "/.well-known/jwks.json");
-    let userinfo = http().get(app.url(&path("userinfo_endpoint"))).send().unwrap();
+    let userinfo = http()
+        .get(app.url(&path("userinfo_endpoint")))
+        .send()
+        .unwrap();
     assert_eq!(userinfo.status(), 401, "a bearer challenge, not a 404");
-    let logout = http().get(app.url(&path("end_session_endpoint"))).send().unwrap();
+    let logout = http()
+        .get(app.url(&path("end_session_endpoint")))
+        .send()
+        .unwrap();
     assert_eq!(logout.status(), 200, "the signed-out page");
     let (status, _) = document(&app, &path("jwks_uri"));
     assert_eq!(status, 200);

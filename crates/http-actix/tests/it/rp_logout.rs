@@ -134,11 +134,18 @@ fn a_hint_for_the_signed_in_user_ends_the_session_and_goes_back_with_state(backe
     ]));
     assert_eq!(resp.status(), 302);
     let to = location(&resp);
-    assert_eq!(to, format!("{RP_BACK}&state=af0ifjsldkj"), "its own query kept");
+    assert_eq!(
+        to,
+        format!("{RP_BACK}&state=af0ifjsldkj"),
+        "its own query kept"
+    );
     assert_eq!(query_param(&to, "state").as_deref(), Some("af0ifjsldkj"));
     assert!(removes_the_cookie(&resp));
     assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
-    assert!(!still_signed_in(&mut browser, &path), "the login page again");
+    assert!(
+        !still_signed_in(&mut browser, &path),
+        "the login page again"
+    );
     assert!(
         !still_signed_in(&mut copy, &path),
         "every copy of the session ended with it"
@@ -201,11 +208,17 @@ fn a_hint_for_another_user_asks_first_and_only_the_post_ends_the_session(backend
     assert!(!removes_the_cookie(&resp));
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
     let page = resp.text().unwrap();
-    assert!(page.contains("Sign out?") && page.contains("Relying Party"), "{page}");
+    assert!(
+        page.contains("Sign out?") && page.contains("Relying Party"),
+        "{page}"
+    );
     assert!(page.contains(r#"action="/oauth/logout""#) && page.contains(r#"method="post""#));
     assert!(!page.contains("<script"), "no JavaScript");
     assert_eq!(hidden(&page, "client_id").as_deref(), Some("rp"));
-    assert_eq!(hidden(&page, "post_logout_redirect_uri").as_deref(), Some(RP_BACK));
+    assert_eq!(
+        hidden(&page, "post_logout_redirect_uri").as_deref(),
+        Some(RP_BACK)
+    );
     assert_eq!(hidden(&page, "state").as_deref(), Some("s1"));
     assert!(still_signed_in(&mut browser, &path), "nothing ended yet");
     // Without a hint at all: the same question.
@@ -302,7 +315,10 @@ fn a_tampered_or_foreign_hint_is_refused_and_nothing_ends(backend: Backend) {
         assert!(still_signed_in(&mut browser, &path), "{why}: nothing ended");
     }
     // A good hint with a client_id that is not its audience.
-    let resp = browser.get(&logout_path(&[("id_token_hint", &good), ("client_id", "web")]));
+    let resp = browser.get(&logout_path(&[
+        ("id_token_hint", &good),
+        ("client_id", "web"),
+    ]));
     assert_eq!(resp.status(), 400);
     assert!(still_signed_in(&mut browser, &path));
     // A repeated parameter is a malformed link.

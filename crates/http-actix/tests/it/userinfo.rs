@@ -79,7 +79,10 @@ fn challenge(resp: &reqwest::blocking::Response) -> String {
 
 fn assert_invalid_token(resp: reqwest::blocking::Response, why: &str) {
     assert_eq!(resp.status(), 401, "{why}");
-    assert!(challenge(&resp).contains("error=\"invalid_token\""), "{why}");
+    assert!(
+        challenge(&resp).contains("error=\"invalid_token\""),
+        "{why}"
+    );
 }
 
 fn alice(app: &TestApp) -> User {
@@ -179,7 +182,8 @@ fn bad_tokens_get_rfc_6750_errors_never_a_5xx(backend: Backend) {
     // alg none with the real kid and claims, no signature.
     let none = format!(
         "{}.{}.",
-        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "at+jwt", "kid": header["kid"]}).to_string()),
+        URL_SAFE_NO_PAD
+            .encode(json!({"alg": "none", "typ": "at+jwt", "kid": header["kid"]}).to_string()),
         parts[1]
     );
     assert_invalid_token(get(&app, Some(&none)), "alg none");

@@ -259,7 +259,9 @@ fn changes_to_a_missing_user_change_nothing(db: &Database) {
     assert_eq!(db.disable_user(&nobody, &stamp("x"), T0 + 5).unwrap(), None);
     assert!(!db.enable_user(&nobody).unwrap());
     assert!(!db.set_session_stamp(&nobody, &stamp("x")).unwrap());
-    assert!(!db.set_user_profile(&nobody, &UserProfile::default()).unwrap());
+    assert!(!db
+        .set_user_profile(&nobody, &UserProfile::default())
+        .unwrap());
     assert_eq!(revoked_at(db, "a1"), None);
     assert!(peek(db, "a-open").is_some());
 }
@@ -308,7 +310,11 @@ fn a_profile_update_changes_the_profile_only(db: &Database) {
         email_verified: false,
     };
     assert!(db.set_user_profile(&alice.id, &renamed).unwrap());
-    assert_eq!(stored(db, &alice).profile, renamed, "cleared values read back as None");
+    assert_eq!(
+        stored(db, &alice).profile,
+        renamed,
+        "cleared values read back as None"
+    );
     assert_eq!(stored(db, &alice).session_stamp, alice.session_stamp);
     assert_eq!(revoked_at(db, "a1"), None, "grants are kept");
     assert!(peek(db, "a-open").is_some(), "codes are kept");
