@@ -104,6 +104,10 @@ pub struct ClientCreateArgs {
     /// A redirect URI for the authorization code flow (repeatable).
     #[arg(long = "redirect-uri", value_name = "U")]
     pub redirect_uris: Vec<String>,
+    /// Where OpenID Connect RP-initiated logout may send the user afterwards (repeatable;
+    /// matched exactly, like --redirect-uri).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
     /// Allow this client to call the introspection endpoint (e.g. a resource server).
     #[arg(long)]
     pub introspect: bool,
@@ -183,7 +187,12 @@ pub enum KeysCommand {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user; the password is read from one line of standard input.
-    Create(UserPasswordArgs),
+    Create(UserCreateArgs),
+    /// Change a user's profile (the OpenID Connect claims name, email, email_verified).
+    /// Ends no session and revokes nothing.
+    Update(UserUpdateArgs),
+    /// Show a user as JSON (never the password hash).
+    Show(UserArgs),
     /// Set a user's password (read from standard input); revokes their grants first.
     Passwd(UserPasswordArgs),
     /// Disable a user; revokes their grants first.
@@ -198,6 +207,60 @@ pub enum UserCommand {
 pub struct UserArgs {
     #[arg(long)]
     pub username: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    #[command(flatten)]
+    pub login: UserPasswordArgs,
+    /// The full name (OpenID Connect `name`, released with the `profile` scope).
+    #[arg(long, value_name = "N")]
+    pub name: Option<String>,
+    /// The email address (released with the `email` scope).
+    #[arg(long, value_name = "E")]
+    pub email: Option<String>,
+    /// Vouch that the address belongs to the user (`email_verified`).
+    #[arg(long, requires = "email")]
+    pub email_verified: bool,
+}
+
+/// `user update`: each field is kept unless a flag sets or clears it.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["user", "username"])))]
+pub struct UserUpdateArgs {
+    /// The username (or give --username).
+    #[arg(value_name = "USERNAME")]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Set the full name.
+    #[arg(long, value_name = "N", conflicts_with = "no_name")]
+    pub name: Option<String>,
+    /// Remove the full name.
+    #[arg(long)]
+    pub no_name: bool,
+    /// Set the email address (unverified unless --email-verified is given too).
+    #[arg(long, value_name = "E", conflicts_with = "no_email")]
+    pub email: Option<String>,
+    /// Remove the email address (and its verification).
+    #[arg(long)]
+    pub no_email: bool,
+    /// Mark the address verified.
+    #[arg(long, conflicts_with = "no_email_verified")]
+    pub email_verified: bool,
+    /// Mark the address unverified.
+    #[arg(long)]
+    pub no_email_verified: bool,
+}
+
+impl UserUpdateArgs {
+    /// The username, given either way.
+    pub fn username(&self) -> &str {
+        self.user
+            .as_deref()
+            .or(self.username.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +339,67 @@ mod tests {
     fn password_stdin_is_required() {
         let err = Cli::try_parse_from(["grantd", "user", "create", "--username", "a"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn user_update_takes_the_username_either_way_and_refuses_contradictions() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from([&["grantd", "user", "update"], args].concat()).map(|cli| {
+                let Command::User(UserCommand::Update(args)) = cli.command else {
+                    panic!("wrong command");
+                };
+                args
+            })
+        };
+        let args = parse(&["alice", "--name", "A", "--no-email"]).unwrap();
+        assert_eq!(args.username(), "alice");
+        assert_eq!(args.name.as_deref(), Some("A"));
+        assert!(args.no_email && !args.no_name);
+        assert_eq!(parse(&["--username", "bob"]).unwrap().username(), "bob");
+        for bad in [
+            &[][..],
+            &["alice", "--username", "bob"],
+            &["alice", "--name", "A", "--no-name"],
+            &["alice", "--email", "a@b.c", "--no-email"],
+            &["alice", "--email-verified", "--no-email-verified"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn user_create_takes_profile_claims() {
+        let cli = Cli::try_parse_from([
+            "grantd",
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.com",
+            "--email-verified",
+        ])
+        .unwrap();
+        let Command::User(UserCommand::Create(args)) = cli.command else {
+            panic!("wrong command");
+        };
+        assert_eq!(args.login.username, "bob");
+        assert_eq!(args.email.as_deref(), Some("bob@example.com"));
+        assert!(args.email_verified);
+        let err = Cli::try_parse_from([
+            "grantd",
+            "user",
+            "create",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--email-verified",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "--email-verified needs --email");
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
                     .map_err(anyhow::Error::msg)?,
                 default_scopes: None,
                 redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+                post_logout_redirect_uris: vec![],
                 can_introspect: true,
                 lifetimes: Default::default(),
                 access_token_format: None,
@@ -65,7 +66,7 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
         .is_none()
     {
         let password = NewPassword::parse(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
-        create_user(ports, &username, &password)?;
+        create_user(ports, &username, &password, Default::default())?;
         tracing::info!(username = DEMO_USERNAME, "created the demo user");
     }
     Ok(())

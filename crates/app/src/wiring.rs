@@ -116,7 +116,8 @@ pub fn build_state(
     let mut metadata =
         ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
     if keys.is_some() {
-        metadata = metadata.with_jwks();
+        // Signing keys turn OpenID Connect on: JWKS, userinfo and logout are advertised.
+        metadata = metadata.with_openid_connect();
     }
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let mut use_cases = UseCases::new(ports, config.token_settings())
@@ -157,10 +158,11 @@ fn jwt_access_tokens(
         );
         return Ok(None);
     };
-    if format == AccessTokenFormat::Jwt {
-        if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
-            tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created the first signing key");
-        }
+    // With keys configured, OpenID Connect is on: the JWKS must hold a key before any
+    // relying party reads it (a cached empty set would refuse the first id token), so the
+    // first key is made at start-up, whatever the access-token format.
+    if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
+        tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created the first signing key");
     }
     Ok(Some(JwtAccessTokens::new(
         ring.clone(),
@@ -343,6 +345,7 @@ mod tests {
                 scopes: ScopeSet::parse("write read").unwrap(),
                 default_scopes: None,
                 redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
                 access_token_format: None,
@@ -430,6 +433,7 @@ mod tests {
             scopes: ScopeSet::parse(scopes).unwrap(),
             default_scopes: None,
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use grantd_ports::{
-    AccessTokenClaims, Client, JwtExpectations, JwtVerifier, PlainToken, ResourceSet, ScopeSet,
-    SigningAlgorithm, SigningKey, StoreError, Subject, TokenKind, UnixTime,
+    AccessTokenClaims, Client, IdTokenClaims, JwtExpectations, JwtVerifier, PlainToken,
+    ResourceSet, ScopeSet, SigningAlgorithm, SigningKey, StoreError, Subject, TokenKind, UnixTime,
 };
 
 use crate::{resource_indicators, KeyError, KeyRing, TokenError};
@@ -197,6 +197,32 @@ impl JwtAccessTokens {
         Ok(TokenKind::Access
             .is_well_formed(&claims.jti)
             .then_some(claims.jti))
+    }
+}
+
+impl JwtAccessTokens {
+    /// The claims of an `id_token_hint` (RP-Initiated Logout §2): an id token this server
+    /// signed with a published key, under its issuer, with a configured algorithm. Expiry
+    /// is not checked (an expired id token may still name the session to end). `Ok(None)`
+    /// if it does not verify.
+    pub(crate) fn verify_id_token_hint(
+        &self,
+        hint: &str,
+    ) -> Result<Option<IdTokenClaims>, StoreError> {
+        let keys = match self.ring.published() {
+            Ok(keys) => keys,
+            Err(KeyError::Store(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Other(e.to_string())),
+        };
+        let expected = JwtExpectations {
+            issuer: self.settings.issuer.clone(),
+            now: self.ring.now(),
+            algorithms: self.settings.algorithms.clone(),
+        };
+        Ok(self
+            .verifier
+            .verify_id_token_hint(hint, &keys, &expected)
+            .ok())
     }
 }
 

@@ -3,10 +3,10 @@
 //! authentication, and the resource-server check.
 //!
 //! The use cases are named by the endpoint they serve (`token_endpoint`,
-//! `authorize_endpoint`, `revocation`, `introspection`, `bearer`) and bundled in
-//! [`UseCases`] for the HTTP edge. Depends on the ports only: it never names diesel,
-//! actix, figment or HTTP. Everything is synchronous; the HTTP edge runs each use case
-//! off the async workers.
+//! `authorize_endpoint`, `revocation`, `introspection`, `bearer`, `userinfo`, `rp_logout`)
+//! and bundled in [`UseCases`] for the HTTP edge. Depends on the ports only: it never
+//! names diesel, actix, figment or HTTP. Everything is synchronous; the HTTP edge runs
+//! each use case off the async workers.
 
 pub mod accounts;
 mod attempts;
@@ -31,6 +31,7 @@ mod response;
 mod retry_seal;
 mod revocation;
 pub mod rotation;
+pub mod rp_logout;
 mod scope_registry;
 mod scope_rules;
 mod secret_cache;
@@ -39,6 +40,8 @@ pub mod signing_keys;
 mod token_endpoint;
 mod use_cases;
 mod user_auth;
+pub mod user_profile;
+mod userinfo;
 
 #[cfg(test)]
 mod test_support;
@@ -56,13 +59,16 @@ pub use consent_rules::ScopePrompt;
 pub use errors::TokenError;
 pub use introspection::{IntrospectEndpoint, IntrospectError, Introspection};
 pub use jwt_access::{AccessTokenFormat, JwtAccessTokens, JwtSettings};
-pub use metadata::{ServerMetadata, AUTH_METHODS};
+pub use metadata::{
+    id_token_signing_algs, OpenIdMetadata, ServerMetadata, AUTH_METHODS, CLAIMS_SUPPORTED,
+};
 pub use port_set::PortSet;
 pub use resource_indicators::{
     ResourceDefinition, ResourceRefusal, ResourceRegistry, ResourceRegistryError,
 };
 pub use response::TokenResponse;
 pub use revocation::{RevokeEndpoint, RevokeError, TokenTypeHint};
+pub use rp_logout::{LogoutEndpoint, LogoutError, LogoutOutcome, LogoutRequest, PostLogout};
 pub use scope_registry::{ScopeDefinition, ScopeRegistry, ScopeRegistryError};
 pub use secret_cache::{SecretCache, SecretCacheLimits};
 pub use settings::{AuthorizationSettings, OidcSettings, ReusePolicy, TokenSettings};
@@ -70,3 +76,6 @@ pub use signing_keys::{KeyError, KeyRing, KeySettings};
 pub use token_endpoint::{ExchangeDenied, GrantRequest, TokenEndpoint, TokenRequest};
 pub use use_cases::UseCases;
 pub use user_auth::LoginError;
+pub use userinfo::{
+    released_claims, ProfileClaims, Userinfo, UserinfoEndpoint, UserinfoError, OPENID_SCOPE,
+};

@@ -145,6 +145,12 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), RegistrationError> {
     Ok(())
 }
 
+/// RP-Initiated Logout §3: post-logout redirect URIs are registered as redirect URIs are
+/// (absolute, no fragment, no whitespace), and matched as exactly.
+pub fn check_post_logout_redirect_uris(uris: &[String]) -> Result<(), RegistrationError> {
+    uris.iter().try_for_each(|uri| check_redirect_uri(uri))
+}
+
 /// A client that may use the code flow but has no redirect URI can never complete it
 /// (RFC 6749 §3.1.2.2: the URI must be registered). Allowed, since URIs may be added
 /// later, but worth a warning.
@@ -183,6 +189,21 @@ mod tests {
         );
         assert_eq!(check_grant_types(false, &[ClientCredentials]), Ok(()));
         assert_eq!(check_grant_types(true, &DEFAULT_GRANT_TYPES), Ok(()));
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_follow_the_redirect_uri_rules() {
+        assert!(check_post_logout_redirect_uris(&[]).is_ok());
+        assert!(check_post_logout_redirect_uris(&["https://app.example/bye?x=1".into()]).is_ok());
+        assert_eq!(
+            check_post_logout_redirect_uris(&[
+                "https://app.example/bye".into(),
+                "https://app.example/bye#top".into()
+            ]),
+            Err(RegistrationError::RedirectUriFragment(
+                "https://app.example/bye#top".into()
+            ))
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use crate::jwt_access::{JwtAccessTokens, PresentedTokens};
 use crate::user_auth::UserAuthenticator;
 use crate::{
     AttemptLimits, AuthorizationSettings, AuthorizeEndpoint, BearerCheck, IntrospectEndpoint,
-    PortSet, ResourceRegistry, RevokeEndpoint, ScopeRegistry, SecretCacheLimits, TokenEndpoint,
-    TokenSettings,
+    LogoutEndpoint, PortSet, ResourceRegistry, RevokeEndpoint, ScopeRegistry, SecretCacheLimits,
+    TokenEndpoint, TokenSettings, UserinfoEndpoint,
 };
 
 /// Every use case over one [`PortSet`]. Cheap to clone (`Arc`s); clones share the cache
@@ -29,6 +29,11 @@ pub struct UseCases {
     pub introspection: IntrospectEndpoint,
     /// The resource server's check of a bearer token (RFC 6750).
     pub bearer: BearerCheck,
+    /// `GET`/`POST /oauth/userinfo` (OpenID Connect Core §5.3), over the same check.
+    pub userinfo: UserinfoEndpoint,
+    /// `GET /oauth/logout` and its confirmation (RP-Initiated Logout), over the
+    /// authorization pages' sessions.
+    pub logout: LogoutEndpoint,
     /// Client authentication for revocation and introspection: the token endpoint's own.
     pub clients: ClientAuthenticator,
     ports: PortSet,
@@ -160,25 +165,21 @@ impl UseCases {
             resources,
             jwt,
         } = parts;
-        Self {
-            token: TokenEndpoint::new(
-                ports.clone(),
-                settings,
-                clients.clone(),
-                users.clone(),
-                scopes.clone(),
-            )
-            .with_resources(resources.clone())
-            .with_jwt(jwt.clone()),
-            authorize: AuthorizeEndpoint::new(ports.clone(), authorization, users, scopes)
+        let authorize =
+            AuthorizeEndpoint::new(ports.clone(), authorization, users.clone(), scopes.clone())
                 .with_resources(resources.clone())
-                .with_openid(jwt.is_some()),
+                .with_openid(jwt.is_some());
+        let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()));
+        Self {
+            token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users, scopes)
+                .with_resources(resources.clone())
+                .with_jwt(jwt.clone()),
+            logout: LogoutEndpoint::new(ports.clone(), authorize.clone(), jwt.clone()),
+            authorize,
             revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
-            introspection: IntrospectEndpoint::new(
-                ports.clone(),
-                PresentedTokens::new(jwt.clone()),
-            ),
-            bearer: BearerCheck::new(ports.clone(), PresentedTokens::new(jwt)),
+            introspection: IntrospectEndpoint::new(ports.clone(), PresentedTokens::new(jwt)),
+            userinfo: UserinfoEndpoint::new(ports.clone(), bearer.clone()),
+            bearer,
             clients,
             ports,
             resources,

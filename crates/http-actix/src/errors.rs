@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use grantd_domain::{
     AuthenticateError, BearerError, ChecksBusy, ClientAuthError, CredentialSource, IntrospectError,
-    RevokeError, TokenError,
+    RevokeError, TokenError, UserinfoError,
 };
 use grantd_ports::StoreError;
 use serde::Serialize;
@@ -34,6 +34,10 @@ const BEARER_REALM: &str = "Bearer realm=\"grantd\"";
 
 /// RFC 6750 §3: the challenge of every refused bearer token.
 const BEARER_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_token\", error_description=\"the access token is missing, invalid, expired or revoked\"";
+
+/// RFC 6750 §3, §3.1: a good token that lacks the scope the resource needs, here `openid`
+/// (OpenID Connect Core §5.3), named in the challenge's `scope`.
+const OPENID_SCOPE_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"insufficient_scope\", error_description=\"the access token does not carry the openid scope for a user\", scope=\"openid\"";
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -79,6 +83,18 @@ impl OAuthError {
             "the access token is missing, invalid, expired or revoked",
         );
         e.www_authenticate = Some(BEARER_CHALLENGE);
+        e
+    }
+
+    /// RFC 6750 §3.1: 403 `insufficient_scope`, the token lacks `openid` (or acts for no
+    /// user).
+    pub fn insufficient_openid_scope() -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the access token does not carry the openid scope for a user",
+        );
+        e.www_authenticate = Some(OPENID_SCOPE_CHALLENGE);
         e
     }
 
@@ -345,6 +361,17 @@ impl From<BearerError> for OAuthError {
     }
 }
 
+/// OpenID Connect Core §5.3.3: userinfo errors are RFC 6750's.
+impl From<UserinfoError> for OAuthError {
+    fn from(e: UserinfoError) -> Self {
+        match e {
+            UserinfoError::InvalidToken => Self::invalid_token(),
+            UserinfoError::InsufficientScope => Self::insufficient_openid_scope(),
+            UserinfoError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A key operation behind the JWKS or a JWT: storage maps as always; a key that does not
 /// open (a wrong `keys.encryption_key`) or fails to sign is the operator's problem, a 500.
 impl From<grantd_domain::KeyError> for OAuthError {
@@ -421,6 +448,7 @@ mod tests {
             OAuthError::from(RevokeError::Store(StoreError::Unavailable("x".into()))),
             OAuthError::from(IntrospectError::Store(StoreError::Unavailable("x".into()))),
             OAuthError::from(BearerError::Store(StoreError::Unavailable("x".into()))),
+            OAuthError::from(UserinfoError::Store(StoreError::Unavailable("x".into()))),
             OAuthError::from(Busy),
             OAuthError::from(TokenError::Busy(ChecksBusy)),
         ] {
@@ -486,6 +514,16 @@ mod tests {
             (403, "unauthorized_client")
         );
         assert_eq!(wire(BearerError::InvalidToken), (401, "invalid_token"));
+        assert_eq!(wire(UserinfoError::InvalidToken), (401, "invalid_token"));
+        assert_eq!(
+            wire(UserinfoError::InsufficientScope),
+            (403, "insufficient_scope")
+        );
+        assert!(OAuthError::from(UserinfoError::InsufficientScope)
+            .www_authenticate
+            .is_some_and(
+                |c| c.contains("error=\"insufficient_scope\"") && c.contains("scope=\"openid\"")
+            ));
         assert_eq!(
             wire(FormError("parameter x is repeated".into())),
             (400, "invalid_request")

@@ -14,6 +14,7 @@ mod health;
 mod introspect;
 mod jwks;
 mod metadata;
+mod oidc;
 mod ops;
 mod resource;
 mod revoke;
@@ -103,8 +104,9 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
             .route(web::post().to(authorize::authorize_post))
             .default_service(only("GET, POST")),
         Endpoint::Logout => r
+            .route(web::get().to(authorize::rp_logout))
             .route(web::post().to(authorize::logout))
-            .default_service(only("POST")),
+            .default_service(only("GET, POST")),
         Endpoint::Stylesheet => r.guard(guard::Get()).to(authorize::stylesheet),
         Endpoint::DemoCallback => r.guard(guard::Get()).to(authorize::demo_callback),
         Endpoint::Token => r
@@ -118,6 +120,13 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
             .default_service(only("POST")),
         Endpoint::Metadata => r.guard(guard::Get()).to(metadata::metadata),
         Endpoint::Jwks => r.guard(guard::Get()).to(jwks::jwks),
+        Endpoint::OpenIdConfiguration => r
+            .guard(guard::Get())
+            .to(oidc::discovery::openid_configuration),
+        Endpoint::Userinfo => r
+            .route(web::get().to(oidc::userinfo::userinfo))
+            .route(web::post().to(oidc::userinfo::userinfo))
+            .default_service(only("GET, POST")),
         Endpoint::Me => r
             .route(web::get().to(resource::me))
             .default_service(only("GET")),

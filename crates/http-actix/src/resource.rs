@@ -50,7 +50,7 @@ pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpRes
 /// header, or another scheme (§3.1: "attempted using an unsupported authentication
 /// method"), is a request without credentials; a Bearer header without a usable token is
 /// an invalid token. The query-string method (§2.3, "SHOULD NOT be used") is not accepted.
-fn bearer_token(req: &HttpRequest) -> Result<String, OAuthError> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, OAuthError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(OAuthError::bearer_required());
     };

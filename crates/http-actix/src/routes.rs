@@ -9,7 +9,8 @@
 pub(crate) enum Endpoint {
     /// `GET`/`POST`: the login and consent pages (RFC 6749 §4.1.1).
     Authorize,
-    /// `POST`: ends the login session of those pages.
+    /// `GET`: RP-initiated logout (OpenID Connect); `POST`: the pages' sign-out form and
+    /// its confirmation. Both end the login session of those pages.
     Logout,
     /// `GET`: the pages' stylesheet.
     Stylesheet,
@@ -25,6 +26,10 @@ pub(crate) enum Endpoint {
     Metadata,
     /// `GET` (RFC 7517): the published signing keys.
     Jwks,
+    /// `GET` (OpenID Connect Discovery 1.0), only with signing keys.
+    OpenIdConfiguration,
+    /// `GET`/`POST` (OpenID Connect Core §5.3).
+    Userinfo,
     /// `GET`: the sample protected resource (RFC 6750).
     Me,
     /// `GET`: liveness.
@@ -36,7 +41,7 @@ pub(crate) enum Endpoint {
 }
 
 /// Every route, path first.
-pub(crate) const ROUTES: [(&str, Endpoint); 13] = [
+pub(crate) const ROUTES: [(&str, Endpoint); 15] = [
     ("/oauth/authorize", Endpoint::Authorize),
     ("/oauth/logout", Endpoint::Logout),
     ("/assets/grantd.css", Endpoint::Stylesheet),
@@ -49,6 +54,11 @@ pub(crate) const ROUTES: [(&str, Endpoint); 13] = [
         Endpoint::Metadata,
     ),
     ("/.well-known/jwks.json", Endpoint::Jwks),
+    (
+        "/.well-known/openid-configuration",
+        Endpoint::OpenIdConfiguration,
+    ),
+    ("/oauth/userinfo", Endpoint::Userinfo),
     ("/api/me", Endpoint::Me),
     ("/healthz", Endpoint::Healthz),
     ("/readyz", Endpoint::Readyz),

@@ -5,7 +5,7 @@
 use crate::{
     AccessTokenState, Client, ClientId, GrantId, Issuance, RefreshTokenState, RefreshWrite,
     RotateOutcome, SecretHash, SessionStamp, StoreError, TokenHash, UnixTime, User, UserId,
-    Username,
+    UserProfile, Username,
 };
 
 /// Registered clients.
@@ -65,6 +65,10 @@ pub trait UserStore: Send + Sync + 'static {
     /// Marks the user enabled (their stamp stays: disabling already replaced it).
     /// `Ok(false)` if there was no such user.
     fn enable_user(&self, id: &UserId) -> Result<bool, StoreError>;
+    /// Replaces the user's profile claims (name, email, email_verified) and nothing else:
+    /// the session stamp, grants and codes stay, since what a user is called changes no
+    /// one's right to act. `Ok(false)` if there was no such user.
+    fn set_user_profile(&self, id: &UserId, profile: &UserProfile) -> Result<bool, StoreError>;
     /// Replaces the user's session stamp, which ends every login session of theirs.
     /// `Ok(false)` if there was no such user.
     fn set_session_stamp(&self, id: &UserId, stamp: &SessionStamp) -> Result<bool, StoreError>;

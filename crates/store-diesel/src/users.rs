@@ -6,8 +6,8 @@
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use grantd_ports::{
-    RevokedAccess, SecretHash, SessionStamp, StoreError, UnixTime, User, UserId, UserStore,
-    Username,
+    RevokedAccess, SecretHash, SessionStamp, StoreError, UnixTime, User, UserId, UserProfile,
+    UserStore, Username,
 };
 
 use crate::errors::Failure;
@@ -125,6 +125,19 @@ impl UserStore for Database {
         db_run!(self, |conn| {
             let updated = diesel::update(users::table.find(id.as_str()))
                 .set(users::disabled.eq(false))
+                .execute(conn)?;
+            Ok(updated > 0)
+        })
+    }
+
+    fn set_user_profile(&self, id: &UserId, profile: &UserProfile) -> Result<bool, StoreError> {
+        db_run!(self, |conn| {
+            let updated = diesel::update(users::table.find(id.as_str()))
+                .set((
+                    users::name.eq(profile.name.as_deref()),
+                    users::email.eq(profile.email.as_deref()),
+                    users::email_verified.eq(profile.email_verified),
+                ))
                 .execute(conn)?;
             Ok(updated > 0)
         })

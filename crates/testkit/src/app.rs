@@ -28,6 +28,9 @@ pub struct TestApp {
     pub hasher: Arc<BcryptHasher>,
     handle: actix_web::dev::ServerHandle,
     config: Config,
+    /// Served as `serve --demo` (the demo callback page; a made-up key encryption key if
+    /// the configuration has none).
+    demo: bool,
     // Last: dropped after the server has stopped (Postgres: the database is dropped).
     database: TestDb,
 }
@@ -72,6 +75,26 @@ impl TestApp {
         settings: TokenSettings,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::start_as(backend, settings, configure, true)
+    }
+
+    /// As plain `serve` (not `--demo`) without `keys.encryption_key`: no signing keys, so
+    /// no JWTs and no OpenID Connect.
+    pub fn start_without_signing_keys(backend: Backend, settings: TokenSettings) -> Self {
+        Self::start_as(
+            backend,
+            settings,
+            |config| config.keys.encryption_key = String::new(),
+            false,
+        )
+    }
+
+    fn start_as(
+        backend: Backend,
+        settings: TokenSettings,
+        configure: impl FnOnce(&mut Config),
+        demo: bool,
+    ) -> Self {
         let database = TestDb::empty(backend);
         let hasher = Arc::new(
             BcryptHasher::new(HasherCosts {
@@ -87,7 +110,7 @@ impl TestApp {
         wiring::migrate(&db).unwrap();
         // Before the state, whose start-up check of the clients' scopes then sees them.
         fixtures::seed(&db, hasher.as_ref());
-        let (ports, base, handle) = launch(&config, db.clone(), &hasher, &clock);
+        let (ports, base, handle) = launch(&config, db.clone(), &hasher, &clock, demo);
         Self {
             base,
             clock,
@@ -96,6 +119,7 @@ impl TestApp {
             hasher,
             handle,
             config,
+            demo,
             database,
         }
     }
@@ -105,7 +129,13 @@ impl TestApp {
     pub fn restart(mut self) -> Self {
         stop(&self.handle, true);
         let db = wiring::connect(&self.config).unwrap();
-        let (ports, base, handle) = launch(&self.config, db.clone(), &self.hasher, &self.clock);
+        let (ports, base, handle) = launch(
+            &self.config,
+            db.clone(),
+            &self.hasher,
+            &self.clock,
+            self.demo,
+        );
         self.db = db;
         self.ports = ports;
         self.base = base;
@@ -165,15 +195,13 @@ fn launch(
     db: Database,
     hasher: &Arc<BcryptHasher>,
     clock: &TestClock,
+    demo: bool,
 ) -> (PortSet, String, actix_web::dev::ServerHandle) {
     let mut ports = wiring::build_ports(config, db.clone()).unwrap();
     ports.hasher = hasher.clone();
     ports.clock = Arc::new(clock.clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    // As `serve --demo` (the demo callback page), except that a test which empties
-    // `keys.encryption_key` gets what plain `serve` does then: no signing keys at all.
-    let demo = !config.keys.encryption_key.is_empty();
     let state = wiring::build_state(config, db, ports.clone(), address, demo).unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

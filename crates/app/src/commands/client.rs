@@ -35,6 +35,8 @@ pub struct ClientView {
     /// The client's own default scopes; null = those of `scope` the registry marks default.
     pub default_scope: Option<String>,
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user afterwards.
+    pub post_logout_redirect_uris: Vec<String>,
     pub introspect: bool,
     pub secret_version: i64,
     /// Per-client lifetimes in seconds; null = the global setting.
@@ -56,6 +58,7 @@ impl From<&Client> for ClientView {
             scope: c.scopes.to_delimited(),
             default_scope: c.default_scopes.as_ref().map(ScopeSet::to_delimited),
             redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             introspect: c.can_introspect,
             access_token_format: c.access_token_format.map(|f| f.as_str()),
             secret_version: c.secret_version,
@@ -82,6 +85,8 @@ pub struct NewClient {
     /// `None` = the registry's defaults within `scopes`; else a subset of `scopes`.
     pub default_scopes: Option<ScopeSet>,
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user afterwards; checked like redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
     pub can_introspect: bool,
     /// Per-client token lifetimes; `None` fields use the global `[tokens]` settings.
     pub lifetimes: LifetimeOverrides,
@@ -165,6 +170,7 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
         scopes,
         default_scopes,
         redirect_uris: args.redirect_uris.clone(),
+        post_logout_redirect_uris: args.post_logout_redirect_uris.clone(),
         can_introspect: args.introspect,
         lifetimes: LifetimeOverrides {
             access_token: args.access_token_lifetime,
@@ -204,6 +210,8 @@ pub fn create_client(
         e => e.into(),
     })?
     .to_owned();
+    registration::check_post_logout_redirect_uris(&new.post_logout_redirect_uris)
+        .map_err(|e| anyhow::anyhow!("--post-logout-redirect-uri: {e}"))?;
     let id = match new.id {
         Some(id) => id,
         None => ClientId::parse(&format!("cl_{}", ports.minter.mint_id()))
@@ -231,7 +239,7 @@ pub fn create_client(
         scopes: new.scopes,
         default_scopes: new.default_scopes,
         redirect_uris: new.redirect_uris,
-        post_logout_redirect_uris: Vec::new(),
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
         can_introspect: new.can_introspect,
         lifetimes: new.lifetimes,
         access_token_format: new.access_token_format,
@@ -320,6 +328,7 @@ mod tests {
             scope: "read".into(),
             default_scope: None,
             redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
             introspect: false,
             access_token_lifetime: None,
             refresh_token_lifetime: None,
@@ -356,6 +365,7 @@ mod tests {
             scope: String::new(),
             default_scope: None,
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             introspect: false,
             access_token_lifetime: Some(300),
             refresh_token_lifetime: None,
@@ -445,6 +455,7 @@ mod tests {
             scopes: ScopeSet::parse("read").unwrap(),
             default_scopes: None,
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,
@@ -453,7 +464,17 @@ mod tests {
         assert_eq!(err.to_string(), "--name must not be empty");
         let new = NewClient {
             name: "web".into(),
+            post_logout_redirect_uris: vec!["/signed-out".into()],
+            ..new
+        };
+        let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--post-logout-redirect-uri: redirect URI \"/signed-out\" must be an absolute URI (RFC 6749 §3.1.2)"
+        );
+        let new = NewClient {
             redirect_uris: vec!["https://app.example/cb#x".into()],
+            post_logout_redirect_uris: vec![],
             ..new
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
@@ -503,6 +524,7 @@ mod tests {
             scope: "read write profile".into(),
             default_scope: Some("read".into()),
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             introspect: false,
             access_token_lifetime: None,
             refresh_token_lifetime: None,

@@ -1,16 +1,47 @@
-//! `grantd user …`: create a user, set a password, disable, enable and delete. The
-//! password is read from one line of standard input, never from the command line; which
-//! passwords may be set and the grants a change revokes are the domain's call
-//! (`grantd_domain::accounts`).
+//! `grantd user …`: create a user, show one, change their profile, set a password,
+//! disable, enable and delete. The password is read from one line of standard input,
+//! never from the command line; which passwords and profile values may be set and the
+//! grants a change revokes are the domain's call (`grantd_domain::accounts`,
+//! `grantd_domain::user_profile`).
 
 use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context as _};
 use grantd_domain::accounts::{self, NewPassword};
+use grantd_domain::user_profile::{self, Change, ProfileUpdate, UpdateProfileError};
 use grantd_domain::PortSet;
-use grantd_ports::{StoreError, User, UserId, Username};
+use grantd_ports::{StoreError, User, UserId, UserProfile, Username};
+use serde::Serialize;
 
-use crate::cli::UserCommand;
+use super::print_json;
+use crate::cli::{UserCommand, UserUpdateArgs};
+
+/// A user as `user show` prints it: never the password hash or the session stamp.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub user_id: String,
+    pub username: String,
+    pub disabled: bool,
+    /// null = not set.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub created_at: i64,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            user_id: u.id.to_string(),
+            username: u.username.to_string(),
+            disabled: u.disabled,
+            name: u.profile.name.clone(),
+            email: u.profile.email.clone(),
+            email_verified: u.profile.email_verified,
+            created_at: u.created_at,
+        }
+    }
+}
 
 pub fn run_user(
     ports: &PortSet,
@@ -20,7 +51,14 @@ pub fn run_user(
 ) -> anyhow::Result<()> {
     match command {
         UserCommand::Create(args) => {
-            let username = parse_username(&args.username)?;
+            let username = parse_username(&args.login.username)?;
+            // Checked before the password is read: a bad flag fails before any prompt.
+            let profile = user_profile::new_profile(
+                args.name.as_deref(),
+                args.email.as_deref(),
+                args.email_verified,
+            )
+            .map_err(|e| anyhow::anyhow!("refusing the profile: {e}"))?;
             // Checked before reading and hashing so that a taken name fails fast; the
             // insert's Conflict still covers a concurrent creation.
             if ports
@@ -32,9 +70,26 @@ pub fn run_user(
                 bail!("username {username} is taken");
             }
             let password = new_password(stdin)?;
-            let user = create_user(ports, &username, &password)?;
+            let user = create_user(ports, &username, &password, profile)?;
             writeln!(out, "created user {} (id {})", user.username, user.id)?;
             Ok(())
+        }
+        UserCommand::Update(args) => {
+            let update = profile_update(args);
+            if update.is_empty() {
+                bail!("nothing to update: give --name, --email, --email-verified or a --no-… flag");
+            }
+            let user = find_user(ports, args.username())?;
+            match user_profile::update_profile(ports, &user, &update) {
+                Ok(Some(profile)) => print_json(out, &UserView::from(&User { profile, ..user })),
+                Ok(None) => bail!("no user named {}", user.username),
+                Err(UpdateProfileError::Invalid(e)) => bail!("refusing the profile: {e}"),
+                Err(UpdateProfileError::Store(e)) => Err(e).context("cannot store the profile"),
+            }
+        }
+        UserCommand::Show(args) => {
+            let user = find_user(ports, &args.username)?;
+            print_json(out, &UserView::from(&user))
         }
         UserCommand::Passwd(args) => {
             let user = find_user(ports, &args.username)?;
@@ -82,11 +137,31 @@ pub fn run_user(
     }
 }
 
-/// Creates a user with a fresh id and the password hashed at the password cost.
+/// `user update`'s flags as an update: each field kept unless a flag sets or clears it.
+fn profile_update(args: &UserUpdateArgs) -> ProfileUpdate {
+    let change = |set: &Option<String>, clear: bool| match (set, clear) {
+        (Some(value), _) => Change::Set(value.clone()),
+        (None, true) => Change::Clear,
+        (None, false) => Change::Keep,
+    };
+    ProfileUpdate {
+        name: change(&args.name, args.no_name),
+        email: change(&args.email, args.no_email),
+        email_verified: match (args.email_verified, args.no_email_verified) {
+            (true, _) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        },
+    }
+}
+
+/// Creates a user with a fresh id, the password hashed at the password cost, and a
+/// profile already checked (`user_profile::new_profile`).
 pub fn create_user(
     ports: &PortSet,
     username: &Username,
     password: &NewPassword,
+    profile: UserProfile,
 ) -> anyhow::Result<User> {
     let id = UserId::parse(&ports.minter.mint_id())
         .map_err(|e| anyhow::anyhow!("minted an invalid user id: {e}"))?;
@@ -96,7 +171,7 @@ pub fn create_user(
         password: ports.hasher.hash_password(password.expose()),
         disabled: false,
         session_stamp: accounts::new_session_stamp(ports).context("cannot mint a session stamp")?,
-        profile: Default::default(),
+        profile,
         created_at: ports.clock.now(),
     };
     match ports.users.insert_user(&user) {
@@ -176,6 +251,133 @@ mod tests {
         UserArgs {
             username: "alice".into(),
         }
+    }
+
+    fn create_args(username: &str) -> crate::cli::UserCreateArgs {
+        crate::cli::UserCreateArgs {
+            login: crate::cli::UserPasswordArgs {
+                username: username.into(),
+                password_stdin: true,
+            },
+            name: None,
+            email: None,
+            email_verified: false,
+        }
+    }
+
+    fn update_args(edit: impl FnOnce(&mut UserUpdateArgs)) -> UserCommand {
+        let mut args = UserUpdateArgs {
+            user: Some("alice".into()),
+            username: None,
+            name: None,
+            no_name: false,
+            email: None,
+            no_email: false,
+            email_verified: false,
+            no_email_verified: false,
+        };
+        edit(&mut args);
+        UserCommand::Update(args)
+    }
+
+    #[test]
+    fn creating_a_user_stores_the_checked_profile_and_a_bad_one_stores_nothing() {
+        let mut d = Doubles::new();
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(None));
+        d.minter.expect_mint_id().returning(|| "id1".into());
+        d.hasher
+            .expect_hash_password()
+            .returning(|p| SecretHash::from_stored(format!("h:{p}")));
+        d.users.expect_insert_user().times(1).returning(|user| {
+            assert_eq!(user.profile.name.as_deref(), Some("Bob B."));
+            assert_eq!(user.profile.email.as_deref(), Some("bob@example.com"));
+            assert!(user.profile.email_verified);
+            Ok(())
+        });
+        let ports = d.ports();
+        let mut args = create_args("bob");
+        args.name = Some(" Bob B. ".into());
+        args.email = Some("bob@example.com".into());
+        args.email_verified = true;
+        run_user(
+            &ports,
+            &UserCommand::Create(args),
+            &mut &b"pw\n"[..],
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let mut bad = create_args("carol");
+        bad.email = Some("carol".into());
+        let err = run_user(
+            &ports,
+            &UserCommand::Create(bad),
+            &mut &b"pw\n"[..],
+            &mut Vec::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "refusing the profile: \"carol\" is not an email address: it has no @"
+        );
+    }
+
+    #[test]
+    fn updating_a_profile_changes_only_the_profile_and_prints_the_user() {
+        let mut d = Doubles::new();
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(Some(alice())));
+        d.users
+            .expect_set_user_profile()
+            .times(1)
+            .returning(|_, profile| {
+                assert_eq!(profile.name.as_deref(), Some("Alice L."));
+                assert_eq!(profile.email.as_deref(), Some("alice@example.com"));
+                assert!(!profile.email_verified, "a new address is unverified");
+                Ok(true)
+            });
+        d.users.expect_set_session_stamp().never();
+        d.tokens.expect_revoke_grants_of_user().never();
+        let mut out = Vec::new();
+        let command = update_args(|a| {
+            a.name = Some("Alice L.".into());
+            a.email = Some("alice@example.com".into());
+        });
+        run_user(&d.ports(), &command, &mut &b""[..], &mut out).unwrap();
+        let shown: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(shown["name"], "Alice L.");
+        assert_eq!(shown["email_verified"], false);
+        assert!(shown.get("password").is_none() && shown.get("session_stamp").is_none());
+    }
+
+    #[test]
+    fn an_update_asking_nothing_or_something_invalid_is_refused_before_any_write() {
+        let mut d = Doubles::new();
+        d.users
+            .expect_find_user_by_username()
+            .returning(|_| Ok(Some(alice())));
+        d.users.expect_set_user_profile().never();
+        let ports = d.ports();
+        let err = run_user(&ports, &update_args(|_| {}), &mut &b""[..], &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("nothing to update"), "{err}");
+        let verify_nothing = update_args(|a| a.email_verified = true);
+        let err = run_user(&ports, &verify_nothing, &mut &b""[..], &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "refusing the profile: email_verified needs an email address to vouch for"
+        );
+        let long = update_args(|a| a.name = Some("x".repeat(201)));
+        let err = run_user(&ports, &long, &mut &b""[..], &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most 200"), "{err}");
     }
 
     #[test]
@@ -281,10 +483,7 @@ mod tests {
         d.users.expect_insert_user().never();
         let err = run_user(
             &d.ports(),
-            &UserCommand::Create(crate::cli::UserPasswordArgs {
-                username: "alice".into(),
-                password_stdin: true,
-            }),
+            &UserCommand::Create(create_args("alice")),
             &mut &b"pw\n"[..],
             &mut Vec::new(),
         )
@@ -304,10 +503,7 @@ mod tests {
         d.users.expect_change_password().never();
         d.tokens.expect_revoke_grants_of_user().never();
         let ports = d.ports();
-        let create = UserCommand::Create(crate::cli::UserPasswordArgs {
-            username: "bob".into(),
-            password_stdin: true,
-        });
+        let create = UserCommand::Create(create_args("bob"));
         let passwd = UserCommand::Passwd(crate::cli::UserPasswordArgs {
             username: "alice".into(),
             password_stdin: true,

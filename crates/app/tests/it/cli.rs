@@ -148,6 +148,169 @@ fn cli_manages_clients_and_users() {
     );
 }
 
+/// `user create` with profile claims, `user show`, and `user update` setting, clearing and
+/// (un)verifying them; every bad value a clear error that changes nothing.
+#[test]
+fn cli_sets_and_updates_the_profile_claims_of_users() {
+    let env = new_env(None);
+    env.run_ok(&["migrate"]);
+    let show = |username: &str| -> Value {
+        serde_json::from_str(&env.run_ok(&["user", "show", "--username", username])).unwrap()
+    };
+    let out = env.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "carol",
+            "--password-stdin",
+            "--name",
+            " Carol Danvers ",
+            "--email",
+            "carol@example.com",
+            "--email-verified",
+        ],
+        "pw-1\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let carol = show("carol");
+    assert_eq!(carol["name"], "Carol Danvers");
+    assert_eq!(carol["email"], "carol@example.com");
+    assert_eq!(carol["email_verified"], true);
+    assert!(carol["user_id"].is_string() && carol.get("password").is_none());
+
+    // A bad value at creation creates nobody.
+    let out = env.run_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "dave",
+            "--password-stdin",
+            "--email",
+            "dave at example.com",
+        ],
+        "pw-1\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: refusing the profile: \"dave at example.com\" is not an email address: it has no @"
+    );
+    assert_eq!(
+        env.run(&["user", "show", "--username", "dave"])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // A new address is unverified unless the same update says otherwise.
+    let updated: Value = serde_json::from_str(&env.run_ok(&[
+        "user",
+        "update",
+        "carol",
+        "--email",
+        "carol@new.example",
+    ]))
+    .unwrap();
+    assert_eq!(updated["email"], "carol@new.example");
+    assert_eq!(updated["email_verified"], false);
+    assert_eq!(show("carol"), updated);
+    env.run_ok(&[
+        "user",
+        "update",
+        "--username",
+        "carol",
+        "--email-verified",
+        "--no-name",
+    ]);
+    let carol = show("carol");
+    assert_eq!(carol["email_verified"], true);
+    assert!(carol["name"].is_null());
+    env.run_ok(&["user", "update", "carol", "--no-email"]);
+    let carol = show("carol");
+    assert!(carol["email"].is_null());
+    assert_eq!(
+        carol["email_verified"], false,
+        "no address, nothing verified"
+    );
+
+    for (args, message) in [
+        (&["carol"][..], "error: nothing to update"),
+        (
+            &["carol", "--name", "a\tb"],
+            "error: refusing the profile: the name contains a control character",
+        ),
+        (
+            &["carol", "--email-verified"],
+            "error: refusing the profile: email_verified needs an email address",
+        ),
+        (&["nobody", "--name", "N"], "error: no user named nobody"),
+    ] {
+        let out = env.run(&[&["user", "update"][..], args].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        env.run(&["user", "update", "carol", "--name", "A", "--no-name"])
+            .status
+            .code(),
+        Some(2),
+        "contradicting flags are a usage error"
+    );
+    assert_eq!(show("carol")["name"], Value::Null, "nothing changed");
+}
+
+#[test]
+fn cli_registers_post_logout_redirect_uris() {
+    let env = new_env(None);
+    env.run_ok(&["migrate"]);
+    let created: Value = serde_json::from_str(&env.run_ok(&[
+        "client",
+        "create",
+        "--name",
+        "rp",
+        "--redirect-uri",
+        "https://rp.example/cb",
+        "--post-logout-redirect-uri",
+        "https://rp.example/bye",
+        "--post-logout-redirect-uri",
+        "https://rp.example/bye?again=1",
+    ]))
+    .unwrap();
+    let id = created["client_id"].as_str().unwrap();
+    let shown: Value = serde_json::from_str(&env.run_ok(&["client", "show", id])).unwrap();
+    assert_eq!(
+        shown["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example/bye", "https://rp.example/bye?again=1"])
+    );
+    let out = env.run(&[
+        "client",
+        "create",
+        "--name",
+        "bad",
+        "--post-logout-redirect-uri",
+        "https://rp.example/bye#top",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--post-logout-redirect-uri") && stderr.contains("fragment"),
+        "{stderr}"
+    );
+    let listed: Value = serde_json::from_str(&env.run_ok(&["client", "list"])).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "nothing stored for the bad one"
+    );
+}
+
 #[test]
 fn refresh_token_flow_through_the_binary() {
     let env = new_env(None);

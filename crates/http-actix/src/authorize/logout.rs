@@ -1,21 +1,24 @@
-//! `POST /oauth/logout`: ends the login session of the authorization pages. The form
-//! carries the session's CSRF token, like every other form of these pages: `SameSite=Lax`
-//! alone keeps the cookie off cross-site POSTs in current browsers only, and still lets a
-//! sibling host of the same site post one, and an `Origin` check fails open where the
-//! header is missing; a token only this session's pages could have rendered holds in
-//! every browser. The session's end itself is the domain's (`AuthorizeEndpoint::log_out`:
-//! a new stamp for the user, which ends every session of theirs), so that the
-//! RP-initiated logout of OpenID Connect can reuse it with [`end_session`].
+//! `POST /oauth/logout`: ends the login session of the authorization pages, from the
+//! consent page's sign-out link or from the confirmation page of an RP-initiated logout
+//! (`rp_logout`). The form carries the session's CSRF token, like every other form of
+//! these pages: `SameSite=Lax` alone keeps the cookie off cross-site POSTs in current
+//! browsers only, and still lets a sibling host of the same site post one, and an `Origin`
+//! check fails open where the header is missing; a token only this session's pages could
+//! have rendered holds in every browser. The session's end itself, and where the browser
+//! may go afterwards, are the domain's (`LogoutEndpoint::confirm`: a new stamp for the
+//! user, which ends every session of theirs; only a registered post-logout address).
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use grantd_domain::{LogoutOutcome, PostLogout};
 
 use crate::body::read_form;
 use crate::errors::log_store_failure;
 use crate::ops::Busy;
 use crate::HttpState;
 
+use super::redirect::post_logout_location;
 use super::session::{self, Session};
 use super::{csrf, csrf_refused, current_session, malformed, page, pages};
 
@@ -23,7 +26,9 @@ use super::{csrf, csrf_refused, current_session, malformed, page, pages};
 /// it asks for a login again), as a path. Anything else would make this an open redirect.
 const RETURN_PREFIX: &str = "/oauth/authorize?";
 
-/// `POST /oauth/logout`, form fields `csrf_token` and, optionally, `return_to`.
+/// `POST /oauth/logout`, form fields `csrf_token` and, optionally, `return_to` (the
+/// consent page's link) or `client_id`, `post_logout_redirect_uri` and `state` (the
+/// RP-initiated logout's confirmation).
 pub async fn logout(
     req: HttpRequest,
     payload: web::Payload,
@@ -44,60 +49,110 @@ pub async fn logout(
     }
     // No session that opens: nobody is signed in here, there is nothing to end, and
     // removing a cookie that does not open harms no one; so no token is asked for.
-    if end_session(&state, session.as_ref()).await.is_err() {
-        // The cookie stays, so the person can try again; the page says they are still in.
-        return page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            pages::error(
-                "Please try again shortly",
-                "The sign-in service is busy or unavailable right now, and you are still signed in.",
-            ),
-            None,
-        );
+    let claim = session.as_ref().and_then(Session::claim);
+    let owned = |name: &str| form.get(name).map(str::to_owned);
+    let (client_id, uri, rp_state) = (
+        owned("client_id"),
+        owned("post_logout_redirect_uri"),
+        owned("state"),
+    );
+    let use_cases = state.use_cases.clone();
+    let outcome = state
+        .ops
+        .blocking(move || {
+            use_cases.logout.confirm(
+                claim.as_ref(),
+                client_id.as_deref(),
+                uri.as_deref(),
+                rp_state.as_deref(),
+            )
+        })
+        .await;
+    let then = match outcome {
+        Ok(Ok(LogoutOutcome::SignedOut { ended, then })) => {
+            log_ended(ended);
+            then
+        }
+        // `confirm` always signs out; a `Confirm` would be a bug, and ends nothing.
+        Ok(Ok(LogoutOutcome::Confirm { .. })) | Err(Busy) => return still_signed_in(),
+        Ok(Err(e)) => {
+            log_store_failure(&e);
+            return still_signed_in();
+        }
+    };
+    let return_to = form.get("return_to").filter(|to| is_return_path(to));
+    match (then, return_to) {
+        (PostLogout::Stay, Some(to)) => {
+            signed_out(&state, StatusCode::SEE_OTHER, Some(to.to_owned()), false)
+        }
+        (then, _) => signed_out_then(&state, StatusCode::SEE_OTHER, then),
     }
+}
+
+/// Records a session this request ended.
+pub(super) fn log_ended(ended: bool) {
+    if ended {
+        tracing::info!(target: "grantd::security", event = "logout", "login session ended");
+    }
+}
+
+/// The store could not be reached (or the blocking work was full): the cookie stays, so
+/// the person can try again; the page says they are still in.
+pub(super) fn still_signed_in() -> HttpResponse {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::error(
+            "Please try again shortly",
+            "The sign-in service is busy or unavailable right now, and you are still signed in.",
+        ),
+        None,
+    )
+}
+
+/// The answer once nobody is signed in: the registered address (with `state`), or our
+/// signed-out page (saying so if an unregistered address was refused). The cookie is
+/// removed either way. `redirect` is the status of a redirect (302 for a GET, 303 after
+/// a POST).
+pub(super) fn signed_out_then(
+    state: &HttpState,
+    redirect: StatusCode,
+    then: PostLogout,
+) -> HttpResponse {
+    match then {
+        PostLogout::Redirect {
+            uri,
+            state: rp_state,
+        } => signed_out(
+            state,
+            redirect,
+            Some(post_logout_location(&uri, rp_state.as_deref())),
+            false,
+        ),
+        PostLogout::Stay => signed_out(state, redirect, None, false),
+        PostLogout::Refused => signed_out(state, redirect, None, true),
+    }
+}
+
+fn signed_out(
+    state: &HttpState,
+    redirect: StatusCode,
+    location: Option<String>,
+    refused: bool,
+) -> HttpResponse {
     let removal = session::removal_cookie(state.authorize.secure_cookies);
-    match form.get("return_to").filter(|to| is_return_path(to)) {
-        Some(to) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, to.to_owned()))
+    match location {
+        Some(to) => HttpResponse::build(redirect)
+            .insert_header((header::LOCATION, to))
             .insert_header((header::SET_COOKIE, removal))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::REFERRER_POLICY, "no-referrer"))
             .finish(),
+        None if refused => page(
+            StatusCode::OK,
+            pages::signed_out_not_returned(),
+            Some(removal),
+        ),
         None => page(StatusCode::OK, pages::signed_out(), Some(removal)),
-    }
-}
-
-/// The store could not be reached (or the blocking work was full): the session goes on.
-#[derive(Debug)]
-pub(crate) struct NotEnded;
-
-/// Ends the session (if it names a live login) in one bounded blocking hop. `Err` when the
-/// store could not be reached: the session is then not ended, and the caller must not
-/// remove the cookie as if it were.
-pub(crate) async fn end_session(
-    state: &HttpState,
-    session: Option<&Session>,
-) -> Result<(), NotEnded> {
-    let Some(claim) = session.and_then(Session::claim) else {
-        return Ok(());
-    };
-    let use_cases = state.use_cases.clone();
-    match state
-        .ops
-        .blocking(move || use_cases.authorize.log_out(&claim))
-        .await
-    {
-        Ok(Ok(ended)) => {
-            if ended {
-                tracing::info!(target: "grantd::security", event = "logout", "login session ended");
-            }
-            Ok(())
-        }
-        Ok(Err(e)) => {
-            log_store_failure(&e);
-            Err(NotEnded)
-        }
-        Err(Busy) => Err(NotEnded),
     }
 }
 

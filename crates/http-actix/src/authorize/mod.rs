@@ -9,6 +9,7 @@ mod decide;
 mod logout;
 mod pages;
 mod redirect;
+mod rp_logout;
 pub mod session;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -24,6 +25,7 @@ use crate::{source_address, HttpState};
 
 use decide::{decide, unavailable, Action, Outcome};
 pub use logout::logout;
+pub use rp_logout::rp_logout;
 use session::Session;
 pub use session::SessionKey;
 

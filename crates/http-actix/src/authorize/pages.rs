@@ -1,5 +1,5 @@
 //! The authorization pages as maud templates: login, consent (with its sign-out form),
-//! signed out, error, and the demo's callback. Plain HTML and one stylesheet; no scripts. Every field has a label, the
+//! the sign-out confirmation, signed out, error, and the demo's callback. Plain HTML and one stylesheet; no scripts. Every field has a label, the
 //! viewport is set for phones, and every form carries its CSRF token in a hidden field.
 
 use grantd_domain::ScopePrompt;
@@ -110,12 +110,73 @@ pub fn consent(
 
 /// After `POST /oauth/logout` without a page to return to.
 pub fn signed_out() -> String {
+    signed_out_page(None)
+}
+
+/// Signed out, but the application asked to send the browser to an address it has not
+/// registered (RP-Initiated Logout §3): we stay here and say why.
+pub fn signed_out_not_returned() -> String {
+    signed_out_page(Some(
+        "The application asked to send you to an address it has not registered, so you stay on this page.",
+    ))
+}
+
+fn signed_out_page(notice: Option<&str>) -> String {
     layout(
         "Signed out",
         html! {
             h1 { "You are signed out" }
             p { "Your sign-in on this server has ended, on this device and on every other one." }
+            @if let Some(notice) = notice {
+                p.error role="alert" { (notice) }
+            }
             p.muted { "To continue to an application, go back to it and start again." }
+        },
+    )
+}
+
+/// Where the confirmed sign-out goes on to, carried by the confirmation form (the POST
+/// checks the address against the client's registrations again).
+pub struct LogoutReturn<'a> {
+    pub client_id: &'a str,
+    pub post_logout_redirect_uri: &'a str,
+    pub state: Option<&'a str>,
+}
+
+/// RP-initiated logout without proof that the signed-in user asked for it (no
+/// `id_token_hint` of theirs): ask, with a form that carries the session's CSRF token.
+pub fn logout_confirm(
+    csrf_token: &str,
+    username: &str,
+    client_name: Option<&str>,
+    then: Option<&LogoutReturn<'_>>,
+) -> String {
+    layout(
+        "Sign out?",
+        html! {
+            h1 { "Sign out?" }
+            p.lead {
+                @if let Some(client_name) = client_name {
+                    strong { (client_name) } " asks to end your sign-in on this server."
+                } @else {
+                    "A page asks to end your sign-in on this server."
+                }
+            }
+            p { "Signed in as " strong { (username) } ". Signing out ends your sign-in on this device and on every other one." }
+            form method="post" action="/oauth/logout" {
+                input type="hidden" name=(csrf::FIELD) value=(csrf_token);
+                @if let Some(then) = then {
+                    input type="hidden" name="client_id" value=(then.client_id);
+                    input type="hidden" name="post_logout_redirect_uri" value=(then.post_logout_redirect_uri);
+                    @if let Some(state) = then.state {
+                        input type="hidden" name="state" value=(state);
+                    }
+                }
+                div.actions {
+                    button.primary type="submit" { "Sign out" }
+                }
+            }
+            p.muted { "If you did not ask to sign out, close this page: you stay signed in." }
         },
     )
 }

@@ -1,5 +1,6 @@
 //! Where the authorization endpoint sends the browser back to the client (RFC 6749
-//! §4.1.2, §4.1.2.1): the redirect URI with the code or the error, and the state.
+//! §4.1.2, §4.1.2.1): the redirect URI with the code or the error, and the state; and
+//! where a logout sends it (RP-Initiated Logout §3: the registered address and `state`).
 
 use grantd_domain::authorize_request::ErrorRedirect;
 use grantd_domain::CodeRedirect;
@@ -30,6 +31,14 @@ pub(super) fn code_location(r: &CodeRedirect) -> String {
     with_query(&r.redirect_uri, &pairs)
 }
 
+/// A registered post-logout redirect URI with the request's `state`, if any.
+pub(super) fn post_logout_location(uri: &str, state: Option<&str>) -> String {
+    match state {
+        Some(state) => with_query(uri, &[("state", state)]),
+        None => uri.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +52,14 @@ mod tests {
         assert_eq!(
             with_query("https://a.example/cb", &[("error", "access_denied")]),
             "https://a.example/cb?error=access_denied"
+        );
+        assert_eq!(
+            post_logout_location("https://a.example/bye?x=1", Some("s 1")),
+            "https://a.example/bye?x=1&state=s+1"
+        );
+        assert_eq!(
+            post_logout_location("https://a.example/bye", None),
+            "https://a.example/bye"
         );
     }
 }

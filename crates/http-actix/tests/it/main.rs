@@ -10,6 +10,7 @@ mod browser;
 mod brute_force;
 mod capacity;
 mod concurrency;
+mod discovery;
 mod hostile_input;
 mod jwks;
 mod jwt_access;
@@ -20,9 +21,11 @@ mod openidconnect_rp;
 mod operations;
 mod resource_indicators;
 mod reuse_detection;
+mod rp_logout;
 mod scopes;
 mod sessions;
 mod token_endpoint;
+mod userinfo;
 
 /// What every test here uses, from the shared test kit.
 mod common {

@@ -342,9 +342,7 @@ fn the_password_grant_with_openid_gets_an_id_token(backend: Backend) {
 }
 
 fn openid_is_refused_where_no_id_token_can_be_signed(backend: Backend) {
-    let app = TestApp::start_with(backend, TokenSettings::default(), |config| {
-        config.keys.encryption_key = String::new();
-    });
+    let app = TestApp::start_without_signing_keys(backend, TokenSettings::default());
     register_relying_parties(&app);
     let mut browser = Browser::new(&app);
     let resp = browser.get(&path(RP, "openid", ""));

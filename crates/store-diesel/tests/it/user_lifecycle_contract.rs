@@ -17,7 +17,7 @@ use grantd_ports::{
     AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,
     CodeWrite, GrantId, GrantRecord, GrantType, Issuance, LifetimeOverrides, RedeemOutcome,
     RevokedAccess, ScopeSet, SecretHash, SessionStamp, StoreError, Subject, TokenHash, TokenStore,
-    User, UserId, UserStore, Username,
+    User, UserId, UserProfile, UserStore, Username,
 };
 use grantd_store_diesel::{Backend, Database};
 use grantd_testkit::database::TestDb;
@@ -27,6 +27,7 @@ contract!(
     disabling_revokes_grants_and_codes_and_enabling_keeps_the_new_stamp,
     changes_to_a_missing_user_change_nothing,
     a_new_session_stamp_changes_nothing_else,
+    a_profile_update_changes_the_profile_only,
     redeem_shows_the_decision_the_codes_user_as_now,
     a_password_change_during_an_exchange_revokes_the_grant_it_creates,
 );
@@ -261,6 +262,9 @@ fn changes_to_a_missing_user_change_nothing(db: &Database) {
     assert_eq!(db.disable_user(&nobody, &stamp("x"), T0 + 5).unwrap(), None);
     assert!(!db.enable_user(&nobody).unwrap());
     assert!(!db.set_session_stamp(&nobody, &stamp("x")).unwrap());
+    assert!(!db
+        .set_user_profile(&nobody, &UserProfile::default())
+        .unwrap());
     assert_eq!(revoked_at(db, "a1"), None);
     assert!(peek(db, "a-open").is_some());
 }
@@ -284,6 +288,39 @@ fn a_new_session_stamp_changes_nothing_else(db: &Database) {
         "logout keeps the applications' grants"
     );
     assert!(peek(db, "a-open").is_some());
+    assert_eq!(stored(db, &bob), bob);
+}
+
+/// The profile claims are replaced whole (a value set, another cleared), and nothing else
+/// changes: no stamp (sessions go on), no grant, no code, no other user.
+fn a_profile_update_changes_the_profile_only(db: &Database) {
+    let (alice, bob) = setup(db);
+    populate(db, &alice, &bob);
+    let profile = UserProfile {
+        name: Some("Alice Liddell".into()),
+        email: Some("Alice@Example.com".into()),
+        email_verified: true,
+    };
+    assert!(db.set_user_profile(&alice.id, &profile).unwrap());
+    let expected = User {
+        profile: profile.clone(),
+        ..alice.clone()
+    };
+    assert_eq!(stored(db, &alice), expected);
+    let renamed = UserProfile {
+        name: Some("Älice 李".into()),
+        email: None,
+        email_verified: false,
+    };
+    assert!(db.set_user_profile(&alice.id, &renamed).unwrap());
+    assert_eq!(
+        stored(db, &alice).profile,
+        renamed,
+        "cleared values read back as None"
+    );
+    assert_eq!(stored(db, &alice).session_stamp, alice.session_stamp);
+    assert_eq!(revoked_at(db, "a1"), None, "grants are kept");
+    assert!(peek(db, "a-open").is_some(), "codes are kept");
     assert_eq!(stored(db, &bob), bob);
 }
 
