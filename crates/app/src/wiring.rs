@@ -160,9 +160,14 @@ fn jwt_access_tokens(
     };
     // With keys configured, OpenID Connect is on: the JWKS must hold a key before any
     // relying party reads it (a cached empty set would refuse the first id token), so the
-    // first key is made at start-up, whatever the access-token format.
-    if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
-        tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created the first signing key");
+    // first key is made at start-up, whatever the access-token format. A demo's made-up
+    // encryption key makes none until one is needed: a key in the database would stop a
+    // later plain `serve` without `keys.encryption_key`.
+    let configured = config.keys.encryption_key().is_some();
+    if configured || format == AccessTokenFormat::Jwt {
+        if let Some(key) = ring.ensure_key().context("cannot create a signing key")? {
+            tracing::info!(kid = %key.kid, alg = key.algorithm.as_str(), "created the first signing key");
+        }
     }
     Ok(Some(JwtAccessTokens::new(
         ring.clone(),

@@ -111,7 +111,7 @@ impl Env {
             "--grant-type",
             "refresh_token",
             "--scope",
-            "read write",
+            "read write openid profile offline_access",
             "--introspect",
         ]))
         .unwrap();

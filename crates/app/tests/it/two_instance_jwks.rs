@@ -1,7 +1,8 @@
 //! Two grantd processes on one PostgreSQL (the test's own), with the same
 //! `keys.encryption_key` and JWT access tokens, publish one key set: both serve the same
 //! `/.well-known/jwks.json`, a JWT minted on one verifies against the other's JWKS and is
-//! accepted by the other's `/api/me` and introspection, and a key rotated through
+//! accepted by the other's `/api/me`, userinfo and introspection, an id token minted on
+//! one verifies against the other's JWKS, and a key rotated through
 //! `grantd keys rotate` appears on both at once.
 
 use jsonwebtoken::jwk::JwkSet;
@@ -97,8 +98,8 @@ fn two_instances_publish_one_jwks_and_accept_each_others_jwts() {
 
     // Minted on A, for the resource API: verifies with B's JWKS alone, and B accepts it.
     let form = format!(
-        "grant_type=password&username=alice&password=wonderland&resource={}",
-        "https%3A%2F%2Fapi.example%2F"
+        "grant_type=password&username=alice&password=wonderland&resource={}&scope={}",
+        "https%3A%2F%2Fapi.example%2F", "read%20openid%20profile%20offline_access"
     );
     let (status, body) = token(&http, &a.base, client, &form);
     assert_eq!(status, 200, "{body}");
@@ -109,6 +110,30 @@ fn two_instances_publish_one_jwks_and_accept_each_others_jwts() {
     let (status, who) = me(&http, &b, &on_a);
     assert_eq!(status, 200, "{who}");
     assert_eq!(who["username"], "alice");
+    let (status, info) = json(
+        http.get(b.url("/oauth/userinfo"))
+            .bearer_auth(&on_a)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["preferred_username"], "alice");
+    assert_eq!(info["sub"], claims["sub"]);
+    // The id token minted on A verifies with B's JWKS too.
+    let id_token = body["id_token"].as_str().expect("an id token with openid");
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    let b_keys: JwkSet = serde_json::from_value(jwks(&http, &b)).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[id.as_str()]);
+    let id_claims = jsonwebtoken::decode::<Value>(
+        id_token,
+        &DecodingKey::from_jwk(b_keys.find(header.kid.as_deref().unwrap()).unwrap()).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(id_claims["sub"], claims["sub"]);
     let (status, found) = json(post_form(
         &http,
         &b.url("/oauth/introspect"),

@@ -320,8 +320,12 @@ fn a_client_s_own_format_wins_over_the_global_one(backend: Backend) {
 
 fn a_jwt_client_on_a_server_without_keys_gets_the_first_key_not_a_5xx(backend: Backend) {
     use grantd_ports::AccessTokenFormat;
-    // Globally opaque and no key yet: the first JWT request makes the first key.
-    let app = TestApp::start(backend, TokenSettings::default());
+    // Globally opaque and no key yet (as `serve --demo` without keys.encryption_key,
+    // which makes no key at start; with it, the first key is made at start-up): the
+    // first JWT request makes the first key.
+    let app = TestApp::start_with(backend, TokenSettings::default(), |config| {
+        config.keys.encryption_key = String::new();
+    });
     assert!(app.key_ring().published().unwrap().is_empty());
     client_with_format(&app, "jwt-app", AccessTokenFormat::Jwt);
     let jwt = password_access_token(&app, "jwt-app");
