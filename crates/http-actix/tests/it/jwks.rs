@@ -43,7 +43,7 @@ fn the_jwks_publishes_public_keys_with_kid_alg_use(backend: Backend) {
         .current()
         .unwrap()
         .expect("a key from start-up");
-    assert_eq!(kids(&jwks(&app).1), [first.kid.clone()]);
+    assert_eq!(kids(&jwks(&app).1), std::slice::from_ref(&first.kid));
 
     let key = app.key_ring().rotate().unwrap();
     let (cache, doc) = jwks(&app);
