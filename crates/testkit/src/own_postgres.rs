@@ -1,6 +1,8 @@
 //! A PostgreSQL server owned by one test: initdb into a temporary folder, a free port on
 //! 127.0.0.1 only, started and stopped at will (to cut the database away from a server
-//! under test) without disturbing the shared server on 5432.
+//! under test) without disturbing the shared server on 5432. It can also be a streaming
+//! replica of another ([`OwnPostgres::standby_of`]), made synchronous, killed and promoted:
+//! the failover test.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -52,7 +54,8 @@ pub struct OwnPostgres {
 }
 
 impl OwnPostgres {
-    pub fn start() -> Self {
+    /// A folder for a cluster, owned by the user that will run it, and a free port.
+    fn empty() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("grantd-pg")
             .tempdir()
@@ -67,11 +70,15 @@ impl OwnPostgres {
                 .unwrap();
             assert!(status.success(), "chown of the test cluster failed");
         }
-        let pg = Self {
+        Self {
             dir,
             port: free_port(),
             as_postgres_user,
-        };
+        }
+    }
+
+    pub fn start() -> Self {
+        let pg = Self::empty();
         let data = pg.data();
         let out = pg
             .command("initdb")
@@ -86,6 +93,85 @@ impl OwnPostgres {
         );
         pg.resume();
         pg
+    }
+
+    /// A streaming replica of `primary` (`pg_basebackup -R`), started, named
+    /// `name` (its `application_name`, for `synchronous_standby_names`).
+    pub fn standby_of(primary: &OwnPostgres, name: &str) -> Self {
+        let pg = Self::empty();
+        let out = pg
+            .command("pg_basebackup")
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args(["-U", "postgres", "-X", "stream", "-R", "--no-sync", "-D"])
+            .arg(pg.data())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // -R wrote primary_conninfo without a name; the last setting in the file wins.
+        let conninfo = format!(
+            "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name={name}'\n",
+            primary.port
+        );
+        let auto = pg.data().join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&auto).unwrap();
+        text.push_str(&conninfo);
+        std::fs::write(&auto, text).unwrap();
+        pg.resume();
+        pg
+    }
+
+    /// Runs `sql` with psql on this server's `postgres` database; returns its output.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = self
+            .command("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "-d", "postgres", "-At", "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Makes every commit wait for the standby `name` to have it (`synchronous_commit =
+    /// on`, the default, with `synchronous_standby_names`).
+    pub fn require_synchronous_standby(&self, name: &str) {
+        self.psql(&format!(
+            "ALTER SYSTEM SET synchronous_standby_names = '{name}'"
+        ));
+        self.psql("ALTER SYSTEM SET synchronous_commit = 'on'");
+        self.psql("SELECT pg_reload_conf()");
+    }
+
+    /// `kill -9` of the postmaster: the server dies as in a power cut of its machine.
+    pub fn kill_9(&self) {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid")).unwrap();
+        let pid = pid_file.lines().next().unwrap().trim().to_owned();
+        let status = Command::new("kill").args(["-9", &pid]).status().unwrap();
+        assert!(status.success(), "kill -9 {pid} failed");
+    }
+
+    /// Promotes a standby to primary and waits until it accepts writes.
+    pub fn promote(&self) {
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-w", "-t", "60", "promote"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl promote failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn data(&self) -> PathBuf {

@@ -7,6 +7,7 @@
 mod cli;
 mod crash;
 mod exposure;
+mod failover;
 mod flood;
 mod instances;
 mod keys;
