@@ -8,6 +8,7 @@
 //! names diesel, actix, figment or HTTP. Everything is synchronous; the HTTP edge runs
 //! each use case off the async workers.
 
+pub mod account;
 pub mod accounts;
 mod attempts;
 mod authorize_endpoint;
@@ -46,6 +47,7 @@ mod userinfo;
 #[cfg(test)]
 mod test_support;
 
+pub use account::{AccountGrant, AccountPage};
 pub use attempts::AttemptLimits;
 pub use authorize_endpoint::{
     AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, Interaction, SessionClaim,

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::account::AccountPage;
 use crate::client_auth::ClientAuthenticator;
 use crate::jwt_access::{JwtAccessTokens, PresentedTokens};
 use crate::user_auth::UserAuthenticator;
@@ -27,6 +28,8 @@ pub struct UseCases {
     pub revocation: RevokeEndpoint,
     /// `POST /oauth/introspect` (RFC 7662), after [`UseCases::clients`].
     pub introspection: IntrospectEndpoint,
+    /// `GET`/`POST /account`: the applications holding a person's grants.
+    pub account: AccountPage,
     /// The resource server's check of a bearer token (RFC 6750).
     pub bearer: BearerCheck,
     /// `GET`/`POST /oauth/userinfo` (OpenID Connect Core §5.3), over the same check.
@@ -170,11 +173,13 @@ impl UseCases {
                 .with_resources(resources.clone())
                 .with_openid(jwt.is_some());
         let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()));
+        let scopes_for_account = scopes.clone();
         Self {
             token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users, scopes)
                 .with_resources(resources.clone())
                 .with_jwt(jwt.clone()),
             logout: LogoutEndpoint::new(ports.clone(), authorize.clone(), jwt.clone()),
+            account: AccountPage::new(ports.clone(), scopes_for_account),
             authorize,
             revocation: RevokeEndpoint::new(ports.clone(), PresentedTokens::new(jwt.clone())),
             introspection: IntrospectEndpoint::new(ports.clone(), PresentedTokens::new(jwt)),

@@ -107,6 +107,10 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
             .route(web::get().to(authorize::rp_logout))
             .route(web::post().to(authorize::logout))
             .default_service(only("GET, POST")),
+        Endpoint::Account => r
+            .route(web::get().to(authorize::account_get))
+            .route(web::post().to(authorize::account_post))
+            .default_service(only("GET, POST")),
         Endpoint::Stylesheet => r.guard(guard::Get()).to(authorize::stylesheet),
         Endpoint::DemoCallback => r.guard(guard::Get()).to(authorize::demo_callback),
         Endpoint::Token => r

@@ -12,6 +12,8 @@ pub(crate) enum Endpoint {
     /// `GET`: RP-initiated logout (OpenID Connect); `POST`: the pages' sign-out form and
     /// its confirmation. Both end the login session of those pages.
     Logout,
+    /// `GET`/`POST`: the account page (the applications holding a person's grants).
+    Account,
     /// `GET`: the pages' stylesheet.
     Stylesheet,
     /// `GET`: the demo client's redirect URI, served only with `demo_callback`.
@@ -41,9 +43,10 @@ pub(crate) enum Endpoint {
 }
 
 /// Every route, path first.
-pub(crate) const ROUTES: [(&str, Endpoint); 15] = [
+pub(crate) const ROUTES: [(&str, Endpoint); 16] = [
     ("/oauth/authorize", Endpoint::Authorize),
     ("/oauth/logout", Endpoint::Logout),
+    ("/account", Endpoint::Account),
     ("/assets/grantd.css", Endpoint::Stylesheet),
     ("/callback", Endpoint::DemoCallback),
     ("/oauth/token", Endpoint::Token),

@@ -31,9 +31,9 @@ pub use keys::{
 };
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
-    AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantRecord, GrantType, Issuance,
-    LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState, RefreshWrite,
-    RotateOutcome, Subject, User, UserProfile,
+    AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantOverview, GrantRecord,
+    GrantType, Issuance, LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState,
+    RefreshWrite, RotateOutcome, Subject, User, UserProfile,
 };
 pub use resource::ResourceSet;
 pub use scope::ScopeSet;

@@ -164,6 +164,16 @@ pub struct GrantRecord {
     pub auth_time: Option<UnixTime>,
 }
 
+/// A live grant of a user as the account page shows it: the grant, its client's name, and
+/// when its tokens were last refreshed (the newest token the grant holds, when newer than
+/// the grant: read from what issuance and rotation write anyway, never a write of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantOverview {
+    pub grant: GrantRecord,
+    pub client_name: String,
+    pub last_refreshed_at: Option<UnixTime>,
+}
+
 /// A stored refresh token. Its scope is always its grant's scope (RFC 6749 §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {

@@ -3,9 +3,9 @@
 //! found" is an `Ok`, and `Err` is kept for real storage failures.
 
 use crate::{
-    AccessTokenState, Client, ClientId, GrantId, Issuance, RefreshTokenState, RefreshWrite,
-    RotateOutcome, SecretHash, SessionStamp, StoreError, TokenHash, UnixTime, User, UserId,
-    UserProfile, Username,
+    AccessTokenState, Client, ClientId, GrantId, GrantOverview, Issuance, RefreshTokenState,
+    RefreshWrite, RotateOutcome, SecretHash, SessionStamp, StoreError, TokenHash, UnixTime, User,
+    UserId, UserProfile, Username,
 };
 
 /// Registered clients.
@@ -154,6 +154,14 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Revokes one access token. `Ok(false)` if it did not exist or was already revoked.
     fn revoke_access_token(&self, hash: &TokenHash, now: UnixTime) -> Result<bool, StoreError>;
+
+    /// The user's live grants (not revoked, not past their cap, holding a live refresh or
+    /// access token), newest first, with their clients' names.
+    fn live_grants_of_user(
+        &self,
+        id: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<GrantOverview>, StoreError>;
 
     /// Revokes every live grant of this user; returns how many.
     fn revoke_grants_of_user(&self, id: &UserId, now: UnixTime) -> Result<u64, StoreError>;

@@ -13,6 +13,7 @@ mod clients;
 mod database;
 mod errors;
 mod failures;
+mod grant_overview;
 mod housekeeping;
 mod issuance;
 mod keys;

@@ -204,6 +204,10 @@ pub(crate) struct GrantRow {
 }
 
 impl GrantRow {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     pub(crate) fn from_record(grant: &GrantRecord) -> Self {
         let (user_id, username) = match &grant.subject {
             Subject::User { id, username } => (

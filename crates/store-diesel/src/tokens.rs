@@ -13,7 +13,7 @@ mod state;
 
 use diesel::prelude::*;
 use grantd_ports::{
-    AccessTokenState, ClientId, GrantId, Issuance, RefreshDecision, RefreshIntent,
+    AccessTokenState, ClientId, GrantId, GrantOverview, Issuance, RefreshDecision, RefreshIntent,
     RefreshTokenState, RotateOutcome, StoreError, TokenHash, TokenStore, UnixTime, UserId,
 };
 
@@ -128,6 +128,18 @@ impl TokenStore for Database {
             .execute(conn)?;
             Ok(revoked > 0)
         })
+    }
+
+    fn live_grants_of_user(
+        &self,
+        id: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<GrantOverview>, StoreError> {
+        db_run!(self, |conn| crate::grant_overview::live_grants_of_user!(
+            conn,
+            id.as_str(),
+            now
+        ))
     }
 
     fn revoke_grants_of_user(&self, id: &UserId, now: UnixTime) -> Result<u64, StoreError> {

@@ -4,6 +4,8 @@
 //! which the domain decides everything; this module only parses, renders and sets
 //! cookies and headers.
 
+mod account;
+mod account_page;
 mod csrf;
 mod decide;
 mod logout;
@@ -23,6 +25,7 @@ use crate::form::Form;
 use crate::ops::Busy;
 use crate::{source_address, HttpState};
 
+pub use account::{account_get, account_post};
 use decide::{decide, unavailable, Action, Outcome};
 pub use logout::logout;
 pub use rp_logout::rp_logout;

@@ -7,6 +7,11 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::csrf;
 
+/// The page frame, for the account page's own markup.
+pub(super) fn layout_public(title: &str, body: Markup) -> String {
+    layout(title, body)
+}
+
 fn layout(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)

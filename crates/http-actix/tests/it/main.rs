@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account_lifecycle;
+mod account_page;
 mod authorization_code;
 mod bearer_challenge;
 mod browser;

@@ -19,6 +19,7 @@ use grantd_store_diesel::Database;
 
 contract!(
     ping_answers,
+    live_grants_of_a_user_with_their_client_and_last_refresh,
     clients_round_trip_and_list_in_id_order,
     a_clients_own_default_scopes_round_trip_none_empty_or_some,
     inserting_a_taken_client_id_conflicts,
@@ -556,6 +557,58 @@ fn revoke_grants_of_user_and_client(db: &Database) {
             .unwrap(),
         0
     );
+}
+
+// ---- the account page's read ----------------------------------------------------------
+
+fn live_grants_of_a_user_with_their_client_and_last_refresh(db: &Database) {
+    let (c, u, g1) = setup_grant(db, "g1");
+    // g2: refreshed (rotated) at T0 + 50; g3: revoked; g4: past its cap; g5: bob's.
+    setup_grant(db, "g2");
+    let g2 = user_grant("g2", &c, &u);
+    let mut rotate = |_: &RefreshTokenState| Some(rotation(&g2, "g2-1", T0 + 50));
+    assert_eq!(
+        db.rotate_refresh(&TokenHash::of("g2-r0"), consume_at(T0 + 50), &mut rotate)
+            .unwrap(),
+        RotateOutcome::Written
+    );
+    setup_grant(db, "g3");
+    db.revoke_grant(&GrantId::parse("g3").unwrap(), T0 + 1)
+        .unwrap();
+    let mut capped = user_grant("g4", &c, &u);
+    capped.expires_at = Some(T0 + 60);
+    db.issue(&Issuance {
+        grant: capped.clone(),
+        access: access("g4-a0", &capped, T0),
+        refresh: Some(refresh("g4-r0", &capped, T0)),
+    })
+    .unwrap();
+    let bob = user("u2", "bob");
+    db.insert_user(&bob).unwrap();
+    let theirs = user_grant("g5", &c, &bob);
+    db.issue(&Issuance {
+        grant: theirs.clone(),
+        access: access("g5-a0", &theirs, T0),
+        refresh: None,
+    })
+    .unwrap();
+
+    let live = db.live_grants_of_user(&u.id, T0 + 100).unwrap();
+    let ids: Vec<&str> = live.iter().map(|o| o.grant.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["g1", "g2"],
+        "newest first, then by id; live ones of alice only"
+    );
+    assert!(live.iter().all(|o| o.client_name == c.name));
+    assert_eq!(live[0].grant, g1);
+    assert_eq!(live[0].last_refreshed_at, None, "never refreshed");
+    assert_eq!(live[1].last_refreshed_at, Some(T0 + 50));
+    // Once every token has expired, nothing holds access any more.
+    assert!(db
+        .live_grants_of_user(&u.id, T0 + 10_000)
+        .unwrap()
+        .is_empty());
 }
 
 // ---- rotate_refresh: its two modes ------------------------------------------------------
