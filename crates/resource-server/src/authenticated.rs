@@ -83,7 +83,8 @@ impl Authenticated {
             .and_then(|m| m.get("jkt"))
             .and_then(|j| j.as_str())
             .map(str::to_owned);
-        self.other_binding = members.is_none_or(|m| m.keys().any(|k| k != "jkt")) || self.jkt.is_none();
+        self.other_binding =
+            members.is_none_or(|m| m.keys().any(|k| k != "jkt")) || self.jkt.is_none();
         self
     }
 }

@@ -304,9 +304,9 @@ impl VerifierBuilder {
                 Some(raw.trim_end_matches('/').to_owned())
             }
         };
-        let replay_cache = self.replay_cache.unwrap_or_else(|| {
-            Arc::new(MemoryReplayCache::new(self.replay_cache_max_entries))
-        });
+        let replay_cache = self
+            .replay_cache
+            .unwrap_or_else(|| Arc::new(MemoryReplayCache::new(self.replay_cache_max_entries)));
         let http = match self.http {
             Some(client) => client,
             None => reqwest::Client::builder()

@@ -54,7 +54,10 @@ fn the_replay_key_is_per_key_and_jti() {
     let key = TestKey::es256("p1");
     let a = check(&key.proof_with(&claims())).unwrap();
     let again = check(&key.proof_with(&claims())).unwrap();
-    assert_eq!(a.replay_key, again.replay_key, "the same jti of the same key");
+    assert_eq!(
+        a.replay_key, again.replay_key,
+        "the same jti of the same key"
+    );
     let other_jti = check(&key.proof_with(&with(json!({"jti": "jti-2"})))).unwrap();
     assert_ne!(a.replay_key, other_jti.replay_key);
     let other_key = check(&TestKey::es256("p2").proof_with(&claims())).unwrap();
@@ -159,11 +162,18 @@ fn htm_must_be_the_method_exactly() {
 #[test]
 fn htu_must_be_the_url_after_normalisation() {
     let key = TestKey::ed25519("p1");
-    for htu in ["HTTPS://API.EXAMPLE:443/v1/items", "https://api.example/v1/items?x=1"] {
+    for htu in [
+        "HTTPS://API.EXAMPLE:443/v1/items",
+        "https://api.example/v1/items?x=1",
+    ] {
         let proof = key.proof_with(&with(json!({ "htu": htu })));
         assert!(check(&proof).is_ok(), "{htu}");
     }
-    for htu in ["https://api.example/v1/other", "http://api.example/v1/items", "/v1/items"] {
+    for htu in [
+        "https://api.example/v1/other",
+        "http://api.example/v1/items",
+        "/v1/items",
+    ] {
         let proof = key.proof_with(&with(json!({ "htu": htu })));
         assert_eq!(check(&proof).err(), Some(ProofProblem::Url), "{htu}");
     }

@@ -291,9 +291,15 @@ mod tests {
         );
         let bound = |extra| judge(active(extra), &settings(), 1500).unwrap();
         let dpop_without_jkt = bound(serde_json::json!({"token_type": "DPoP"}));
-        assert!(dpop_without_jkt.other_binding, "bound to a key it does not name");
+        assert!(
+            dpop_without_jkt.other_binding,
+            "bound to a key it does not name"
+        );
         let dpop = bound(serde_json::json!({"token_type": "DPoP", "cnf": {"jkt": "x"}}));
-        assert_eq!((dpop.jkt.as_deref(), dpop.other_binding), (Some("x"), false));
+        assert_eq!(
+            (dpop.jkt.as_deref(), dpop.other_binding),
+            (Some("x"), false)
+        );
         let mtls = bound(serde_json::json!({"cnf": {"x5t#S256": "x"}}));
         assert!(mtls.other_binding);
         let bearer = bound(serde_json::json!({}));

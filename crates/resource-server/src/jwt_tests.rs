@@ -247,7 +247,12 @@ fn nbf_and_iat_in_the_future_are_checked_with_the_leeway() {
 fn a_key_binding_is_read_for_the_scheme_check() {
     let key = TestKey::ed25519("k1");
     let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
-    let bound = check(&key.sign(&with(json!({ "cnf": { "jkt": jkt } }))), &key, NOW).unwrap();
+    let bound = check(
+        &key.sign(&with(json!({ "cnf": { "jkt": jkt } }))),
+        &key,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(
         (bound.jkt.as_deref(), bound.other_binding),
         (Some(jkt), false)

@@ -60,8 +60,8 @@ pub use credentials::{Credentials, Scheme};
 pub use rejection::{IssuerProblem, ProofProblem, Reason, Rejection, TokenProblem};
 pub use replay::{MemoryReplayCache, ReplayCache, ReplayCacheError};
 pub use request::Request;
-pub use thumbprint::jwk_thumbprint;
 pub use scope::Scopes;
+pub use thumbprint::jwk_thumbprint;
 pub use verifier::{Stats, Verifier};
 
 #[cfg(feature = "actix")]

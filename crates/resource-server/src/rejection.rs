@@ -452,7 +452,10 @@ mod tests {
         );
         let proof = Rejection::from(Reason::InvalidDpopProof(ProofProblem::Replayed))
             .with_challenge(Scheme::DPoP, true);
-        assert_eq!((proof.status(), proof.error_code()), (401, Some("invalid_dpop_proof")));
+        assert_eq!(
+            (proof.status(), proof.error_code()),
+            (401, Some("invalid_dpop_proof"))
+        );
         assert_eq!(
             proof.www_authenticate().unwrap(),
             format!(
@@ -481,7 +484,10 @@ mod tests {
     fn with_dpop_off_the_challenge_is_bearer_only() {
         let r = Rejection::from(Reason::SchemeNotSupported(Scheme::DPoP))
             .with_challenge(Scheme::DPoP, false);
-        assert!(r.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
+        assert!(r
+            .www_authenticate()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\""));
         assert!(!r.www_authenticate().unwrap().contains("DPoP "));
     }
 

@@ -83,7 +83,10 @@ mod tests {
     async fn it_never_holds_more_than_its_bound() {
         let cache = MemoryReplayCache::new(2);
         for i in 0..5u8 {
-            assert_eq!(cache.first_use([i; 32], 200 + i64::from(i), 100).await, Ok(true));
+            assert_eq!(
+                cache.first_use([i; 32], 200 + i64::from(i), 100).await,
+                Ok(true)
+            );
         }
         let held = cache.seen.lock().unwrap().len();
         assert!(held <= 2, "{held}");

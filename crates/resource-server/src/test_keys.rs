@@ -78,8 +78,8 @@ impl TestKey {
     pub(crate) fn sign_raw(&self, header: &Value, claims: &Value) -> String {
         let unsigned = compact(header, claims, "");
         let input = unsigned.trim_end_matches('.');
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, self.alg)
-            .unwrap();
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, self.alg).unwrap();
         format!("{input}.{signature}")
     }
 

@@ -52,14 +52,21 @@ mod tests {
     #[test]
     fn optional_members_do_not_count_and_missing_ones_give_none() {
         let a = json!({"kty": "EC", "crv": "P-256", "x": "AAA", "y": "BBB"});
-        let b = json!({"kty": "EC", "crv": "P-256", "x": "AAA", "y": "BBB", "kid": "k", "use": "sig"});
+        let b =
+            json!({"kty": "EC", "crv": "P-256", "x": "AAA", "y": "BBB", "kid": "k", "use": "sig"});
         assert_eq!(jwk_thumbprint(&a), jwk_thumbprint(&b));
         assert!(jwk_thumbprint(&a).is_some());
         let okp = json!({"kty": "OKP", "crv": "Ed25519", "x": "AAA"});
         assert_ne!(jwk_thumbprint(&okp), jwk_thumbprint(&a));
-        assert_eq!(jwk_thumbprint(&json!({"kty": "EC", "crv": "P-256", "x": "AAA"})), None);
+        assert_eq!(
+            jwk_thumbprint(&json!({"kty": "EC", "crv": "P-256", "x": "AAA"})),
+            None
+        );
         assert_eq!(jwk_thumbprint(&json!({"kty": "oct", "k": "AAA"})), None);
-        assert_eq!(jwk_thumbprint(&json!({"kty": "OKP", "crv": 1, "x": "AAA"})), None);
+        assert_eq!(
+            jwk_thumbprint(&json!({"kty": "OKP", "crv": 1, "x": "AAA"})),
+            None
+        );
         assert_eq!(jwk_thumbprint(&json!("EC")), None);
     }
 }

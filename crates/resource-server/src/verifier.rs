@@ -15,9 +15,9 @@ use crate::credentials::looks_like_jwt;
 use crate::discovery::Discovery;
 use crate::dpop::{self, RequestFacts};
 use crate::introspection::Introspector;
-use crate::replay::ReplayCache;
 use crate::jwks::{HttpKeySource, JwksCache};
 use crate::jwt::{self, Expectations};
+use crate::replay::ReplayCache;
 use crate::{
     Authenticated, Credentials, IssuerProblem, ProofProblem, Reason, Rejection, Request, Scheme,
     TokenProblem,
@@ -229,8 +229,7 @@ impl Verifier {
         let proof = dpop::check_proof(proof, &facts, settings.dpop_window, self.inner.clock.now())
             .map_err(Reason::InvalidDpopProof)?;
         let authenticated = self.token(token).await?;
-        if authenticated.other_binding || authenticated.jkt.as_deref() != Some(proof.jkt.as_str())
-        {
+        if authenticated.other_binding || authenticated.jkt.as_deref() != Some(proof.jkt.as_str()) {
             return Err(Reason::InvalidToken(TokenProblem::KeyBinding));
         }
         let first = self
