@@ -209,3 +209,29 @@ fn ath_is_base64url_of_sha256() {
         "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
     );
 }
+
+proptest::proptest! {
+    /// Hostile proofs never panic: any text, and any JSON header over a real signature.
+    #[test]
+    fn any_proof_text_is_refused_without_a_panic(proof in "\\PC{0,300}") {
+        proptest::prop_assert!(check(&proof).is_err());
+    }
+
+    #[test]
+    fn any_header_is_judged_without_a_panic(
+        typ in proptest::option::of("[a-z+/]{0,12}"),
+        alg in proptest::option::of("[A-Za-z0-9]{0,6}"),
+        kty in "[A-Za-z]{0,4}",
+        crv in "[A-Za-z0-9-]{0,8}",
+        x in "[A-Za-z0-9_-]{0,60}",
+        iat in proptest::num::i64::ANY,
+    ) {
+        let key = TestKey::es256("p1");
+        let header = json!({
+            "typ": typ, "alg": alg, "jwk": {"kty": kty, "crv": crv, "x": x, "y": x},
+        });
+        let proof = key.sign_raw(&header, &with(json!({ "iat": iat })));
+        let _ = check(&proof);
+        let _ = check(&key.proof_with(&with(json!({ "iat": iat }))));
+    }
+}

@@ -210,7 +210,8 @@ impl Verifier {
         }
         let Some(url) = request.url else {
             tracing::warn!(
-                "a DPoP request, but the request URL is unknown: configure public_base_url"
+                "a DPoP request without its URL: use verify_request, or set public_base_url \
+                 for the actix extractor"
             );
             return Err(Reason::SchemeNotSupported(Scheme::DPoP));
         };
