@@ -28,6 +28,9 @@ impl ResponseError for Rejection {
         if let Some(challenge) = self.www_authenticate() {
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
+        if let Some(nonce) = self.dpop_nonce() {
+            response.insert_header(("DPoP-Nonce", nonce));
+        }
         match self.body() {
             Some(body) => response.json(body),
             None => response.finish(),

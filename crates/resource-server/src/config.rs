@@ -9,6 +9,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
 use crate::clock::{Clock, SystemClock};
+use crate::nonce::{Nonces, MIN_SECRET_LEN};
 use crate::replay::{MemoryReplayCache, ReplayCache};
 use crate::verifier::Verifier;
 
@@ -44,6 +45,8 @@ pub enum ConfigError {
     PublicBaseUrl(String),
     #[error("the DPoP iat window must be 1 to 300 s, not {0:?}")]
     DpopWindow(Duration),
+    #[error("the DPoP nonce secret must be at least 32 bytes")]
+    NonceSecret,
 }
 
 /// The introspecting client's credentials (RFC 7662 §2.1, sent as `client_secret_basic`).
@@ -71,6 +74,8 @@ pub(crate) struct Settings {
     pub(crate) dpop_window: i64,
     /// The API's external base URL, without a trailing `/`.
     pub(crate) public_base_url: Option<String>,
+    /// Server nonces, when proofs must carry one (RFC 9449 §9).
+    pub(crate) dpop_nonces: Option<Nonces>,
 }
 
 /// Builds a [`Verifier`]. Start with [`Verifier::builder`].
@@ -93,6 +98,7 @@ pub struct VerifierBuilder {
     public_base_url: Option<String>,
     replay_cache: Option<Arc<dyn ReplayCache>>,
     replay_cache_max_entries: usize,
+    nonce_secret: Option<Vec<u8>>,
 }
 
 /// The asymmetric signature algorithms; HMAC is never accepted (RFC 8725 §3.1: a public
@@ -126,6 +132,7 @@ impl VerifierBuilder {
             public_base_url: None,
             replay_cache: None,
             replay_cache_max_entries: 100_000,
+            nonce_secret: None,
         }
     }
 
@@ -160,6 +167,16 @@ impl VerifierBuilder {
     /// [`ReplayCache`] over one.
     pub fn dpop_replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
         self.replay_cache = Some(cache);
+        self
+    }
+
+    /// Requires a server nonce in every DPoP proof (RFC 9449 §9): a proof without the
+    /// current one is refused with `error="use_dpop_nonce"` and a `DPoP-Nonce` header the
+    /// client retries with. Nonces are derived from `secret` (at least 32 random bytes) and
+    /// the time, a new one each `dpop_iat_window`, the previous one still accepted; nothing
+    /// is stored, and instances given the same secret accept each other's nonces.
+    pub fn require_dpop_nonce(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.nonce_secret = Some(secret.into());
         self
     }
 
@@ -286,6 +303,7 @@ impl VerifierBuilder {
                 return Err(ConfigError::Realm);
             }
         }
+        let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         if self.dpop_window < Duration::from_secs(1) || self.dpop_window > MAX_DPOP_WINDOW {
             return Err(ConfigError::DpopWindow(self.dpop_window));
         }
@@ -304,6 +322,16 @@ impl VerifierBuilder {
                 Some(raw.trim_end_matches('/').to_owned())
             }
         };
+        if self
+            .nonce_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_SECRET_LEN)
+        {
+            return Err(ConfigError::NonceSecret);
+        }
+        let dpop_nonces = self
+            .nonce_secret
+            .map(|secret| Nonces::new(secret, seconds(self.dpop_window)));
         let replay_cache = self
             .replay_cache
             .unwrap_or_else(|| Arc::new(MemoryReplayCache::new(self.replay_cache_max_entries)));
@@ -317,7 +345,6 @@ impl VerifierBuilder {
                 .build()
                 .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
         };
-        let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let settings = Settings {
             issuer: self.issuer,
             audience: self.audience,
@@ -331,6 +358,7 @@ impl VerifierBuilder {
             dpop: self.dpop,
             dpop_window: seconds(self.dpop_window),
             public_base_url,
+            dpop_nonces,
         };
         Ok(Verifier::from_parts(
             settings,
@@ -390,6 +418,9 @@ mod tests {
                 "{bad}"
             );
         }
+        assert!(
+            err(builder("http://as.example").require_dpop_nonce(vec![1; 31])).contains("nonce")
+        );
         assert!(builder("http://as.example")
             .public_base_url("https://api.example/v1/")
             .build()

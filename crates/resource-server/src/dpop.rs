@@ -2,7 +2,7 @@
 //! JWS; `typ` `dpop+jwt`; an accepted asymmetric `alg` matching the header's `jwk`, a
 //! public key (no private member); the signature by that key; `jti`, `htm` (the request's
 //! method), `htu` (its URL, normalised), `iat` within the window, and `ath` (the hash of
-//! the access token presented with it). Pure: the caller then binds the token to the
+//! the access token presented with it), and a server nonce if one is required. Pure: the caller then binds the token to the
 //! proof's key thumbprint and records the `jti` (replay).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::nonce::Nonces;
 use crate::thumbprint::jwk_thumbprint;
 use crate::{htu, ProofProblem};
 
@@ -32,6 +33,8 @@ pub(crate) struct RequestFacts<'a> {
     pub(crate) method: &'a str,
     pub(crate) url: &'a str,
     pub(crate) access_token: &'a str,
+    /// The nonces a proof must carry one of, when the verifier requires them (§9).
+    pub(crate) nonces: Option<&'a Nonces>,
 }
 
 /// A proof that passed: its key's thumbprint, and what the replay check records.
@@ -52,6 +55,8 @@ struct ProofClaims {
     iat: i64,
     #[serde(default)]
     ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// The `ath` of an access token: base64url(SHA-256(token)) (RFC 9449 §4.2).
@@ -109,6 +114,15 @@ pub(crate) fn check_proof(
     }
     if claims.ath.as_deref() != Some(token_hash(request.access_token).as_str()) {
         return Err(ProofProblem::TokenHash);
+    }
+    if let Some(nonces) = request.nonces {
+        if !claims
+            .nonce
+            .as_deref()
+            .is_some_and(|n| nonces.accepts(n, now))
+        {
+            return Err(ProofProblem::Nonce);
+        }
     }
     let mut replay = Sha256::new();
     replay.update(jkt.as_bytes());

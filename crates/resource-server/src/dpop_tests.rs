@@ -15,6 +15,7 @@ fn facts() -> RequestFacts<'static> {
         method: "GET",
         url: URL,
         access_token: TOKEN,
+        nonces: None,
     }
 }
 
@@ -199,6 +200,31 @@ fn ath_must_be_the_hash_of_the_presented_token() {
         let proof = key.proof_with(&with(json!({ "ath": ath.clone() })));
         assert_eq!(check(&proof).err(), Some(ProofProblem::TokenHash), "{ath}");
     }
+}
+
+#[test]
+fn a_required_nonce_must_be_a_current_one() {
+    let nonces = Nonces::new(vec![1; 32], 60);
+    let facts = RequestFacts {
+        nonces: Some(&nonces),
+        ..facts()
+    };
+    let key = TestKey::es256("p1");
+    let current = nonces.current(NOW);
+    for nonce in [
+        Value::Null,
+        json!("made-up"),
+        json!(nonces.current(NOW - 120)),
+    ] {
+        let proof = key.proof_with(&with(json!({ "nonce": nonce.clone() })));
+        assert_eq!(
+            check_proof(&proof, &facts, WINDOW, NOW).err(),
+            Some(ProofProblem::Nonce),
+            "{nonce}"
+        );
+    }
+    let proof = key.proof_with(&with(json!({ "nonce": current })));
+    assert!(check_proof(&proof, &facts, WINDOW, NOW).is_ok());
 }
 
 #[test]

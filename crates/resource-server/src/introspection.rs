@@ -245,6 +245,7 @@ mod tests {
             dpop: true,
             dpop_window: 60,
             public_base_url: None,
+            dpop_nonces: None,
         }
     }
 

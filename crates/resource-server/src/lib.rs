@@ -40,6 +40,7 @@ mod htu;
 mod introspection;
 mod jwks;
 mod jwt;
+mod nonce;
 mod rejection;
 mod replay;
 mod request;

@@ -82,6 +82,9 @@ pub enum ProofProblem {
     TokenHash,
     #[error("the proof's jti was seen before")]
     Replayed,
+    /// §9: a nonce is required, and the proof has none or an old one.
+    #[error("the proof lacks the current nonce")]
+    Nonce,
 }
 
 impl ProofProblem {
@@ -92,6 +95,7 @@ impl ProofProblem {
             Self::IssuedAt => "The DPoP proof is too old or too new",
             Self::TokenHash => "The DPoP proof is for another access token",
             Self::Replayed => "The DPoP proof was used before",
+            Self::Nonce => "The resource server requires a nonce in the DPoP proof",
             _ => "The DPoP proof is invalid",
         }
     }
@@ -171,6 +175,8 @@ pub struct Rejection {
     scheme: Scheme,
     /// Whether DPoP is accepted too, so that both challenges are listed (RFC 9449 §7.1).
     dpop: bool,
+    /// The nonce to send in `DPoP-Nonce` (RFC 9449 §9).
+    dpop_nonce: Option<String>,
 }
 
 impl std::error::Error for Rejection {}
@@ -188,6 +194,7 @@ impl From<Reason> for Rejection {
             realm: None,
             scheme: Scheme::Bearer,
             dpop: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -204,6 +211,17 @@ impl Rejection {
         self.scheme = if dpop { scheme } else { Scheme::Bearer };
         self.dpop = dpop;
         self
+    }
+
+    pub(crate) fn with_nonce(mut self, nonce: Option<String>) -> Self {
+        self.dpop_nonce = nonce;
+        self
+    }
+
+    /// The `DPoP-Nonce` header value to send with the refusal (RFC 9449 §9), when the
+    /// verifier requires nonces and the proof lacked the current one.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
     }
 
     pub fn reason(&self) -> &Reason {
@@ -231,6 +249,7 @@ impl Rejection {
             Reason::InvalidRequest(_) => Some("invalid_request"),
             Reason::InvalidToken(_) | Reason::SchemeNotSupported(_) => Some("invalid_token"),
             Reason::InsufficientScope(_) => Some("insufficient_scope"),
+            Reason::InvalidDpopProof(ProofProblem::Nonce) => Some("use_dpop_nonce"),
             Reason::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
             Reason::IssuerUnavailable(_) | Reason::ReplayCacheUnavailable(_) => {
                 Some("temporarily_unavailable")

@@ -129,9 +129,18 @@ impl Verifier {
     }
 
     fn reject(&self, reason: Reason, scheme: Scheme) -> Rejection {
+        let settings = &self.inner.settings;
+        // RFC 9449 §9: the refusal for a missing or old nonce hands out the current one.
+        let nonce = match (&reason, &settings.dpop_nonces) {
+            (Reason::InvalidDpopProof(ProofProblem::Nonce), Some(nonces)) => {
+                Some(nonces.current(self.inner.clock.now()))
+            }
+            _ => None,
+        };
         Rejection::from(reason)
-            .with_realm(self.inner.settings.realm.as_ref())
-            .with_challenge(scheme, self.inner.settings.dpop)
+            .with_realm(settings.realm.as_ref())
+            .with_challenge(scheme, settings.dpop)
+            .with_nonce(nonce)
     }
 
     /// Verifies the token of a request's `Authorization` header values (all of them: two
@@ -226,6 +235,7 @@ impl Verifier {
             method: request.method,
             url,
             access_token: token,
+            nonces: settings.dpop_nonces.as_ref(),
         };
         let proof = dpop::check_proof(proof, &facts, settings.dpop_window, self.inner.clock.now())
             .map_err(Reason::InvalidDpopProof)?;

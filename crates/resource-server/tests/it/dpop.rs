@@ -76,6 +76,17 @@ impl ProofKey {
     }
 
     pub fn proof_at(&self, method: &str, url: &str, token: &str, iat: i64) -> String {
+        self.proof_full(method, url, token, iat, None)
+    }
+
+    pub fn proof_full(
+        &self,
+        method: &str,
+        url: &str,
+        token: &str,
+        iat: i64,
+        nonce: Option<&str>,
+    ) -> String {
         let mut header = Header::new(self.alg);
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(serde_json::from_value(self.jwk.clone()).unwrap());
@@ -83,6 +94,10 @@ impl ProofKey {
             "jti": format!("{:032x}", rand::random::<u128>()), "htm": method, "htu": url,
             "iat": iat, "ath": URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())),
         });
+        let mut claims = claims;
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
         jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
     }
 }
@@ -437,5 +452,53 @@ fn the_extractor_checks_proofs_against_the_public_base_url_not_the_host() {
             401,
             "without a public base URL the extractor cannot check htu"
         );
+    });
+}
+
+#[test]
+fn the_nonce_dance_through_the_extractor() {
+    let issuer = TestIssuer::start("unused");
+    let key = ProofKey::ed25519();
+    let token = issuer.token(Some(&key.jkt()));
+    let verifier = issuer
+        .builder()
+        .public_base_url("https://api.example/v1")
+        .require_dpop_nonce(vec![42; 32])
+        .build()
+        .unwrap();
+    actix_web::rt::System::new().block_on(async move {
+        let app = actix_test::init_service(App::new().app_data(web::Data::new(verifier)).route(
+            "/items",
+            web::get().to(|who: Authenticated| async move { HttpResponse::Ok().body(who.sub) }),
+        ))
+        .await;
+        let call = |proof: String| {
+            actix_test::TestRequest::get()
+                .uri("/items")
+                .insert_header((header::AUTHORIZATION, format!("DPoP {token}")))
+                .insert_header(("DPoP", proof))
+                .to_request()
+        };
+        let first = actix_test::call_service(&app, call(key.proof("GET", URL, &token))).await;
+        assert_eq!(first.status().as_u16(), 401);
+        let challenge = first.headers().get(header::WWW_AUTHENTICATE).unwrap();
+        assert!(challenge
+            .to_str()
+            .unwrap()
+            .starts_with(r#"DPoP error="use_dpop_nonce""#));
+        let nonce = first
+            .headers()
+            .get("DPoP-Nonce")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let proof = key.proof_full("GET", URL, &token, now(), Some(&nonce));
+        let second = actix_test::call_service(&app, call(proof)).await;
+        assert_eq!(second.status().as_u16(), 200);
+        let made_up = key.proof_full("GET", URL, &token, now(), Some("made-up"));
+        let third = actix_test::call_service(&app, call(made_up)).await;
+        assert_eq!(third.status().as_u16(), 401);
+        assert!(third.headers().get("DPoP-Nonce").is_some());
     });
 }
