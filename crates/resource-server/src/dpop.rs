@@ -7,6 +7,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -95,7 +96,10 @@ pub(crate) fn check_proof(
     validation.required_spec_claims.clear();
     let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation)
         .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::Json(_) => ProofProblem::Claims,
+            ErrorKind::Json(_) => ProofProblem::Claims,
+            ErrorKind::Base64(_) | ErrorKind::Utf8(_) | ErrorKind::InvalidToken => {
+                ProofProblem::Malformed
+            }
             _ => ProofProblem::Signature,
         })?
         .claims;
