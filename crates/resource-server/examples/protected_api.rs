@@ -2,7 +2,8 @@
 //! `GRANTD_ISSUER` (default `http://127.0.0.1:8080`) is the issuer; with
 //! `INTROSPECT_CLIENT_ID`/`INTROSPECT_CLIENT_SECRET`, opaque tokens are accepted too.
 //! `cargo run -p grantd-resource-server --example protected_api` listens on `LISTEN`
-//! (default `127.0.0.1:3000`).
+//! (default `127.0.0.1:3000`); `PUBLIC_BASE_URL` (default `http://` + `LISTEN`) is its URL as
+//! clients call it, which DPoP proofs name.
 
 use actix_web::{get, web, App, HttpServer};
 use grantd_resource_server::{Authenticated, Verifier};
@@ -22,9 +23,14 @@ pub fn api(config: &mut web::ServiceConfig) {
 }
 
 /// The verifier for `issuer` (grantd's tokens are for its issuer unless
-/// `tokens.default_audience` says otherwise), introspecting as `client` if given.
-pub fn verifier(issuer: &str, client: Option<(String, String)>) -> anyhow::Result<Verifier> {
-    let mut builder = Verifier::builder(issuer, issuer);
+/// `tokens.default_audience` says otherwise), introspecting as `client` if given, for DPoP
+/// proofs naming `public_base_url`.
+pub fn verifier(
+    issuer: &str,
+    client: Option<(String, String)>,
+    public_base_url: &str,
+) -> anyhow::Result<Verifier> {
+    let mut builder = Verifier::builder(issuer, issuer).public_base_url(public_base_url);
     if let Some((id, secret)) = client {
         builder = builder.introspection(id, secret);
     }
@@ -37,9 +43,11 @@ async fn main() -> anyhow::Result<()> {
     let client = std::env::var("INTROSPECT_CLIENT_ID")
         .ok()
         .zip(std::env::var("INTROSPECT_CLIENT_SECRET").ok());
-    let verifier = web::Data::new(verifier(&issuer, client)?);
+    let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let public = std::env::var("PUBLIC_BASE_URL").unwrap_or_else(|_| format!("http://{listen}"));
+    let verifier = web::Data::new(verifier(&issuer, client, &public)?);
     HttpServer::new(move || App::new().app_data(verifier.clone()).configure(api))
-        .bind(std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into()))?
+        .bind(listen)?
         .run()
         .await?;
     Ok(())

@@ -1,7 +1,8 @@
 //! The actix-web side (feature `actix`): [`Authenticated`] as an extractor, the
 //! [`RequireScope`] middleware for whole scopes of routes, and [`Rejection`] as an error
-//! response with its RFC 6750 challenge. The [`Verifier`] is read from the app data
-//! (`App::new().app_data(web::Data::new(verifier))`).
+//! response with its RFC 6750 / RFC 9449 challenges. The [`Verifier`] is read from the app
+//! data (`App::new().app_data(web::Data::new(verifier))`). For DPoP the request's URL is the
+//! configured `public_base_url` plus the path as actix sees it, never the `Host` header.
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
@@ -12,9 +13,9 @@ use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceRes
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
-use crate::{Authenticated, Rejection, Verifier};
+use crate::{Authenticated, Rejection, Request, Verifier};
 
-/// 400/401/403 with `WWW-Authenticate: Bearer …`, or 503; the body is grantd's JSON error
+/// 400/401/403 with `WWW-Authenticate: Bearer …` (and `DPoP …`), or 503; the body is grantd's JSON error
 /// (`{"error": …, "error_description": …}`), empty for a request without a token.
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
@@ -26,6 +27,9 @@ impl ResponseError for Rejection {
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(challenge) = self.www_authenticate() {
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if let Some(nonce) = self.dpop_nonce() {
+            response.insert_header(("DPoP-Nonce", nonce));
         }
         match self.body() {
             Some(body) => response.json(body),
@@ -43,22 +47,41 @@ fn verifier_of(req: &HttpRequest) -> Result<web::Data<Verifier>, actix_web::Erro
         })
 }
 
-/// The `Authorization` header values, owned (the check outlives the request borrow).
-fn authorization_of(req: &HttpRequest) -> Vec<Vec<u8>> {
-    req.headers()
-        .get_all(header::AUTHORIZATION)
-        .map(|v| v.as_bytes().to_vec())
-        .collect()
+/// What the check reads of the request, owned (the check outlives the request borrow).
+struct Parts {
+    method: String,
+    url: Option<String>,
+    authorization: Vec<Vec<u8>>,
+    dpop: Vec<Vec<u8>>,
+}
+
+fn parts_of(req: &HttpRequest, verifier: Option<&Verifier>) -> Parts {
+    let values = |name| {
+        req.headers()
+            .get_all(name)
+            .map(|v| v.as_bytes().to_vec())
+            .collect()
+    };
+    Parts {
+        method: req.method().as_str().to_owned(),
+        url: verifier.and_then(|v| v.public_url(req.uri().path())),
+        authorization: values(header::AUTHORIZATION),
+        dpop: values(header::HeaderName::from_static("dpop")),
+    }
 }
 
 async fn authenticate(
     verifier: web::Data<Verifier>,
-    authorization: Vec<Vec<u8>>,
+    parts: Parts,
     required: &[&str],
 ) -> Result<Authenticated, Rejection> {
-    verifier
-        .verify_authorization(authorization.iter().map(Vec::as_slice), required)
-        .await
+    let request = match &parts.url {
+        Some(url) => Request::new(&parts.method, url),
+        None => Request::without_url(&parts.method),
+    }
+    .authorization(parts.authorization.iter().map(Vec::as_slice))
+    .dpop(parts.dpop.iter().map(Vec::as_slice));
+    verifier.verify_request(&request, required).await
 }
 
 /// Extracts the verified token, with no scope required (use
@@ -73,8 +96,8 @@ impl FromRequest for Authenticated {
             return Box::pin(ready(Ok(done)));
         }
         let verifier = verifier_of(req);
-        let authorization = authorization_of(req);
-        Box::pin(async move { Ok(authenticate(verifier?, authorization, &[]).await?) })
+        let parts = parts_of(req, verifier.as_ref().ok().map(|v| v.get_ref()));
+        Box::pin(async move { Ok(authenticate(verifier?, parts, &[]).await?) })
     }
 }
 
@@ -141,7 +164,8 @@ where
                 Some(done) => done.require(&required).map(|()| done),
                 None => {
                     let verifier = verifier_of(req.request())?;
-                    authenticate(verifier, authorization_of(req.request()), &required).await
+                    let parts = parts_of(req.request(), Some(&verifier));
+                    authenticate(verifier, parts, &required).await
                 }
             };
             match checked {

@@ -13,8 +13,8 @@ pub enum TokenFormat {
     Introspected,
 }
 
-/// The token's subject and client, its scopes and lifetime. `non_exhaustive`: DPoP's key
-/// thumbprint and more claims may join.
+/// The token's subject and client, its scopes and lifetime, and the key it is bound to.
+/// `non_exhaustive`: more claims may join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Authenticated {
@@ -32,8 +32,15 @@ pub struct Authenticated {
     pub username: Option<String>,
     pub format: TokenFormat,
     pub scheme: Scheme,
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the key a DPoP-bound token is bound to (with
+    /// [`Scheme::DPoP`], the key that signed the request's proof); `None` for a bearer token.
+    pub jkt: Option<String>,
+    /// Bound (`cnf`) in a way other than one `jkt` (e.g. mTLS), which this crate cannot check.
+    pub(crate) other_binding: bool,
     /// The realm for the challenge of a later scope refusal ([`Authenticated::require`]).
     pub(crate) realm: Option<Arc<str>>,
+    /// Whether that challenge lists DPoP too.
+    pub(crate) dpop: bool,
 }
 
 impl Authenticated {
@@ -49,16 +56,35 @@ impl Authenticated {
             return Ok(());
         }
         let required = required.iter().map(|s| (*s).to_owned()).collect();
-        Err(Rejection::from(Reason::InsufficientScope(required)).with_realm(self.realm.as_ref()))
+        Err(Rejection::from(Reason::InsufficientScope(required))
+            .with_realm(self.realm.as_ref())
+            .with_challenge(self.scheme, self.dpop))
     }
 
     pub(crate) fn presented_as(
         mut self,
         credentials: &Credentials,
         realm: Option<&Arc<str>>,
+        dpop: bool,
     ) -> Self {
         self.scheme = credentials.scheme();
         self.realm = realm.cloned();
+        self.dpop = dpop;
+        self
+    }
+
+    /// Reads a `cnf` claim or member (RFC 7800): its `jkt`, and whether it binds otherwise.
+    pub(crate) fn bind(mut self, cnf: Option<&serde_json::Value>) -> Self {
+        let Some(cnf) = cnf else {
+            return self;
+        };
+        let members = cnf.as_object();
+        self.jkt = members
+            .and_then(|m| m.get("jkt"))
+            .and_then(|j| j.as_str())
+            .map(str::to_owned);
+        self.other_binding =
+            members.is_none_or(|m| m.keys().any(|k| k != "jkt")) || self.jkt.is_none();
         self
     }
 }

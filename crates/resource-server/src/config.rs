@@ -1,5 +1,5 @@
 //! `VerifierBuilder`: what the verifier is configured with (the issuer, the audience this
-//! resource server answers to, leeway, caches, introspection credentials), checked once at
+//! resource server answers to, leeway, caches, introspection credentials, DPoP), checked once at
 //! `build`, so that a request never meets a configuration error.
 
 use std::sync::Arc;
@@ -9,7 +9,13 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
 use crate::clock::{Clock, SystemClock};
+use crate::nonce::{Nonces, MIN_SECRET_LEN};
+use crate::replay::{MemoryReplayCache, ReplayCache};
 use crate::verifier::Verifier;
+
+/// The widest DPoP `iat` window accepted: a proof is meant for "a relatively brief
+/// period" (RFC 9449 §11.1), and the replay cache holds each `jti` this long.
+const MAX_DPOP_WINDOW: Duration = Duration::from_secs(300);
 
 /// RFC 7519 §4.1.4 allows "a few minutes"; grantd's policy for resource servers is at most
 /// 60 s.
@@ -35,6 +41,12 @@ pub enum ConfigError {
     Realm,
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
+    #[error("public base URL {0:?}: must be an http(s) URL without query or fragment")]
+    PublicBaseUrl(String),
+    #[error("the DPoP iat window must be 1 to 300 s, not {0:?}")]
+    DpopWindow(Duration),
+    #[error("the DPoP nonce secret must be at least 32 bytes")]
+    NonceSecret,
 }
 
 /// The introspecting client's credentials (RFC 7662 §2.1, sent as `client_secret_basic`).
@@ -56,6 +68,14 @@ pub(crate) struct Settings {
     pub(crate) cache_ttl: i64,
     pub(crate) cache_max_entries: usize,
     pub(crate) realm: Option<Arc<str>>,
+    /// Whether `Authorization: DPoP` is accepted (and offered in challenges).
+    pub(crate) dpop: bool,
+    /// The DPoP `iat` window, either way.
+    pub(crate) dpop_window: i64,
+    /// The API's external base URL, without a trailing `/`.
+    pub(crate) public_base_url: Option<String>,
+    /// Server nonces, when proofs must carry one (RFC 9449 §9).
+    pub(crate) dpop_nonces: Option<Nonces>,
 }
 
 /// Builds a [`Verifier`]. Start with [`Verifier::builder`].
@@ -73,6 +93,12 @@ pub struct VerifierBuilder {
     http: Option<reqwest::Client>,
     timeout: Duration,
     pub(crate) clock: Arc<dyn Clock>,
+    dpop: bool,
+    dpop_window: Duration,
+    public_base_url: Option<String>,
+    replay_cache: Option<Arc<dyn ReplayCache>>,
+    replay_cache_max_entries: usize,
+    nonce_secret: Option<Vec<u8>>,
 }
 
 /// The asymmetric signature algorithms; HMAC is never accepted (RFC 8725 §3.1: a public
@@ -101,7 +127,64 @@ impl VerifierBuilder {
             http: None,
             timeout: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
+            dpop: true,
+            dpop_window: Duration::from_secs(60),
+            public_base_url: None,
+            replay_cache: None,
+            replay_cache_max_entries: 100_000,
+            nonce_secret: None,
         }
+    }
+
+    /// Whether DPoP-bound tokens are accepted with `Authorization: DPoP` and a proof (RFC
+    /// 9449 §7; default yes). Off: such requests are refused and challenges name Bearer only.
+    pub fn dpop(mut self, accept: bool) -> Self {
+        self.dpop = accept;
+        self
+    }
+
+    /// How far a DPoP proof's `iat` may be from now, either way (default 60 s, 1–300 s).
+    /// Proofs are remembered this long for the replay check.
+    pub fn dpop_iat_window(mut self, window: Duration) -> Self {
+        self.dpop_window = window;
+        self
+    }
+
+    /// This API's URL as its clients call it (e.g. `https://api.example`, or
+    /// `https://example.com/api` behind a proxy that strips `/api`): the actix extractor
+    /// checks a DPoP proof's `htu` against it plus the request's path. Taken from
+    /// configuration, not the `Host` header, which a client (or a proxy) sets. Without it,
+    /// the extractor refuses DPoP requests; the framework-free
+    /// [`Verifier::verify_request`] takes the URL from its caller.
+    pub fn public_base_url(mut self, url: impl Into<String>) -> Self {
+        self.public_base_url = Some(url.into());
+        self
+    }
+
+    /// Where seen DPoP proofs are recorded (default: a [`MemoryReplayCache`] of this
+    /// process). Several instances of the API each keep their own, so a proof replayed to
+    /// another instance is not caught unless they share a store: implement
+    /// [`ReplayCache`] over one.
+    pub fn dpop_replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.replay_cache = Some(cache);
+        self
+    }
+
+    /// Requires a server nonce in every DPoP proof (RFC 9449 §9): a proof without the
+    /// current one is refused with `error="use_dpop_nonce"` and a `DPoP-Nonce` header the
+    /// client retries with. Nonces are derived from `secret` (at least 32 random bytes) and
+    /// the time, a new one each `dpop_iat_window`, the previous one still accepted; nothing
+    /// is stored, and instances given the same secret accept each other's nonces.
+    pub fn require_dpop_nonce(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.nonce_secret = Some(secret.into());
+        self
+    }
+
+    /// The most proofs the default in-memory replay cache holds (default 100 000): above
+    /// the proofs this instance sees in two `iat` windows, or the oldest ones drop out.
+    pub fn dpop_replay_cache_max_entries(mut self, max: usize) -> Self {
+        self.replay_cache_max_entries = max;
+        self
     }
 
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s, at most 60 s).
@@ -220,6 +303,38 @@ impl VerifierBuilder {
                 return Err(ConfigError::Realm);
             }
         }
+        let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        if self.dpop_window < Duration::from_secs(1) || self.dpop_window > MAX_DPOP_WINDOW {
+            return Err(ConfigError::DpopWindow(self.dpop_window));
+        }
+        let public_base_url = match self.public_base_url {
+            None => None,
+            Some(raw) => {
+                let parsed =
+                    Url::parse(&raw).map_err(|_| ConfigError::PublicBaseUrl(raw.clone()))?;
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                    || parsed.host_str().is_none()
+                {
+                    return Err(ConfigError::PublicBaseUrl(raw));
+                }
+                Some(raw.trim_end_matches('/').to_owned())
+            }
+        };
+        if self
+            .nonce_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_SECRET_LEN)
+        {
+            return Err(ConfigError::NonceSecret);
+        }
+        let dpop_nonces = self
+            .nonce_secret
+            .map(|secret| Nonces::new(secret, seconds(self.dpop_window)));
+        let replay_cache = self
+            .replay_cache
+            .unwrap_or_else(|| Arc::new(MemoryReplayCache::new(self.replay_cache_max_entries)));
         let http = match self.http {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -230,7 +345,6 @@ impl VerifierBuilder {
                 .build()
                 .map_err(|e| ConfigError::HttpClient(e.to_string()))?,
         };
-        let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let settings = Settings {
             issuer: self.issuer,
             audience: self.audience,
@@ -241,6 +355,10 @@ impl VerifierBuilder {
             cache_ttl: seconds(self.cache_ttl),
             cache_max_entries: self.cache_max_entries,
             realm: self.realm.map(Arc::from),
+            dpop: self.dpop,
+            dpop_window: seconds(self.dpop_window),
+            public_base_url,
+            dpop_nonces,
         };
         Ok(Verifier::from_parts(
             settings,
@@ -248,6 +366,7 @@ impl VerifierBuilder {
             http,
             self.introspection,
             self.clock,
+            replay_cache,
         ))
     }
 }
@@ -286,6 +405,26 @@ mod tests {
         );
         assert!(err(builder("http://as.example").algorithms([])).contains("asymmetric"));
         assert!(err(builder("http://as.example").realm("a\"b")).contains("realm"));
+        assert!(
+            err(builder("http://as.example").dpop_iat_window(Duration::ZERO)).contains("window")
+        );
+        assert!(
+            err(builder("http://as.example").dpop_iat_window(Duration::from_secs(301)))
+                .contains("window")
+        );
+        for bad in ["api.example", "https://api.example/?q", "ftp://api.example"] {
+            assert!(
+                err(builder("http://as.example").public_base_url(bad)).contains("public base URL"),
+                "{bad}"
+            );
+        }
+        assert!(
+            err(builder("http://as.example").require_dpop_nonce(vec![1; 31])).contains("nonce")
+        );
+        assert!(builder("http://as.example")
+            .public_base_url("https://api.example/v1/")
+            .build()
+            .is_ok());
     }
 
     #[test]

@@ -26,9 +26,8 @@ impl fmt::Display for Scheme {
     }
 }
 
-/// The token a request presents, with its scheme. The variants are where a scheme's own
-/// inputs live: DPoP's proof, method and URL (RFC 9449 §4.3, §7) will join its variant, which
-/// is `non_exhaustive` so that adding them breaks no one.
+/// The token a request presents, with its scheme. DPoP's other inputs (the proof, method
+/// and URL, RFC 9449 §4.3) come with the [`Request`](crate::Request) the verifier reads.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Credentials {

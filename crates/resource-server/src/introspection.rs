@@ -78,21 +78,16 @@ pub(crate) fn judge(
     if !answer.active {
         return invalid(TokenProblem::Inactive);
     }
-    // RFC 9449 §7.2 / RFC 8705: a bound token is not accepted as a bearer token.
-    if answer.cnf.is_some()
-        || answer
-            .token_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
-    {
-        return invalid(TokenProblem::SenderConstrained);
-    }
-    // grantd answers "Bearer" for access tokens and "refresh_token" for refresh tokens.
-    if answer
+    // RFC 9449 §7.2 / RFC 8705: `cnf` (or `token_type: DPoP`) is a binding, read below for
+    // the verifier to match against the scheme.
+    let dpop_type = answer
         .token_type
         .as_deref()
-        .is_some_and(|t| !t.eq_ignore_ascii_case("bearer") && t != "access_token")
-    {
+        .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
+    // grantd answers "Bearer" for access tokens and "refresh_token" for refresh tokens.
+    if answer.token_type.as_deref().is_some_and(|t| {
+        !t.eq_ignore_ascii_case("bearer") && !t.eq_ignore_ascii_case("dpop") && t != "access_token"
+    }) {
         return invalid(TokenProblem::Inactive);
     }
     if answer
@@ -133,7 +128,7 @@ pub(crate) fn judge(
             detail: "an active answer without sub or client_id".into(),
         }));
     };
-    Ok(Authenticated {
+    let mut authenticated = Authenticated {
         sub,
         client_id,
         scope: Scopes::from_delimited(answer.scope.as_deref().unwrap_or("")),
@@ -142,8 +137,15 @@ pub(crate) fn judge(
         username: answer.username,
         format: TokenFormat::Introspected,
         scheme: Scheme::Bearer,
+        jkt: None,
+        other_binding: false,
         realm: None,
-    })
+        dpop: false,
+    }
+    .bind(answer.cnf.as_ref());
+    // `token_type: DPoP` without a `jkt` is bound to a key this crate cannot name.
+    authenticated.other_binding |= dpop_type && authenticated.jkt.is_none();
+    Ok(authenticated)
 }
 
 pub(crate) struct Introspector {
@@ -240,6 +242,10 @@ mod tests {
             cache_ttl: Duration::from_secs(60).as_secs() as i64,
             cache_max_entries: 10,
             realm: None,
+            dpop: true,
+            dpop_window: 60,
+            public_base_url: None,
+            dpop_nonces: None,
         }
     }
 
@@ -284,14 +290,21 @@ mod tests {
             refused(active(serde_json::json!({"token_type": "refresh_token"}))),
             invalid(TokenProblem::Inactive)
         );
-        assert_eq!(
-            refused(active(serde_json::json!({"token_type": "DPoP"}))),
-            invalid(TokenProblem::SenderConstrained)
+        let bound = |extra| judge(active(extra), &settings(), 1500).unwrap();
+        let dpop_without_jkt = bound(serde_json::json!({"token_type": "DPoP"}));
+        assert!(
+            dpop_without_jkt.other_binding,
+            "bound to a key it does not name"
         );
+        let dpop = bound(serde_json::json!({"token_type": "DPoP", "cnf": {"jkt": "x"}}));
         assert_eq!(
-            refused(active(serde_json::json!({"cnf": {"jkt": "x"}}))),
-            invalid(TokenProblem::SenderConstrained)
+            (dpop.jkt.as_deref(), dpop.other_binding),
+            (Some("x"), false)
         );
+        let mtls = bound(serde_json::json!({"cnf": {"x5t#S256": "x"}}));
+        assert!(mtls.other_binding);
+        let bearer = bound(serde_json::json!({}));
+        assert_eq!((bearer.jkt, bearer.other_binding), (None, false));
         assert_eq!(
             refused(active(serde_json::json!({"iss": "http://other.example"}))),
             invalid(TokenProblem::Issuer)

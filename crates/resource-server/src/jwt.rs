@@ -1,7 +1,7 @@
 //! RFC 9068 JWT access tokens: the checks a resource server MUST make (§4), in order:
 //! `typ`, an accepted asymmetric `alg` that is also the key's, a known `kid`, the
-//! signature, then `iss`, `aud`, `exp`/`nbf`/`iat` with leeway. A token bound to a key
-//! (`cnf`, RFC 9449 §6 / RFC 8705 §3) is refused as a bearer token (RFC 9449 §7.2).
+//! signature, then `iss`, `aud`, `exp`/`nbf`/`iat` with leeway. A key binding (`cnf`,
+//! RFC 9449 §6 / RFC 8705 §3) is read for the verifier to match against the scheme.
 //! Pure: the key comes from the caller, time as an argument.
 
 use jsonwebtoken::errors::ErrorKind;
@@ -141,9 +141,7 @@ fn check_claims(
     if future(claims.nbf) || future(claims.iat) {
         return Err(TokenProblem::NotYetValid);
     }
-    if claims.cnf.is_some() {
-        return Err(TokenProblem::SenderConstrained);
-    }
+    let cnf = claims.cnf;
     Ok(Authenticated {
         sub: claims.sub,
         client_id: claims.client_id,
@@ -153,8 +151,12 @@ fn check_claims(
         username: None,
         format: TokenFormat::Jwt,
         scheme: Scheme::Bearer,
+        jkt: None,
+        other_binding: false,
         realm: None,
-    })
+        dpop: false,
+    }
+    .bind(cnf.as_ref()))
 }
 
 #[cfg(test)]

@@ -244,15 +244,30 @@ fn nbf_and_iat_in_the_future_are_checked_with_the_leeway() {
 }
 
 #[test]
-fn a_key_bound_token_is_no_bearer_token() {
+fn a_key_binding_is_read_for_the_scheme_check() {
     let key = TestKey::ed25519("k1");
-    let token = key.sign(&with(
-        json!({ "cnf": { "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" } }),
-    ));
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    let bound = check(
+        &key.sign(&with(json!({ "cnf": { "jkt": jkt } }))),
+        &key,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(
-        check(&token, &key, NOW).err(),
-        Some(TokenProblem::SenderConstrained)
+        (bound.jkt.as_deref(), bound.other_binding),
+        (Some(jkt), false)
     );
+    let unbound = check(&key.sign(&claims(NOW)), &key, NOW).unwrap();
+    assert_eq!((unbound.jkt, unbound.other_binding), (None, false));
+    for other in [
+        json!({ "x5t#S256": "abc" }),
+        json!({ "jkt": jkt, "x5t#S256": "abc" }),
+        json!({ "jkt": 1 }),
+        json!("jkt"),
+    ] {
+        let a = check(&key.sign(&with(json!({ "cnf": other.clone() }))), &key, NOW).unwrap();
+        assert!(a.other_binding, "{other}");
+    }
 }
 
 #[test]

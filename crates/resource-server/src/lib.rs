@@ -9,8 +9,9 @@
 //!   and a distinct 503 when the issuer cannot be asked.
 //! - With the `actix` feature (default): [`Authenticated`] as an extractor and the
 //!   [`RequireScope`] middleware.
-//! - [`Credentials`] names each scheme; `DPoP` (RFC 9449 §7) is read but refused until
-//!   grantd's issue 13 adds its proof checks here.
+//! - DPoP (RFC 9449 §7): `Authorization: DPoP` with one `DPoP` proof header, checked for
+//!   the request's method and URL ([`Verifier::verify_request`]), the token bound to the
+//!   proof's key (`cnf.jkt`), each proof accepted once ([`ReplayCache`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,12 +34,18 @@ mod clock;
 mod config;
 mod credentials;
 mod discovery;
+mod dpop;
 mod fetch;
+mod htu;
 mod introspection;
 mod jwks;
 mod jwt;
+mod nonce;
 mod rejection;
+mod replay;
+mod request;
 mod scope;
+mod thumbprint;
 mod verifier;
 
 #[cfg(feature = "actix")]
@@ -51,8 +58,11 @@ pub use authenticated::{Authenticated, TokenFormat};
 pub use clock::{Clock, SystemClock};
 pub use config::{ConfigError, VerifierBuilder};
 pub use credentials::{Credentials, Scheme};
-pub use rejection::{IssuerProblem, Reason, Rejection, TokenProblem};
+pub use rejection::{IssuerProblem, ProofProblem, Reason, Rejection, TokenProblem};
+pub use replay::{MemoryReplayCache, ReplayCache, ReplayCacheError};
+pub use request::Request;
 pub use scope::Scopes;
+pub use thumbprint::jwk_thumbprint;
 pub use verifier::{Stats, Verifier};
 
 #[cfg(feature = "actix")]

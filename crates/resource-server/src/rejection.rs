@@ -1,6 +1,7 @@
 //! Why a request was not let through, and how to say so: RFC 6750 §3 (the `Bearer`
-//! challenge and its `error` codes, §3.1) for token problems, and a distinct 503 for an
-//! issuer that cannot be asked (a bad token and an unreachable issuer never look alike).
+//! challenge and its `error` codes, §3.1) and RFC 9449 §7.1 (the `DPoP` challenge with
+//! `algs`, and `invalid_dpop_proof`) for token and proof problems, and a distinct 503 for
+//! an issuer that cannot be asked (a bad token and an unreachable issuer never look alike).
 //! The texts here are fixed: no token, secret or upstream message reaches a challenge.
 
 use std::fmt;
@@ -43,6 +44,61 @@ pub enum TokenProblem {
     /// An opaque token, and the verifier has no introspection credentials to ask about it.
     #[error("an opaque token, and introspection is not configured")]
     CannotIntrospect,
+    /// Presented with a DPoP proof, but not bound (`cnf.jkt`) to the proof's key: bound to
+    /// another key, to none, or in a way this crate cannot check (e.g. mTLS `x5t#S256`).
+    #[error("the token is not bound to the DPoP proof's key")]
+    KeyBinding,
+}
+
+/// What is wrong with a DPoP proof (RFC 9449 §4.3). `Display` (for logs) names each; the
+/// client is told a little more than for tokens (a proof is the client's own making, so
+/// the texts help its developer and tell a forger nothing about the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofProblem {
+    #[error("no DPoP header")]
+    Missing,
+    #[error("more than one DPoP header")]
+    Multiple,
+    #[error("not a well-formed JWT")]
+    Malformed,
+    #[error("typ is not dpop+jwt")]
+    Type,
+    #[error("alg is not an accepted asymmetric algorithm, or not the jwk's")]
+    Algorithm,
+    #[error("jwk is missing, not a public key, or unusable")]
+    Key,
+    #[error("the signature does not verify")]
+    Signature,
+    #[error("jti, htm, htu or iat is missing or malformed")]
+    Claims,
+    #[error("htm is not the request's method")]
+    Method,
+    #[error("htu is not the request's URL")]
+    Url,
+    #[error("iat is outside the accepted window")]
+    IssuedAt,
+    #[error("ath is not the hash of the access token")]
+    TokenHash,
+    #[error("the proof's jti was seen before")]
+    Replayed,
+    /// §9: a nonce is required, and the proof has none or an old one.
+    #[error("the proof lacks the current nonce")]
+    Nonce,
+}
+
+impl ProofProblem {
+    fn description(self) -> &'static str {
+        match self {
+            Self::Missing | Self::Multiple => "Exactly one DPoP proof header is required",
+            Self::Method | Self::Url => "The DPoP proof is for another request",
+            Self::IssuedAt => "The DPoP proof is too old or too new",
+            Self::TokenHash => "The DPoP proof is for another access token",
+            Self::Replayed => "The DPoP proof was used before",
+            Self::Nonce => "The resource server requires a nonce in the DPoP proof",
+            _ => "The DPoP proof is invalid",
+        }
+    }
 }
 
 impl TokenProblem {
@@ -94,13 +150,20 @@ pub enum Reason {
     /// §3.1 `insufficient_scope`: the token is good, but lacks these scopes.
     #[error("the access token lacks the scope {}", .0.join(" "))]
     InsufficientScope(Vec<String>),
-    /// A scheme this crate knows but does not verify yet. `Authorization: DPoP` (RFC 9449 §7)
-    /// is one until the DPoP work of grantd's issue 13 lands here.
-    #[error("the {0} scheme is not supported yet")]
+    /// A scheme this verifier does not take: `Authorization: DPoP` when DPoP is turned off
+    /// (`VerifierBuilder::dpop(false)`), or when the request's URL is unknown (the actix
+    /// extractor without `public_base_url`).
+    #[error("the {0} scheme is not accepted here")]
     SchemeNotSupported(Scheme),
     /// The issuer (its metadata, JWKS or introspection endpoint) cannot be asked: 503.
     #[error("cannot check the token now: {0}")]
     IssuerUnavailable(IssuerProblem),
+    /// RFC 9449 §7.1 `invalid_dpop_proof`.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(ProofProblem),
+    /// The DPoP replay store cannot be asked: 503, never a pass.
+    #[error("{0}")]
+    ReplayCacheUnavailable(crate::ReplayCacheError),
 }
 
 /// A refused request: the [`Reason`], and the realm its challenge names.
@@ -108,6 +171,12 @@ pub enum Reason {
 pub struct Rejection {
     reason: Reason,
     realm: Option<Arc<str>>,
+    /// The scheme the request used, whose challenge carries the error.
+    scheme: Scheme,
+    /// Whether DPoP is accepted too, so that both challenges are listed (RFC 9449 §7.1).
+    dpop: bool,
+    /// The nonce to send in `DPoP-Nonce` (RFC 9449 §9).
+    dpop_nonce: Option<String>,
 }
 
 impl std::error::Error for Rejection {}
@@ -123,6 +192,9 @@ impl From<Reason> for Rejection {
         Self {
             reason,
             realm: None,
+            scheme: Scheme::Bearer,
+            dpop: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -133,6 +205,25 @@ impl Rejection {
         self
     }
 
+    /// The challenges: the error under `scheme` (the request's), and both schemes listed
+    /// when `dpop` is accepted.
+    pub(crate) fn with_challenge(mut self, scheme: Scheme, dpop: bool) -> Self {
+        self.scheme = if dpop { scheme } else { Scheme::Bearer };
+        self.dpop = dpop;
+        self
+    }
+
+    pub(crate) fn with_nonce(mut self, nonce: Option<String>) -> Self {
+        self.dpop_nonce = nonce;
+        self
+    }
+
+    /// The `DPoP-Nonce` header value to send with the refusal (RFC 9449 §9), when the
+    /// verifier requires nonces and the proof lacked the current one.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
+    }
+
     pub fn reason(&self) -> &Reason {
         &self.reason
     }
@@ -141,9 +232,12 @@ impl Rejection {
     pub fn status(&self) -> u16 {
         match &self.reason {
             Reason::InvalidRequest(_) => 400,
-            Reason::MissingToken | Reason::InvalidToken(_) | Reason::SchemeNotSupported(_) => 401,
+            Reason::MissingToken
+            | Reason::InvalidToken(_)
+            | Reason::SchemeNotSupported(_)
+            | Reason::InvalidDpopProof(_) => 401,
             Reason::InsufficientScope(_) => 403,
-            Reason::IssuerUnavailable(_) => 503,
+            Reason::IssuerUnavailable(_) | Reason::ReplayCacheUnavailable(_) => 503,
         }
     }
 
@@ -155,7 +249,11 @@ impl Rejection {
             Reason::InvalidRequest(_) => Some("invalid_request"),
             Reason::InvalidToken(_) | Reason::SchemeNotSupported(_) => Some("invalid_token"),
             Reason::InsufficientScope(_) => Some("insufficient_scope"),
-            Reason::IssuerUnavailable(_) => Some("temporarily_unavailable"),
+            Reason::InvalidDpopProof(ProofProblem::Nonce) => Some("use_dpop_nonce"),
+            Reason::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            Reason::IssuerUnavailable(_) | Reason::ReplayCacheUnavailable(_) => {
+                Some("temporarily_unavailable")
+            }
         }
     }
 
@@ -169,26 +267,29 @@ impl Rejection {
                 Some("The access token does not grant the scope this resource requires")
             }
             Reason::SchemeNotSupported(Scheme::DPoP) => {
-                Some("DPoP-bound access tokens (RFC 9449) are not accepted here yet")
+                Some("DPoP-bound access tokens (RFC 9449) are not accepted here")
             }
             Reason::SchemeNotSupported(Scheme::Bearer) => None,
-            Reason::IssuerUnavailable(_) => {
+            Reason::InvalidDpopProof(problem) => Some(problem.description()),
+            Reason::IssuerUnavailable(_) | Reason::ReplayCacheUnavailable(_) => {
                 Some("The access token cannot be checked now; try again later")
             }
         }
     }
 
-    /// The `WWW-Authenticate` value (RFC 6750 §3), e.g.
-    /// `Bearer realm="api", error="insufficient_scope", error_description="...", scope="read"`;
+    /// The `WWW-Authenticate` value (RFC 6750 §3, RFC 9449 §7.1), e.g.
+    /// `Bearer realm="api", error="insufficient_scope", error_description="...", scope="read"`,
+    /// or with DPoP accepted `DPoP error="invalid_dpop_proof", …, algs="ES256 …", Bearer`:
+    /// the error under the request's scheme, first, then the other scheme's bare challenge.
     /// `None` for a 503, which is about the issuer, not the request's credentials.
     pub fn www_authenticate(&self) -> Option<String> {
-        if matches!(self.reason, Reason::IssuerUnavailable(_)) {
+        if matches!(
+            self.reason,
+            Reason::IssuerUnavailable(_) | Reason::ReplayCacheUnavailable(_)
+        ) {
             return None;
         }
         let mut params: Vec<(&str, String)> = Vec::new();
-        if let Some(realm) = &self.realm {
-            params.push(("realm", realm.to_string()));
-        }
         if let Some(code) = self.error_code() {
             params.push(("error", code.to_owned()));
         }
@@ -198,15 +299,36 @@ impl Rejection {
         if let Reason::InsufficientScope(scopes) = &self.reason {
             params.push(("scope", scopes.join(" ")));
         }
-        let params: Vec<String> = params
+        let mut challenges = vec![self.challenge(self.scheme, params)];
+        if self.dpop {
+            let other = match self.scheme {
+                Scheme::Bearer => Scheme::DPoP,
+                Scheme::DPoP => Scheme::Bearer,
+            };
+            challenges.push(self.challenge(other, Vec::new()));
+        }
+        Some(challenges.join(", "))
+    }
+
+    /// One challenge: the realm, `params`, and for DPoP its `algs`.
+    fn challenge(&self, scheme: Scheme, params: Vec<(&str, String)>) -> String {
+        let mut all: Vec<(&str, String)> = Vec::new();
+        if let Some(realm) = &self.realm {
+            all.push(("realm", realm.to_string()));
+        }
+        all.extend(params);
+        if scheme == Scheme::DPoP {
+            all.push(("algs", crate::dpop::ALGS.to_owned()));
+        }
+        let all: Vec<String> = all
             .iter()
             .map(|(name, value)| format!("{name}=\"{}\"", quoted(value)))
             .collect();
-        Some(if params.is_empty() {
-            "Bearer".to_owned()
+        if all.is_empty() {
+            scheme.to_string()
         } else {
-            format!("Bearer {}", params.join(", "))
-        })
+            format!("{scheme} {}", all.join(", "))
+        }
     }
 
     /// The JSON body of an error response (`{"error": ..., "error_description": ...}`, as
@@ -337,6 +459,65 @@ mod tests {
             !r.body().unwrap().to_string().contains("refused"),
             "no upstream text in the body"
         );
+    }
+
+    #[test]
+    fn with_dpop_accepted_both_challenges_are_listed_the_error_under_the_requests_scheme() {
+        let algs = r#"algs="ES256 EdDSA RS256 PS256""#;
+        let none = rejection(Reason::MissingToken).with_challenge(Scheme::Bearer, true);
+        assert_eq!(
+            none.www_authenticate().unwrap(),
+            format!(r#"Bearer realm="api", DPoP realm="api", {algs}"#)
+        );
+        let proof = Rejection::from(Reason::InvalidDpopProof(ProofProblem::Replayed))
+            .with_challenge(Scheme::DPoP, true);
+        assert_eq!(
+            (proof.status(), proof.error_code()),
+            (401, Some("invalid_dpop_proof"))
+        );
+        assert_eq!(
+            proof.www_authenticate().unwrap(),
+            format!(
+                r#"DPoP error="invalid_dpop_proof", error_description="The DPoP proof was used before", {algs}, Bearer"#
+            )
+        );
+        let binding = Rejection::from(Reason::InvalidToken(TokenProblem::KeyBinding))
+            .with_challenge(Scheme::DPoP, true);
+        assert_eq!(
+            binding.www_authenticate().unwrap(),
+            format!(
+                r#"DPoP error="invalid_token", error_description="The access token is invalid", {algs}, Bearer"#
+            )
+        );
+        let bearer = Rejection::from(Reason::InvalidToken(TokenProblem::SenderConstrained))
+            .with_challenge(Scheme::Bearer, true);
+        assert_eq!(
+            bearer.www_authenticate().unwrap(),
+            format!(
+                r#"Bearer error="invalid_token", error_description="The access token is invalid", DPoP {algs}"#
+            )
+        );
+    }
+
+    #[test]
+    fn with_dpop_off_the_challenge_is_bearer_only() {
+        let r = Rejection::from(Reason::SchemeNotSupported(Scheme::DPoP))
+            .with_challenge(Scheme::DPoP, false);
+        assert!(r
+            .www_authenticate()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\""));
+        assert!(!r.www_authenticate().unwrap().contains("DPoP "));
+    }
+
+    #[test]
+    fn a_failing_replay_cache_is_a_503_without_a_challenge() {
+        let r = Rejection::from(Reason::ReplayCacheUnavailable(crate::ReplayCacheError(
+            "redis down".into(),
+        )))
+        .with_challenge(Scheme::DPoP, true);
+        assert_eq!((r.status(), r.www_authenticate()), (503, None));
+        assert!(!r.body().unwrap().to_string().contains("redis"));
     }
 
     #[test]

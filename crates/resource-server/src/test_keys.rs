@@ -74,6 +74,46 @@ impl TestKey {
         jsonwebtoken::encode(header, claims, &self.encoding).unwrap()
     }
 
+    /// A compact JWS of exactly this header, which need not be one `jsonwebtoken` writes.
+    pub(crate) fn sign_raw(&self, header: &Value, claims: &Value) -> String {
+        let unsigned = compact(header, claims, "");
+        let input = unsigned.trim_end_matches('.');
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, self.alg).unwrap();
+        format!("{input}.{signature}")
+    }
+
+    /// The public JWK without `kid`, `alg` and `use`, as a DPoP client puts it in a proof.
+    pub(crate) fn public_jwk(&self) -> Value {
+        let mut jwk = self.jwk.clone();
+        for member in ["kid", "alg", "use"] {
+            jwk.as_object_mut().unwrap().remove(member);
+        }
+        jwk
+    }
+
+    /// A DPoP proof of this key with these claims.
+    pub(crate) fn proof_with(&self, claims: &Value) -> String {
+        self.sign_raw(&self.proof_header(), claims)
+    }
+
+    /// The header of this key's proofs.
+    pub(crate) fn proof_header(&self) -> Value {
+        json!({ "typ": "dpop+jwt", "alg": self.alg_name(), "jwk": self.public_jwk() })
+    }
+
+    pub(crate) fn alg_name(&self) -> &'static str {
+        match self.alg {
+            Algorithm::EdDSA => "EdDSA",
+            _ => "ES256",
+        }
+    }
+
+    /// The RFC 7638 thumbprint of this key.
+    pub(crate) fn jkt(&self) -> String {
+        crate::jwk_thumbprint(&self.jwk).unwrap()
+    }
+
     pub(crate) fn sign(&self, claims: &Value) -> String {
         self.sign_with(&self.header(), claims)
     }

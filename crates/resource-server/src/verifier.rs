@@ -1,7 +1,8 @@
 //! `Verifier`: the one entry point. It reads what a request presents, picks the check for
-//! the token's shape (a JWT against the JWKS, anything else by introspection) and the
-//! scheme (Bearer now; DPoP is refused until RFC 9449 §7 lands here with grantd's issue
-//! 13), then enforces the required scopes. Cheap to clone: clones share the caches.
+//! the token's shape (a JWT against the JWKS, anything else by introspection), matches the
+//! token's key binding to the scheme (Bearer: none; DPoP, RFC 9449 §7: the proof's key,
+//! after the proof's own checks, and the proof's `jti` not seen before), then enforces the
+//! required scopes. Cheap to clone: clones share the caches.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,10 +13,15 @@ use crate::clock::Clock;
 use crate::config::{IntrospectionCredentials, Settings, VerifierBuilder};
 use crate::credentials::looks_like_jwt;
 use crate::discovery::Discovery;
+use crate::dpop::{self, RequestFacts};
 use crate::introspection::Introspector;
 use crate::jwks::{HttpKeySource, JwksCache};
 use crate::jwt::{self, Expectations};
-use crate::{Authenticated, Credentials, IssuerProblem, Reason, Rejection, Scheme, TokenProblem};
+use crate::replay::ReplayCache;
+use crate::{
+    Authenticated, Credentials, IssuerProblem, ProofProblem, Reason, Rejection, Request, Scheme,
+    TokenProblem,
+};
 
 /// Checks access tokens issued by one issuer for one audience.
 #[derive(Clone)]
@@ -29,6 +35,7 @@ struct Inner {
     discovery: Arc<Discovery>,
     jwks: JwksCache,
     introspector: Option<Introspector>,
+    replay: Arc<dyn ReplayCache>,
 }
 
 /// How often the verifier has asked the issuer (for metrics and tests).
@@ -55,6 +62,7 @@ impl Verifier {
         http: reqwest::Client,
         introspection: Option<IntrospectionCredentials>,
         clock: Arc<dyn Clock>,
+        replay: Arc<dyn ReplayCache>,
     ) -> Self {
         let discovery = Arc::new(Discovery::new(
             &issuer,
@@ -89,6 +97,7 @@ impl Verifier {
                 discovery,
                 jwks,
                 introspector,
+                replay,
             }),
         }
     }
@@ -110,24 +119,61 @@ impl Verifier {
         }
     }
 
-    fn reject(&self, reason: Reason) -> Rejection {
-        Rejection::from(reason).with_realm(self.inner.settings.realm.as_ref())
+    /// The URL a client called for `path_and_query` (as the HTTP framework sees it), from
+    /// the configured [`public_base_url`](crate::VerifierBuilder::public_base_url); `None`
+    /// without one.
+    pub fn public_url(&self, path_and_query: &str) -> Option<String> {
+        let base = self.inner.settings.public_base_url.as_deref()?;
+        let path = path_and_query.strip_prefix('/').unwrap_or(path_and_query);
+        Some(format!("{base}/{path}"))
+    }
+
+    fn reject(&self, reason: Reason, scheme: Scheme) -> Rejection {
+        let settings = &self.inner.settings;
+        // RFC 9449 §9: the refusal for a missing or old nonce hands out the current one.
+        let nonce = match (&reason, &settings.dpop_nonces) {
+            (Reason::InvalidDpopProof(ProofProblem::Nonce), Some(nonces)) => {
+                Some(nonces.current(self.inner.clock.now()))
+            }
+            _ => None,
+        };
+        Rejection::from(reason)
+            .with_realm(settings.realm.as_ref())
+            .with_challenge(scheme, settings.dpop)
+            .with_nonce(nonce)
     }
 
     /// Verifies the token of a request's `Authorization` header values (all of them: two
-    /// are an `invalid_request`) and requires `required_scopes`.
+    /// are an `invalid_request`) and requires `required_scopes`. Without the method and URL
+    /// a DPoP request cannot be checked: use [`Verifier::verify_request`] for those.
     pub async fn verify_authorization<'a>(
         &self,
         authorization: impl IntoIterator<Item = &'a [u8]>,
         required_scopes: &[&str],
     ) -> Result<Authenticated, Rejection> {
-        let credentials =
-            Credentials::from_authorization(authorization).map_err(|r| self.reject(r))?;
-        self.verify(&credentials, required_scopes).await
+        let request = Request::without_url("").authorization(authorization);
+        self.verify_request(&request, required_scopes).await
+    }
+
+    /// Verifies a request, Bearer or DPoP (RFC 9449 §7: its `DPoP` proof for this method
+    /// and URL, signed by the key the token is bound to), and requires `required_scopes`.
+    pub async fn verify_request(
+        &self,
+        request: &Request<'_>,
+        required_scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
+        let credentials = Credentials::from_authorization(request.authorization.iter().copied())
+            .map_err(|r| self.reject(r, Scheme::Bearer))?;
+        let checked = match &credentials {
+            Credentials::Bearer(token) => self.bearer(token).await,
+            Credentials::DPoP { token } => self.dpop(token, request).await,
+        };
+        self.finish(checked, &credentials, required_scopes)
     }
 
     /// Verifies `credentials` and requires `required_scopes` (RFC 6750 §3.1: a bad token is
-    /// `invalid_token` before any scope is looked at).
+    /// `invalid_token` before any scope is looked at). DPoP credentials need the request
+    /// ([`Verifier::verify_request`]); here they are refused for want of a proof.
     pub async fn verify(
         &self,
         credentials: &Credentials,
@@ -135,19 +181,85 @@ impl Verifier {
     ) -> Result<Authenticated, Rejection> {
         let checked = match credentials {
             Credentials::Bearer(token) => self.bearer(token).await,
-            // RFC 9449 §7: the proof, its `ath` and the token's `cnf.jkt` are checked here once
-            // grantd issues DPoP-bound tokens (issue 13); until then such a request is refused,
-            // never taken as a bearer request.
-            Credentials::DPoP { .. } => Err(Reason::SchemeNotSupported(Scheme::DPoP)),
+            Credentials::DPoP { .. } => Err(Reason::InvalidDpopProof(ProofProblem::Missing)),
         };
+        self.finish(checked, credentials, required_scopes)
+    }
+
+    fn finish(
+        &self,
+        checked: Result<Authenticated, Reason>,
+        credentials: &Credentials,
+        required_scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
+        let settings = &self.inner.settings;
         let authenticated = checked
-            .map_err(|r| self.reject(r))?
-            .presented_as(credentials, self.inner.settings.realm.as_ref());
+            .map_err(|r| self.reject(r, credentials.scheme()))?
+            .presented_as(credentials, settings.realm.as_ref(), settings.dpop);
         authenticated.require(required_scopes)?;
         Ok(authenticated)
     }
 
+    /// A bearer token must be bound to nothing (RFC 9449 §7.2).
     async fn bearer(&self, token: &str) -> Result<Authenticated, Reason> {
+        let authenticated = self.token(token).await?;
+        if authenticated.jkt.is_some() || authenticated.other_binding {
+            return Err(Reason::InvalidToken(TokenProblem::SenderConstrained));
+        }
+        Ok(authenticated)
+    }
+
+    /// RFC 9449 §7.1: the proof (cheap, local) first, then the token and its binding to the
+    /// proof's key; the `jti` is recorded last, so that only proofs of a request that
+    /// passed everything else take room in the replay cache.
+    async fn dpop(&self, token: &str, request: &Request<'_>) -> Result<Authenticated, Reason> {
+        let settings = &self.inner.settings;
+        if !settings.dpop {
+            return Err(Reason::SchemeNotSupported(Scheme::DPoP));
+        }
+        let Some(url) = request.url else {
+            tracing::warn!(
+                "a DPoP request without its URL: use verify_request, or set public_base_url \
+                 for the actix extractor"
+            );
+            return Err(Reason::SchemeNotSupported(Scheme::DPoP));
+        };
+        let proof = match request.dpop.as_slice() {
+            [] => return Err(Reason::InvalidDpopProof(ProofProblem::Missing)),
+            [one] => std::str::from_utf8(one)
+                .map_err(|_| Reason::InvalidDpopProof(ProofProblem::Malformed))?
+                .trim(),
+            _ => return Err(Reason::InvalidDpopProof(ProofProblem::Multiple)),
+        };
+        let facts = RequestFacts {
+            method: request.method,
+            url,
+            access_token: token,
+            nonces: settings.dpop_nonces.as_ref(),
+        };
+        let proof = dpop::check_proof(proof, &facts, settings.dpop_window, self.inner.clock.now())
+            .map_err(Reason::InvalidDpopProof)?;
+        let authenticated = self.token(token).await?;
+        if authenticated.other_binding || authenticated.jkt.as_deref() != Some(proof.jkt.as_str()) {
+            return Err(Reason::InvalidToken(TokenProblem::KeyBinding));
+        }
+        let first = self
+            .inner
+            .replay
+            .first_use(proof.replay_key, proof.until, self.inner.clock.now())
+            .await
+            .map_err(|e| {
+                tracing::warn!(problem = %e, "the DPoP replay cache failed");
+                Reason::ReplayCacheUnavailable(e)
+            })?;
+        if !first {
+            return Err(Reason::InvalidDpopProof(ProofProblem::Replayed));
+        }
+        Ok(authenticated)
+    }
+
+    /// The token itself, whatever the scheme: a JWT against the JWKS, else introspection.
+    async fn token(&self, token: &str) -> Result<Authenticated, Reason> {
         if !looks_like_jwt(token) {
             return match &self.inner.introspector {
                 Some(introspector) => introspector.check(token).await,

@@ -46,7 +46,7 @@ fn the_example_api_answers_real_tokens_and_refuses_the_rest() {
     let h = Harness::start(true);
     let read_write = h.token(None);
     let write_only = h.token(Some("write"));
-    let verifier = protected_api::verifier(h.issuer(), None).unwrap();
+    let verifier = protected_api::verifier(h.issuer(), None, "http://127.0.0.1:3000").unwrap();
     actix_web::rt::System::new().block_on(async move {
         let app = actix_test::init_service(
             App::new()
@@ -65,7 +65,7 @@ fn the_example_api_answers_real_tokens_and_refuses_the_rest() {
         let (status, challenge, body) = get!(app, "/hello", &[]);
         assert_eq!(
             (status, challenge.as_deref(), body.as_str()),
-            (401, Some("Bearer"), "")
+            (401, Some(r#"Bearer, DPoP algs="ES256 EdDSA RS256 PS256""#), "")
         );
 
         let (status, challenge, body) = get!(app, "/hello", &[&bearer(&write_only)]);
@@ -81,12 +81,22 @@ fn the_example_api_answers_real_tokens_and_refuses_the_rest() {
         );
         assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
 
+        // grantd's token is a bearer token: as DPoP, without a proof, then with one.
         let dpop = format!("DPoP {read_write}");
         let (status, challenge, _) = get!(app, "/hello", &[&dpop]);
         assert_eq!(status, 401);
-        assert!(challenge
-            .unwrap()
-            .contains("DPoP-bound access tokens (RFC 9449) are not accepted here yet"));
+        assert_eq!(
+            challenge.unwrap(),
+            r#"DPoP error="invalid_dpop_proof", error_description="Exactly one DPoP proof header is required", algs="ES256 EdDSA RS256 PS256", Bearer"#
+        );
+        let proof = crate::dpop::ProofKey::es256().proof("GET", "http://127.0.0.1:3000/hello", &read_write);
+        let req = request("/hello", &[&dpop]).append_header(("DPoP", proof));
+        let (status, challenge, _) = read(actix_test::call_service(&app, req.to_request()).await).await;
+        assert_eq!(status, 401);
+        assert!(
+            challenge.unwrap().starts_with(r#"DPoP error="invalid_token""#),
+            "an unbound token is refused with a good proof"
+        );
 
         let (status, challenge, body) =
             get!(app, "/hello", &[&bearer(&read_write), &bearer(&read_write)]);
@@ -101,7 +111,7 @@ fn the_example_api_takes_opaque_tokens_with_introspection() {
     let h = Harness::start(false);
     let token = h.token(None);
     let rs = Some(("rs".to_owned(), grantd_testkit::fixtures::SECRET.to_owned()));
-    let verifier = protected_api::verifier(h.issuer(), rs).unwrap();
+    let verifier = protected_api::verifier(h.issuer(), rs, "http://127.0.0.1:3000").unwrap();
     actix_web::rt::System::new().block_on(async move {
         let app = actix_test::init_service(
             App::new()
@@ -149,10 +159,13 @@ fn require_scope_guards_a_whole_scope_and_verifies_once() {
         assert_eq!(status, 403);
         assert_eq!(
             challenge.unwrap(),
-            r#"Bearer realm="admin-api", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="write""#
+            r#"Bearer realm="admin-api", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="write", DPoP realm="admin-api", algs="ES256 EdDSA RS256 PS256""#
         );
         let (status, challenge, _) = get!(app, "/admin/who", &[]);
-        assert_eq!((status, challenge.as_deref()), (401, Some(r#"Bearer realm="admin-api""#)));
+        assert_eq!((status, challenge.as_deref()), (
+                401,
+                Some(r#"Bearer realm="admin-api", DPoP realm="admin-api", algs="ES256 EdDSA RS256 PS256""#)
+            ));
     });
     // Two guards and an extractor, one discovery and one JWKS fetch in all.
     let stats = shared.stats();

@@ -61,7 +61,7 @@ fn a_tampered_jwt_is_refused() {
         assert_eq!(refused.status(), 401);
         assert_eq!(
             refused.www_authenticate().unwrap(),
-            r#"Bearer error="invalid_token", error_description="The access token is invalid""#
+            r#"Bearer error="invalid_token", error_description="The access token is invalid", DPoP algs="ES256 EdDSA RS256 PS256""#
         );
     }
     // The same claims signed by a forger's own (ES256) key under grantd's (RS256) kid.
@@ -125,7 +125,7 @@ fn a_token_for_another_audience_or_without_the_scope_is_refused() {
     assert_eq!(refused.status(), 403);
     assert_eq!(
         refused.www_authenticate().unwrap(),
-        r#"Bearer realm="grantd-test", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="read write""#
+        r#"Bearer realm="grantd-test", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="read write", DPoP realm="grantd-test", algs="ES256 EdDSA RS256 PS256""#
     );
 }
 
