@@ -16,6 +16,7 @@ mod bearer;
 mod check_permits;
 mod client_auth;
 mod consent_rules;
+pub mod dpop;
 mod errors;
 pub mod id_token;
 mod introspection;

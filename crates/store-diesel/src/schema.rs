@@ -114,6 +114,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    dpop_jtis (jti_hash) {
+        jti_hash -> Binary,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     signing_keys (kid) {
         kid -> Text,
         algorithm -> Text,

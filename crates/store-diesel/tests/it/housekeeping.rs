@@ -141,6 +141,7 @@ fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
             refresh_tokens: 2,
             authorization_codes: 0,
             auth_failures: 0,
+            dpop_jtis: 0,
         }
     );
     assert!(refresh_exists(db, "live-r2"), "a live token survives");

@@ -1,0 +1,3 @@
+ALTER TABLE grants DROP COLUMN dpop_jkt;
+ALTER TABLE access_tokens DROP COLUMN dpop_jkt;
+DROP TABLE dpop_jtis;
