@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{
-    BcryptHasher, HasherCosts, JoseKeys, JoseVerifier, KeyEncryptionKey, OsTokenMinter, PermitPool,
-    SlowLane, SystemClock,
+    BcryptHasher, HasherCosts, JoseKeys, JoseProofVerifier, JoseVerifier, KeyEncryptionKey,
+    OsTokenMinter, PermitPool, SlowLane, SystemClock,
 };
+use grantd_domain::dpop::DpopProofs;
 use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
     ServerMetadata, UseCases,
@@ -119,8 +120,19 @@ pub fn build_state(
         // Signing keys turn OpenID Connect on: JWKS, userinfo and logout are advertised.
         metadata = metadata.with_openid_connect();
     }
+    // DPoP (RFC 9449) is always accepted; its jtis live in the shared database.
+    let dpop_settings = config.dpop.to_settings();
+    metadata = metadata.with_dpop(&dpop_settings);
+    let dpop = DpopProofs::new(
+        Arc::new(JoseProofVerifier),
+        Arc::new(db.clone()),
+        ports.clock.clone(),
+        dpop_settings,
+        &metadata.issuer,
+    );
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let mut use_cases = UseCases::new(ports, config.token_settings())
+        .with_dpop(dpop)
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization)
         .with_scopes(scopes)

@@ -100,6 +100,7 @@ mod tests {
                     issued_at: NOW - 10,
                     expires_at,
                     revoked_at,
+                    dpop_jkt: None,
                 },
                 grant: s.grant,
             }

@@ -31,6 +31,10 @@ pub enum TokenError {
     /// does not have (RFC 8707 §2 `invalid_target`).
     #[error("invalid_target: {0}")]
     InvalidTarget(String),
+    /// The `DPoP` proof is missing where required, or fails a check of RFC 9449 §4.3
+    /// (`invalid_dpop_proof`, §5).
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
     /// Too many failed attempts for this username: retry after the given number of seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },

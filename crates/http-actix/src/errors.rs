@@ -315,6 +315,8 @@ impl From<TokenError> for OAuthError {
             TokenError::InvalidScope(d) => bad_request("invalid_scope", d),
             // RFC 8707 §2: "HTTP 400 (Bad Request) status code".
             TokenError::InvalidTarget(d) => bad_request("invalid_target", d),
+            // RFC 9449 §5: "invalid_dpop_proof", a 400 like any token-endpoint denial.
+            TokenError::InvalidDpopProof(d) => bad_request("invalid_dpop_proof", d.to_owned()),
             TokenError::TooManyAttempts { retry_after } => Self::too_many_attempts(retry_after),
             TokenError::Busy(e) => e.into(),
             TokenError::Store(e) => e.into(),
@@ -463,6 +465,7 @@ mod tests {
     fn rfc_codes_and_statuses() {
         let cases = [
             (TokenError::InvalidGrant("x"), 400, "invalid_grant"),
+            (TokenError::InvalidDpopProof("x"), 400, "invalid_dpop_proof"),
             (
                 TokenError::UnsupportedGrantType,
                 400,

@@ -162,6 +162,9 @@ pub struct GrantRecord {
     /// behind the code, or the password grant's check; `None` for client credentials and
     /// for grants made before this was recorded.
     pub auth_time: Option<UnixTime>,
+    /// The RFC 7638 thumbprint of the DPoP key that this grant's refresh tokens are bound
+    /// to (RFC 9449 §5: a public client's); `None` = not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A stored refresh token. Its scope is always its grant's scope (RFC 6749 §6).
@@ -217,6 +220,9 @@ pub struct AccessToken {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6);
+    /// `None` = a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 /// An access token together with its grant, as read when it is presented.

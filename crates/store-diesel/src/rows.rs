@@ -201,6 +201,8 @@ pub(crate) struct GrantRow {
     auth_time: Option<i64>,
     /// Space-separated resource URIs (RFC 8707); '' = none.
     resources: String,
+    /// The DPoP key thumbprint the refresh tokens are bound to; NULL = not bound.
+    dpop_jkt: Option<String>,
 }
 
 impl GrantRow {
@@ -223,6 +225,7 @@ impl GrantRow {
             revoked_at: grant.revoked_at,
             auth_time: grant.auth_time,
             resources: grant.resources.to_delimited(),
+            dpop_jkt: grant.dpop_jkt.clone(),
         }
     }
 
@@ -250,6 +253,7 @@ impl GrantRow {
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
             auth_time: self.auth_time,
+            dpop_jkt: self.dpop_jkt,
         })
     }
 }
@@ -325,6 +329,8 @@ pub(crate) struct AccessRow {
     revoked_at: Option<i64>,
     /// Newline-separated audience values; '' = none.
     audience: String,
+    /// The DPoP key thumbprint the token is bound to; NULL = a bearer token.
+    dpop_jkt: Option<String>,
 }
 
 impl AccessRow {
@@ -346,6 +352,7 @@ impl AccessRow {
             expires_at: token.expires_at,
             revoked_at: token.revoked_at,
             audience: token.audience.join("\n"),
+            dpop_jkt: token.dpop_jkt.clone(),
         })
     }
 
@@ -366,6 +373,7 @@ impl AccessRow {
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            dpop_jkt: self.dpop_jkt,
         })
     }
 }

@@ -47,6 +47,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         auth_time -> Nullable<BigInt>,
         resources -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -72,6 +73,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         audience -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

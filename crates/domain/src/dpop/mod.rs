@@ -67,6 +67,8 @@ pub struct DpopProofs {
     replay: Arc<dyn DpopReplayStore>,
     clock: Arc<dyn Clock>,
     settings: DpopSettings,
+    /// The issuer without a trailing slash: our endpoints' URLs, as the metadata names them.
+    issuer: String,
 }
 
 impl DpopProofs {
@@ -75,13 +77,21 @@ impl DpopProofs {
         replay: Arc<dyn DpopReplayStore>,
         clock: Arc<dyn Clock>,
         settings: DpopSettings,
+        issuer: &str,
     ) -> Self {
         Self {
             verifier,
             replay,
             clock,
             settings,
+            issuer: issuer.trim_end_matches('/').to_owned(),
         }
+    }
+
+    /// The URL of our endpoint at `path` (e.g. `/oauth/token`): what a proof's `htu` must
+    /// name (RFC 9449 §4.3 check 9).
+    pub fn endpoint_url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
     }
 
     pub fn settings(&self) -> &DpopSettings {
@@ -165,6 +175,15 @@ impl DpopProofs {
             }
         }
         Ok((jkt, jti, iat))
+    }
+}
+
+/// RFC 9449 §5: whether a refresh of a grant bound to `bound` may go on with a proof of
+/// `presented`. An unbound grant takes any request (with or without a proof).
+pub fn refresh_key_matches(bound: Option<&str>, presented: Option<&Jkt>) -> bool {
+    match bound {
+        None => true,
+        Some(bound) => presented.is_some_and(|p| p.as_str() == bound),
     }
 }
 

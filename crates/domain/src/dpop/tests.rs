@@ -68,6 +68,7 @@ fn checker(
         Arc::new(store),
         Arc::new(clock),
         DpopSettings::default(),
+        "https://as.example/",
     )
 }
 
@@ -221,6 +222,12 @@ fn ath_is_base64url_of_sha256() {
         access_token_hash("abc"),
         "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
     );
+}
+
+#[test]
+fn endpoint_urls_are_the_issuers() {
+    let dpop = checker(Ok(proof()), never_recorded());
+    assert_eq!(dpop.endpoint_url("/oauth/token"), TOKEN_URL);
 }
 
 #[test]

@@ -96,6 +96,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
             expires_at: None,
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         access: AccessToken {
             hash: TokenHash::of(&format!("access {tag}")),
@@ -105,6 +106,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
             issued_at: at,
             expires_at: at + 600,
             revoked_at: None,
+            dpop_jkt: None,
         },
         refresh: Some(NewRefreshToken {
             hash: TokenHash::of(&format!("refresh {tag}")),

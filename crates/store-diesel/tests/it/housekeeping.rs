@@ -61,6 +61,7 @@ fn access(name: &str, grant: &str, expires_at: i64) -> AccessToken {
         issued_at: T0,
         expires_at,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 
@@ -90,6 +91,7 @@ fn grant(db: &Database, id: &str, expires_at: i64, access_exp: i64, refresh_exp:
             expires_at: Some(expires_at),
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         access: access(&format!("{id}-a"), id, access_exp),
         refresh: Some(refresh(&format!("{id}-r"), id, refresh_exp)),
@@ -229,6 +231,7 @@ fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
         auth_time: None,
+        dpop_jkt: None,
     };
     let issuance = Issuance {
         grant: grant_record,

@@ -74,6 +74,7 @@ fn grant(id: &str, resources: ResourceSet) -> GrantRecord {
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 
@@ -86,6 +87,7 @@ fn access(name: &str, grant: &GrantRecord, audience: &[&str], at: i64) -> Access
         issued_at: at,
         expires_at: at + 600,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 

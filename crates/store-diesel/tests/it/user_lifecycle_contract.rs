@@ -90,6 +90,7 @@ fn issuance(grant: &str, owner: &User) -> Issuance {
             expires_at: None,
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         access: AccessToken {
             hash: TokenHash::of(&format!("{grant}-access")),
@@ -99,6 +100,7 @@ fn issuance(grant: &str, owner: &User) -> Issuance {
             issued_at: T0,
             expires_at: T0 + 600,
             revoked_at: None,
+            dpop_jkt: None,
         },
         refresh: None,
     }

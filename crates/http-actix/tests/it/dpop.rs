@@ -1,0 +1,239 @@
+//! DPoP (RFC 9449) over real HTTP, on SQLite and on Postgres, with a real client key: a
+//! proof binds the access token (`token_type: DPoP`, `cnf.jkt` in introspection and in a
+//! JWT) and a public client's refresh tokens; a bound refresh without the key, or with
+//! another, is refused and changes nothing; a bad or replayed proof is
+//! `invalid_dpop_proof`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use grantd_domain::TokenSettings;
+use grantd_ports::Clock as _;
+use grantd_testkit::dpop::DpopKey;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// The token endpoint's URL as the metadata names it (what `htu` must be).
+fn token_url(app: &TestApp) -> String {
+    let (_, metadata) = json(
+        http()
+            .get(app.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .unwrap(),
+    );
+    metadata["token_endpoint"].as_str().unwrap().to_owned()
+}
+
+/// POSTs `body` to the token endpoint with these `DPoP` headers (and Basic credentials).
+fn token_with(
+    app: &TestApp,
+    basic: Option<(&str, &str)>,
+    proofs: &[String],
+    body: &str,
+) -> (u16, Value) {
+    let mut req = http()
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    for proof in proofs {
+        req = req.header("DPoP", proof);
+    }
+    json(req.send().unwrap())
+}
+
+fn proof(app: &TestApp, key: &DpopKey) -> String {
+    key.proof("POST", &token_url(app), app.clock.now(), None)
+}
+
+fn spa_login() -> String {
+    format!("grant_type=password&username=alice&password={PASSWORD}&client_id=spa")
+}
+
+fn spa_refresh(token: &str) -> String {
+    format!("grant_type=refresh_token&refresh_token={token}&client_id=spa")
+}
+
+fn introspect(app: &TestApp, token: &str) -> Value {
+    let resp = post_form(
+        app,
+        "/oauth/introspect",
+        ("rs", SECRET),
+        &format!("token={token}"),
+    );
+    assert_eq!(resp.status(), 200);
+    resp.json().unwrap()
+}
+
+fn is_invalid_dpop_proof((status, body): &(u16, Value)) -> bool {
+    (*status, body["error"].as_str()) == (400, Some("invalid_dpop_proof"))
+}
+
+fn a_proof_binds_the_tokens_and_introspection_shows_the_key(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let key = DpopKey::generate();
+    let (status, body) = token_with(&app, None, &[proof(&app, &key)], &spa_login());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let access = introspect(&app, body["access_token"].as_str().unwrap());
+    assert_eq!(access["token_type"], "DPoP");
+    assert_eq!(access["cnf"], json!({"jkt": key.thumbprint()}));
+    // RFC 9449 §5: a public client's refresh token is bound to the same key.
+    let refresh = introspect(&app, body["refresh_token"].as_str().unwrap());
+    assert_eq!(refresh["cnf"], json!({"jkt": key.thumbprint()}));
+    // Without a proof, nothing is bound.
+    let (_, plain) = token_with(&app, None, &[], &spa_login());
+    assert_eq!(plain["token_type"], "Bearer");
+    let access = introspect(&app, plain["access_token"].as_str().unwrap());
+    assert_eq!(access["token_type"], "Bearer");
+    assert!(access.get("cnf").is_none(), "{access}");
+    // The metadata advertises the algorithms (RFC 9449 §5.1).
+    let (_, metadata) = json(
+        http()
+            .get(app.url("/.well-known/oauth-authorization-server"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        metadata["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "RS256", "PS256"])
+    );
+}
+
+fn a_bound_refresh_needs_the_key_and_a_thief_changes_nothing(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let (key, thief) = (DpopKey::generate(), DpopKey::generate());
+    let (status, body) = token_with(&app, None, &[proof(&app, &key)], &spa_login());
+    assert_eq!(status, 200, "{body}");
+    let r0 = body["refresh_token"].as_str().unwrap().to_owned();
+    for (why, proofs) in [
+        ("without a proof", vec![]),
+        ("with another key", vec![proof(&app, &thief)]),
+    ] {
+        let (status, body) = token_with(&app, None, &proofs, &spa_refresh(&r0));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{why}: {body}"
+        );
+    }
+    // Nothing was consumed or revoked: the holder of the key refreshes as before.
+    let (status, body) = token_with(&app, None, &[proof(&app, &key)], &spa_refresh(&r0));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let r1 = body["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        introspect(&app, r1)["cnf"],
+        json!({"jkt": key.thumbprint()}),
+        "the successor stays bound"
+    );
+}
+
+fn a_confidential_clients_refresh_token_is_not_bound(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let key = DpopKey::generate();
+    let login = format!("grant_type=password&username=alice&password={PASSWORD}");
+    let (status, body) = token_with(&app, Some(("app", SECRET)), &[proof(&app, &key)], &login);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let r0 = body["refresh_token"].as_str().unwrap();
+    assert!(introspect(&app, r0).get("cnf").is_none());
+    // RFC 9449 §5: client authentication guards it; a refresh without a proof is Bearer.
+    let (status, body) = refresh(&app, r0);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+}
+
+fn a_replayed_proof_is_invalid_dpop_proof(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let key = DpopKey::generate();
+    let once = proof(&app, &key);
+    assert_eq!(
+        token_with(&app, None, std::slice::from_ref(&once), &spa_login()).0,
+        200
+    );
+    assert!(is_invalid_dpop_proof(&token_with(
+        &app,
+        None,
+        &[once],
+        &spa_login()
+    )));
+}
+
+fn a_proof_for_another_request_or_time_is_invalid_dpop_proof(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let key = DpopKey::generate();
+    let url = token_url(&app);
+    let now = app.clock.now();
+    let cases = [
+        ("another method", key.proof("GET", &url, now, None)),
+        (
+            "another URL",
+            key.proof(
+                "POST",
+                &url.replace("/oauth/token", "/oauth/revoke"),
+                now,
+                None,
+            ),
+        ),
+        ("too old", key.proof("POST", &url, now - 61, None)),
+        ("from the future", key.proof("POST", &url, now + 61, None)),
+        (
+            "wrong typ",
+            tampered_header(&key.proof("POST", &url, now, None)),
+        ),
+        ("not a JWT", "not-a-jwt".to_owned()),
+    ];
+    for (why, proof) in cases {
+        let answer = token_with(&app, None, &[proof], &spa_login());
+        assert!(is_invalid_dpop_proof(&answer), "{why}: {answer:?}");
+    }
+    let two = [proof(&app, &key), proof(&app, &key)];
+    let answer = token_with(&app, None, &two, &spa_login());
+    assert!(is_invalid_dpop_proof(&answer), "two headers: {answer:?}");
+    // The query and an equivalent spelling of the URL are fine (§4.3).
+    let equivalent = format!("{}?x=1", url.replacen("http://", "HTTP://", 1));
+    let answer = token_with(
+        &app,
+        None,
+        &[key.proof("POST", &equivalent, now, None)],
+        &spa_login(),
+    );
+    assert_eq!(answer.0, 200, "{answer:?}");
+}
+
+/// The proof with its header's `typ` changed (the signature no longer matters: the header
+/// is signed, so this must fail either way).
+fn tampered_header(proof: &str) -> String {
+    let (header, rest) = proof.split_once('.').unwrap();
+    let mut decoded: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    decoded["typ"] = json!("JWT");
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(decoded.to_string()))
+}
+
+fn a_jwt_access_token_names_its_key(backend: Backend) {
+    let app = TestApp::start_jwt(backend, TokenSettings::default());
+    let key = DpopKey::generate();
+    let (status, body) = token_with(&app, None, &[proof(&app, &key)], &spa_login());
+    assert_eq!(status, 200, "{body}");
+    let jwt = body["access_token"].as_str().unwrap();
+    let payload = jwt.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["cnf"], json!({"jkt": key.thumbprint()}));
+    assert_eq!(
+        introspect(&app, jwt)["cnf"],
+        json!({"jkt": key.thumbprint()})
+    );
+}
+
+on_both_backends!(
+    a_proof_binds_the_tokens_and_introspection_shows_the_key,
+    a_bound_refresh_needs_the_key_and_a_thief_changes_nothing,
+    a_confidential_clients_refresh_token_is_not_bound,
+    a_replayed_proof_is_invalid_dpop_proof,
+    a_proof_for_another_request_or_time_is_invalid_dpop_proof,
+    a_jwt_access_token_names_its_key,
+);
