@@ -51,7 +51,7 @@ pub use attempts::AttemptLimits;
 pub use authorize_endpoint::{
     AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, Interaction, SessionClaim,
 };
-pub use bearer::{ActiveToken, BearerCheck, BearerError};
+pub use bearer::{ActiveToken, BearerCheck, BearerError, Presentation};
 pub use check_permits::ChecksBusy;
 pub use client_auth::{
     AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,

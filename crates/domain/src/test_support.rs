@@ -405,23 +405,31 @@ fn test_jwk(x: &str) -> std::collections::BTreeMap<String, String> {
 /// DPoP proofs over doubles: every proof verifies as one for the token endpoint at NOW,
 /// signed by the test key whose `x` is the proof's text, each jti fresh.
 pub fn dpop_proofs() -> crate::dpop::DpopProofs {
+    dpop_proofs_for("POST", "https://as.example/oauth/token", None)
+}
+
+/// As [`dpop_proofs`], every proof for `htm` `htu` with `ath`.
+pub fn dpop_proofs_for(htm: &str, htu: &str, ath: Option<String>) -> crate::dpop::DpopProofs {
+    let (htm, htu) = (htm.to_owned(), htu.to_owned());
     use grantd_ports::{MockDpopReplayStore, MockProofVerifier, ProofAlgorithm, ProofClaims};
     let mut verifier = MockProofVerifier::new();
-    verifier.expect_verify_dpop_proof().returning(|proof, _| {
-        Ok(grantd_ports::VerifiedProof {
-            typ: Some(crate::dpop::DPOP_JWT.to_owned()),
-            algorithm: ProofAlgorithm::Es256,
-            jwk: test_jwk(proof),
-            claims: ProofClaims {
-                jti: Some(format!("jti-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed))),
-                htm: Some("POST".into()),
-                htu: Some("https://as.example/oauth/token".into()),
-                iat: Some(NOW),
-                nonce: None,
-                ath: None,
-            },
-        })
-    });
+    verifier
+        .expect_verify_dpop_proof()
+        .returning(move |proof, _| {
+            Ok(grantd_ports::VerifiedProof {
+                typ: Some(crate::dpop::DPOP_JWT.to_owned()),
+                algorithm: ProofAlgorithm::Es256,
+                jwk: test_jwk(proof),
+                claims: ProofClaims {
+                    jti: Some(format!("jti-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed))),
+                    htm: Some(htm.clone()),
+                    htu: Some(htu.clone()),
+                    iat: Some(NOW),
+                    nonce: None,
+                    ath: ath.clone(),
+                },
+            })
+        });
     let mut replay = MockDpopReplayStore::new();
     replay.expect_record_jti().returning(|_, _, _| Ok(true));
     let mut clock = MockClock::new();

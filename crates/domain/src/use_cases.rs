@@ -182,7 +182,8 @@ impl UseCases {
             AuthorizeEndpoint::new(ports.clone(), authorization, users.clone(), scopes.clone())
                 .with_resources(resources.clone())
                 .with_openid(jwt.is_some());
-        let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()));
+        let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()))
+            .with_dpop(dpop.clone());
         Self {
             token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users, scopes)
                 .with_resources(resources.clone())

@@ -39,6 +39,11 @@ const BEARER_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_token\"
 /// (OpenID Connect Core §5.3), named in the challenge's `scope`.
 const OPENID_SCOPE_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"insufficient_scope\", error_description=\"the access token does not carry the openid scope for a user\", scope=\"openid\"";
 
+/// RFC 9449 §7.1: the DPoP challenges, with the algorithms a proof may use
+/// (`ProofAlgorithm::ALL`, what the metadata advertises).
+const DPOP_TOKEN_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_token\", error_description=\"the access token is invalid, or not presented with its DPoP key\"";
+const DPOP_PROOF_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is missing or invalid\"";
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: &'a str,
@@ -83,6 +88,25 @@ impl OAuthError {
             "the access token is missing, invalid, expired or revoked",
         );
         e.www_authenticate = Some(BEARER_CHALLENGE);
+        e
+    }
+
+    /// RFC 9449 §7.1: 401 `invalid_token` with the DPoP challenge: a bound token shown as
+    /// Bearer or with another key, or an unbound one under the DPoP scheme.
+    pub fn invalid_dpop_token() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid, or not presented with its DPoP key",
+        );
+        e.www_authenticate = Some(DPOP_TOKEN_CHALLENGE);
+        e
+    }
+
+    /// RFC 9449 §7.1: 401 `invalid_dpop_proof` at a resource.
+    pub fn invalid_resource_dpop_proof(description: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_dpop_proof", description);
+        e.www_authenticate = Some(DPOP_PROOF_CHALLENGE);
         e
     }
 
@@ -358,6 +382,8 @@ impl From<BearerError> for OAuthError {
     fn from(e: BearerError) -> Self {
         match e {
             BearerError::InvalidToken => Self::invalid_token(),
+            BearerError::InvalidDpopToken => Self::invalid_dpop_token(),
+            BearerError::InvalidDpopProof(d) => Self::invalid_resource_dpop_proof(d),
             BearerError::Store(e) => e.into(),
         }
     }
@@ -368,6 +394,8 @@ impl From<UserinfoError> for OAuthError {
     fn from(e: UserinfoError) -> Self {
         match e {
             UserinfoError::InvalidToken => Self::invalid_token(),
+            UserinfoError::InvalidDpopToken => Self::invalid_dpop_token(),
+            UserinfoError::InvalidDpopProof(d) => Self::invalid_resource_dpop_proof(d),
             UserinfoError::InsufficientScope => Self::insufficient_openid_scope(),
             UserinfoError::Store(e) => e.into(),
         }
@@ -517,6 +545,21 @@ mod tests {
             (403, "unauthorized_client")
         );
         assert_eq!(wire(BearerError::InvalidToken), (401, "invalid_token"));
+        // RFC 9449 §7.1: DPoP refusals challenge with the DPoP scheme and its algorithms.
+        for (e, code) in [
+            (BearerError::InvalidDpopToken, "invalid_token"),
+            (BearerError::InvalidDpopProof("x"), "invalid_dpop_proof"),
+        ] {
+            let e = OAuthError::from(e);
+            assert_eq!((e.status().as_u16(), e.code()), (401, code));
+            assert!(e.www_authenticate.is_some_and(
+                |c| c.starts_with("DPoP algs=") && c.contains(&format!("error=\"{code}\""))
+            ));
+        }
+        assert_eq!(
+            wire(UserinfoError::InvalidDpopToken),
+            (401, "invalid_token")
+        );
         assert_eq!(wire(UserinfoError::InvalidToken), (401, "invalid_token"));
         assert_eq!(
             wire(UserinfoError::InsufficientScope),

@@ -229,6 +229,105 @@ fn a_jwt_access_token_names_its_key(backend: Backend) {
     );
 }
 
+/// `GET path` with `Authorization: {scheme} {token}` and these `DPoP` headers.
+fn resource(
+    app: &TestApp,
+    path: &str,
+    scheme: &str,
+    token: &str,
+    proofs: &[String],
+) -> (u16, String, Value) {
+    let mut req = http()
+        .get(app.url(path))
+        .header("authorization", format!("{scheme} {token}"));
+    for proof in proofs {
+        req = req.header("DPoP", proof);
+    }
+    let resp = req.send().unwrap();
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let status = resp.status().as_u16();
+    let body = resp.json().unwrap_or(Value::Null);
+    (status, challenge, body)
+}
+
+/// The URL of `path` under the issuer (what a resource's `htu` must be).
+fn issuer_url(app: &TestApp, path: &str) -> String {
+    token_url(app).replace("/oauth/token", path)
+}
+
+fn a_bound_access_token_works_only_with_its_key_at_the_resources(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let (key, thief) = (DpopKey::generate(), DpopKey::generate());
+    crate::userinfo::add_oidc_client(&app);
+    let login = format!("grant_type=password&username=alice&password={PASSWORD}&scope=openid");
+    let (status, body) = token_with(&app, Some(("oidc", SECRET)), &[proof(&app, &key)], &login);
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    let now = app.clock.now();
+    for path in ["/api/me", "/oauth/userinfo"] {
+        let url = issuer_url(&app, path);
+        let good = key.proof("GET", &url, now, Some(&access));
+        let (status, _, body) = resource(&app, path, "DPoP", &access, &[good]);
+        assert_eq!(status, 200, "{path}: {body}");
+        // As a bearer token: refused, with the DPoP challenge (RFC 9449 §7.2).
+        let (status, challenge, _) = resource(&app, path, "Bearer", &access, &[]);
+        assert_eq!(status, 401, "{path} as Bearer");
+        assert!(
+            challenge.starts_with("DPoP ")
+                && challenge.contains("error=\"invalid_token\"")
+                && challenge.contains("algs="),
+            "{path}: {challenge}"
+        );
+        let refused = [
+            ("another key", thief.proof("GET", &url, now, Some(&access))),
+            (
+                "another token's ath",
+                key.proof("GET", &url, now, Some("gat_other")),
+            ),
+            (
+                "another method",
+                key.proof("POST", &url, now, Some(&access)),
+            ),
+            (
+                "the token endpoint's htu",
+                key.proof("GET", &token_url(&app), now, Some(&access)),
+            ),
+        ];
+        for (why, proof) in refused {
+            let (status, challenge, body) = resource(&app, path, "DPoP", &access, &[proof]);
+            assert_eq!(status, 401, "{path}, {why}: {body}");
+            assert!(challenge.starts_with("DPoP "), "{path}, {why}: {challenge}");
+        }
+        let (status, challenge, _) = resource(&app, path, "DPoP", &access, &[]);
+        assert_eq!(status, 401, "{path} without a proof");
+        assert!(challenge.contains("invalid_dpop_proof"), "{challenge}");
+        // A proof is accepted once.
+        let once = key.proof("GET", &url, now, Some(&access));
+        assert_eq!(
+            resource(&app, path, "DPoP", &access, std::slice::from_ref(&once)).0,
+            200
+        );
+        assert_eq!(
+            resource(&app, path, "DPoP", &access, &[once]).0,
+            401,
+            "{path}: replay"
+        );
+    }
+    // The holder keeps its token: nothing was revoked by the refusals.
+    let good = key.proof("GET", &issuer_url(&app, "/api/me"), now, Some(&access));
+    assert_eq!(resource(&app, "/api/me", "DPoP", &access, &[good]).0, 200);
+    // An unbound token stays a bearer token.
+    let (_, plain) = token_with(&app, None, &[], &spa_login());
+    let plain = plain["access_token"].as_str().unwrap();
+    assert_eq!(me(&app, plain).status(), 200);
+    let proof = key.proof("GET", &issuer_url(&app, "/api/me"), now, Some(plain));
+    assert_eq!(resource(&app, "/api/me", "DPoP", plain, &[proof]).0, 401);
+}
+
 on_both_backends!(
     a_proof_binds_the_tokens_and_introspection_shows_the_key,
     a_bound_refresh_needs_the_key_and_a_thief_changes_nothing,
@@ -236,4 +335,5 @@ on_both_backends!(
     a_replayed_proof_is_invalid_dpop_proof,
     a_proof_for_another_request_or_time_is_invalid_dpop_proof,
     a_jwt_access_token_names_its_key,
+    a_bound_access_token_works_only_with_its_key_at_the_resources,
 );
