@@ -366,6 +366,7 @@ mod tests {
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
                 access_token_format: None,
+                require_dpop: false,
             },
         )
         .unwrap();
@@ -454,6 +455,7 @@ mod tests {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,
+            require_dpop: false,
         };
         create_client(&ports, &registry, new("old", "read legacy")).unwrap();
         create_client(&ports, &registry, new("fine", "read")).unwrap();

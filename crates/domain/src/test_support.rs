@@ -255,6 +255,7 @@ pub fn client(id: &str, confidential: bool) -> Client {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: 0,
+        require_dpop: false,
     }
 }
 

@@ -72,6 +72,9 @@ pub struct Client {
     /// The format of this client's access tokens; `None` = the global setting.
     pub access_token_format: Option<AccessTokenFormat>,
     pub created_at: UnixTime,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must
+    /// carry a DPoP proof.
+    pub require_dpop: bool,
 }
 
 /// Opaque access tokens, or RFC 9068 JWTs.

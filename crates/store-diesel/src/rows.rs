@@ -40,6 +40,8 @@ pub(crate) struct ClientRow {
     access_token_format: Option<String>,
     /// Newline-separated, like `redirect_uris`.
     post_logout_redirect_uris: String,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
+    require_dpop: bool,
 }
 
 /// Newline-joined URIs; refused if one is empty or holds a line break.
@@ -79,6 +81,7 @@ impl ClientRow {
             scopes: client.scopes.to_delimited(),
             redirect_uris: join_uris(&client.redirect_uris)?,
             can_introspect: client.can_introspect,
+            require_dpop: client.require_dpop,
             access_token_lifetime: client.lifetimes.access_token,
             refresh_token_lifetime: client.lifetimes.refresh_token,
             refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
@@ -133,6 +136,7 @@ impl ClientRow {
                 })
                 .transpose()?,
             created_at: self.created_at,
+            require_dpop: self.require_dpop,
         })
     }
 }

@@ -18,6 +18,7 @@ diesel::table! {
         default_scopes -> Nullable<Text>,
         access_token_format -> Nullable<Text>,
         post_logout_redirect_uris -> Text,
+        require_dpop -> Bool,
     }
 }
 

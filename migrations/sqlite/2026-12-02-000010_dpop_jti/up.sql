@@ -11,3 +11,6 @@ CREATE INDEX dpop_jtis_expires_at_idx ON dpop_jtis (expires_at);
 -- public client's grant binds its refresh tokens to (§5); NULL = not bound (Bearer).
 ALTER TABLE access_tokens ADD COLUMN dpop_jkt TEXT;
 ALTER TABLE grants ADD COLUMN dpop_jkt TEXT;
+-- RFC 9449 §5.2 dpop_bound_access_tokens (`client create --require-dpop`): the client's
+-- token requests without a DPoP proof are refused.
+ALTER TABLE clients ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0 CHECK (require_dpop IN (0, 1));

@@ -229,6 +229,12 @@ impl TokenEndpoint {
         // RFC 9449 §5: a proof, when sent, is checked before any grant runs; its key binds
         // what this request issues.
         let bound_to = match (&request.dpop_proof, &self.dpop) {
+            // RFC 9449 §5.2: `dpop_bound_access_tokens` clients must always send one.
+            (None, _) if client.require_dpop => {
+                return Err(TokenError::InvalidDpopProof(
+                    "this client must send a DPoP proof",
+                ))
+            }
             (None, _) => None,
             (Some(_), None) => {
                 return Err(TokenError::InvalidDpopProof("DPoP is not available here"))
@@ -537,6 +543,30 @@ mod tests {
             };
             assert_eq!(token.respond(&request).unwrap().token_type(), "DPoP");
         }
+    }
+
+    #[test]
+    fn a_client_that_requires_dpop_is_refused_without_a_proof() {
+        let mut d = Doubles::new().with_user(false);
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(|_| {
+            let mut c = client("app", true);
+            c.require_dpop = true;
+            Ok(Some(c))
+        });
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_dpop(dpop_proofs())
+            .token;
+        let without = password_request(basic("app", SECRET), "alice", PASSWORD, None);
+        let err = token.respond(&without).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidDpopProof(_)), "{err:?}");
+        let with = crate::TokenRequest {
+            dpop_proof: Some("eA".into()),
+            ..without
+        };
+        assert_eq!(token.respond(&with).unwrap().token_type(), "DPoP");
     }
 
     #[test]

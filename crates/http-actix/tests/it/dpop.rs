@@ -328,6 +328,27 @@ fn a_bound_access_token_works_only_with_its_key_at_the_resources(backend: Backen
     assert_eq!(resource(&app, "/api/me", "DPoP", plain, &[proof]).0, 401);
 }
 
+fn a_client_that_requires_dpop_is_refused_without_a_proof(backend: Backend) {
+    let app = TestApp::start(backend, TokenSettings::default());
+    let mut client = grantd_ports::ClientStore::find_client(
+        &app.db,
+        &grantd_ports::ClientId::parse("spa").unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    client.id = grantd_ports::ClientId::parse("spa-dpop").unwrap();
+    client.require_dpop = true;
+    grantd_ports::ClientStore::insert_client(&app.db, &client).unwrap();
+    let login =
+        format!("grant_type=password&username=alice&password={PASSWORD}&client_id=spa-dpop");
+    let answer = token_with(&app, None, &[], &login);
+    assert!(is_invalid_dpop_proof(&answer), "{answer:?}");
+    let key = DpopKey::generate();
+    let (status, body) = token_with(&app, None, &[proof(&app, &key)], &login);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+}
+
 on_both_backends!(
     a_proof_binds_the_tokens_and_introspection_shows_the_key,
     a_bound_refresh_needs_the_key_and_a_thief_changes_nothing,
@@ -336,4 +357,5 @@ on_both_backends!(
     a_proof_for_another_request_or_time_is_invalid_dpop_proof,
     a_jwt_access_token_names_its_key,
     a_bound_access_token_works_only_with_its_key_at_the_resources,
+    a_client_that_requires_dpop_is_refused_without_a_proof,
 );

@@ -43,6 +43,7 @@ fn setup(db: &Database) -> (Client, User) {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: T0,
+        require_dpop: false,
     };
     let user = User {
         id: UserId::parse("u1").unwrap(),

@@ -38,6 +38,7 @@ fn seed(db: &Database) {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: T0,
+        require_dpop: false,
     })
     .unwrap();
     db.insert_user(&User {

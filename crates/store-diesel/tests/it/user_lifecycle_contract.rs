@@ -66,6 +66,7 @@ fn setup(db: &Database) -> (User, User) {
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         created_at: T0,
+        require_dpop: false,
     })
     .unwrap();
     let (alice, bob) = (user("u1", "alice"), user("u2", "bob"));
