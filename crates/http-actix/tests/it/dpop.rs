@@ -227,6 +227,11 @@ fn a_jwt_access_token_names_its_key(backend: Backend) {
         introspect(&app, jwt)["cnf"],
         json!({"jkt": key.thumbprint()})
     );
+    // At the resource, `ath` is the hash of the JWT as presented.
+    let url = issuer_url(&app, "/api/me");
+    let good = key.proof("GET", &url, app.clock.now(), Some(jwt));
+    assert_eq!(resource(&app, "/api/me", "DPoP", jwt, &[good]).0, 200);
+    assert_eq!(resource(&app, "/api/me", "Bearer", jwt, &[]).0, 401);
 }
 
 /// `GET path` with `Authorization: {scheme} {token}` and these `DPoP` headers.
