@@ -11,7 +11,7 @@ use grantd_crypto::{
     BcryptHasher, HasherCosts, JoseKeys, JoseProofVerifier, JoseVerifier, KeyEncryptionKey,
     OsTokenMinter, PermitPool, SlowLane, SystemClock,
 };
-use grantd_domain::dpop::DpopProofs;
+use grantd_domain::dpop::{DpopProofs, NonceKey};
 use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
     ServerMetadata, UseCases,
@@ -121,7 +121,10 @@ pub fn build_state(
         metadata = metadata.with_openid_connect();
     }
     // DPoP (RFC 9449) is always accepted; its jtis live in the shared database.
-    let dpop_settings = config.dpop.to_settings();
+    let mut dpop_settings = config.dpop.to_settings();
+    if config.dpop.require_nonce {
+        dpop_settings.nonces = Some(dpop_nonce_key(config)?);
+    }
     metadata = metadata.with_dpop(&dpop_settings);
     let dpop = DpopProofs::new(
         Arc::new(JoseProofVerifier),
@@ -281,6 +284,29 @@ pub fn warn_unregistered_scopes(
         }
     }
     found
+}
+
+/// The DPoP nonce key (RFC 9449 §8): derived from `authorization.session_key`, which every
+/// instance shares, so any instance accepts any instance's nonce; without one, a random
+/// key for this process.
+fn dpop_nonce_key(config: &Config) -> anyhow::Result<NonceKey> {
+    let secret = match config.authorization.session_key_bytes().map_err(|reason| {
+        anyhow::anyhow!("invalid configuration: authorization.session_key: {reason}")
+    })? {
+        Some(bytes) => bytes,
+        None => {
+            tracing::warn!(
+                "dpop.require_nonce without authorization.session_key: nonces are made under a \
+                 random key for this process, and other instances refuse them"
+            );
+            let secret = grantd_ports::TokenMinter::mint(
+                &grantd_crypto::OsTokenMinter,
+                grantd_ports::TokenKind::ClientSecret,
+            );
+            secret.expose().as_bytes().to_vec()
+        }
+    };
+    Ok(NonceKey::derive(&secret))
 }
 
 /// The login pages' session settings. Without `authorization.session_key`, a random key

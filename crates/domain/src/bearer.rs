@@ -34,6 +34,9 @@ pub enum BearerError {
     /// The DPoP proof is missing or fails a check of RFC 9449 §4.3 (`invalid_dpop_proof`).
     #[error("invalid_dpop_proof: {0}")]
     InvalidDpopProof(&'static str),
+    /// RFC 9449 §9: the proof needs the server's current nonce, which is this.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -158,6 +161,7 @@ impl BearerCheck {
         };
         let jkt = dpop.check(proof, &context).map_err(|e| match e {
             DpopError::Invalid(why) => BearerError::InvalidDpopProof(why),
+            DpopError::UseNonce(nonce) => BearerError::UseDpopNonce(nonce),
             DpopError::Store(e) => BearerError::Store(e),
         })?;
         if jkt.as_str() != bound {

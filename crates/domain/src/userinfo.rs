@@ -59,6 +59,9 @@ pub enum UserinfoError {
     /// As [`BearerError::InvalidDpopProof`].
     #[error("invalid_dpop_proof: {0}")]
     InvalidDpopProof(&'static str),
+    /// As [`BearerError::UseDpopNonce`].
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -69,6 +72,7 @@ impl From<BearerError> for UserinfoError {
             BearerError::InvalidToken => Self::InvalidToken,
             BearerError::InvalidDpopToken => Self::InvalidDpopToken,
             BearerError::InvalidDpopProof(why) => Self::InvalidDpopProof(why),
+            BearerError::UseDpopNonce(nonce) => Self::UseDpopNonce(nonce),
             BearerError::Store(e) => Self::Store(e),
         }
     }

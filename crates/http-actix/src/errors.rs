@@ -42,6 +42,7 @@ const OPENID_SCOPE_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"insuffici
 /// RFC 9449 §7.1: the DPoP challenges, with the algorithms a proof may use
 /// (`ProofAlgorithm::ALL`, what the metadata advertises).
 const DPOP_TOKEN_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_token\", error_description=\"the access token is invalid, or not presented with its DPoP key\"";
+const DPOP_NONCE_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"use_dpop_nonce\", error_description=\"send the DPoP proof again with the nonce in the DPoP-Nonce header\"";
 const DPOP_PROOF_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is missing or invalid\"";
 
 #[derive(Serialize)]
@@ -58,6 +59,8 @@ pub struct OAuthError {
     description: String,
     www_authenticate: Option<&'static str>,
     retry_after: Option<i64>,
+    /// RFC 9449 §8: the `DPoP-Nonce` to retry with.
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -68,6 +71,7 @@ impl OAuthError {
             description: description.into(),
             www_authenticate: None,
             retry_after: None,
+            dpop_nonce: None,
         }
     }
 
@@ -107,6 +111,21 @@ impl OAuthError {
     pub fn invalid_resource_dpop_proof(description: &str) -> Self {
         let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_dpop_proof", description);
         e.www_authenticate = Some(DPOP_PROOF_CHALLENGE);
+        e
+    }
+
+    /// RFC 9449 §8: `use_dpop_nonce` with the nonce to use, 400 at the token endpoint,
+    /// 401 with the DPoP challenge (§9) at a resource.
+    pub fn use_dpop_nonce(nonce: String, at_resource: bool) -> Self {
+        let description = "send the DPoP proof again with the nonce in the DPoP-Nonce header";
+        let mut e = if at_resource {
+            let mut e = Self::new(StatusCode::UNAUTHORIZED, "use_dpop_nonce", description);
+            e.www_authenticate = Some(DPOP_NONCE_CHALLENGE);
+            e
+        } else {
+            Self::new(StatusCode::BAD_REQUEST, "use_dpop_nonce", description)
+        };
+        e.dpop_nonce = Some(nonce);
         e
     }
 
@@ -200,6 +219,9 @@ impl ResponseError for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             ));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            builder.insert_header(("DPoP-Nonce", nonce.clone()));
         }
         if let Some(secs) = self.retry_after {
             builder.insert_header((header::RETRY_AFTER, secs.to_string()));
@@ -341,6 +363,7 @@ impl From<TokenError> for OAuthError {
             TokenError::InvalidTarget(d) => bad_request("invalid_target", d),
             // RFC 9449 §5: "invalid_dpop_proof", a 400 like any token-endpoint denial.
             TokenError::InvalidDpopProof(d) => bad_request("invalid_dpop_proof", d.to_owned()),
+            TokenError::UseDpopNonce(nonce) => Self::use_dpop_nonce(nonce, false),
             TokenError::TooManyAttempts { retry_after } => Self::too_many_attempts(retry_after),
             TokenError::Busy(e) => e.into(),
             TokenError::Store(e) => e.into(),
@@ -384,6 +407,7 @@ impl From<BearerError> for OAuthError {
             BearerError::InvalidToken => Self::invalid_token(),
             BearerError::InvalidDpopToken => Self::invalid_dpop_token(),
             BearerError::InvalidDpopProof(d) => Self::invalid_resource_dpop_proof(d),
+            BearerError::UseDpopNonce(nonce) => Self::use_dpop_nonce(nonce, true),
             BearerError::Store(e) => e.into(),
         }
     }
@@ -396,6 +420,7 @@ impl From<UserinfoError> for OAuthError {
             UserinfoError::InvalidToken => Self::invalid_token(),
             UserinfoError::InvalidDpopToken => Self::invalid_dpop_token(),
             UserinfoError::InvalidDpopProof(d) => Self::invalid_resource_dpop_proof(d),
+            UserinfoError::UseDpopNonce(nonce) => Self::use_dpop_nonce(nonce, true),
             UserinfoError::InsufficientScope => Self::insufficient_openid_scope(),
             UserinfoError::Store(e) => e.into(),
         }
@@ -560,6 +585,21 @@ mod tests {
             wire(UserinfoError::InvalidDpopToken),
             (401, "invalid_token")
         );
+        // RFC 9449 §8, §9: the nonce travels in DPoP-Nonce, 400 at the token endpoint and
+        // 401 with the DPoP challenge at a resource.
+        let at_token = OAuthError::from(TokenError::UseDpopNonce("n1".into())).error_response();
+        assert_eq!(at_token.status(), 400);
+        assert_eq!(at_token.headers().get("dpop-nonce").unwrap(), "n1");
+        let at_resource = OAuthError::from(BearerError::UseDpopNonce("n2".into())).error_response();
+        assert_eq!(at_resource.status(), 401);
+        assert_eq!(at_resource.headers().get("dpop-nonce").unwrap(), "n2");
+        assert!(at_resource
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("error=\"use_dpop_nonce\""));
         assert_eq!(wire(UserinfoError::InvalidToken), (401, "invalid_token"));
         assert_eq!(
             wire(UserinfoError::InsufficientScope),

@@ -57,9 +57,24 @@ impl DpopKey {
 
     /// A proof for `htm` `htu` at `iat`, with a fresh `jti`, and `ath` for `access_token`.
     pub fn proof(&self, htm: &str, htu: &str, iat: i64, access_token: Option<&str>) -> String {
+        self.proof_with_nonce(htm, htu, iat, access_token, None)
+    }
+
+    /// As [`DpopKey::proof`], with the server's `nonce`.
+    pub fn proof_with_nonce(
+        &self,
+        htm: &str,
+        htu: &str,
+        iat: i64,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> String {
         let mut claims = json!({"jti": fresh_jti(), "htm": htm, "htu": htu, "iat": iat});
         if let Some(token) = access_token {
             claims["ath"] = json!(ath(token));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
         }
         self.sign(&claims)
     }

@@ -16,12 +16,16 @@ const MAX_IAT_WINDOW: i64 = 300;
 pub struct DpopConfig {
     /// Seconds a proof's `iat` may be from now, either way.
     pub iat_window: i64,
+    /// Every proof must carry a server nonce (RFC 9449 §8), made under a key derived from
+    /// `authorization.session_key`.
+    pub require_nonce: bool,
 }
 
 impl Default for DpopConfig {
     fn default() -> Self {
         Self {
             iat_window: DpopSettings::default().iat_window,
+            require_nonce: false,
         }
     }
 }
@@ -38,7 +42,8 @@ impl DpopConfig {
         Ok(())
     }
 
-    /// The domain's view of these settings (every asymmetric algorithm is accepted).
+    /// The domain's view of these settings (every asymmetric algorithm is accepted); the
+    /// nonce key, for `require_nonce`, is the wiring's to add.
     pub fn to_settings(&self) -> DpopSettings {
         DpopSettings {
             iat_window: self.iat_window,
@@ -55,7 +60,10 @@ mod tests {
 
     #[test]
     fn the_iat_window_is_bounded_and_reaches_the_settings() {
-        let with = |secs| DpopConfig { iat_window: secs };
+        let with = |secs| DpopConfig {
+            iat_window: secs,
+            require_nonce: false,
+        };
         assert!(with(0).validate().is_err());
         assert!(with(MAX_IAT_WINDOW + 1).validate().is_err());
         assert_eq!(with(30).validate(), Ok(()));
@@ -64,6 +72,9 @@ mod tests {
             "invalid configuration: dpop.iat_window: must be between 1 and 300 seconds"
         );
         assert_eq!(with(30).to_settings().iat_window, 30);
-        assert_eq!(DpopConfig::default().to_settings(), DpopSettings::default());
+        assert_eq!(
+            DpopConfig::default().to_settings().iat_window,
+            DpopSettings::default().iat_window
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! [`DpopReplayStore`]; every other rule is here.
 
 mod htu;
+mod nonce;
 mod thumbprint;
 
 use std::sync::Arc;
@@ -16,18 +17,21 @@ use grantd_ports::{
 use sha2::{Digest, Sha256};
 
 pub use htu::normalise as normalise_htu;
+pub use nonce::{NonceKey, NONCE_STEP};
 pub use thumbprint::{thumbprint, Jkt, JwkProblem};
 
 /// RFC 9449 §4.2: the proof's `typ`.
 pub const DPOP_JWT: &str = "dpop+jwt";
 
 /// The `[dpop]` settings the checks need.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct DpopSettings {
     /// How far a proof's `iat` may be from now, either way, in seconds (§4.3 check 11, §11.1).
     pub iat_window: i64,
     /// The algorithms a proof may be signed with (`dpop_signing_alg_values_supported`).
     pub algorithms: Vec<ProofAlgorithm>,
+    /// With a key: every proof must carry a nonce made under it (§8, `dpop.require_nonce`).
+    pub nonces: Option<NonceKey>,
 }
 
 impl Default for DpopSettings {
@@ -35,6 +39,7 @@ impl Default for DpopSettings {
         Self {
             iat_window: 60,
             algorithms: ProofAlgorithm::ALL.to_vec(),
+            nonces: None,
         }
     }
 }
@@ -56,6 +61,9 @@ pub struct ProofContext<'a> {
 pub enum DpopError {
     #[error("{0}")]
     Invalid(&'static str),
+    /// §8: the proof lacks a current server nonce; the client must retry with this one.
+    #[error("use_dpop_nonce")]
+    UseNonce(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -165,6 +173,12 @@ impl DpopProofs {
             return Err(DpopError::Invalid(
                 "the DPoP proof's iat is outside the accepted window",
             ));
+        }
+        // §8, check 10: the server's nonce, when it asks for one.
+        if let Some(key) = &self.settings.nonces {
+            if !claims.nonce.as_deref().is_some_and(|n| key.accepts(n, now)) {
+                return Err(DpopError::UseNonce(key.issue(now)));
+            }
         }
         // Check 12: at a resource, ath is the hash of the presented access token.
         if let Some(token) = context.access_token {

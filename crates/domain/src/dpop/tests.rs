@@ -225,6 +225,44 @@ fn ath_is_base64url_of_sha256() {
 }
 
 #[test]
+fn with_nonces_required_a_proof_needs_a_current_one() {
+    let key = NonceKey::new([3; 32]);
+    let with_nonce = |nonce: Option<String>| {
+        let mut p = proof();
+        p.claims.nonce = nonce;
+        let mut verifier = MockProofVerifier::new();
+        verifier
+            .expect_verify_dpop_proof()
+            .returning(move |_, _| Ok(p.clone()));
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(NOW);
+        DpopProofs::new(
+            Arc::new(verifier),
+            Arc::new(replay(Arc::default())),
+            Arc::new(clock),
+            DpopSettings {
+                nonces: Some(key.clone()),
+                ..DpopSettings::default()
+            },
+            "https://as.example",
+        )
+        .check("proof", &AT_TOKEN)
+    };
+    let Err(DpopError::UseNonce(fresh)) = with_nonce(None) else {
+        panic!("a proof without a nonce must be told to use one");
+    };
+    assert!(with_nonce(Some(fresh)).is_ok());
+    assert!(matches!(
+        with_nonce(Some(key.issue(NOW - 2 * NONCE_STEP))),
+        Err(DpopError::UseNonce(_))
+    ));
+    assert!(matches!(
+        with_nonce(Some(NonceKey::new([4; 32]).issue(NOW))),
+        Err(DpopError::UseNonce(_))
+    ));
+}
+
+#[test]
 fn endpoint_urls_are_the_issuers() {
     let dpop = checker(Ok(proof()), never_recorded());
     assert_eq!(dpop.endpoint_url("/oauth/token"), TOKEN_URL);

@@ -448,6 +448,7 @@ pub const TOKEN_PATH: &str = "/oauth/token";
 fn dpop_refused(e: DpopError) -> TokenError {
     match e {
         DpopError::Invalid(why) => TokenError::InvalidDpopProof(why),
+        DpopError::UseNonce(nonce) => TokenError::UseDpopNonce(nonce),
         DpopError::Store(e) => TokenError::Store(e),
     }
 }

@@ -354,6 +354,70 @@ fn a_client_that_requires_dpop_is_refused_without_a_proof(backend: Backend) {
     assert_eq!(body["token_type"], "DPoP");
 }
 
+/// POSTs to the token endpoint with one proof; returns the status, body and `DPoP-Nonce`.
+fn token_with_nonce_header(app: &TestApp, proof: &str, body: &str) -> (u16, Value, Option<String>) {
+    let resp = http()
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("DPoP", proof)
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    let nonce = resp
+        .headers()
+        .get("dpop-nonce")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap(), nonce)
+}
+
+fn the_nonce_dance_when_nonces_are_required(backend: Backend) {
+    let app = TestApp::start_with(backend, TokenSettings::default(), |config| {
+        config.dpop.require_nonce = true;
+    });
+    let key = DpopKey::generate();
+    let url = token_url(&app);
+    let now = app.clock.now();
+    // Without a nonce: use_dpop_nonce, and the nonce to use.
+    let (status, body, nonce) = token_with_nonce_header(&app, &proof(&app, &key), &spa_login());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("use_dpop_nonce")),
+        "{body}"
+    );
+    let nonce = nonce.expect("a DPoP-Nonce header");
+    // With it: tokens.
+    let with = key.proof_with_nonce("POST", &url, now, None, Some(&nonce));
+    let (status, body, _) = token_with_nonce_header(&app, &with, &spa_login());
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    // A made-up nonce is refused the same way.
+    let forged = key.proof_with_nonce("POST", &url, now, None, Some("bm9ub25jZQ"));
+    let (status, body, _) = token_with_nonce_header(&app, &forged, &spa_login());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("use_dpop_nonce"))
+    );
+    // At a resource: 401 with the DPoP challenge and a nonce, then accepted with it.
+    let me_url = issuer_url(&app, "/api/me");
+    let bare = key.proof("GET", &me_url, now, Some(&access));
+    let resp = http()
+        .get(app.url("/api/me"))
+        .header("authorization", format!("DPoP {access}"))
+        .header("DPoP", bare)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.contains("use_dpop_nonce"), "{challenge}");
+    let nonce = resp.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let good = key.proof_with_nonce("GET", &me_url, now, Some(&access), Some(&nonce));
+    assert_eq!(resource(&app, "/api/me", "DPoP", &access, &[good]).0, 200);
+}
+
 on_both_backends!(
     a_proof_binds_the_tokens_and_introspection_shows_the_key,
     a_bound_refresh_needs_the_key_and_a_thief_changes_nothing,
@@ -363,4 +427,5 @@ on_both_backends!(
     a_jwt_access_token_names_its_key,
     a_bound_access_token_works_only_with_its_key_at_the_resources,
     a_client_that_requires_dpop_is_refused_without_a_proof,
+    the_nonce_dance_when_nonces_are_required,
 );
