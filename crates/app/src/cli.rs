@@ -111,6 +111,10 @@ pub struct ClientCreateArgs {
     /// Allow this client to call the introspection endpoint (e.g. a resource server).
     #[arg(long)]
     pub introspect: bool,
+    /// Refuse this client's token requests without a DPoP proof (RFC 9449 §5.2
+    /// `dpop_bound_access_tokens`): every access token it gets is DPoP-bound.
+    #[arg(long)]
+    pub require_dpop: bool,
     /// This client's access token lifetime in seconds (default: tokens.access_token_lifetime).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(1..))]
     pub access_token_lifetime: Option<i64>,
@@ -323,6 +327,25 @@ mod tests {
         );
         assert_eq!(args.scope, "read write");
         assert!(!args.public);
+        assert!(!args.require_dpop);
+        let cli = Cli::try_parse_from([
+            "grantd",
+            "client",
+            "create",
+            "--name",
+            "t",
+            "--require-dpop",
+        ])
+        .unwrap();
+        let Command::Client(ClientCommand::Create(args)) = cli.command else {
+            panic!("wrong command");
+        };
+        assert!(args.require_dpop);
+        assert!(
+            crate::commands::new_client_from_args(&args)
+                .unwrap()
+                .require_dpop
+        );
     }
 
     #[test]

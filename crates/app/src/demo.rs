@@ -54,6 +54,7 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
                 can_introspect: true,
                 lifetimes: Default::default(),
                 access_token_format: None,
+                require_dpop: false,
             },
         )?;
         tracing::info!(client_id = DEMO_CLIENT_ID, "created the demo client");

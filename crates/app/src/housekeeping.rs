@@ -21,6 +21,8 @@ pub struct PruneCounts {
     pub authorization_codes: u64,
     /// Brute-force counters whose window had ended.
     pub auth_failures: u64,
+    /// DPoP proof `jti` records whose window had ended.
+    pub dpop_jtis: u64,
 }
 
 impl From<PruneReport> for PruneCounts {
@@ -31,6 +33,7 @@ impl From<PruneReport> for PruneCounts {
             refresh_tokens: r.refresh_tokens,
             authorization_codes: r.authorization_codes,
             auth_failures: r.auth_failures,
+            dpop_jtis: r.dpop_jtis,
         }
     }
 }
@@ -48,6 +51,7 @@ pub fn prune(
         refresh_tokens = report.refresh_tokens,
         authorization_codes = report.authorization_codes,
         auth_failures = report.auth_failures,
+        dpop_jtis = report.dpop_jtis,
         "pruned expired rows"
     );
     Ok(report.into())
@@ -131,12 +135,13 @@ mod tests {
                     refresh_tokens: 3,
                     authorization_codes: 4,
                     auth_failures: 5,
+                    dpop_jtis: 6,
                 })
             });
         let counts = prune(&store, &clock, 7).unwrap();
         assert_eq!(
             serde_json::to_value(counts).unwrap(),
-            serde_json::json!({"grants": 1, "access_tokens": 2, "refresh_tokens": 3, "authorization_codes": 4, "auth_failures": 5})
+            serde_json::json!({"grants": 1, "access_tokens": 2, "refresh_tokens": 3, "authorization_codes": 4, "auth_failures": 5, "dpop_jtis": 6})
         );
     }
 

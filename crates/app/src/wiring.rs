@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use grantd_crypto::{
-    BcryptHasher, HasherCosts, JoseKeys, JoseVerifier, KeyEncryptionKey, OsTokenMinter, PermitPool,
-    SlowLane, SystemClock,
+    BcryptHasher, HasherCosts, JoseKeys, JoseProofVerifier, JoseVerifier, KeyEncryptionKey,
+    OsTokenMinter, PermitPool, SlowLane, SystemClock,
 };
+use grantd_domain::dpop::{DpopProofs, NonceKey};
 use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
     ServerMetadata, UseCases,
@@ -119,8 +120,22 @@ pub fn build_state(
         // Signing keys turn OpenID Connect on: JWKS, userinfo and logout are advertised.
         metadata = metadata.with_openid_connect();
     }
+    // DPoP (RFC 9449) is always accepted; its jtis live in the shared database.
+    let mut dpop_settings = config.dpop.to_settings();
+    if config.dpop.require_nonce {
+        dpop_settings.nonces = Some(dpop_nonce_key(config)?);
+    }
+    metadata = metadata.with_dpop(&dpop_settings);
+    let dpop = DpopProofs::new(
+        Arc::new(JoseProofVerifier),
+        Arc::new(db.clone()),
+        ports.clock.clone(),
+        dpop_settings,
+        &metadata.issuer,
+    );
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
     let mut use_cases = UseCases::new(ports, config.token_settings())
+        .with_dpop(dpop)
         .with_attempt_limits(config.rate_limit.to_limits())
         .with_authorization_settings(authorization)
         .with_scopes(scopes)
@@ -271,6 +286,29 @@ pub fn warn_unregistered_scopes(
     found
 }
 
+/// The DPoP nonce key (RFC 9449 §8): derived from `authorization.session_key`, which every
+/// instance shares, so any instance accepts any instance's nonce; without one, a random
+/// key for this process.
+fn dpop_nonce_key(config: &Config) -> anyhow::Result<NonceKey> {
+    let secret = match config.authorization.session_key_bytes().map_err(|reason| {
+        anyhow::anyhow!("invalid configuration: authorization.session_key: {reason}")
+    })? {
+        Some(bytes) => bytes,
+        None => {
+            tracing::warn!(
+                "dpop.require_nonce without authorization.session_key: nonces are made under a \
+                 random key for this process, and other instances refuse them"
+            );
+            let secret = grantd_ports::TokenMinter::mint(
+                &grantd_crypto::OsTokenMinter,
+                grantd_ports::TokenKind::ClientSecret,
+            );
+            secret.expose().as_bytes().to_vec()
+        }
+    };
+    Ok(NonceKey::derive(&secret))
+}
+
 /// The login pages' session settings. Without `authorization.session_key`, a random key
 /// per process: logins then do not survive a restart, nor carry over between instances.
 /// An https issuer makes the session cookie `__Host-` and `Secure` (the issuer, not the
@@ -354,6 +392,7 @@ mod tests {
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
                 access_token_format: None,
+                require_dpop: false,
             },
         )
         .unwrap();
@@ -442,6 +481,7 @@ mod tests {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,
+            require_dpop: false,
         };
         create_client(&ports, &registry, new("old", "read legacy")).unwrap();
         create_client(&ports, &registry, new("fine", "read")).unwrap();

@@ -41,6 +41,7 @@ fn claims() -> AccessTokenClaims {
         jti: "gat_n8m0lJ3x0rDk2l6Q7h0k3qFJmH1G9kY0b2l1u3V4w5x".into(),
         scope: "read write".into(),
         auth_time: Some(1_800_000_000),
+        cnf_jkt: None,
     }
 }
 

@@ -242,6 +242,15 @@ struct WireClaims {
     scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// RFC 9449 §6.1 (RFC 7800 §3.1): the DPoP key a bound token is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cnf: Option<WireConfirmation>,
+}
+
+/// RFC 7800 `cnf` with RFC 9449's `jkt` member.
+#[derive(Serialize, Deserialize)]
+struct WireConfirmation {
+    jkt: String,
 }
 
 impl TokenSigner for JoseKeys {
@@ -285,6 +294,7 @@ impl TokenSigner for JoseKeys {
             jti: claims.jti.clone(),
             scope: claims.scope.clone(),
             auth_time: claims.auth_time,
+            cnf: claims.cnf_jkt.clone().map(|jkt| WireConfirmation { jkt }),
         };
         jsonwebtoken::encode(&header, &wire, &encoding)
             .map_err(|e| SignerError::Failed(e.to_string()))
@@ -391,6 +401,7 @@ impl JwtVerifier for JoseVerifier {
             jti: claims.jti,
             scope: claims.scope,
             auth_time: claims.auth_time,
+            cnf_jkt: claims.cnf.map(|c| c.jkt),
         })
     }
 

@@ -36,6 +36,7 @@ fn claims() -> AccessTokenClaims {
         jti: "gat_abc".to_owned(),
         scope: "read write".to_owned(),
         auth_time: None,
+        cnf_jkt: None,
     }
 }
 

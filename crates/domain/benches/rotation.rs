@@ -35,6 +35,7 @@ fn state() -> Option<(RefreshTokenState, ClientId, ScopeSet)> {
             expires_at: Some(1_000_000),
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         successor_used: false,
     };

@@ -38,6 +38,7 @@ fn overview(id: &str) -> GrantOverview {
             revoked_at: None,
             auth_time: Some(NOW - 100),
             resources: Default::default(),
+            dpop_jkt: None,
         },
         client_name: "Web App".into(),
         last_refreshed_at: Some(NOW - 10),

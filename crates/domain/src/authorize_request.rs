@@ -269,6 +269,7 @@ mod tests {
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,
             created_at: 0,
+            require_dpop: false,
         }
     }
 

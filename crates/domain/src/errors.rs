@@ -31,6 +31,14 @@ pub enum TokenError {
     /// does not have (RFC 8707 §2 `invalid_target`).
     #[error("invalid_target: {0}")]
     InvalidTarget(String),
+    /// The `DPoP` proof is missing where required, or fails a check of RFC 9449 §4.3
+    /// (`invalid_dpop_proof`, §5).
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// RFC 9449 §8: the proof needs the server's current nonce, which is this
+    /// (`use_dpop_nonce`, sent back in `DPoP-Nonce`).
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
     /// Too many failed attempts for this username: retry after the given number of seconds.
     #[error("too many failed attempts")]
     TooManyAttempts { retry_after: i64 },

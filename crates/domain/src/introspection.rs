@@ -15,13 +15,17 @@ pub struct Introspection {
     pub scope: ScopeSet,
     pub client_id: ClientId,
     pub subject: Subject,
-    /// "Bearer" for access tokens, "refresh_token" for refresh tokens.
+    /// "Bearer" or "DPoP" (RFC 9449 §6.2) for access tokens, "refresh_token" for refresh
+    /// tokens.
     pub token_type: &'static str,
     pub exp: UnixTime,
     pub iat: UnixTime,
     /// `aud`: an access token's recorded audience, a refresh token's grant's resources
     /// (RFC 8707); empty = none.
     pub aud: Vec<String>,
+    /// `cnf.jkt` (RFC 9449 §6.2): the DPoP key a bound token (an access token, or a
+    /// public client's refresh token) is for.
+    pub cnf_jkt: Option<String>,
 }
 
 /// Why introspection was refused (an inactive token is not an error, §2.3).
@@ -79,10 +83,15 @@ fn lookup(ports: &PortSet, presented: &str) -> Result<Option<Introspection>, Sto
             scope: s.token.scope,
             client_id: s.grant.client_id,
             subject: s.grant.subject,
-            token_type: "Bearer",
+            token_type: if s.token.dpop_jkt.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             exp: s.token.expires_at,
             iat: s.token.issued_at,
             aud: s.token.audience,
+            cnf_jkt: s.token.dpop_jkt,
         }));
     }
     if TokenKind::Refresh.is_well_formed(presented) {
@@ -101,6 +110,7 @@ fn lookup(ports: &PortSet, presented: &str) -> Result<Option<Introspection>, Sto
             exp: s.token.expires_at,
             iat: s.token.issued_at,
             aud: s.grant.resources.to_vec(),
+            cnf_jkt: s.grant.dpop_jkt,
         }));
     }
     Ok(None)

@@ -83,6 +83,7 @@ pub fn access_token_claims(
         jti: jti.expose().to_owned(),
         scope: scope.to_delimited(),
         auth_time,
+        cnf_jkt: None,
     }
 }
 

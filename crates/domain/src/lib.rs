@@ -17,6 +17,7 @@ mod bearer;
 mod check_permits;
 mod client_auth;
 mod consent_rules;
+pub mod dpop;
 mod errors;
 pub mod id_token;
 mod introspection;
@@ -52,7 +53,7 @@ pub use attempts::AttemptLimits;
 pub use authorize_endpoint::{
     AuthorizeEndpoint, AuthorizeFailure, CodeRedirect, Interaction, SessionClaim,
 };
-pub use bearer::{ActiveToken, BearerCheck, BearerError};
+pub use bearer::{ActiveToken, BearerCheck, BearerError, Presentation};
 pub use check_permits::ChecksBusy;
 pub use client_auth::{
     AuthenticateError, ClientAuthError, ClientAuthenticator, ClientCredentials, CredentialSource,

@@ -26,6 +26,8 @@ pub struct ServerMetadata {
     /// keys are configured, as OpenID Connect is then on.
     pub userinfo_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
+    /// RFC 9449 §5.1 `dpop_signing_alg_values_supported`; empty = DPoP off (not listed).
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 /// Discovery §3 `claims_supported`: the claims grantd's id tokens and userinfo can carry.
@@ -108,6 +110,7 @@ impl ServerMetadata {
             jwks_uri: None,
             userinfo_endpoint: None,
             end_session_endpoint: None,
+            dpop_signing_alg_values_supported: Vec::new(),
             issuer,
         }
     }
@@ -115,6 +118,13 @@ impl ServerMetadata {
     /// Advertises the JWKS at `/.well-known/jwks.json` (signing keys are configured).
     pub fn with_jwks(mut self) -> Self {
         self.jwks_uri = Some(format!("{}/.well-known/jwks.json", self.issuer));
+        self
+    }
+
+    /// DPoP proofs are accepted, signed with `settings.algorithms`.
+    pub fn with_dpop(mut self, settings: &crate::dpop::DpopSettings) -> Self {
+        self.dpop_signing_alg_values_supported =
+            settings.algorithms.iter().map(|a| a.as_str()).collect();
         self
     }
 

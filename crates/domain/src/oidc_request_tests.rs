@@ -22,6 +22,7 @@ fn client(public: bool) -> Client {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: 0,
+        require_dpop: false,
     }
 }
 

@@ -96,6 +96,7 @@ fn client_credentials_take_resources_too() {
         source_address: SOURCE,
         resources: vec![FILES.into()],
         arrived_at_ms: NOW_MS,
+        dpop_proof: None,
     };
     use_cases(d).token.respond(&request).unwrap();
     let issuance = issued.lock().unwrap().remove(0);
@@ -360,6 +361,7 @@ fn exchange(resources: &[&str]) -> TokenRequest {
         source_address: SOURCE,
         resources: resources.iter().map(|r| (*r).to_owned()).collect(),
         arrived_at_ms: NOW_MS,
+        dpop_proof: None,
     }
 }
 

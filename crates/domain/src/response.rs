@@ -11,9 +11,17 @@ pub struct TokenResponse {
     pub refresh_token: Option<PlainToken>,
     /// OpenID Connect Core §3.1.3.3: for a grant with `openid` acting for a user.
     pub id_token: Option<PlainToken>,
+    /// The access token is bound to a DPoP key (RFC 9449 §5).
+    pub dpop_bound: bool,
 }
 
 impl TokenResponse {
-    /// RFC 6750: every token we issue is a bearer token.
-    pub const TOKEN_TYPE: &'static str = "Bearer";
+    /// RFC 6750's `Bearer`, or RFC 9449 §5's `DPoP` for a bound access token.
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_bound {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
 }

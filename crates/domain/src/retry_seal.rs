@@ -61,12 +61,13 @@ fn cipher(presented: &PlainToken, salt: &[u8]) -> ChaCha20Poly1305 {
 /// Tokens and scopes never hold a newline, so lines are an unambiguous framing.
 fn encode(r: &TokenResponse) -> String {
     format!(
-        "{}\n{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{}\n{}",
         r.access_token.expose(),
         r.expires_in,
         r.scope.to_delimited(),
         r.refresh_token.as_ref().map_or("", |t| t.expose()),
-        r.id_token.as_ref().map_or("", |t| t.expose())
+        r.id_token.as_ref().map_or("", |t| t.expose()),
+        if r.dpop_bound { "DPoP" } else { "" }
     )
 }
 
@@ -78,12 +79,15 @@ fn decode(s: &str) -> Option<TokenResponse> {
     let refresh = lines.next()?;
     // Records sealed before id tokens existed have four lines.
     let id_token = lines.next().unwrap_or_default();
+    // And those sealed before DPoP have five.
+    let dpop_bound = lines.next() == Some("DPoP");
     Some(TokenResponse {
         access_token: PlainToken::from_presented(access),
         expires_in,
         scope,
         refresh_token: (!refresh.is_empty()).then(|| PlainToken::from_presented(refresh)),
         id_token: (!id_token.is_empty()).then(|| PlainToken::from_presented(id_token)),
+        dpop_bound,
     })
 }
 
@@ -99,6 +103,7 @@ mod tests {
             scope: ScopeSet::parse("read write").unwrap(),
             refresh_token: Some(TokenKind::Refresh.encode(&[2; 32])),
             id_token: Some(PlainToken::from_presented("eyJhbGciOiJFUzI1NiJ9.e30.c2ln")),
+            dpop_bound: true,
         }
     }
 

@@ -44,6 +44,9 @@ pub enum RefreshDenied {
     /// Issued to another client (§6, §10.4). Nothing changes: the presenter cannot prove
     /// it holds this grant, so it must not be able to revoke it either.
     WrongClient,
+    /// The grant's refresh tokens are bound to a DPoP key (RFC 9449 §5) and the request
+    /// showed no proof of it, or one of another key. Nothing changes, as for `WrongClient`.
+    WrongKey,
     /// The grant was revoked (by reuse detection, revocation, or a lifecycle event).
     GrantRevoked,
     /// Consumed by a rotation that this request arrived before: the loser of a race (e.g.
@@ -172,6 +175,7 @@ mod tests {
                 expires_at: Some(NOW + 5000),
                 revoked_at: None,
                 auth_time: None,
+                dpop_jkt: None,
             },
             successor_used: false,
         }

@@ -259,6 +259,7 @@ mod tests {
             can_introspect: false,
             lifetimes: Default::default(),
             created_at: 0,
+            require_dpop: false,
         };
         assert_eq!(
             registry().unregistered_of_client(&client),

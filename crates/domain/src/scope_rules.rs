@@ -135,6 +135,7 @@ mod tests {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
+            require_dpop: false,
         }
     }
 

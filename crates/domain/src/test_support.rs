@@ -255,6 +255,7 @@ pub fn client(id: &str, confidential: bool) -> Client {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: 0,
+        require_dpop: false,
     }
 }
 
@@ -300,6 +301,7 @@ pub fn refresh_state(client_id: &str) -> RefreshTokenState {
             expires_at: Some(NOW + 5000),
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         successor_used: false,
     }
@@ -322,6 +324,7 @@ pub fn access_state(client_id: &str, presented: &PlainToken) -> AccessTokenState
             issued_at: NOW - 1,
             expires_at: NOW + 100,
             revoked_at: None,
+            dpop_jkt: None,
         },
         grant: s.grant,
     }
@@ -344,6 +347,7 @@ pub fn password_request(
         source_address: SOURCE,
         resources: vec![],
         arrived_at_ms: NOW_MS,
+        dpop_proof: None,
     }
 }
 
@@ -362,6 +366,7 @@ pub fn refresh_request(
         source_address: SOURCE,
         resources: vec![],
         arrived_at_ms: NOW_MS,
+        dpop_proof: None,
     }
 }
 
@@ -382,3 +387,61 @@ pub fn limits(n: u32) -> crate::AttemptLimits {
         ..crate::AttemptLimits::default()
     }
 }
+
+/// The RFC 7638 thumbprint of the test key whose `x` is `x` (see [`dpop_proofs`]).
+pub fn test_jkt(x: &str) -> String {
+    crate::dpop::thumbprint(&test_jwk(x))
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+fn test_jwk(x: &str) -> std::collections::BTreeMap<String, String> {
+    [("kty", "EC"), ("crv", "P-256"), ("x", x), ("y", "eQ")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// DPoP proofs over doubles: every proof verifies as one for the token endpoint at NOW,
+/// signed by the test key whose `x` is the proof's text, each jti fresh.
+pub fn dpop_proofs() -> crate::dpop::DpopProofs {
+    dpop_proofs_for("POST", "https://as.example/oauth/token", None)
+}
+
+/// As [`dpop_proofs`], every proof for `htm` `htu` with `ath`.
+pub fn dpop_proofs_for(htm: &str, htu: &str, ath: Option<String>) -> crate::dpop::DpopProofs {
+    let (htm, htu) = (htm.to_owned(), htu.to_owned());
+    use grantd_ports::{MockDpopReplayStore, MockProofVerifier, ProofAlgorithm, ProofClaims};
+    let mut verifier = MockProofVerifier::new();
+    verifier
+        .expect_verify_dpop_proof()
+        .returning(move |proof, _| {
+            Ok(grantd_ports::VerifiedProof {
+                typ: Some(crate::dpop::DPOP_JWT.to_owned()),
+                algorithm: ProofAlgorithm::Es256,
+                jwk: test_jwk(proof),
+                claims: ProofClaims {
+                    jti: Some(format!("jti-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed))),
+                    htm: Some(htm.clone()),
+                    htu: Some(htu.clone()),
+                    iat: Some(NOW),
+                    nonce: None,
+                    ath: ath.clone(),
+                },
+            })
+        });
+    let mut replay = MockDpopReplayStore::new();
+    replay.expect_record_jti().returning(|_, _, _| Ok(true));
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(NOW);
+    crate::dpop::DpopProofs::new(
+        Arc::new(verifier),
+        Arc::new(replay),
+        Arc::new(clock),
+        crate::dpop::DpopSettings::default(),
+        "https://as.example",
+    )
+}
+
+static NEXT_JTI: AtomicU64 = AtomicU64::new(0);

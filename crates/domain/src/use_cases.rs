@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::account::AccountPage;
 use crate::client_auth::ClientAuthenticator;
+use crate::dpop::DpopProofs;
 use crate::jwt_access::{JwtAccessTokens, PresentedTokens};
 use crate::user_auth::UserAuthenticator;
 use crate::{
@@ -54,6 +55,7 @@ struct Parts {
     scopes: Arc<ScopeRegistry>,
     resources: Arc<ResourceRegistry>,
     jwt: Option<JwtAccessTokens>,
+    dpop: Option<DpopProofs>,
 }
 
 impl UseCases {
@@ -71,6 +73,16 @@ impl UseCases {
             scopes: Arc::new(ScopeRegistry::default()),
             resources: Arc::new(ResourceRegistry::default()),
             jwt: None,
+            dpop: None,
+        })
+    }
+
+    /// Accepts DPoP proofs (RFC 9449) at the token endpoint and DPoP-bound tokens at the
+    /// resources.
+    pub fn with_dpop(self, dpop: DpopProofs) -> Self {
+        Self::assemble(Parts {
+            dpop: Some(dpop),
+            ..self.into_parts()
         })
     }
 
@@ -167,17 +179,20 @@ impl UseCases {
             scopes,
             resources,
             jwt,
+            dpop,
         } = parts;
         let authorize =
             AuthorizeEndpoint::new(ports.clone(), authorization, users.clone(), scopes.clone())
                 .with_resources(resources.clone())
                 .with_openid(jwt.is_some());
-        let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()));
+        let bearer = BearerCheck::new(ports.clone(), PresentedTokens::new(jwt.clone()))
+            .with_dpop(dpop.clone());
         let scopes_for_account = scopes.clone();
         Self {
             token: TokenEndpoint::new(ports.clone(), settings, clients.clone(), users, scopes)
                 .with_resources(resources.clone())
-                .with_jwt(jwt.clone()),
+                .with_jwt(jwt.clone())
+                .with_dpop(dpop),
             logout: LogoutEndpoint::new(ports.clone(), authorize.clone(), jwt.clone()),
             account: AccountPage::new(ports.clone(), scopes_for_account),
             authorize,
@@ -198,6 +213,7 @@ impl UseCases {
             users: self.token.users().clone(),
             scopes: self.token.scopes_arc(),
             jwt: self.token.jwt().cloned(),
+            dpop: self.token.dpop().cloned(),
             resources: self.resources,
             clients: self.clients,
             ports: self.ports,

@@ -6,7 +6,7 @@
 
 use grantd_ports::{ScopeSet, StoreError, Subject, User};
 
-use crate::{BearerCheck, BearerError, PortSet};
+use crate::{BearerCheck, BearerError, PortSet, Presentation};
 
 /// The scope that makes a token an OpenID Connect one (Core §3.1.2.1).
 pub const OPENID_SCOPE: &str = "openid";
@@ -53,6 +53,15 @@ pub enum UserinfoError {
     /// client credentials grant): `insufficient_scope`.
     #[error("insufficient_scope")]
     InsufficientScope,
+    /// As [`BearerError::InvalidDpopToken`].
+    #[error("invalid_token (DPoP)")]
+    InvalidDpopToken,
+    /// As [`BearerError::InvalidDpopProof`].
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// As [`BearerError::UseDpopNonce`].
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -61,6 +70,9 @@ impl From<BearerError> for UserinfoError {
     fn from(e: BearerError) -> Self {
         match e {
             BearerError::InvalidToken => Self::InvalidToken,
+            BearerError::InvalidDpopToken => Self::InvalidDpopToken,
+            BearerError::InvalidDpopProof(why) => Self::InvalidDpopProof(why),
+            BearerError::UseDpopNonce(nonce) => Self::UseDpopNonce(nonce),
             BearerError::Store(e) => Self::Store(e),
         }
     }
@@ -80,7 +92,17 @@ impl UserinfoEndpoint {
 
     /// The userinfo of a presented access token (opaque or JWT). Blocking.
     pub fn respond(&self, presented: &str) -> Result<Userinfo, UserinfoError> {
-        let active = self.bearer.check_access_token(presented)?;
+        self.respond_to(presented, Presentation::Bearer)
+    }
+
+    /// As [`UserinfoEndpoint::respond`], for a token presented as `presentation` (a
+    /// DPoP-bound one needs its proof, RFC 9449 §7).
+    pub fn respond_to(
+        &self,
+        presented: &str,
+        presentation: Presentation<'_>,
+    ) -> Result<Userinfo, UserinfoError> {
+        let active = self.bearer.check(presented, presentation)?;
         if !active.scope.contains(OPENID_SCOPE) {
             return Err(UserinfoError::InsufficientScope);
         }

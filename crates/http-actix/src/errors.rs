@@ -39,6 +39,12 @@ const BEARER_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_token\"
 /// (OpenID Connect Core §5.3), named in the challenge's `scope`.
 const OPENID_SCOPE_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"insufficient_scope\", error_description=\"the access token does not carry the openid scope for a user\", scope=\"openid\"";
 
+/// RFC 9449 §7.1: the DPoP challenges, with the algorithms a proof may use
+/// (`ProofAlgorithm::ALL`, what the metadata advertises).
+const DPOP_TOKEN_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_token\", error_description=\"the access token is invalid, or not presented with its DPoP key\"";
+const DPOP_NONCE_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"use_dpop_nonce\", error_description=\"send the DPoP proof again with the nonce in the DPoP-Nonce header\"";
+const DPOP_PROOF_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is missing or invalid\"";
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: &'a str,
@@ -53,6 +59,8 @@ pub struct OAuthError {
     description: String,
     www_authenticate: Option<&'static str>,
     retry_after: Option<i64>,
+    /// RFC 9449 §8: the `DPoP-Nonce` to retry with.
+    dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -63,6 +71,7 @@ impl OAuthError {
             description: description.into(),
             www_authenticate: None,
             retry_after: None,
+            dpop_nonce: None,
         }
     }
 
@@ -83,6 +92,40 @@ impl OAuthError {
             "the access token is missing, invalid, expired or revoked",
         );
         e.www_authenticate = Some(BEARER_CHALLENGE);
+        e
+    }
+
+    /// RFC 9449 §7.1: 401 `invalid_token` with the DPoP challenge: a bound token shown as
+    /// Bearer or with another key, or an unbound one under the DPoP scheme.
+    pub fn invalid_dpop_token() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is invalid, or not presented with its DPoP key",
+        );
+        e.www_authenticate = Some(DPOP_TOKEN_CHALLENGE);
+        e
+    }
+
+    /// RFC 9449 §7.1: 401 `invalid_dpop_proof` at a resource.
+    pub fn invalid_resource_dpop_proof(description: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "invalid_dpop_proof", description);
+        e.www_authenticate = Some(DPOP_PROOF_CHALLENGE);
+        e
+    }
+
+    /// RFC 9449 §8: `use_dpop_nonce` with the nonce to use, 400 at the token endpoint,
+    /// 401 with the DPoP challenge (§9) at a resource.
+    pub fn use_dpop_nonce(nonce: String, at_resource: bool) -> Self {
+        let description = "send the DPoP proof again with the nonce in the DPoP-Nonce header";
+        let mut e = if at_resource {
+            let mut e = Self::new(StatusCode::UNAUTHORIZED, "use_dpop_nonce", description);
+            e.www_authenticate = Some(DPOP_NONCE_CHALLENGE);
+            e
+        } else {
+            Self::new(StatusCode::BAD_REQUEST, "use_dpop_nonce", description)
+        };
+        e.dpop_nonce = Some(nonce);
         e
     }
 
@@ -176,6 +219,9 @@ impl ResponseError for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             ));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            builder.insert_header(("DPoP-Nonce", nonce.clone()));
         }
         if let Some(secs) = self.retry_after {
             builder.insert_header((header::RETRY_AFTER, secs.to_string()));
@@ -315,6 +361,9 @@ impl From<TokenError> for OAuthError {
             TokenError::InvalidScope(d) => bad_request("invalid_scope", d),
             // RFC 8707 §2: "HTTP 400 (Bad Request) status code".
             TokenError::InvalidTarget(d) => bad_request("invalid_target", d),
+            // RFC 9449 §5: "invalid_dpop_proof", a 400 like any token-endpoint denial.
+            TokenError::InvalidDpopProof(d) => bad_request("invalid_dpop_proof", d.to_owned()),
+            TokenError::UseDpopNonce(nonce) => Self::use_dpop_nonce(nonce, false),
             TokenError::TooManyAttempts { retry_after } => Self::too_many_attempts(retry_after),
             TokenError::Busy(e) => e.into(),
             TokenError::Store(e) => e.into(),
@@ -356,6 +405,9 @@ impl From<BearerError> for OAuthError {
     fn from(e: BearerError) -> Self {
         match e {
             BearerError::InvalidToken => Self::invalid_token(),
+            BearerError::InvalidDpopToken => Self::invalid_dpop_token(),
+            BearerError::InvalidDpopProof(d) => Self::invalid_resource_dpop_proof(d),
+            BearerError::UseDpopNonce(nonce) => Self::use_dpop_nonce(nonce, true),
             BearerError::Store(e) => e.into(),
         }
     }
@@ -366,6 +418,9 @@ impl From<UserinfoError> for OAuthError {
     fn from(e: UserinfoError) -> Self {
         match e {
             UserinfoError::InvalidToken => Self::invalid_token(),
+            UserinfoError::InvalidDpopToken => Self::invalid_dpop_token(),
+            UserinfoError::InvalidDpopProof(d) => Self::invalid_resource_dpop_proof(d),
+            UserinfoError::UseDpopNonce(nonce) => Self::use_dpop_nonce(nonce, true),
             UserinfoError::InsufficientScope => Self::insufficient_openid_scope(),
             UserinfoError::Store(e) => e.into(),
         }
@@ -463,6 +518,7 @@ mod tests {
     fn rfc_codes_and_statuses() {
         let cases = [
             (TokenError::InvalidGrant("x"), 400, "invalid_grant"),
+            (TokenError::InvalidDpopProof("x"), 400, "invalid_dpop_proof"),
             (
                 TokenError::UnsupportedGrantType,
                 400,
@@ -514,6 +570,36 @@ mod tests {
             (403, "unauthorized_client")
         );
         assert_eq!(wire(BearerError::InvalidToken), (401, "invalid_token"));
+        // RFC 9449 §7.1: DPoP refusals challenge with the DPoP scheme and its algorithms.
+        for (e, code) in [
+            (BearerError::InvalidDpopToken, "invalid_token"),
+            (BearerError::InvalidDpopProof("x"), "invalid_dpop_proof"),
+        ] {
+            let e = OAuthError::from(e);
+            assert_eq!((e.status().as_u16(), e.code()), (401, code));
+            assert!(e.www_authenticate.is_some_and(
+                |c| c.starts_with("DPoP algs=") && c.contains(&format!("error=\"{code}\""))
+            ));
+        }
+        assert_eq!(
+            wire(UserinfoError::InvalidDpopToken),
+            (401, "invalid_token")
+        );
+        // RFC 9449 §8, §9: the nonce travels in DPoP-Nonce, 400 at the token endpoint and
+        // 401 with the DPoP challenge at a resource.
+        let at_token = OAuthError::from(TokenError::UseDpopNonce("n1".into())).error_response();
+        assert_eq!(at_token.status(), 400);
+        assert_eq!(at_token.headers().get("dpop-nonce").unwrap(), "n1");
+        let at_resource = OAuthError::from(BearerError::UseDpopNonce("n2".into())).error_response();
+        assert_eq!(at_resource.status(), 401);
+        assert_eq!(at_resource.headers().get("dpop-nonce").unwrap(), "n2");
+        assert!(at_resource
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("error=\"use_dpop_nonce\""));
         assert_eq!(wire(UserinfoError::InvalidToken), (401, "invalid_token"));
         assert_eq!(
             wire(UserinfoError::InsufficientScope),

@@ -45,6 +45,10 @@ fn body(found: Option<Introspection>) -> Value {
     if let Some(username) = username {
         v["username"] = Value::String(username);
     }
+    // RFC 9449 §6.2: the key a bound token is for.
+    if let Some(jkt) = &t.cnf_jkt {
+        v["cnf"] = json!({ "jkt": jkt });
+    }
     // RFC 7662 §2.2 `aud`: one audience as a string, several as an array (RFC 7519 §4.1.3).
     match t.aud.as_slice() {
         [] => {}

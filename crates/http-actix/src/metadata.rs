@@ -52,6 +52,12 @@ pub(crate) fn document(m: &ServerMetadata) -> Map<String, Value> {
             put(name, json!(uri));
         }
     }
+    if !m.dpop_signing_alg_values_supported.is_empty() {
+        put(
+            "dpop_signing_alg_values_supported",
+            json!(m.dpop_signing_alg_values_supported),
+        );
+    }
     doc
 }
 

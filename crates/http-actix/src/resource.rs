@@ -5,6 +5,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use grantd_domain::Presentation;
 use grantd_ports::Subject;
 use serde::Serialize;
 
@@ -24,11 +25,15 @@ struct Me {
 }
 
 pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, OAuthError> {
-    let token = bearer_token(&req)?;
+    let presented = presented_token(&req)?;
     let use_cases = state.use_cases.clone();
     let active = state
         .ops
-        .blocking(move || use_cases.bearer.check_access_token(&token))
+        .blocking(move || {
+            use_cases
+                .bearer
+                .check(&presented.token, presented.presentation())
+        })
         .await??;
     let (sub, username) = match active.subject {
         Subject::User { id, username } => (id.to_string(), Some(username.to_string())),
@@ -44,6 +49,66 @@ pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpRes
             exp: active.expires_at,
             iat: active.issued_at,
         }))
+}
+
+/// An access token as the request presented it, with what a DPoP check needs.
+pub(crate) struct PresentedToken {
+    pub token: String,
+    /// With the DPoP scheme: the `DPoP` header (if any), the method and the path.
+    dpop: Option<(Option<String>, String, String)>,
+}
+
+impl PresentedToken {
+    pub fn presentation(&self) -> Presentation<'_> {
+        match &self.dpop {
+            None => Presentation::Bearer,
+            Some((proof, method, path)) => Presentation::Dpop {
+                proof: proof.as_deref(),
+                method,
+                path,
+            },
+        }
+    }
+}
+
+/// RFC 9449 §7.1: `Authorization: DPoP <token>` with (at most) one `DPoP` header, else
+/// RFC 6750's bearer token ([`bearer_token`]).
+pub(crate) fn presented_token(req: &HttpRequest) -> Result<PresentedToken, OAuthError> {
+    let dpop_scheme = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"))
+        .map(|(_, token)| token.trim().to_owned());
+    let Some(token) = dpop_scheme else {
+        return Ok(PresentedToken {
+            token: bearer_token(req)?,
+            dpop: None,
+        });
+    };
+    if token.is_empty() {
+        return Err(OAuthError::invalid_dpop_token());
+    }
+    let mut proofs = req.headers().get_all("dpop");
+    let proof = proofs.next();
+    if proofs.next().is_some() {
+        return Err(OAuthError::invalid_resource_dpop_proof(
+            "send exactly one DPoP header",
+        ));
+    }
+    let proof = proof
+        .map(|p| p.to_str().map(|p| p.trim().to_owned()))
+        .transpose()
+        .map_err(|_| OAuthError::invalid_resource_dpop_proof("the DPoP header is not text"))?;
+    Ok(PresentedToken {
+        token,
+        dpop: Some((
+            proof,
+            req.method().as_str().to_owned(),
+            req.path().to_owned(),
+        )),
+    })
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive. No

@@ -40,6 +40,7 @@ pub async fn token(
         .get(header::AUTHORIZATION)
         .map(HeaderValue::as_bytes);
     let client = client_credentials::extract(authorization, &form)?;
+    let dpop_proof = dpop_header(&req)?;
     let grant = grant_request(&form)?;
     let grant_type = grant.grant_type().as_str();
     req.extensions_mut().insert(GrantTypeLabel(grant_type));
@@ -57,6 +58,7 @@ pub async fn token(
         // RFC 8707 §2: any grant may name the resources the token is for.
         resources: form.all("resource").to_vec(),
         arrived_at_ms,
+        dpop_proof,
     };
     let refused = |e: TokenError| {
         let refused = OAuthError::from(e).for_credentials(source);
@@ -78,6 +80,27 @@ pub async fn token(
         .map_err(refused)?;
     tracing::info!(grant_type, client_id, outcome = "issued", "token issued");
     Ok(success(&response))
+}
+
+/// The `DPoP` header (RFC 9449 §4.1): at most one, as text; two, or one that is not
+/// visible ASCII, is `invalid_dpop_proof` (§4.3 check 1).
+fn dpop_header(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let mut values = req.headers().get_all("dpop");
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let refused = || {
+        OAuthError::from(TokenError::InvalidDpopProof(
+            "send exactly one DPoP header with one proof",
+        ))
+    };
+    if values.next().is_some() {
+        return Err(refused());
+    }
+    first
+        .to_str()
+        .map(|v| Some(v.trim().to_owned()))
+        .map_err(|_| refused())
 }
 
 /// Splits the grant's parameters out of the form; a missing one is `invalid_request`.
@@ -112,7 +135,7 @@ fn success(r: &TokenResponse) -> HttpResponse {
         .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")))
         .json(TokenBody {
             access_token: r.access_token.expose(),
-            token_type: TokenResponse::TOKEN_TYPE,
+            token_type: r.token_type(),
             expires_in: r.expires_in,
             scope: r.scope.to_delimited(),
             refresh_token: r.refresh_token.as_ref().map(|t| t.expose()),

@@ -103,6 +103,8 @@ pub struct AccessTokenClaims {
     pub jti: String,
     pub scope: String,
     pub auth_time: Option<UnixTime>,
+    /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the DPoP key the token is bound to.
+    pub cnf_jkt: Option<String>,
 }
 
 /// The claims of an OpenID Connect id token (Core §2, §3.1.3.6, §5.1). The profile

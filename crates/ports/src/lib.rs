@@ -6,6 +6,7 @@
 //! use the doubles (`#[cfg(test)]` is never on for a dependency).
 
 mod authorization;
+mod dpop;
 mod error;
 mod failures;
 mod ids;
@@ -21,6 +22,9 @@ mod token;
 pub use authorization::{
     AuthorizationCodeRecord, AuthorizationStore, CodeChallenge, CodeChallengeMethod, CodeDecision,
     CodeWrite, Consent, RedeemOutcome,
+};
+pub use dpop::{
+    DpopReplayStore, ProofAlgorithm, ProofClaims, ProofRejected, ProofVerifier, VerifiedProof,
 };
 pub use error::StoreError;
 pub use failures::{FailureCounter, FailureKey, FailureWindow};
@@ -48,6 +52,8 @@ pub use token::{PlainToken, TokenHash, TokenKind};
 
 #[cfg(feature = "mock")]
 pub use authorization::MockAuthorizationStore;
+#[cfg(feature = "mock")]
+pub use dpop::{MockDpopReplayStore, MockProofVerifier};
 #[cfg(feature = "mock")]
 pub use failures::MockFailureCounter;
 #[cfg(feature = "mock")]

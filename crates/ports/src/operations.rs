@@ -46,6 +46,8 @@ pub struct PruneReport {
     pub authorization_codes: u64,
     /// Brute-force counters whose window had ended.
     pub auth_failures: u64,
+    /// DPoP proof `jti` records whose window had ended.
+    pub dpop_jtis: u64,
 }
 
 impl PruneReport {
@@ -55,6 +57,7 @@ impl PruneReport {
             + self.refresh_tokens
             + self.authorization_codes
             + self.auth_failures
+            + self.dpop_jtis
     }
 }
 
@@ -66,7 +69,8 @@ pub trait Housekeeping: Send + Sync + 'static {
     /// access tokens expired before `now`; unconsumed refresh tokens expired before `now`;
     /// grants that have ended (their absolute expiry passed, or no unconsumed refresh token
     /// and no access token of theirs is still unexpired), with every token they own;
-    /// brute-force counters whose window ended at or before `now`.
+    /// brute-force counters whose window ended at or before `now`; DPoP `jti` records that
+    /// expired before `now`.
     ///
     /// A consumed refresh token is never deleted on its own: it is the reuse-detection
     /// record and MUST live until its grant ends. Returns the counts deleted.

@@ -72,6 +72,9 @@ pub struct Client {
     /// The format of this client's access tokens; `None` = the global setting.
     pub access_token_format: Option<AccessTokenFormat>,
     pub created_at: UnixTime,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must
+    /// carry a DPoP proof.
+    pub require_dpop: bool,
 }
 
 /// Opaque access tokens, or RFC 9068 JWTs.
@@ -162,6 +165,9 @@ pub struct GrantRecord {
     /// behind the code, or the password grant's check; `None` for client credentials and
     /// for grants made before this was recorded.
     pub auth_time: Option<UnixTime>,
+    /// The RFC 7638 thumbprint of the DPoP key that this grant's refresh tokens are bound
+    /// to (RFC 9449 §5: a public client's); `None` = not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A live grant of a user as the account page shows it: the grant, its client's name, and
@@ -227,6 +233,9 @@ pub struct AccessToken {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6);
+    /// `None` = a bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
 /// An access token together with its grant, as read when it is presented.

@@ -50,6 +50,10 @@ const AUTHORIZATION_CODES: &str = "DELETE FROM authorization_codes WHERE code_ha
 const AUTH_FAILURES: &str = "DELETE FROM auth_failures WHERE key_hash IN \
      (SELECT key_hash FROM auth_failures WHERE expires_at <= {now} LIMIT {batch})";
 
+/// A proof's `jti` need only be remembered while a proof with that `iat` is acceptable.
+const DPOP_JTIS: &str = "DELETE FROM dpop_jtis WHERE jti_hash IN \
+     (SELECT jti_hash FROM dpop_jtis WHERE expires_at < {now} LIMIT {batch})";
+
 impl Database {
     /// Runs one batched DELETE until a batch comes back short; returns the rows deleted.
     fn delete_in_batches(
@@ -112,12 +116,14 @@ impl Housekeeping for Database {
         let grants = self.prune_grants(now, batch)?;
         let authorization_codes = self.delete_in_batches(AUTHORIZATION_CODES, now, batch)?;
         let auth_failures = self.delete_in_batches(AUTH_FAILURES, now, batch)?;
+        let dpop_jtis = self.delete_in_batches(DPOP_JTIS, now, batch)?;
         let report = PruneReport {
             grants,
             access_tokens,
             refresh_tokens,
             authorization_codes,
             auth_failures,
+            dpop_jtis,
         };
         tracing::debug!(?report, "pruned expired rows");
         Ok(report)

@@ -1,5 +1,5 @@
 //! grantd's storage adapter: the store ports (`ClientStore`, `UserStore`, `TokenStore`,
-//! `AuthorizationStore`, `FailureCounter`) implemented once with diesel and r2d2 for both Postgres
+//! `AuthorizationStore`, `FailureCounter`, `DpopReplayStore`) implemented once with diesel and r2d2 for both Postgres
 //! (production, shared by any number of grantd processes) and SQLite (bundled, the embedded
 //! default), with the embedded migrations of `migrations/postgres` and `migrations/sqlite`.
 //!
@@ -11,6 +11,7 @@
 mod authorization;
 mod clients;
 mod database;
+mod dpop;
 mod errors;
 mod failures;
 mod grant_overview;

@@ -40,6 +40,8 @@ pub(crate) struct ClientRow {
     access_token_format: Option<String>,
     /// Newline-separated, like `redirect_uris`.
     post_logout_redirect_uris: String,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
+    require_dpop: bool,
 }
 
 /// Newline-joined URIs; refused if one is empty or holds a line break.
@@ -79,6 +81,7 @@ impl ClientRow {
             scopes: client.scopes.to_delimited(),
             redirect_uris: join_uris(&client.redirect_uris)?,
             can_introspect: client.can_introspect,
+            require_dpop: client.require_dpop,
             access_token_lifetime: client.lifetimes.access_token,
             refresh_token_lifetime: client.lifetimes.refresh_token,
             refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
@@ -133,6 +136,7 @@ impl ClientRow {
                 })
                 .transpose()?,
             created_at: self.created_at,
+            require_dpop: self.require_dpop,
         })
     }
 }
@@ -201,6 +205,8 @@ pub(crate) struct GrantRow {
     auth_time: Option<i64>,
     /// Space-separated resource URIs (RFC 8707); '' = none.
     resources: String,
+    /// The DPoP key thumbprint the refresh tokens are bound to; NULL = not bound.
+    dpop_jkt: Option<String>,
 }
 
 impl GrantRow {
@@ -227,6 +233,7 @@ impl GrantRow {
             revoked_at: grant.revoked_at,
             auth_time: grant.auth_time,
             resources: grant.resources.to_delimited(),
+            dpop_jkt: grant.dpop_jkt.clone(),
         }
     }
 
@@ -254,6 +261,7 @@ impl GrantRow {
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
             auth_time: self.auth_time,
+            dpop_jkt: self.dpop_jkt,
         })
     }
 }
@@ -329,6 +337,8 @@ pub(crate) struct AccessRow {
     revoked_at: Option<i64>,
     /// Newline-separated audience values; '' = none.
     audience: String,
+    /// The DPoP key thumbprint the token is bound to; NULL = a bearer token.
+    dpop_jkt: Option<String>,
 }
 
 impl AccessRow {
@@ -350,6 +360,7 @@ impl AccessRow {
             expires_at: token.expires_at,
             revoked_at: token.revoked_at,
             audience: token.audience.join("\n"),
+            dpop_jkt: token.dpop_jkt.clone(),
         })
     }
 
@@ -370,6 +381,7 @@ impl AccessRow {
             issued_at: self.issued_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            dpop_jkt: self.dpop_jkt,
         })
     }
 }

@@ -18,6 +18,7 @@ diesel::table! {
         default_scopes -> Nullable<Text>,
         access_token_format -> Nullable<Text>,
         post_logout_redirect_uris -> Text,
+        require_dpop -> Bool,
     }
 }
 
@@ -47,6 +48,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         auth_time -> Nullable<BigInt>,
         resources -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -72,6 +74,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         audience -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -110,6 +113,13 @@ diesel::table! {
         window_start -> BigInt,
         expires_at -> BigInt,
         failures -> BigInt,
+    }
+}
+
+diesel::table! {
+    dpop_jtis (jti_hash) {
+        jti_hash -> Binary,
+        expires_at -> BigInt,
     }
 }
 

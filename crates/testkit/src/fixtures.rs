@@ -41,6 +41,7 @@ fn client(
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: 0,
+        require_dpop: false,
     }
 }
 
@@ -109,5 +110,6 @@ pub fn minimal_client(id: &str) -> Client {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: 0,
+        require_dpop: false,
     }
 }

@@ -6,6 +6,7 @@
 //!   SQLite file per test, and the [`contract!`] macro that runs a suite on both.
 //! - [`own_postgres`]: a PostgreSQL server of the test's own, to stop and start.
 //! - [`clock`]: a clock the test moves.
+//! - [`dpop`]: a DPoP client key that signs proofs.
 //! - [`http`]: blocking HTTP helpers (forms, Basic auth, JSON bodies).
 //! - [`race`]: requests that truly arrive together at the server (the refresh races).
 //! - [`keys`]: the test signing-key encryption key and sealed key rows.
@@ -19,6 +20,7 @@
 pub mod app;
 pub mod clock;
 pub mod database;
+pub mod dpop;
 pub mod fixtures;
 pub mod http;
 pub mod keys;

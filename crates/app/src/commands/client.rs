@@ -45,6 +45,9 @@ pub struct ClientView {
     pub refresh_token_max_lifetime: Option<i64>,
     /// "opaque" or "jwt"; null = the global setting.
     pub access_token_format: Option<&'static str>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`; shown only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_dpop: bool,
     pub created_at: i64,
 }
 
@@ -61,6 +64,7 @@ impl From<&Client> for ClientView {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             introspect: c.can_introspect,
             access_token_format: c.access_token_format.map(|f| f.as_str()),
+            require_dpop: c.require_dpop,
             secret_version: c.secret_version,
             access_token_lifetime: c.lifetimes.access_token,
             refresh_token_lifetime: c.lifetimes.refresh_token,
@@ -92,6 +96,8 @@ pub struct NewClient {
     pub lifetimes: LifetimeOverrides,
     /// `--access-token-format`; `None` = the global `tokens.access_token_format`.
     pub access_token_format: Option<grantd_ports::AccessTokenFormat>,
+    /// `--require-dpop`: token requests without a DPoP proof are refused.
+    pub require_dpop: bool,
 }
 
 /// Runs a `client` command; `scopes` is the configured registry new clients must fit.
@@ -178,6 +184,7 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
             refresh_token_max: args.refresh_token_max_lifetime,
         },
         access_token_format: args.access_token_format.map(Into::into),
+        require_dpop: args.require_dpop,
     })
 }
 
@@ -244,6 +251,7 @@ pub fn create_client(
         lifetimes: new.lifetimes,
         access_token_format: new.access_token_format,
         created_at: ports.clock.now(),
+        require_dpop: new.require_dpop,
     };
     match ports.clients.insert_client(&client) {
         Ok(()) => {}
@@ -334,6 +342,7 @@ mod tests {
             refresh_token_lifetime: None,
             refresh_token_max_lifetime: None,
             access_token_format: None,
+            require_dpop: false,
         };
         let mut out = Vec::new();
         run_client(
@@ -371,6 +380,7 @@ mod tests {
             refresh_token_lifetime: None,
             refresh_token_max_lifetime: Some(0),
             access_token_format: Some(crate::cli::AccessTokenFormatArg::Jwt),
+            require_dpop: false,
         };
         let new = new_client_from_args(&args).unwrap();
         assert_eq!(
@@ -416,6 +426,7 @@ mod tests {
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
             post_logout_redirect_uris: vec![],
+            require_dpop: false,
         }
     }
 
@@ -435,6 +446,7 @@ mod tests {
             access_token_format: None,
             created_at: 0,
             post_logout_redirect_uris: vec![],
+            require_dpop: false,
         };
         let json = serde_json::to_string(&ClientView::from(&client)).unwrap();
         assert!(!json.contains("secrethash"), "{json}");
@@ -459,6 +471,7 @@ mod tests {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             access_token_format: None,
+            require_dpop: false,
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
         assert_eq!(err.to_string(), "--name must not be empty");
@@ -530,6 +543,7 @@ mod tests {
             refresh_token_lifetime: None,
             refresh_token_max_lifetime: None,
             access_token_format: None,
+            require_dpop: false,
         };
         create_client(
             &d.ports(),

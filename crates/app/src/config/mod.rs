@@ -11,6 +11,7 @@
 
 mod authorization;
 mod database;
+mod dpop;
 mod error;
 mod housekeeping;
 mod keys;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use authorization::AuthorizationConfig;
 pub use database::{redact_url, DatabaseConfig};
+pub use dpop::DpopConfig;
 pub use error::ConfigError;
 pub use housekeeping::HousekeepingConfig;
 pub use keys::{AlgorithmSetting, KeysConfig};
@@ -63,6 +65,8 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// `[resources.<name>]`: the resources (RFC 8707) tokens may be issued for.
     pub resources: ResourcesConfig,
+    /// DPoP proofs (RFC 9449).
+    pub dpop: DpopConfig,
 }
 
 impl Config {
@@ -78,6 +82,7 @@ impl Config {
         self.authorization.validate()?;
         self.keys.validate()?;
         self.oidc.validate()?;
+        self.dpop.validate()?;
         self.log.validate()?;
         self.scopes.validate()?;
         self.resources.validate()

@@ -224,7 +224,7 @@ fn prune_command_deletes_expired_rows_and_reports_counts() {
     let out: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
     assert_eq!(
         out,
-        serde_json::json!({"grants": 1, "access_tokens": 1, "refresh_tokens": 1, "authorization_codes": 0, "auth_failures": 0})
+        serde_json::json!({"grants": 1, "access_tokens": 1, "refresh_tokens": 1, "authorization_codes": 0, "auth_failures": 0, "dpop_jtis": 0})
     );
     let again: serde_json::Value = serde_json::from_str(&env.run_ok(&["prune"])).unwrap();
     assert_eq!(again["grants"], 0);

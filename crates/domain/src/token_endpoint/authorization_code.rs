@@ -580,6 +580,7 @@ mod use_case_tests {
             source_address: SOURCE,
             resources: vec![],
             arrived_at_ms: NOW * 1000,
+            dpop_proof: None,
         }
     }
 

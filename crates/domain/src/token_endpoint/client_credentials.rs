@@ -48,6 +48,7 @@ mod tests {
             source_address: SOURCE,
             resources: vec![],
             arrived_at_ms: NOW_MS,
+            dpop_proof: None,
         };
         let r = d.token().respond(&req).unwrap();
         assert!(r.refresh_token.is_none());
@@ -74,6 +75,7 @@ mod tests {
                 source_address: SOURCE,
                 resources: vec![],
                 arrived_at_ms: NOW_MS,
+                dpop_proof: None,
             };
             assert_eq!(
                 d.token().respond(&req).unwrap().scope.to_delimited(),
@@ -92,6 +94,7 @@ mod tests {
             source_address: SOURCE,
             resources: vec![],
             arrived_at_ms: NOW_MS,
+            dpop_proof: None,
         };
         assert!(matches!(
             d.token().respond(&req).unwrap_err(),

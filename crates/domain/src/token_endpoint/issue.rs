@@ -92,6 +92,7 @@ impl TokenEndpoint {
                 expires_at: grant_expires_at,
                 revoked_at: None,
                 auth_time,
+                dpop_jkt: self.grant_jkt(client),
             },
             access: AccessToken {
                 hash: access_token.hash(),
@@ -101,6 +102,7 @@ impl TokenEndpoint {
                 issued_at: now,
                 expires_at: access_expires_at,
                 revoked_at: None,
+                dpop_jkt: self.bound_jkt(),
             },
             refresh: refresh_token.as_ref().map(|t| NewRefreshToken {
                 hash: t.hash(),
@@ -115,6 +117,7 @@ impl TokenEndpoint {
             scope,
             refresh_token,
             id_token,
+            dpop_bound: self.bound_to.is_some(),
         };
         Ok((issuance, response))
     }

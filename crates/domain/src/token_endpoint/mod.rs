@@ -20,6 +20,7 @@ use grantd_ports::{
 };
 
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};
+use crate::dpop::{DpopError, DpopProofs, Jkt, ProofContext};
 use crate::id_token::{self, Authentication};
 use crate::jwt_access::{access_token_claims, AccessTokenFormat, JwtAccessTokens};
 use crate::rotation::RotationPolicy;
@@ -108,6 +109,8 @@ pub struct TokenRequest {
     /// the request waits for anything (a permit, a connection, a lock). It tells a refresh
     /// that raced a rotation from one sent after it (RFC 9700 §4.14.2).
     pub arrived_at_ms: UnixMillis,
+    /// The `DPoP` header's value (RFC 9449 §5), when the request carried exactly one.
+    pub dpop_proof: Option<String>,
 }
 
 /// The token endpoint's use case. Cheap to clone; clones share the limiters and the cache.
@@ -127,6 +130,10 @@ pub struct TokenEndpoint {
     jwt: Option<JwtAccessTokens>,
     /// The key this request signs its access token with, read before any transaction.
     signing: Option<SigningKey>,
+    /// DPoP proofs (RFC 9449), when configured.
+    dpop: Option<DpopProofs>,
+    /// The key this request's proof showed, which its tokens are bound to.
+    bound_to: Option<Jkt>,
 }
 
 impl TokenEndpoint {
@@ -146,7 +153,18 @@ impl TokenEndpoint {
             resources: Arc::default(),
             jwt: None,
             signing: None,
+            dpop: None,
+            bound_to: None,
         }
+    }
+
+    pub(crate) fn with_dpop(mut self, dpop: Option<DpopProofs>) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    pub(crate) fn dpop(&self) -> Option<&DpopProofs> {
+        self.dpop.as_ref()
     }
 
     pub(crate) fn with_resources(mut self, resources: Arc<ResourceRegistry>) -> Self {
@@ -208,6 +226,31 @@ impl TokenEndpoint {
         // RFC 8707 §2: every value must name a registered resource, checked before any
         // grant reads or writes anything.
         let resources = resource_indicators::requested(&request.resources, &self.resources)?;
+        // RFC 9449 §5: a proof, when sent, is checked before any grant runs; its key binds
+        // what this request issues.
+        let bound_to = match (&request.dpop_proof, &self.dpop) {
+            // RFC 9449 §5.2: `dpop_bound_access_tokens` clients must always send one.
+            (None, _) if client.require_dpop => {
+                return Err(TokenError::InvalidDpopProof(
+                    "this client must send a DPoP proof",
+                ))
+            }
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(TokenError::InvalidDpopProof("DPoP is not available here"))
+            }
+            (Some(proof), Some(dpop)) => Some(
+                dpop.check(
+                    proof,
+                    &ProofContext {
+                        method: "POST",
+                        url: &dpop.endpoint_url(TOKEN_PATH),
+                        access_token: None,
+                    },
+                )
+                .map_err(dpop_refused)?,
+            ),
+        };
         // The signing key is read now, outside the store's transactions (which must not
         // wait for a second pooled connection); the grant then signs with it.
         let signing = match &self.jwt {
@@ -215,9 +258,10 @@ impl TokenEndpoint {
             None => None,
         };
         let with_key;
-        let this = if signing.is_some() {
+        let this = if signing.is_some() || bound_to.is_some() {
             with_key = Self {
                 signing,
+                bound_to,
                 ..self.clone()
             };
             &with_key
@@ -308,7 +352,7 @@ impl TokenEndpoint {
         if jwt.format_for(client) == AccessTokenFormat::Opaque {
             return opaque();
         }
-        let claims = access_token_claims(
+        let mut claims = access_token_claims(
             jwt.settings(),
             client,
             subject,
@@ -319,6 +363,8 @@ impl TokenEndpoint {
             exp,
             auth_time,
         );
+        // RFC 9449 §6.1: a bound JWT names its key.
+        claims.cnf_jkt = self.bound_jkt();
         Ok((jwt.sign(key, &claims)?, claims.aud))
     }
 
@@ -379,8 +425,31 @@ impl TokenEndpoint {
         }
     }
 
+    /// The thumbprint this request's access token is bound to (RFC 9449 §6), if any.
+    fn bound_jkt(&self) -> Option<String> {
+        self.bound_to.as_ref().map(|k| k.as_str().to_owned())
+    }
+
+    /// The thumbprint a new grant binds its refresh tokens to: a public client's only
+    /// (RFC 9449 §5; a confidential client's are guarded by its authentication).
+    fn grant_jkt(&self, client: &Client) -> Option<String> {
+        client.is_public().then(|| self.bound_jkt()).flatten()
+    }
+
     fn mint(&self, kind: TokenKind) -> grantd_ports::PlainToken {
         self.ports.minter.mint(kind)
+    }
+}
+
+/// The token endpoint's path under the issuer (the metadata's `token_endpoint`).
+pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// A refused proof: the client's (`invalid_dpop_proof`), or the replay store's failure.
+fn dpop_refused(e: DpopError) -> TokenError {
+    match e {
+        DpopError::Invalid(why) => TokenError::InvalidDpopProof(why),
+        DpopError::UseNonce(nonce) => TokenError::UseDpopNonce(nonce),
+        DpopError::Store(e) => TokenError::Store(e),
     }
 }
 
@@ -451,6 +520,54 @@ mod tests {
                 "{name}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_proof_binds_the_access_token_and_only_a_public_clients_grant() {
+        for (creds, public) in [(id_only("public"), true), (basic("app", SECRET), false)] {
+            let mut d = Doubles::new().with_user(false);
+            let jkt = test_jkt("eA");
+            let expected_grant = public.then(|| jkt.clone());
+            d.tokens.expect_issue().times(1).returning(move |i| {
+                assert_eq!(i.access.dpop_jkt.as_deref(), Some(jkt.as_str()));
+                // RFC 9449 §5: a confidential client's refresh tokens are not bound.
+                assert_eq!(i.grant.dpop_jkt, expected_grant);
+                Ok(())
+            });
+            let token = d
+                .use_cases(TokenSettings::default())
+                .with_dpop(dpop_proofs())
+                .token;
+            let request = crate::TokenRequest {
+                dpop_proof: Some("eA".into()),
+                ..password_request(creds, "alice", PASSWORD, None)
+            };
+            assert_eq!(token.respond(&request).unwrap().token_type(), "DPoP");
+        }
+    }
+
+    #[test]
+    fn a_client_that_requires_dpop_is_refused_without_a_proof() {
+        let mut d = Doubles::new().with_user(false);
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(|_| {
+            let mut c = client("app", true);
+            c.require_dpop = true;
+            Ok(Some(c))
+        });
+        d.tokens.expect_issue().times(1).returning(|_| Ok(()));
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_dpop(dpop_proofs())
+            .token;
+        let without = password_request(basic("app", SECRET), "alice", PASSWORD, None);
+        let err = token.respond(&without).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidDpopProof(_)), "{err:?}");
+        let with = crate::TokenRequest {
+            dpop_proof: Some("eA".into()),
+            ..without
+        };
+        assert_eq!(token.respond(&with).unwrap().token_type(), "DPoP");
     }
 
     #[test]

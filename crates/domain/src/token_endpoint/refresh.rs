@@ -7,6 +7,7 @@ use grantd_ports::{
     RefreshWrite, ResourceSet, RotateOutcome, TokenKind, UnixMillis, UnixTime,
 };
 
+use crate::dpop;
 use crate::id_token::Authentication;
 use crate::lifetimes::Lifetimes;
 use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
@@ -53,38 +54,44 @@ impl TokenEndpoint {
         let outcome = self.ports.tokens.rotate_refresh(
             &presented.hash(),
             intent,
-            &mut |state: &RefreshTokenState| match rotation::decide(
-                state,
-                &client.id,
-                requested.as_ref(),
-                at,
-                policy,
-            ) {
-                Ok(RefreshStep::Issue { rotate, scope }) => {
-                    match resource_indicators::for_refresh(resources, &state.grant.resources)
-                        .map_err(TokenError::from)
-                        .and_then(|targets| {
-                            self.refreshed_tokens(
-                                client, state, &presented, rotate, scope, &targets, now,
-                            )
-                        }) {
-                        Ok((write, response)) => {
-                            decided = Some(Decided::Issued(response));
-                            Some(write)
-                        }
-                        Err(e) => {
-                            decided = Some(Decided::Failed(e));
-                            None
+            &mut |state: &RefreshTokenState| {
+                // RFC 9449 §5: a bound refresh token needs a proof with its key. Checked
+                // first, so a thief without the key changes nothing (no reuse detection,
+                // no consumption: declining rolls the store's transaction back).
+                if !dpop::refresh_key_matches(
+                    state.grant.dpop_jkt.as_deref(),
+                    self.bound_to.as_ref(),
+                ) {
+                    decided = Some(Decided::Denied(RefreshDenied::WrongKey));
+                    return None;
+                }
+                match rotation::decide(state, &client.id, requested.as_ref(), at, policy) {
+                    Ok(RefreshStep::Issue { rotate, scope }) => {
+                        match resource_indicators::for_refresh(resources, &state.grant.resources)
+                            .map_err(TokenError::from)
+                            .and_then(|targets| {
+                                self.refreshed_tokens(
+                                    client, state, &presented, rotate, scope, &targets, now,
+                                )
+                            }) {
+                            Ok((write, response)) => {
+                                decided = Some(Decided::Issued(response));
+                                Some(write)
+                            }
+                            Err(e) => {
+                                decided = Some(Decided::Failed(e));
+                                None
+                            }
                         }
                     }
-                }
-                Ok(RefreshStep::Replay) => {
-                    decided = state.token.sealed_response.clone().map(Decided::Replay);
-                    None
-                }
-                Err(denied) => {
-                    decided = Some(Decided::Denied(denied));
-                    None
+                    Ok(RefreshStep::Replay) => {
+                        decided = state.token.sealed_response.clone().map(Decided::Replay);
+                        None
+                    }
+                    Err(denied) => {
+                        decided = Some(Decided::Denied(denied));
+                        None
+                    }
                 }
             },
         )?;
@@ -159,6 +166,7 @@ impl TokenEndpoint {
             scope: scope.clone(),
             refresh_token: successor.clone(),
             id_token,
+            dpop_bound: self.bound_to.is_some(),
         };
         // Only a rotation can be retried: keep its response, sealed under the presented
         // token, so the database alone cannot read it.
@@ -178,6 +186,7 @@ impl TokenEndpoint {
                 issued_at: now,
                 expires_at: access_expires_at,
                 revoked_at: None,
+                dpop_jkt: self.bound_jkt(),
             },
             successor: successor.as_ref().map(|t| NewRefreshToken {
                 hash: t.hash(),
@@ -261,6 +270,94 @@ mod tests {
     /// `app` refreshing the well-formed token with no scope.
     fn app_refresh() -> TokenRequest {
         refresh_request(basic("app", SECRET), &presented_refresh(), None)
+    }
+
+    /// `app`'s refresh with a DPoP proof of the test key `x` (see `dpop_proofs`).
+    fn with_proof(x: &str) -> TokenRequest {
+        TokenRequest {
+            dpop_proof: Some(x.to_owned()),
+            ..app_refresh()
+        }
+    }
+
+    fn bound_state(x: &str) -> RefreshTokenState {
+        let mut state = refresh_state("app");
+        state.grant.dpop_jkt = Some(test_jkt(x));
+        state
+    }
+
+    #[test]
+    fn a_bound_refresh_without_the_key_is_invalid_grant_and_changes_nothing() {
+        for (name, request) in [
+            ("no proof", app_refresh()),
+            ("another key", with_proof("eB")),
+        ] {
+            for consumed in [false, true] {
+                let mut d = Doubles::new();
+                let mut state = bound_state("eA");
+                if consumed {
+                    // A stolen, already rotated token: without the key it is not even reuse.
+                    state.token.consumed_at = Some(NOW - 50);
+                    state.token.consumed_at_ms = Some((NOW - 50) * 1000);
+                }
+                let writes = rotating_store(&mut d, state);
+                d.tokens.expect_revoke_grant().never();
+                let token = d
+                    .use_cases(TokenSettings::default())
+                    .with_dpop(dpop_proofs())
+                    .token;
+                let err = token.respond(&request).unwrap_err();
+                assert!(
+                    matches!(err, TokenError::InvalidGrant(_)),
+                    "{name}, consumed {consumed}: {err:?}"
+                );
+                assert!(writes.lock().unwrap().is_empty(), "{name}: nothing written");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bound_refresh_with_the_key_issues_tokens_bound_to_it() {
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, bound_state("eA"));
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_dpop(dpop_proofs())
+            .token;
+        let r = token.respond(&with_proof("eA")).unwrap();
+        assert_eq!(r.token_type(), "DPoP");
+        let writes = writes.lock().unwrap();
+        assert_eq!(writes[0].access.dpop_jkt, Some(test_jkt("eA")));
+    }
+
+    #[test]
+    fn an_unbound_refresh_with_a_proof_binds_the_access_token_only() {
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, refresh_state("app"));
+        let token = d
+            .use_cases(TokenSettings::default())
+            .with_dpop(dpop_proofs())
+            .token;
+        let r = token.respond(&with_proof("eA")).unwrap();
+        assert_eq!(r.token_type(), "DPoP");
+        assert_eq!(
+            writes.lock().unwrap()[0].access.dpop_jkt,
+            Some(test_jkt("eA"))
+        );
+        let plain = Doubles::new();
+        let mut plain = plain;
+        let writes = rotating_store(&mut plain, refresh_state("app"));
+        let r = plain.token().respond(&app_refresh()).unwrap();
+        assert_eq!(r.token_type(), "Bearer");
+        assert_eq!(writes.lock().unwrap()[0].access.dpop_jkt, None);
+    }
+
+    #[test]
+    fn a_proof_where_dpop_is_not_configured_is_invalid_dpop_proof() {
+        let mut d = Doubles::new();
+        d.tokens.expect_rotate_refresh().never();
+        let err = d.token().respond(&with_proof("eA")).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidDpopProof(_)), "{err:?}");
     }
 
     #[test]

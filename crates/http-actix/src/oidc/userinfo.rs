@@ -10,7 +10,7 @@ use grantd_domain::Userinfo;
 use serde::Serialize;
 
 use crate::errors::OAuthError;
-use crate::resource::bearer_token;
+use crate::resource::presented_token;
 use crate::HttpState;
 
 /// Core §5.3.2: claims without a value are left out, never null.
@@ -45,11 +45,15 @@ pub async fn userinfo(
     req: HttpRequest,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let token = bearer_token(&req)?;
+    let presented = presented_token(&req)?;
     let use_cases = state.use_cases.clone();
     let info = state
         .ops
-        .blocking(move || use_cases.userinfo.respond(&token))
+        .blocking(move || {
+            use_cases
+                .userinfo
+                .respond_to(&presented.token, presented.presentation())
+        })
         .await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

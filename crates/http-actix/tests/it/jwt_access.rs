@@ -231,6 +231,7 @@ fn bad_jwts_are_invalid_token_never_5xx(backend: Backend) {
                 jti: claims["jti"].as_str().unwrap().into(),
                 scope: "read write".into(),
                 auth_time: None,
+                cnf_jkt: None,
             },
         )
         .unwrap();

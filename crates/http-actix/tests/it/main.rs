@@ -12,6 +12,7 @@ mod brute_force;
 mod capacity;
 mod concurrency;
 mod discovery;
+mod dpop;
 mod hostile_input;
 mod jwks;
 mod jwt_access;

@@ -42,6 +42,7 @@ fn register_relying_parties(app: &TestApp) {
                 can_introspect: false,
                 lifetimes: LifetimeOverrides::default(),
                 created_at: 0,
+                require_dpop: false,
             })
             .unwrap();
     }
@@ -328,6 +329,7 @@ fn the_password_grant_with_openid_gets_an_id_token(backend: Backend) {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
+            require_dpop: false,
         })
         .unwrap();
     let (status, body) = json(token_request(

@@ -36,6 +36,7 @@ fn register_relying_party(app: &TestApp) {
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
+            require_dpop: false,
         })
         .unwrap();
 }

@@ -28,6 +28,7 @@ fn register(app: &TestApp, id: &str, grants: &[GrantType], scopes: &str, own: Op
             can_introspect: false,
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
+            require_dpop: false,
         })
         .unwrap();
 }

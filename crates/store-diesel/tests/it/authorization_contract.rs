@@ -43,6 +43,7 @@ fn setup(db: &Database) -> (Client, User) {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: T0,
+        require_dpop: false,
     };
     let user = User {
         id: UserId::parse("u1").unwrap(),
@@ -96,6 +97,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
             expires_at: None,
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         access: AccessToken {
             hash: TokenHash::of(&format!("access {tag}")),
@@ -105,6 +107,7 @@ fn issuance(tag: &str, at: i64) -> Issuance {
             issued_at: at,
             expires_at: at + 600,
             revoked_at: None,
+            dpop_jkt: None,
         },
         refresh: Some(NewRefreshToken {
             hash: TokenHash::of(&format!("refresh {tag}")),

@@ -70,6 +70,7 @@ fn client(id: &str) -> Client {
         },
         access_token_format: Some(grantd_ports::AccessTokenFormat::Jwt),
         created_at: T0,
+        require_dpop: false,
     }
 }
 
@@ -117,6 +118,7 @@ fn user_grant(id: &str, client: &Client, user: &User) -> GrantRecord {
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
         auth_time: Some(T0 - 5),
+        dpop_jkt: None,
     }
 }
 
@@ -129,6 +131,7 @@ fn access(name: &str, grant: &GrantRecord, issued_at: i64) -> AccessToken {
         issued_at,
         expires_at: issued_at + 600,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 

@@ -38,6 +38,7 @@ fn seed(db: &Database) {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: T0,
+        require_dpop: false,
     })
     .unwrap();
     db.insert_user(&User {
@@ -61,6 +62,7 @@ fn access(name: &str, grant: &str, expires_at: i64) -> AccessToken {
         issued_at: T0,
         expires_at,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 
@@ -90,6 +92,7 @@ fn grant(db: &Database, id: &str, expires_at: i64, access_exp: i64, refresh_exp:
             expires_at: Some(expires_at),
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         access: access(&format!("{id}-a"), id, access_exp),
         refresh: Some(refresh(&format!("{id}-r"), id, refresh_exp)),
@@ -141,6 +144,7 @@ fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
             refresh_tokens: 2,
             authorization_codes: 0,
             auth_failures: 0,
+            dpop_jtis: 0,
         }
     );
     assert!(refresh_exists(db, "live-r2"), "a live token survives");
@@ -228,6 +232,7 @@ fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
         auth_time: None,
+        dpop_jkt: None,
     };
     let issuance = Issuance {
         grant: grant_record,

@@ -7,6 +7,7 @@
 mod authorization_contract;
 mod connect;
 mod contract;
+mod dpop_contract;
 mod failures_contract;
 mod housekeeping;
 mod keys_contract;

@@ -28,6 +28,7 @@ fn statement_timeout_is_unavailable() {
         expires_at: None,
         revoked_at: None,
         auth_time: None,
+        dpop_jkt: None,
     };
     test_db
         .issue(&Issuance {
@@ -40,6 +41,7 @@ fn statement_timeout_is_unavailable() {
                 issued_at: 0,
                 expires_at: 60,
                 revoked_at: None,
+                dpop_jkt: None,
             },
             refresh: None,
         })

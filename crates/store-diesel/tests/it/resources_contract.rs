@@ -45,6 +45,7 @@ fn setup(db: &Database) -> (Client, User) {
         lifetimes: LifetimeOverrides::default(),
         access_token_format: None,
         created_at: T0,
+        require_dpop: false,
     };
     let user = User {
         id: UserId::parse("u1").unwrap(),
@@ -74,6 +75,7 @@ fn grant(id: &str, resources: ResourceSet) -> GrantRecord {
         expires_at: Some(T0 + 86_400),
         revoked_at: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 
@@ -86,6 +88,7 @@ fn access(name: &str, grant: &GrantRecord, audience: &[&str], at: i64) -> Access
         issued_at: at,
         expires_at: at + 600,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn setup(db: &Database) -> (User, User) {
         can_introspect: false,
         lifetimes: LifetimeOverrides::default(),
         created_at: T0,
+        require_dpop: false,
     })
     .unwrap();
     let (alice, bob) = (user("u1", "alice"), user("u2", "bob"));
@@ -90,6 +91,7 @@ fn issuance(grant: &str, owner: &User) -> Issuance {
             expires_at: None,
             revoked_at: None,
             auth_time: None,
+            dpop_jkt: None,
         },
         access: AccessToken {
             hash: TokenHash::of(&format!("{grant}-access")),
@@ -99,6 +101,7 @@ fn issuance(grant: &str, owner: &User) -> Issuance {
             issued_at: T0,
             expires_at: T0 + 600,
             revoked_at: None,
+            dpop_jkt: None,
         },
         refresh: None,
     }
