@@ -257,7 +257,8 @@ impl TokenSigner for JoseKeys {
     fn generate(&self, algorithm: SigningAlgorithm) -> Result<GeneratedKey, SignerError> {
         let mut id = [0u8; 16];
         OsRng.fill_bytes(&mut id);
-        let kid = URL_SAFE_NO_PAD.encode(id);
+        // A kid starting with '-' would read as an option to `grantd keys retire KID`.
+        let kid = format!("k{}", URL_SAFE_NO_PAD.encode(id));
         let (der, mut jwk) = generate_pair(algorithm).map_err(SignerError::Failed)?;
         // RFC 7517 §4.2, §4.4, §4.5: what the key is for, with which algorithm, under which id.
         jwk["kid"] = json!(kid);

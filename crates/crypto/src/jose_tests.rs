@@ -77,6 +77,11 @@ fn every_algorithm_signs_and_verifies_with_typ_and_kid() {
             .verify_access_token(&token, std::slice::from_ref(&key), &expect())
             .unwrap();
         assert_eq!(got, claims(), "{algorithm:?}");
+        assert!(
+            key.kid.starts_with(|c: char| c.is_ascii_alphanumeric()),
+            "a kid is a safe CLI argument: {}",
+            key.kid
+        );
         let jwk: serde_json::Value = serde_json::from_str(&key.public_jwk).unwrap();
         assert_eq!(jwk["alg"], algorithm.as_str());
         assert_eq!(jwk["use"], "sig");
