@@ -172,16 +172,20 @@ async fn blocking(
     }
 }
 
+/// A new session: for `user` who just logged in, or with nobody signed in (a login form).
 fn fresh_session(state: &HttpState, pages_config: &AuthorizePages, user: Option<&User>) -> Session {
     let now = state.use_cases.ports().clock.now();
-    Session {
-        nonce: state.use_cases.ports().minter.mint_id(),
-        user_id: user.map(|u| u.id.as_str().to_owned()),
-        username: user.map(|u| u.username.as_str().to_owned()),
-        stamp: user.map(|u| u.session_stamp.as_str().to_owned()),
-        expires_at: now.saturating_add(pages_config.session_lifetime),
-        auth_time: user.map(|_| now),
-        login_for: None,
+    let nonce = state.use_cases.ports().minter.mint_id();
+    let expires_at = now.saturating_add(pages_config.session_lifetime);
+    match user {
+        Some(u) => Session::signed_in(
+            nonce,
+            expires_at,
+            (&u.id, &u.username, &u.session_stamp),
+            now,
+            None,
+        ),
+        None => Session::anonymous(nonce, expires_at),
     }
 }
 
@@ -222,7 +226,6 @@ fn render(state: &HttpState, session: Option<Session>, shown: Shown) -> HttpResp
         }
         Shown::LoggedIn(user) => {
             tracing::info!(username = %user.username, "user logged in to the account page");
-            // A fresh nonce at login: a session planted before it is worth nothing after.
             let session = fresh_session(state, pages_config, Some(&user));
             HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, SELF))

@@ -62,7 +62,7 @@ pub fn account(
     apps: &[AccountGrant],
     notice: Option<&str>,
 ) -> String {
-    pages::layout_public(
+    pages::layout(
         "Your account",
         html! {
             h1 { "Your account" }

@@ -215,15 +215,10 @@ impl View<'_> {
                 let (session, set_cookie) = match session {
                     Some(s) => (s, None),
                     None => {
-                        let s = Session {
-                            nonce: self.state.use_cases.ports().minter.mint_id(),
-                            user_id: None,
-                            username: None,
-                            stamp: None,
-                            expires_at: self.now.saturating_add(pages_config.session_lifetime),
-                            auth_time: None,
-                            login_for: None,
-                        };
+                        let s = Session::anonymous(
+                            self.state.use_cases.ports().minter.mint_id(),
+                            self.now.saturating_add(pages_config.session_lifetime),
+                        );
                         let cookie = s.cookie(key, pages_config.session_lifetime, secure);
                         (s, Some(cookie))
                     }
@@ -260,16 +255,13 @@ impl View<'_> {
                 stamp,
                 auth_time,
             } => {
-                // A fresh nonce at login: a session planted before it is worth nothing after.
-                let session = Session {
-                    nonce: self.state.use_cases.ports().minter.mint_id(),
-                    user_id: Some(user_id.as_str().to_owned()),
-                    username: Some(username.as_str().to_owned()),
-                    stamp: Some(stamp.as_str().to_owned()),
-                    expires_at: self.now.saturating_add(pages_config.session_lifetime),
-                    auth_time: Some(auth_time),
-                    login_for: Some(session::request_digest(&self.query)),
-                };
+                let session = Session::signed_in(
+                    self.state.use_cases.ports().minter.mint_id(),
+                    self.now.saturating_add(pages_config.session_lifetime),
+                    (&user_id, &username, &stamp),
+                    auth_time,
+                    Some(session::request_digest(&self.query)),
+                );
                 HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, self.self_url.clone()))
                     .insert_header((

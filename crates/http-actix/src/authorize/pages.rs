@@ -7,12 +7,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::csrf;
 
-/// The page frame, for the account page's own markup.
-pub(super) fn layout_public(title: &str, body: Markup) -> String {
-    layout(title, body)
-}
-
-fn layout(title: &str, body: Markup) -> String {
+/// The page frame every page shares (also the account page's, in `account_page`).
+pub(super) fn layout(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -100,6 +100,39 @@ pub fn request_digest(query: &str) -> String {
 }
 
 impl Session {
+    /// A session with nobody signed in yet: what a login form's CSRF token derives from.
+    pub fn anonymous(nonce: String, expires_at: UnixTime) -> Self {
+        Self {
+            nonce,
+            user_id: None,
+            username: None,
+            stamp: None,
+            expires_at,
+            auth_time: None,
+            login_for: None,
+        }
+    }
+
+    /// The session of a user who logged in at `auth_time`, under a fresh `nonce` (a
+    /// session planted before the login is worth nothing after it); `login_for` is the
+    /// authorization request the login was made for, if any ([`request_digest`]).
+    pub fn signed_in(
+        nonce: String,
+        expires_at: UnixTime,
+        user: (&UserId, &Username, &SessionStamp),
+        auth_time: UnixTime,
+        login_for: Option<String>,
+    ) -> Self {
+        Self {
+            user_id: Some(user.0.as_str().to_owned()),
+            username: Some(user.1.as_str().to_owned()),
+            stamp: Some(user.2.as_str().to_owned()),
+            auth_time: Some(auth_time),
+            login_for,
+            ..Self::anonymous(nonce, expires_at)
+        }
+    }
+
     /// Who the session says is logged in, if it has a user and every part parses.
     pub fn claim(&self) -> Option<SessionClaim> {
         Some(SessionClaim {
