@@ -82,6 +82,17 @@ impl RegistrationEndpoint {
         initial_token: &str,
         metadata: &ClientMetadata,
     ) -> Result<RegisteredClient, RegisterError> {
+        self.register_parsed(initial_token, || Ok(metadata.clone()))
+    }
+
+    /// As [`RegistrationEndpoint::register`], with the metadata parsed by `parse` only
+    /// once the token is known good: a request with a bad token is a 401 whatever its
+    /// body.
+    pub fn register_parsed(
+        &self,
+        initial_token: &str,
+        parse: impl FnOnce() -> Result<ClientMetadata, MetadataError>,
+    ) -> Result<RegisteredClient, RegisterError> {
         if !TokenKind::InitialAccess.is_well_formed(initial_token) {
             return Err(RegisterError::InvalidToken);
         }
@@ -90,7 +101,7 @@ impl RegistrationEndpoint {
         let Some(grant) = self.store.find_usable_initial_token(&initial, now)? else {
             return Err(RegisterError::InvalidToken);
         };
-        let checked = check_metadata(metadata, &self.policy, &self.scopes)?;
+        let checked = check_metadata(&parse()?, &self.policy, &self.scopes)?;
         let id = ClientId::parse(&format!("cl_{}", self.ports.minter.mint_id()))
             .map_err(|e| StoreError::Other(format!("minted an invalid client id: {e}")))?;
         let secret = (!checked.is_public()).then(|| self.ports.minter.mint(TokenKind::ClientSecret));
@@ -158,7 +169,19 @@ impl RegistrationEndpoint {
         token: &str,
         request: &UpdateRequest,
     ) -> Result<RegisteredClient, RegisterError> {
+        self.update_parsed(client_id, token, || Ok(request.clone()))
+    }
+
+    /// As [`RegistrationEndpoint::update`], with the request parsed only once the token
+    /// is known to be this client's.
+    pub fn update_parsed(
+        &self,
+        client_id: &str,
+        token: &str,
+        parse: impl FnOnce() -> Result<UpdateRequest, MetadataError>,
+    ) -> Result<RegisteredClient, RegisterError> {
         let (_, current) = self.authorise(client_id, token)?;
+        let request = &parse()?;
         let bad = |field: &str, why: &str| {
             RegisterError::Metadata(MetadataError::InvalidClientMetadata(format!(
                 "{field}: {why}"

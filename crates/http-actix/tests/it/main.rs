@@ -22,6 +22,7 @@ mod openid_connect;
 mod openidconnect_rp;
 mod operations;
 mod resource_indicators;
+mod registration;
 mod reuse_detection;
 mod rp_logout;
 mod scopes;
