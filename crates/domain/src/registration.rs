@@ -179,7 +179,10 @@ pub fn check_redirect_uri_transport(uri: &str) -> Result<(), InsecureRedirectUri
                 None => authority.split(':').next().map(str::to_owned),
             };
             let loopback = host.is_some_and(|h| {
-                matches!(h.to_ascii_lowercase().as_str(), "127.0.0.1" | "[::1]" | "localhost")
+                matches!(
+                    h.to_ascii_lowercase().as_str(),
+                    "127.0.0.1" | "[::1]" | "localhost"
+                )
             });
             let port_ok = authority
                 .rsplit_once(']')

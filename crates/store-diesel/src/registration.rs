@@ -74,7 +74,8 @@ impl RegistrationRow {
     }
 
     fn into_record(self) -> Result<ClientRegistration, Failure> {
-        let corrupt = |what: &str| Failure::Corrupt(format!("registration {:?}: {what}", self.client_id));
+        let corrupt =
+            |what: &str| Failure::Corrupt(format!("registration {:?}: {what}", self.client_id));
         Ok(ClientRegistration {
             client_id: ClientId::parse(&self.client_id).map_err(|e| corrupt(&e.0))?,
             access_token_hash: TokenHash::from_slice(&self.access_token_hash)
@@ -115,9 +116,13 @@ impl RegistrationStore for Database {
     fn revoke_initial_token(&self, id: &str, now: UnixTime) -> Result<bool, StoreError> {
         use initial_access_tokens::dsl as t;
         db_run!(self, |conn| {
-            let changed = diesel::update(t::initial_access_tokens.find(id).filter(t::revoked_at.is_null()))
-                .set(t::revoked_at.eq(Some(now)))
-                .execute(conn)?;
+            let changed = diesel::update(
+                t::initial_access_tokens
+                    .find(id)
+                    .filter(t::revoked_at.is_null()),
+            )
+            .set(t::revoked_at.eq(Some(now)))
+            .execute(conn)?;
             Ok(changed > 0)
         })
     }

@@ -78,7 +78,10 @@ impl RegistrationConfig {
     /// The domain's policy; every listed scope must be in `registry`.
     pub fn to_policy(&self, registry: &ScopeRegistry) -> Result<RegistrationPolicy, ConfigError> {
         let scopes = self.parsed_scopes()?;
-        if let Some(unknown) = scopes.as_ref().and_then(|s| registry.unregistered(s).first().copied()) {
+        if let Some(unknown) = scopes
+            .as_ref()
+            .and_then(|s| registry.unregistered(s).first().copied())
+        {
             return Err(ConfigError::invalid(
                 "registration.scopes",
                 format!("{unknown:?} is not registered in [scopes]"),
@@ -110,7 +113,10 @@ mod tests {
             ["authorization_code", "refresh_token", "client_credentials"]
         );
         let registry = ScopesConfig::default().to_registry().unwrap();
-        assert_eq!(c.to_policy(&registry).unwrap(), RegistrationPolicy::default());
+        assert_eq!(
+            c.to_policy(&registry).unwrap(),
+            RegistrationPolicy::default()
+        );
     }
 
     #[test]
@@ -128,9 +134,15 @@ mod tests {
         );
         assert!(with(&[], &["read write"]).validate().is_err());
         assert!(with(&[], &["read", "read"]).validate().is_err());
-        let err = with(&[], &["read", "admin"]).to_policy(&registry).unwrap_err();
-        assert!(err.to_string().contains("registration.scopes: \"admin\" is not registered"));
-        let policy = with(&["refresh_token"], &["read"]).to_policy(&registry).unwrap();
+        let err = with(&[], &["read", "admin"])
+            .to_policy(&registry)
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("registration.scopes: \"admin\" is not registered"));
+        let policy = with(&["refresh_token"], &["read"])
+            .to_policy(&registry)
+            .unwrap();
         assert_eq!(policy.grant_types, [GrantType::RefreshToken]);
         assert_eq!(policy.scopes.unwrap().to_delimited(), "read");
     }
@@ -138,7 +150,10 @@ mod tests {
     #[test]
     fn the_section_layers_defaults_toml_and_environment() {
         Jail::expect_with(|jail| {
-            jail.create_file("grantd.toml", "[registration]\nenabled = true\nscopes = [\"read\"]\n")?;
+            jail.create_file(
+                "grantd.toml",
+                "[registration]\nenabled = true\nscopes = [\"read\"]\n",
+            )?;
             jail.set_env("GRANTD_REGISTRATION__GRANT_TYPES", "[authorization_code]");
             let config: Config = Figment::from(Serialized::defaults(Config::default()))
                 .merge(Toml::file("grantd.toml"))

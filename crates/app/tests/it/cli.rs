@@ -441,9 +441,13 @@ fn registration_tokens_are_made_once_listed_without_the_token_and_register_a_cli
     .unwrap();
     let token = created["initial_access_token"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
-    assert!(token.starts_with("gia_") && id.starts_with("it_"), "{created}");
+    assert!(
+        token.starts_with("gia_") && id.starts_with("it_"),
+        "{created}"
+    );
     assert_eq!(created["uses_left"], 2);
-    let expires_in = created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap();
+    let expires_in =
+        created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap();
     assert_eq!(expires_in, 600);
 
     let listed = env.run_ok(&["registration", "token", "list"]);
@@ -483,13 +487,19 @@ fn registration_tokens_are_made_once_listed_without_the_token_and_register_a_cli
         "grant_type=client_credentials",
     );
     assert_eq!(status, 200, "{issued}");
-    let listed: Value = serde_json::from_str(&env.run_ok(&["registration", "token", "list"])).unwrap();
+    let listed: Value =
+        serde_json::from_str(&env.run_ok(&["registration", "token", "list"])).unwrap();
     assert_eq!(listed[0]["uses_left"], 1);
 
     assert!(env
         .run_ok(&["registration", "token", "revoke", &id])
         .contains("revoked"));
-    assert_eq!(env.run(&["registration", "token", "revoke", &id]).status.code(), Some(1));
+    assert_eq!(
+        env.run(&["registration", "token", "revoke", &id])
+            .status
+            .code(),
+        Some(1)
+    );
     let response = http
         .post(format!("{base}/oauth/register"))
         .bearer_auth(&token)

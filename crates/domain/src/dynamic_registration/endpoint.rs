@@ -104,10 +104,14 @@ impl RegistrationEndpoint {
         let checked = check_metadata(&parse()?, &self.policy, &self.scopes)?;
         let id = ClientId::parse(&format!("cl_{}", self.ports.minter.mint_id()))
             .map_err(|e| StoreError::Other(format!("minted an invalid client id: {e}")))?;
-        let secret = (!checked.is_public()).then(|| self.ports.minter.mint(TokenKind::ClientSecret));
+        let secret =
+            (!checked.is_public()).then(|| self.ports.minter.mint(TokenKind::ClientSecret));
         let access_token = self.ports.minter.mint(TokenKind::RegistrationAccess);
         let client = Client {
-            name: checked.client_name.clone().unwrap_or_else(|| id.to_string()),
+            name: checked
+                .client_name
+                .clone()
+                .unwrap_or_else(|| id.to_string()),
             secret: secret
                 .as_ref()
                 .map(|s| self.ports.hasher.hash_client_secret(s.expose())),
@@ -188,7 +192,10 @@ impl RegistrationEndpoint {
             )))
         };
         if request.client_id.as_deref() != Some(current.id.as_str()) {
-            return Err(bad("client_id", "must be present and be this client's id (RFC 7592 §2.2)"));
+            return Err(bad(
+                "client_id",
+                "must be present and be this client's id (RFC 7592 §2.2)",
+            ));
         }
         let checked = check_metadata(&request.metadata, &self.policy, &self.scopes)?;
         if checked.is_public() != current.is_public() {

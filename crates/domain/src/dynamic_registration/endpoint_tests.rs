@@ -118,7 +118,9 @@ fn bad_metadata_takes_no_use_of_the_initial_token() {
     m.redirect_uris = Some(vec!["http://evil.example/cb".into()]);
     assert!(matches!(
         e.register(initial().expose(), &m),
-        Err(RegisterError::Metadata(MetadataError::InvalidRedirectUri(_)))
+        Err(RegisterError::Metadata(MetadataError::InvalidRedirectUri(
+            _
+        )))
     ));
 }
 
@@ -135,7 +137,10 @@ fn a_registration_takes_one_use_and_stores_only_hashes() {
                 && *now == NOW
                 && client.id == reg.client_id
                 && client.id.as_str().starts_with("cl_")
-                && client.secret.as_ref().is_some_and(|s| s.as_str().starts_with("hash:gcs_"))
+                && client
+                    .secret
+                    .as_ref()
+                    .is_some_and(|s| s.as_str().starts_with("hash:gcs_"))
                 && client.grant_types == [GrantType::AuthorizationCode, GrantType::RefreshToken]
                 && client.scopes.to_delimited() == "read"
                 && !client.can_introspect
@@ -147,7 +152,9 @@ fn a_registration_takes_one_use_and_stores_only_hashes() {
     let e = endpoint(doubles_hashing(), store);
     let r = e.register(initial().expose(), &web_app()).unwrap();
     assert_eq!(r.client.name, "Web app");
-    let secret = r.client_secret.expect("a confidential client gets a secret");
+    let secret = r
+        .client_secret
+        .expect("a confidential client gets a secret");
     assert!(TokenKind::ClientSecret.is_well_formed(secret.expose()));
     assert!(TokenKind::RegistrationAccess.is_well_formed(r.registration_access_token.expose()));
 }
@@ -158,7 +165,9 @@ fn a_public_client_gets_no_secret_and_is_named_by_its_id_when_nameless() {
     usable(&mut store);
     store
         .expect_register_client()
-        .withf(|_, _, client, reg| client.secret.is_none() && reg.auth_method == TokenEndpointAuthMethod::None)
+        .withf(|_, _, client, reg| {
+            client.secret.is_none() && reg.auth_method == TokenEndpointAuthMethod::None
+        })
         .returning(|_, _, _, _| Ok(true));
     let mut d = Doubles::new();
     d.hasher.expect_hash_client_secret().never();
@@ -193,7 +202,10 @@ fn a_registration_token_works_only_for_its_own_client() {
     store.expect_update_registered_client().never();
     let e = endpoint(Doubles::new(), store);
     let other = token(TokenKind::RegistrationAccess, 1);
-    assert!(matches!(e.read("app", other.expose()), Err(RegisterError::InvalidToken)));
+    assert!(matches!(
+        e.read("app", other.expose()),
+        Err(RegisterError::InvalidToken)
+    ));
     assert!(matches!(
         e.read("public", app_token().expose()),
         Err(RegisterError::InvalidToken)
@@ -202,7 +214,10 @@ fn a_registration_token_works_only_for_its_own_client() {
         e.delete("public", app_token().expose()),
         Err(RegisterError::InvalidToken)
     ));
-    assert!(matches!(e.read("app", "gat_x"), Err(RegisterError::InvalidToken)));
+    assert!(matches!(
+        e.read("app", "gat_x"),
+        Err(RegisterError::InvalidToken)
+    ));
     let read = e.read("app", app_token().expose()).unwrap();
     assert_eq!(read.client.id.as_str(), "app");
     assert!(read.client_secret.is_none(), "never shown again");
@@ -258,7 +273,10 @@ fn an_update_replaces_the_metadata_and_keeps_id_secret_and_creation() {
         .withf(move |h, client, method| {
             *h == hash
                 && client.id.as_str() == "app"
-                && client.secret.as_ref().is_some_and(|s| s.as_str() == format!("hash:{SECRET}"))
+                && client
+                    .secret
+                    .as_ref()
+                    .is_some_and(|s| s.as_str() == format!("hash:{SECRET}"))
                 && client.name == "Renamed"
                 && client.redirect_uris == ["https://app.example/new"]
                 && client.grant_types == [GrantType::AuthorizationCode]
@@ -274,7 +292,10 @@ fn an_update_replaces_the_metadata_and_keeps_id_secret_and_creation() {
     });
     request.client_secret = Some(SECRET.into());
     let updated = e.update("app", app_token().expose(), &request).unwrap();
-    assert_eq!(updated.auth_method, TokenEndpointAuthMethod::ClientSecretPost);
+    assert_eq!(
+        updated.auth_method,
+        TokenEndpointAuthMethod::ClientSecretPost
+    );
     assert!(updated.client_secret.is_none());
 }
 

@@ -77,7 +77,9 @@ impl InitialAccessTokens {
     /// Revokes the token `id`; `Ok(false)` if there is none (or it was revoked already).
     /// Clients registered with it stay.
     pub fn revoke(&self, id: &str) -> Result<bool, StoreError> {
-        let revoked = self.store.revoke_initial_token(id, self.ports.clock.now())?;
+        let revoked = self
+            .store
+            .revoke_initial_token(id, self.ports.clock.now())?;
         if revoked {
             tracing::info!(initial_token = %id, "initial access token revoked");
         }
@@ -98,9 +100,7 @@ mod tests {
         store
             .expect_insert_initial_token()
             .times(1)
-            .withf(|t| {
-                t.expires_at == NOW + 600 && t.uses_left == 3 && t.id.starts_with("it_")
-            })
+            .withf(|t| t.expires_at == NOW + 600 && t.uses_left == 3 && t.id.starts_with("it_"))
             .returning(|_| Ok(()));
         let tokens = InitialAccessTokens::new(Doubles::new().ports(), Arc::new(store));
         let issued = tokens.create(600, 3).unwrap();
@@ -114,12 +114,18 @@ mod tests {
         let mut store = MockRegistrationStore::new();
         store.expect_insert_initial_token().never();
         let tokens = InitialAccessTokens::new(Doubles::new().ports(), Arc::new(store));
-        assert!(matches!(tokens.create(0, 1), Err(InitialTokenError::BadExpiry)));
+        assert!(matches!(
+            tokens.create(0, 1),
+            Err(InitialTokenError::BadExpiry)
+        ));
         assert!(matches!(
             tokens.create(MAX_EXPIRES_IN + 1, 1),
             Err(InitialTokenError::BadExpiry)
         ));
-        assert!(matches!(tokens.create(60, 0), Err(InitialTokenError::BadUses)));
+        assert!(matches!(
+            tokens.create(60, 0),
+            Err(InitialTokenError::BadUses)
+        ));
         assert!(matches!(
             tokens.create(60, MAX_USES + 1),
             Err(InitialTokenError::BadUses)

@@ -131,10 +131,7 @@ pub fn check_metadata(
             registration::grant_types(parsed)
         }
     };
-    if let Some(g) = grant_types
-        .iter()
-        .find(|g| !policy.grant_types.contains(g))
-    {
+    if let Some(g) = grant_types.iter().find(|g| !policy.grant_types.contains(g)) {
         return Err(invalid(
             "grant_types",
             format!(
@@ -270,7 +267,11 @@ mod tests {
         assert_eq!(c.client_name.as_deref(), Some("My app"));
         assert_eq!(c.auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
         assert_eq!(c.grant_types, [GrantType::AuthorizationCode]);
-        assert_eq!(c.scopes.to_delimited(), "read write", "the registry's defaults");
+        assert_eq!(
+            c.scopes.to_delimited(),
+            "read write",
+            "the registry's defaults"
+        );
         assert!(!c.is_public() && !c.require_dpop);
         assert!(c.post_logout_redirect_uris.is_empty());
     }
@@ -301,24 +302,54 @@ mod tests {
             field_error(&m)
         };
         let cases: [(fn(&mut ClientMetadata), &str); 12] = [
-            (|m| m.token_endpoint_auth_method = Some("private_key_jwt".into()), "token_endpoint_auth_method:"),
+            (
+                |m| m.token_endpoint_auth_method = Some("private_key_jwt".into()),
+                "token_endpoint_auth_method:",
+            ),
             (|m| m.grant_types = Some(vec![]), "grant_types: must name"),
-            (|m| m.grant_types = Some(vec!["implicit".into()]), "grant_types: \"implicit\" is not supported"),
-            (|m| m.grant_types = Some(vec!["password".into()]), "grant_types: \"password\" is not allowed"),
-            (|m| m.response_types = Some(vec!["token".into()]), "response_types: \"token\""),
-            (|m| m.response_types = Some(vec![]), "response_types: \"code\" goes with"),
-            (|m| {
-                m.grant_types = Some(vec!["client_credentials".into()]);
-                m.response_types = Some(vec!["code".into()]);
-            }, "response_types: \"code\" goes with"),
-            (|m| {
-                m.token_endpoint_auth_method = Some("none".into());
-                m.grant_types = Some(vec!["client_credentials".into()]);
-            }, "grant_types: a client with token_endpoint_auth_method \"none\""),
-            (|m| m.scope = Some("read admin".into()), "scope: scope \"admin\" is not registered"),
+            (
+                |m| m.grant_types = Some(vec!["implicit".into()]),
+                "grant_types: \"implicit\" is not supported",
+            ),
+            (
+                |m| m.grant_types = Some(vec!["password".into()]),
+                "grant_types: \"password\" is not allowed",
+            ),
+            (
+                |m| m.response_types = Some(vec!["token".into()]),
+                "response_types: \"token\"",
+            ),
+            (
+                |m| m.response_types = Some(vec![]),
+                "response_types: \"code\" goes with",
+            ),
+            (
+                |m| {
+                    m.grant_types = Some(vec!["client_credentials".into()]);
+                    m.response_types = Some(vec!["code".into()]);
+                },
+                "response_types: \"code\" goes with",
+            ),
+            (
+                |m| {
+                    m.token_endpoint_auth_method = Some("none".into());
+                    m.grant_types = Some(vec!["client_credentials".into()]);
+                },
+                "grant_types: a client with token_endpoint_auth_method \"none\"",
+            ),
+            (
+                |m| m.scope = Some("read admin".into()),
+                "scope: scope \"admin\" is not registered",
+            ),
             (|m| m.scope = Some("read\u{1}".into()), "scope:"),
-            (|m| m.client_name = Some("  ".into()), "client_name: the client name must not be empty"),
-            (|m| m.post_logout_redirect_uris = Some(vec!["http://app.example/bye".into()]), "post_logout_redirect_uris:"),
+            (
+                |m| m.client_name = Some("  ".into()),
+                "client_name: the client name must not be empty",
+            ),
+            (
+                |m| m.post_logout_redirect_uris = Some(vec!["http://app.example/bye".into()]),
+                "post_logout_redirect_uris:",
+            ),
         ];
         for (edit, expected) in cases {
             let got = with(edit);
@@ -332,7 +363,10 @@ mod tests {
             vec![],
             vec!["/cb".to_owned()],
             vec!["https://app.example/cb#frag".to_owned()],
-            vec!["https://app.example/cb".to_owned(), "http://app.example/cb".to_owned()],
+            vec![
+                "https://app.example/cb".to_owned(),
+                "http://app.example/cb".to_owned(),
+            ],
             vec!["javascript:alert(1)".to_owned()],
         ] {
             let mut m = code_client();
@@ -349,9 +383,16 @@ mod tests {
     #[test]
     fn a_public_native_client_and_a_service_client_are_accepted() {
         let native = ClientMetadata {
-            redirect_uris: Some(vec!["http://127.0.0.1:8123/cb".into(), "com.example.app:/cb".into()]),
+            redirect_uris: Some(vec![
+                "http://127.0.0.1:8123/cb".into(),
+                "com.example.app:/cb".into(),
+            ]),
             token_endpoint_auth_method: Some("none".into()),
-            grant_types: Some(vec!["authorization_code".into(), "refresh_token".into(), "refresh_token".into()]),
+            grant_types: Some(vec![
+                "authorization_code".into(),
+                "refresh_token".into(),
+                "refresh_token".into(),
+            ]),
             response_types: Some(vec!["code".into()]),
             dpop_bound_access_tokens: Some(true),
             ..Default::default()
@@ -359,7 +400,10 @@ mod tests {
         let c = check(&native).unwrap();
         assert!(c.is_public() && c.require_dpop);
         assert_eq!(c.client_name, None);
-        assert_eq!(c.grant_types, [GrantType::AuthorizationCode, GrantType::RefreshToken]);
+        assert_eq!(
+            c.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
         let service = ClientMetadata {
             grant_types: Some(vec!["client_credentials".into()]),
             token_endpoint_auth_method: Some("client_secret_post".into()),

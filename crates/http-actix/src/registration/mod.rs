@@ -24,9 +24,10 @@ const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 /// The endpoint, or the 404 of a server without registration.
 fn enabled(state: &HttpState) -> Result<RegistrationEndpoint, OAuthError> {
-    state.registration.clone().ok_or_else(|| {
-        OAuthError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-    })
+    state
+        .registration
+        .clone()
+        .ok_or_else(|| OAuthError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint"))
 }
 
 /// The bearer token, if it has the shape of a `kind` token; anything else is refused
@@ -52,7 +53,9 @@ async fn read_json(
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !json {
-        return Err(OAuthError::invalid_request("the body must be application/json"));
+        return Err(OAuthError::invalid_request(
+            "the body must be application/json",
+        ));
     }
     let limit = MAX_METADATA_BYTES.min(state.max_body_bytes);
     let mut body = Vec::new();

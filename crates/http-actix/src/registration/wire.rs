@@ -63,7 +63,10 @@ fn strings(map: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, 
 
 fn boolean(map: &Map<String, Value>, name: &str) -> Result<Option<bool>, MetadataError> {
     field(map, name)
-        .map(|v| v.as_bool().ok_or_else(|| bad(name, "must be true or false")))
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| bad(name, "must be true or false"))
+        })
         .transpose()
 }
 
@@ -90,7 +93,10 @@ pub(crate) fn registration_request(body: &[u8]) -> Result<ClientMetadata, Metada
 pub(crate) fn update_request(body: &[u8]) -> Result<UpdateRequest, MetadataError> {
     let map = object(body)?;
     if let Some(name) = SERVER_FIELDS.iter().find(|f| field(&map, f).is_some()) {
-        return Err(bad(name, "is set by the server and must not be sent (RFC 7592 §2.2)"));
+        return Err(bad(
+            name,
+            "is set by the server and must not be sent (RFC 7592 §2.2)",
+        ));
     }
     Ok(UpdateRequest {
         client_id: string(&map, "client_id")?,
@@ -152,10 +158,19 @@ mod tests {
         assert_eq!(m.scope, None);
         assert_eq!(m.dpop_bound_access_tokens, Some(true));
         for (body, expected) in [
-            (&br#"{"redirect_uris":"https://a.example/cb"}"#[..], "redirect_uris: must be an array"),
-            (br#"{"redirect_uris":[1]}"#, "redirect_uris: must be an array"),
+            (
+                &br#"{"redirect_uris":"https://a.example/cb"}"#[..],
+                "redirect_uris: must be an array",
+            ),
+            (
+                br#"{"redirect_uris":[1]}"#,
+                "redirect_uris: must be an array",
+            ),
             (br#"{"client_name":7}"#, "client_name: must be a string"),
-            (br#"{"dpop_bound_access_tokens":"yes"}"#, "dpop_bound_access_tokens: must be true"),
+            (
+                br#"{"dpop_bound_access_tokens":"yes"}"#,
+                "dpop_bound_access_tokens: must be true",
+            ),
             (br#"[]"#, "the body must be a JSON object"),
             (br#"{"#, "the body must be a JSON object"),
         ] {
@@ -169,7 +184,12 @@ mod tests {
         let u = update_request(br#"{"client_id":"cl_1","client_secret":"s"}"#).unwrap();
         assert_eq!(u.client_id.as_deref(), Some("cl_1"));
         assert_eq!(u.client_secret.as_deref(), Some("s"));
-        let got = err(update_request(br#"{"client_id":"cl_1","registration_access_token":"x"}"#));
-        assert!(got.starts_with("registration_access_token: is set by the server"), "{got}");
+        let got = err(update_request(
+            br#"{"client_id":"cl_1","registration_access_token":"x"}"#,
+        ));
+        assert!(
+            got.starts_with("registration_access_token: is set by the server"),
+            "{got}"
+        );
     }
 }

@@ -84,12 +84,31 @@ fn registration_is_off_by_default_and_not_advertised(backend: Backend) {
     let app = TestApp::start(backend, TokenSettings::default());
     let (status, body) = register(&app, Some("gia_x"), &web_app());
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
-    for method in [reqwest::Method::GET, reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
-        let status = http().request(method.clone(), config_uri(&app, "web")).send().unwrap().status();
+    for method in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let status = http()
+            .request(method.clone(), config_uri(&app, "web"))
+            .send()
+            .unwrap()
+            .status();
         assert_eq!(status, 404, "{method}");
     }
-    assert_eq!(http().get(app.url("/oauth/register")).send().unwrap().status(), 404);
-    for doc in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+    assert_eq!(
+        http()
+            .get(app.url("/oauth/register"))
+            .send()
+            .unwrap()
+            .status(),
+        404
+    );
+    for doc in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
         let (_, doc) = json(http().get(app.url(doc)).send().unwrap());
         assert!(doc.get("registration_endpoint").is_none(), "{doc}");
     }
@@ -97,9 +116,15 @@ fn registration_is_off_by_default_and_not_advertised(backend: Backend) {
 
 fn both_metadata_documents_advertise_the_registration_endpoint(backend: Backend) {
     let app = enabled(backend);
-    for doc in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+    for doc in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
         let (_, doc) = json(http().get(app.url(doc)).send().unwrap());
-        assert_eq!(doc["registration_endpoint"], "http://grantd.test/oauth/register");
+        assert_eq!(
+            doc["registration_endpoint"],
+            "http://grantd.test/oauth/register"
+        );
     }
     // Other methods are 405 once the endpoint exists.
     let response = http().get(app.url("/oauth/register")).send().unwrap();
@@ -113,14 +138,27 @@ fn registration_without_a_usable_initial_token_is_401_and_stores_nothing(backend
     let app = enabled(backend);
     let before = client_count(&app);
     // No credentials at all: RFC 6750 §3.1's bare challenge, no error code.
-    let response = http().post(app.url("/oauth/register")).json(&web_app()).send().unwrap();
+    let response = http()
+        .post(app.url("/oauth/register"))
+        .json(&web_app())
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"grantd\"");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"grantd\""
+    );
     let spent = initial_token(&app, 1);
     assert_eq!(register(&app, Some(&spent), &web_app()).0, 201);
     let revoked = initial_token(&app, 5);
     let tokens = InitialAccessTokens::new(app.ports.clone(), Arc::new(app.db.clone()));
-    let id = tokens.list().unwrap().into_iter().find(|t| t.uses_left == 5).unwrap().id;
+    let id = tokens
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|t| t.uses_left == 5)
+        .unwrap()
+        .id;
     assert!(tokens.revoke(&id).unwrap());
     let expired = initial_token(&app, 5);
     app.clock.advance(601);
@@ -145,11 +183,21 @@ fn registration_without_a_usable_initial_token_is_401_and_stores_nothing(backend
             .send()
             .unwrap();
         assert_eq!(response.status(), 401, "{bad}");
-        let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
-        assert!(challenge.starts_with("Bearer realm=\"grantd\", error=\"invalid_token\""), "{challenge}");
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.starts_with("Bearer realm=\"grantd\", error=\"invalid_token\""),
+            "{challenge}"
+        );
         assert_eq!(json(response).1["error"], "invalid_token");
     }
-    assert_eq!(client_count(&app), before + 1, "only the one good registration");
+    assert_eq!(
+        client_count(&app),
+        before + 1,
+        "only the one good registration"
+    );
 }
 
 fn a_registered_client_works_and_its_configuration_endpoint_follows_rfc_7592(backend: Backend) {
@@ -167,22 +215,39 @@ fn a_registered_client_works_and_its_configuration_endpoint_follows_rfc_7592(bac
     let body: Value = response.json().unwrap();
     let id = body["client_id"].as_str().unwrap().to_owned();
     let secret = body["client_secret"].as_str().unwrap().to_owned();
-    let rat = body["registration_access_token"].as_str().unwrap().to_owned();
+    let rat = body["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(id.starts_with("cl_") && secret.starts_with("gcs_") && rat.starts_with("gra_"));
-    assert_eq!(body["registration_client_uri"], format!("http://grantd.test/oauth/register/{id}"));
+    assert_eq!(
+        body["registration_client_uri"],
+        format!("http://grantd.test/oauth/register/{id}")
+    );
     assert_eq!(body["client_secret_expires_at"], 0);
     assert!(body["client_id_issued_at"].as_i64().unwrap() > 0);
     assert_eq!(body["client_name"], "Registered app");
     assert_eq!(body["redirect_uris"], json!([WEB_CB]));
-    assert_eq!(body["grant_types"], json!(["authorization_code", "refresh_token", "client_credentials"]));
+    assert_eq!(
+        body["grant_types"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
     assert_eq!(body["response_types"], json!(["code"]));
     assert_eq!(body["token_endpoint_auth_method"], "client_secret_basic");
     assert_eq!(body["scope"], "read write");
     assert_eq!(body["dpop_bound_access_tokens"], false);
-    assert!(body.get("logo_uri").is_none(), "unknown metadata is ignored (RFC 7591 §2)");
+    assert!(
+        body.get("logo_uri").is_none(),
+        "unknown metadata is ignored (RFC 7591 §2)"
+    );
 
     // The client is real: the token endpoint knows it.
-    let (status, issued) = tok(&app, &id, &secret, "grant_type=client_credentials&scope=read");
+    let (status, issued) = tok(
+        &app,
+        &id,
+        &secret,
+        "grant_type=client_credentials&scope=read",
+    );
     assert_eq!(status, 200, "{issued}");
     let access = issued["access_token"].as_str().unwrap().to_owned();
     assert_eq!(me(&app, &access).status(), 200);
@@ -193,7 +258,14 @@ fn a_registered_client_works_and_its_configuration_endpoint_follows_rfc_7592(bac
     assert_eq!(headers["cache-control"], "no-store");
     assert!(read.get("client_secret").is_none(), "never shown again");
     assert_eq!(read["registration_access_token"], rat);
-    for field in ["client_id", "client_name", "redirect_uris", "grant_types", "scope", "client_id_issued_at"] {
+    for field in [
+        "client_id",
+        "client_name",
+        "redirect_uris",
+        "grant_types",
+        "scope",
+        "client_id_issued_at",
+    ] {
         assert_eq!(read[field], body[field], "{field}");
     }
 
@@ -207,20 +279,40 @@ fn a_registered_client_works_and_its_configuration_endpoint_follows_rfc_7592(bac
         "grant_types": ["authorization_code", "client_credentials"],
         "scope": "read"
     });
-    let (status, updated, _) = send(http().put(config_uri(&app, &id)).bearer_auth(&rat).json(&replacement));
+    let (status, updated, _) = send(
+        http()
+            .put(config_uri(&app, &id))
+            .bearer_auth(&rat)
+            .json(&replacement),
+    );
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["client_name"], "Renamed app");
     assert_eq!(updated["redirect_uris"], json!([WEB_CB_OTHER]));
     assert_eq!(updated["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(updated["scope"], "read");
     let (_, reread, _) = send(http().get(config_uri(&app, &id)).bearer_auth(&rat));
-    assert_eq!(reread["grant_types"], json!(["authorization_code", "client_credentials"]));
+    assert_eq!(
+        reread["grant_types"],
+        json!(["authorization_code", "client_credentials"])
+    );
     // The narrowed scope holds at the token endpoint; the secret is unchanged.
-    let (status, denied) = tok(&app, &id, &secret, "grant_type=client_credentials&scope=write");
-    assert_eq!((status, denied["error"].as_str()), (400, Some("invalid_scope")));
+    let (status, denied) = tok(
+        &app,
+        &id,
+        &secret,
+        "grant_type=client_credentials&scope=write",
+    );
+    assert_eq!(
+        (status, denied["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
 
     // §2.3: delete; the tokens of its grants die with it, and so does the token.
-    let response = http().delete(config_uri(&app, &id)).bearer_auth(&rat).send().unwrap();
+    let response = http()
+        .delete(config_uri(&app, &id))
+        .bearer_auth(&rat)
+        .send()
+        .unwrap();
     assert_eq!(response.status(), 204);
     assert_eq!(me(&app, &access).status(), 401);
     let (status, _) = tok(&app, &id, &secret, "grant_type=client_credentials");
@@ -237,7 +329,10 @@ fn a_registered_client_works_and_its_configuration_endpoint_follows_rfc_7592(bac
 fn a_registration_access_token_works_for_its_own_client_only(backend: Backend) {
     let app = enabled(backend);
     let (a, b) = (registered(&app), registered(&app));
-    let (a_id, b_id) = (a["client_id"].as_str().unwrap(), b["client_id"].as_str().unwrap());
+    let (a_id, b_id) = (
+        a["client_id"].as_str().unwrap(),
+        b["client_id"].as_str().unwrap(),
+    );
     let a_token = a["registration_access_token"].as_str().unwrap();
     let b_token = b["registration_access_token"].as_str().unwrap();
     let change = json!({"client_id": b_id, "redirect_uris": ["https://evil.example/cb"]});
@@ -256,7 +351,10 @@ fn a_registration_access_token_works_for_its_own_client_only(backend: Backend) {
         ] {
             let response = request.bearer_auth(token).send().unwrap();
             assert_eq!(response.status(), 401, "{uri}");
-            assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+            assert!(response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token"));
         }
     }
     let response = http().get(config_uri(&app, b_id)).send().unwrap();
@@ -266,7 +364,12 @@ fn a_registration_access_token_works_for_its_own_client_only(backend: Backend) {
     assert_eq!(b_now["redirect_uris"], json!([WEB_CB]));
     let (_, a_now, _) = send(http().get(config_uri(&app, a_id)).bearer_auth(a_token));
     assert_eq!(a_now["client_id"], a_id);
-    assert!(app.ports.clients.find_client(&grantd_ports::ClientId::parse("web").unwrap()).unwrap().is_some());
+    assert!(app
+        .ports
+        .clients
+        .find_client(&grantd_ports::ClientId::parse("web").unwrap())
+        .unwrap()
+        .is_some());
 }
 
 fn bad_metadata_gets_rfc_7591_errors_and_takes_no_use(backend: Backend) {
@@ -281,21 +384,81 @@ fn bad_metadata_gets_rfc_7591_errors_and_takes_no_use(backend: Backend) {
         body
     };
     let cases = [
-        (with(json!({"redirect_uris": ["/cb"]})), "invalid_redirect_uri", "redirect_uris:"),
-        (with(json!({"redirect_uris": []})), "invalid_redirect_uri", "redirect_uris: required"),
-        (with(json!({"redirect_uris": ["http://web.example/cb"]})), "invalid_redirect_uri", "redirect_uris:"),
-        (with(json!({"redirect_uris": ["https://web.example/cb#x"]})), "invalid_redirect_uri", "redirect_uris:"),
-        (with(json!({"redirect_uris": "https://web.example/cb"})), "invalid_client_metadata", "redirect_uris: must be an array"),
-        (with(json!({"grant_types": ["password"]})), "invalid_client_metadata", "grant_types:"),
-        (with(json!({"grant_types": ["implicit"]})), "invalid_client_metadata", "grant_types:"),
-        (with(json!({"response_types": ["token"]})), "invalid_client_metadata", "response_types:"),
-        (with(json!({"grant_types": ["client_credentials"], "response_types": ["code"]})), "invalid_client_metadata", "response_types:"),
-        (with(json!({"token_endpoint_auth_method": "private_key_jwt"})), "invalid_client_metadata", "token_endpoint_auth_method:"),
-        (with(json!({"token_endpoint_auth_method": "none"})), "invalid_client_metadata", "grant_types:"),
-        (with(json!({"scope": "read admin"})), "invalid_client_metadata", "scope:"),
-        (with(json!({"client_name": " "})), "invalid_client_metadata", "client_name:"),
-        (with(json!({"dpop_bound_access_tokens": "yes"})), "invalid_client_metadata", "dpop_bound_access_tokens:"),
-        (json!(["not", "an", "object"]), "invalid_client_metadata", "the body must be a JSON object"),
+        (
+            with(json!({"redirect_uris": ["/cb"]})),
+            "invalid_redirect_uri",
+            "redirect_uris:",
+        ),
+        (
+            with(json!({"redirect_uris": []})),
+            "invalid_redirect_uri",
+            "redirect_uris: required",
+        ),
+        (
+            with(json!({"redirect_uris": ["http://web.example/cb"]})),
+            "invalid_redirect_uri",
+            "redirect_uris:",
+        ),
+        (
+            with(json!({"redirect_uris": ["https://web.example/cb#x"]})),
+            "invalid_redirect_uri",
+            "redirect_uris:",
+        ),
+        (
+            with(json!({"redirect_uris": "https://web.example/cb"})),
+            "invalid_client_metadata",
+            "redirect_uris: must be an array",
+        ),
+        (
+            with(json!({"grant_types": ["password"]})),
+            "invalid_client_metadata",
+            "grant_types:",
+        ),
+        (
+            with(json!({"grant_types": ["implicit"]})),
+            "invalid_client_metadata",
+            "grant_types:",
+        ),
+        (
+            with(json!({"response_types": ["token"]})),
+            "invalid_client_metadata",
+            "response_types:",
+        ),
+        (
+            with(json!({"grant_types": ["client_credentials"], "response_types": ["code"]})),
+            "invalid_client_metadata",
+            "response_types:",
+        ),
+        (
+            with(json!({"token_endpoint_auth_method": "private_key_jwt"})),
+            "invalid_client_metadata",
+            "token_endpoint_auth_method:",
+        ),
+        (
+            with(json!({"token_endpoint_auth_method": "none"})),
+            "invalid_client_metadata",
+            "grant_types:",
+        ),
+        (
+            with(json!({"scope": "read admin"})),
+            "invalid_client_metadata",
+            "scope:",
+        ),
+        (
+            with(json!({"client_name": " "})),
+            "invalid_client_metadata",
+            "client_name:",
+        ),
+        (
+            with(json!({"dpop_bound_access_tokens": "yes"})),
+            "invalid_client_metadata",
+            "dpop_bound_access_tokens:",
+        ),
+        (
+            json!(["not", "an", "object"]),
+            "invalid_client_metadata",
+            "the body must be a JSON object",
+        ),
     ];
     for (body, code, field) in cases {
         let (status, error) = register(&app, Some(&token), &body);
@@ -326,25 +489,78 @@ fn an_update_is_checked_like_a_registration_and_changes_nothing_when_refused(bac
     let id = client["client_id"].as_str().unwrap();
     let rat = client["registration_access_token"].as_str().unwrap();
     let put = |body: Value| {
-        let (status, body, _) = send(http().put(config_uri(&app, id)).bearer_auth(rat).json(&body));
+        let (status, body, _) = send(
+            http()
+                .put(config_uri(&app, id))
+                .bearer_auth(rat)
+                .json(&body),
+        );
         (status, body)
     };
     for (body, code, field) in [
-        (json!({"redirect_uris": [WEB_CB]}), "invalid_client_metadata", "client_id:"),
-        (json!({"client_id": "web", "redirect_uris": [WEB_CB]}), "invalid_client_metadata", "client_id:"),
-        (json!({"client_id": id, "client_secret": "guess", "redirect_uris": [WEB_CB]}), "invalid_client_metadata", "client_secret:"),
-        (json!({"client_id": id, "registration_access_token": rat, "redirect_uris": [WEB_CB]}), "invalid_client_metadata", "registration_access_token:"),
-        (json!({"client_id": id, "client_id_issued_at": 1, "redirect_uris": [WEB_CB]}), "invalid_client_metadata", "client_id_issued_at:"),
-        (json!({"client_id": id, "token_endpoint_auth_method": "none", "redirect_uris": [WEB_CB]}), "invalid_client_metadata", "token_endpoint_auth_method:"),
-        (json!({"client_id": id, "redirect_uris": ["javascript:alert(1)"]}), "invalid_redirect_uri", "redirect_uris:"),
-        (json!({"client_id": id, "redirect_uris": [WEB_CB], "scope": "read admin"}), "invalid_client_metadata", "scope:"),
+        (
+            json!({"redirect_uris": [WEB_CB]}),
+            "invalid_client_metadata",
+            "client_id:",
+        ),
+        (
+            json!({"client_id": "web", "redirect_uris": [WEB_CB]}),
+            "invalid_client_metadata",
+            "client_id:",
+        ),
+        (
+            json!({"client_id": id, "client_secret": "guess", "redirect_uris": [WEB_CB]}),
+            "invalid_client_metadata",
+            "client_secret:",
+        ),
+        (
+            json!({"client_id": id, "registration_access_token": rat, "redirect_uris": [WEB_CB]}),
+            "invalid_client_metadata",
+            "registration_access_token:",
+        ),
+        (
+            json!({"client_id": id, "client_id_issued_at": 1, "redirect_uris": [WEB_CB]}),
+            "invalid_client_metadata",
+            "client_id_issued_at:",
+        ),
+        (
+            json!({"client_id": id, "token_endpoint_auth_method": "none", "redirect_uris": [WEB_CB]}),
+            "invalid_client_metadata",
+            "token_endpoint_auth_method:",
+        ),
+        (
+            json!({"client_id": id, "redirect_uris": ["javascript:alert(1)"]}),
+            "invalid_redirect_uri",
+            "redirect_uris:",
+        ),
+        (
+            json!({"client_id": id, "redirect_uris": [WEB_CB], "scope": "read admin"}),
+            "invalid_client_metadata",
+            "scope:",
+        ),
     ] {
         let (status, error) = put(body.clone());
-        assert_eq!((status, error["error"].as_str()), (400, Some(code)), "{body} -> {error}");
-        assert!(error["error_description"].as_str().unwrap().starts_with(field), "{error}");
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (400, Some(code)),
+            "{body} -> {error}"
+        );
+        assert!(
+            error["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{error}"
+        );
     }
     let (_, now, _) = send(http().get(config_uri(&app, id)).bearer_auth(rat));
-    for field in ["client_name", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method"] {
+    for field in [
+        "client_name",
+        "redirect_uris",
+        "grant_types",
+        "scope",
+        "token_endpoint_auth_method",
+    ] {
         assert_eq!(now[field], client[field], "{field} unchanged");
     }
 }
@@ -380,8 +596,12 @@ fn a_real_relying_party_registers_through_openidconnect(backend: Backend) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let provider = CoreProviderMetadata::discover(&IssuerUrl::new(app.base.clone()).unwrap(), &http).unwrap();
-    let endpoint = provider.registration_endpoint().expect("advertised").clone();
+    let provider =
+        CoreProviderMetadata::discover(&IssuerUrl::new(app.base.clone()).unwrap(), &http).unwrap();
+    let endpoint = provider
+        .registration_endpoint()
+        .expect("advertised")
+        .clone();
     let request = CoreClientRegistrationRequest::new(
         vec![RedirectUrl::new(WEB_CB.into()).unwrap()],
         EmptyAdditionalClientMetadata {},
@@ -393,16 +613,32 @@ fn a_real_relying_party_registers_through_openidconnect(backend: Backend) {
         .register(&endpoint, &http)
         .unwrap();
     let id = response.client_id().as_str().to_owned();
-    let secret = response.client_secret().expect("confidential by default").secret().clone();
-    let rat = response.registration_access_token().unwrap().secret().clone();
+    let secret = response
+        .client_secret()
+        .expect("confidential by default")
+        .secret()
+        .clone();
+    let rat = response
+        .registration_access_token()
+        .unwrap()
+        .secret()
+        .clone();
     assert_eq!(
         response.registration_client_uri().unwrap().as_str(),
         config_uri(&app, &id)
     );
     assert_eq!(response.redirect_uris()[0].as_str(), WEB_CB);
     // The client can authenticate; its configuration endpoint answers its token.
-    let (status, _) = tok(&app, &id, &secret, "grant_type=refresh_token&refresh_token=x");
-    assert_eq!(status, 400, "authenticated, then refused the unknown refresh token");
+    let (status, _) = tok(
+        &app,
+        &id,
+        &secret,
+        "grant_type=refresh_token&refresh_token=x",
+    );
+    assert_eq!(
+        status, 400,
+        "authenticated, then refused the unknown refresh token"
+    );
     let (status, _, _) = send(http.get(config_uri(&app, &id)).bearer_auth(&rat));
     assert_eq!(status, 200);
 }

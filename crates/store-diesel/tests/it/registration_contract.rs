@@ -62,13 +62,24 @@ fn an_initial_token_is_usable_until_expired_spent_or_revoked(db: &Database) {
         "refused at expires_at"
     );
     db.insert_initial_token(&initial("it_b", 3, 0)).unwrap();
-    assert_eq!(db.find_usable_initial_token(&hash(3), T0).unwrap(), None, "spent");
+    assert_eq!(
+        db.find_usable_initial_token(&hash(3), T0).unwrap(),
+        None,
+        "spent"
+    );
     assert!(db.revoke_initial_token("it_a", T0 + 1).unwrap());
     assert!(!db.revoke_initial_token("it_a", T0 + 2).unwrap(), "once");
     assert!(!db.revoke_initial_token("it_none", T0 + 2).unwrap());
-    assert_eq!(db.find_usable_initial_token(&hash(1), T0 + 2).unwrap(), None);
+    assert_eq!(
+        db.find_usable_initial_token(&hash(1), T0 + 2).unwrap(),
+        None
+    );
     let listed = db.list_initial_tokens().unwrap();
-    assert_eq!(listed[0].revoked_at, Some(T0 + 1), "the first revocation's time stays");
+    assert_eq!(
+        listed[0].revoked_at,
+        Some(T0 + 1),
+        "the first revocation's time stays"
+    );
 }
 
 fn initial_tokens_list_in_id_order_and_taken_hashes_conflict(db: &Database) {
@@ -82,16 +93,26 @@ fn initial_tokens_list_in_id_order_and_taken_hashes_conflict(db: &Database) {
         db.insert_initial_token(&initial("it_a", 3, 1)),
         Err(StoreError::Conflict(_))
     ));
-    let ids: Vec<String> = db.list_initial_tokens().unwrap().into_iter().map(|t| t.id).collect();
+    let ids: Vec<String> = db
+        .list_initial_tokens()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, ["it_a", "it_b"]);
 }
 
 fn a_registration_takes_one_use_and_stores_client_and_registration(db: &Database) {
     db.insert_initial_token(&initial("it_a", 1, 2)).unwrap();
     let client = minimal_client("cl_1");
-    assert!(db.register_client(&hash(1), T0, &client, &registration("cl_1", 9)).unwrap());
+    assert!(db
+        .register_client(&hash(1), T0, &client, &registration("cl_1", 9))
+        .unwrap());
     assert_eq!(db.find_client(&client.id).unwrap(), Some(client));
-    assert_eq!(db.find_registration(&hash(9)).unwrap(), Some(registration("cl_1", 9)));
+    assert_eq!(
+        db.find_registration(&hash(9)).unwrap(),
+        Some(registration("cl_1", 9))
+    );
     assert_eq!(db.find_registration(&hash(8)).unwrap(), None);
     let left = db.find_usable_initial_token(&hash(1), T0).unwrap().unwrap();
     assert_eq!(left.uses_left, 1);
@@ -99,13 +120,28 @@ fn a_registration_takes_one_use_and_stores_client_and_registration(db: &Database
 
 fn a_spent_token_registers_nothing(db: &Database) {
     db.insert_initial_token(&initial("it_a", 1, 1)).unwrap();
-    assert!(db.register_client(&hash(1), T0, &minimal_client("cl_1"), &registration("cl_1", 9)).unwrap());
+    assert!(db
+        .register_client(
+            &hash(1),
+            T0,
+            &minimal_client("cl_1"),
+            &registration("cl_1", 9)
+        )
+        .unwrap());
     for (token, at) in [(1, T0), (2, T0), (1, T0 + 600)] {
         assert!(!db
-            .register_client(&hash(token), at, &minimal_client("cl_2"), &registration("cl_2", 8))
+            .register_client(
+                &hash(token),
+                at,
+                &minimal_client("cl_2"),
+                &registration("cl_2", 8)
+            )
             .unwrap());
     }
-    assert_eq!(db.find_client(&ClientId::parse("cl_2").unwrap()).unwrap(), None);
+    assert_eq!(
+        db.find_client(&ClientId::parse("cl_2").unwrap()).unwrap(),
+        None
+    );
     assert_eq!(db.find_registration(&hash(8)).unwrap(), None);
 }
 
@@ -113,19 +149,28 @@ fn a_registration_with_a_taken_client_id_takes_no_use(db: &Database) {
     db.insert_initial_token(&initial("it_a", 1, 1)).unwrap();
     db.insert_client(&minimal_client("cl_1")).unwrap();
     assert!(matches!(
-        db.register_client(&hash(1), T0, &minimal_client("cl_1"), &registration("cl_1", 9)),
+        db.register_client(
+            &hash(1),
+            T0,
+            &minimal_client("cl_1"),
+            &registration("cl_1", 9)
+        ),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(db.find_registration(&hash(9)).unwrap(), None);
     assert_eq!(
-        db.find_usable_initial_token(&hash(1), T0).unwrap().map(|t| t.uses_left),
+        db.find_usable_initial_token(&hash(1), T0)
+            .unwrap()
+            .map(|t| t.uses_left),
         Some(1),
         "rolled back"
     );
 }
 
 fn concurrent_registrations_with_the_last_use_let_exactly_one_win(db: &TestDb) {
-    db.database().insert_initial_token(&initial("it_a", 1, 1)).unwrap();
+    db.database()
+        .insert_initial_token(&initial("it_a", 1, 1))
+        .unwrap();
     let other = Database::connect(db.url(), &grantd_testkit::database::options()).unwrap();
     let pools = [db.database(), &other];
     let threads = 6;
@@ -161,8 +206,15 @@ fn an_update_needs_the_clients_own_token_and_replaces_every_field(db: &Database)
     first.secret = Some(SecretHash::from_stored("hash1".into()));
     first.default_scopes = Some(grantd_ports::ScopeSet::parse("read").unwrap());
     first.scopes = grantd_ports::ScopeSet::parse("read").unwrap();
-    db.register_client(&hash(1), T0, &first, &registration("cl_1", 9)).unwrap();
-    db.register_client(&hash(1), T0, &minimal_client("cl_2"), &registration("cl_2", 8)).unwrap();
+    db.register_client(&hash(1), T0, &first, &registration("cl_1", 9))
+        .unwrap();
+    db.register_client(
+        &hash(1),
+        T0,
+        &minimal_client("cl_2"),
+        &registration("cl_2", 8),
+    )
+    .unwrap();
     let changed = Client {
         name: "Renamed".into(),
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -171,16 +223,35 @@ fn an_update_needs_the_clients_own_token_and_replaces_every_field(db: &Database)
         ..first.clone()
     };
     let post = TokenEndpointAuthMethod::ClientSecretPost;
-    assert!(!db.update_registered_client(&hash(8), &changed, post).unwrap(), "cl_2's token");
+    assert!(
+        !db.update_registered_client(&hash(8), &changed, post)
+            .unwrap(),
+        "cl_2's token"
+    );
     assert_eq!(db.find_client(&first.id).unwrap(), Some(first.clone()));
-    assert!(db.update_registered_client(&hash(9), &changed, post).unwrap());
-    assert_eq!(db.find_client(&first.id).unwrap(), Some(changed), "None cleared the defaults");
-    assert_eq!(db.find_registration(&hash(9)).unwrap().unwrap().auth_method, post);
+    assert!(db
+        .update_registered_client(&hash(9), &changed, post)
+        .unwrap());
+    assert_eq!(
+        db.find_client(&first.id).unwrap(),
+        Some(changed),
+        "None cleared the defaults"
+    );
+    assert_eq!(
+        db.find_registration(&hash(9)).unwrap().unwrap().auth_method,
+        post
+    );
 }
 
 fn a_registration_goes_with_its_client(db: &Database) {
     db.insert_initial_token(&initial("it_a", 1, 1)).unwrap();
-    db.register_client(&hash(1), T0, &minimal_client("cl_1"), &registration("cl_1", 9)).unwrap();
+    db.register_client(
+        &hash(1),
+        T0,
+        &minimal_client("cl_1"),
+        &registration("cl_1", 9),
+    )
+    .unwrap();
     assert!(db.delete_client(&ClientId::parse("cl_1").unwrap()).unwrap());
     assert_eq!(db.find_registration(&hash(9)).unwrap(), None);
     assert!(!db
@@ -190,5 +261,9 @@ fn a_registration_goes_with_its_client(db: &Database) {
             TokenEndpointAuthMethod::None
         )
         .unwrap());
-    assert_eq!(db.list_initial_tokens().unwrap()[0].uses_left, 0, "the token stays");
+    assert_eq!(
+        db.list_initial_tokens().unwrap()[0].uses_left,
+        0,
+        "the token stays"
+    );
 }
