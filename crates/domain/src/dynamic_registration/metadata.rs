@@ -150,7 +150,8 @@ pub fn check_metadata(
         }
         // §2.1: "the authorization server MUST ensure [they] are consistent".
         let asks_code = given.iter().any(|r| r == "code");
-        if asks_code != !expected.is_empty() {
+        let code_flow = expected.contains(&"code");
+        if asks_code != code_flow {
             return Err(invalid(
                 "response_types",
                 "\"code\" goes with the authorization_code grant type, and only with it (RFC 7591 §2.1)",
@@ -301,7 +302,8 @@ mod tests {
             f(&mut m);
             field_error(&m)
         };
-        let cases: [(fn(&mut ClientMetadata), &str); 12] = [
+        type Edit = fn(&mut ClientMetadata);
+        let cases: [(Edit, &str); 12] = [
             (
                 |m| m.token_endpoint_auth_method = Some("private_key_jwt".into()),
                 "token_endpoint_auth_method:",
