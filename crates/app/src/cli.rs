@@ -44,6 +44,9 @@ pub enum Command {
     /// Manage the JWT signing keys (list, rotate, retire).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Dynamic client registration (RFC 7591): the initial access tokens it needs.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
     /// Delete expired tokens and codes and ended grants in small batches; prints the
     /// counts as JSON. Safe beside a running server.
     Prune,
@@ -175,6 +178,34 @@ pub enum ConsentCommand {
         /// Only the consent to this client.
         #[arg(long = "client", value_name = "ID")]
         client: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationCommand {
+    /// Initial access tokens (RFC 7591 §3): each lets its holder register clients at
+    /// POST /oauth/register.
+    #[command(subcommand)]
+    Token(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Make an initial access token; prints it once (only its SHA-256 is stored).
+    Create {
+        /// Seconds until it expires (at most a year).
+        #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+        expires_in: i64,
+        /// How many clients it may register.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        uses: i64,
+    },
+    /// Every initial access token as JSON (ids and state, never the tokens).
+    List,
+    /// Revoke an initial access token; the clients it registered stay.
+    Revoke {
+        /// The token's id (`it_…`, from `create` or `list`).
+        id: String,
     },
 }
 

@@ -62,6 +62,15 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
                 &mut io::stdout().lock(),
             )
         }
+        Command::Registration(registration) => {
+            let db = wiring::connect(config)?;
+            let ports = wiring::build_ports(config, db.clone())?;
+            let tokens = grantd_domain::dynamic_registration::InitialAccessTokens::new(
+                ports,
+                std::sync::Arc::new(db),
+            );
+            commands::run_registration(&tokens, registration, &mut io::stdout().lock())
+        }
         Command::User(user) => {
             let ports = wiring::build_ports(config, wiring::connect(config)?)?;
             commands::run_user(

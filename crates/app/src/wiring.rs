@@ -12,6 +12,7 @@ use grantd_crypto::{
     OsTokenMinter, PermitPool, SlowLane, SystemClock,
 };
 use grantd_domain::dpop::{DpopProofs, NonceKey};
+use grantd_domain::dynamic_registration::RegistrationEndpoint;
 use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
     ServerMetadata, UseCases,
@@ -113,6 +114,11 @@ pub fn build_state(
     let scopes = config.scopes.to_registry()?;
     let resources = config.resources.to_registry()?;
     warn_unregistered_scopes(&ports, &scopes);
+    let registration_policy = config
+        .registration
+        .enabled
+        .then(|| config.registration.to_policy(&scopes))
+        .transpose()?;
     // RFC 8414 §2 `scopes_supported`: the registry, as configured, from the first request.
     let mut metadata =
         ServerMetadata::new(&issuer, &scopes, authorization.code_challenge_methods());
@@ -126,6 +132,9 @@ pub fn build_state(
         dpop_settings.nonces = Some(dpop_nonce_key(config)?);
     }
     metadata = metadata.with_dpop(&dpop_settings);
+    if registration_policy.is_some() {
+        metadata = metadata.with_registration();
+    }
     let dpop = DpopProofs::new(
         Arc::new(JoseProofVerifier),
         Arc::new(db.clone()),
@@ -134,6 +143,9 @@ pub fn build_state(
         &metadata.issuer,
     );
     let authorize_pages = authorize_pages(config, &issuer, demo)?;
+    let registration = registration_policy.map(|policy| {
+        RegistrationEndpoint::new(ports.clone(), Arc::new(db.clone()), policy, scopes.clone())
+    });
     let mut use_cases = UseCases::new(ports, config.token_settings())
         .with_dpop(dpop)
         .with_attempt_limits(config.rate_limit.to_limits())
@@ -154,6 +166,7 @@ pub fn build_state(
         ops,
         trusted_proxies: config.server.trusted_proxies()?,
         keys,
+        registration,
     })
 }
 

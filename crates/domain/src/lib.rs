@@ -18,6 +18,7 @@ mod check_permits;
 mod client_auth;
 mod consent_rules;
 pub mod dpop;
+pub mod dynamic_registration;
 mod errors;
 pub mod id_token;
 mod introspection;

@@ -28,6 +28,8 @@ pub struct ServerMetadata {
     pub end_session_endpoint: Option<String>,
     /// RFC 9449 §5.1 `dpop_signing_alg_values_supported`; empty = DPoP off (not listed).
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 8414 §2 `registration_endpoint` (RFC 7591): only with registration enabled.
+    pub registration_endpoint: Option<String>,
 }
 
 /// Discovery §3 `claims_supported`: the claims grantd's id tokens and userinfo can carry.
@@ -111,6 +113,7 @@ impl ServerMetadata {
             userinfo_endpoint: None,
             end_session_endpoint: None,
             dpop_signing_alg_values_supported: Vec::new(),
+            registration_endpoint: None,
             issuer,
         }
     }
@@ -118,6 +121,13 @@ impl ServerMetadata {
     /// Advertises the JWKS at `/.well-known/jwks.json` (signing keys are configured).
     pub fn with_jwks(mut self) -> Self {
         self.jwks_uri = Some(format!("{}/.well-known/jwks.json", self.issuer));
+        self
+    }
+
+    /// Dynamic client registration is on (`registration.enabled`): RFC 7591's endpoint
+    /// is advertised; the client configuration endpoints (RFC 7592) are below it.
+    pub fn with_registration(mut self) -> Self {
+        self.registration_endpoint = Some(format!("{}/oauth/register", self.issuer));
         self
     }
 
@@ -221,6 +231,16 @@ mod tests {
             id_token_signing_algs(Rs256, &[published(Rs256), published(Rs256)]),
             ["RS256"],
             "each once"
+        );
+    }
+
+    #[test]
+    fn registration_endpoint_is_advertised_only_when_enabled() {
+        let plain = ServerMetadata::new("https://as.example/", &ScopeRegistry::default(), vec![]);
+        assert_eq!(plain.registration_endpoint, None);
+        assert_eq!(
+            plain.with_registration().registration_endpoint.as_deref(),
+            Some("https://as.example/oauth/register")
         );
     }
 

@@ -145,6 +145,61 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), RegistrationError> {
     Ok(())
 }
 
+/// Why a redirect URI fails [`check_redirect_uri_transport`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "redirect URI {0:?} must use https, http on a loopback address (127.0.0.1, [::1], \
+     localhost), or a private-use scheme with a period such as com.example.app \
+     (RFC 8252 §7, §8.3)"
+)]
+pub struct InsecureRedirectUri(pub String);
+
+/// The stricter rule for clients that register themselves (RFC 7591), on top of
+/// [`check_redirect_uri`]: RFC 9700 §2.1 and RFC 8252 §8.3 keep codes off plain http
+/// except to a native app's loopback listener, and RFC 8252 §7.1 private-use schemes are
+/// reverse domain names (with a period), which also leaves out `javascript:`, `data:` and
+/// `file:`. The CLI keeps the operator's freedom and does not apply it.
+pub fn check_redirect_uri_transport(uri: &str) -> Result<(), InsecureRedirectUri> {
+    let insecure = || InsecureRedirectUri(uri.to_owned());
+    let (scheme, rest) = uri.split_once(':').ok_or_else(insecure)?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = || {
+        rest.strip_prefix("//")
+            .map(|r| r.split(['/', '?']).next().unwrap_or(""))
+    };
+    match scheme.as_str() {
+        "https" => match authority() {
+            Some(a) if !a.is_empty() && !a.contains('@') => Ok(()),
+            _ => Err(insecure()),
+        },
+        "http" => {
+            let authority = authority().ok_or_else(insecure)?;
+            let host = match authority.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().map(|h| format!("[{h}]")),
+                None => authority.split(':').next().map(str::to_owned),
+            };
+            let loopback = host.is_some_and(|h| {
+                matches!(
+                    h.to_ascii_lowercase().as_str(),
+                    "127.0.0.1" | "[::1]" | "localhost"
+                )
+            });
+            let port_ok = authority
+                .rsplit_once(']')
+                .map_or(authority, |(_, after)| after)
+                .split_once(':')
+                .is_none_or(|(_, port)| port.is_empty() || port.parse::<u16>().is_ok());
+            if loopback && port_ok && !authority.contains('@') {
+                Ok(())
+            } else {
+                Err(insecure())
+            }
+        }
+        _ if scheme.contains('.') => Ok(()),
+        _ => Err(insecure()),
+    }
+}
+
 /// RP-Initiated Logout §3: post-logout redirect URIs are registered as redirect URIs are
 /// (absolute, no fragment, no whitespace), and matched as exactly.
 pub fn check_post_logout_redirect_uris(uris: &[String]) -> Result<(), RegistrationError> {
@@ -326,5 +381,35 @@ mod tests {
         assert!(code_flow_without_redirect_uri(&DEFAULT_GRANT_TYPES, &[]));
         assert!(!code_flow_without_redirect_uri(&DEFAULT_GRANT_TYPES, &uris));
         assert!(!code_flow_without_redirect_uri(&[GrantType::Password], &[]));
+    }
+
+    #[test]
+    fn self_registered_redirect_uris_need_https_loopback_http_or_a_private_scheme() {
+        for good in [
+            "https://app.example/cb",
+            "https://app.example:8443/cb?x=1",
+            "http://127.0.0.1:9000/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
+            assert_eq!(check_redirect_uri_transport(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://app.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://localhost.evil.example/cb",
+            "http://evil@127.0.0.1/cb",
+            "http://127.0.0.1:99999/cb",
+            "https://user@app.example/cb",
+            "https:/app.example/cb",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "file:///etc/passwd",
+            "myapp:/cb",
+        ] {
+            assert!(check_redirect_uri_transport(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -427,6 +427,24 @@ impl From<UserinfoError> for OAuthError {
     }
 }
 
+/// RFC 7591 §3.2.2 and RFC 7592 §3: metadata errors are 400 with their own codes; a
+/// missing, unknown or other client's token is RFC 6750's 401 `invalid_token`.
+impl From<grantd_domain::dynamic_registration::RegisterError> for OAuthError {
+    fn from(e: grantd_domain::dynamic_registration::RegisterError) -> Self {
+        use grantd_domain::dynamic_registration::{MetadataError, RegisterError};
+        match e {
+            RegisterError::InvalidToken => Self::invalid_token(),
+            RegisterError::Metadata(MetadataError::InvalidRedirectUri(d)) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_redirect_uri", d)
+            }
+            RegisterError::Metadata(MetadataError::InvalidClientMetadata(d)) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_client_metadata", d)
+            }
+            RegisterError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// A key operation behind the JWKS or a JWT: storage maps as always; a key that does not
 /// open (a wrong `keys.encryption_key`) or fails to sign is the operator's problem, a 500.
 impl From<grantd_domain::KeyError> for OAuthError {

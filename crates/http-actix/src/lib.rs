@@ -16,6 +16,7 @@ mod jwks;
 mod metadata;
 mod oidc;
 mod ops;
+mod registration;
 mod resource;
 mod revoke;
 mod routes;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpResponse, Resource};
+use grantd_domain::dynamic_registration::RegistrationEndpoint;
 use grantd_domain::{KeyRing, ServerMetadata, UseCases};
 
 pub use authorize::{AuthorizePages, SessionKey};
@@ -60,6 +62,9 @@ pub struct HttpState {
     pub trusted_proxies: TrustedProxies,
     /// The signing keys (JWKS, JWTs); `None` without `keys.encryption_key`.
     pub keys: Option<KeyRing>,
+    /// Dynamic client registration (RFC 7591, RFC 7592); `None` unless
+    /// `registration.enabled` (its routes then answer 404).
+    pub registration: Option<RegistrationEndpoint>,
 }
 
 /// Mounts every entry of the route table; public so that tests can mount the app
@@ -122,6 +127,16 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
         Endpoint::Introspect => r
             .route(web::post().to(introspect::introspect))
             .default_service(only("POST")),
+        Endpoint::Register => r
+            .route(web::post().to(registration::register))
+            .default_service(web::to(|state| registration::other_method(state, "POST"))),
+        Endpoint::ClientConfiguration => r
+            .route(web::get().to(registration::read))
+            .route(web::put().to(registration::update))
+            .route(web::delete().to(registration::delete))
+            .default_service(web::to(|state| {
+                registration::other_method(state, "GET, PUT, DELETE")
+            })),
         Endpoint::Metadata => r.guard(guard::Get()).to(metadata::metadata),
         Endpoint::Jwks => r.guard(guard::Get()).to(jwks::jwks),
         Endpoint::OpenIdConfiguration => r
@@ -140,7 +155,7 @@ fn mount(path: &str, endpoint: Endpoint) -> Resource {
     }
 }
 
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
+pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
     let mut response = OAuthError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request",

@@ -47,6 +47,7 @@ pub(crate) fn document(m: &ServerMetadata) -> Map<String, Value> {
         ("jwks_uri", &m.jwks_uri),
         ("userinfo_endpoint", &m.userinfo_endpoint),
         ("end_session_endpoint", &m.end_session_endpoint),
+        ("registration_endpoint", &m.registration_endpoint),
     ] {
         if let Some(uri) = uri {
             put(name, json!(uri));

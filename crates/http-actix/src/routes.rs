@@ -24,6 +24,10 @@ pub(crate) enum Endpoint {
     Revoke,
     /// `POST` (RFC 7662).
     Introspect,
+    /// `POST` (RFC 7591 §3): dynamic client registration, with `registration.enabled`.
+    Register,
+    /// `GET`/`PUT`/`DELETE` (RFC 7592 §2): a registered client's configuration.
+    ClientConfiguration,
     /// `GET` (RFC 8414).
     Metadata,
     /// `GET` (RFC 7517): the published signing keys.
@@ -43,7 +47,7 @@ pub(crate) enum Endpoint {
 }
 
 /// Every route, path first.
-pub(crate) const ROUTES: [(&str, Endpoint); 16] = [
+pub(crate) const ROUTES: [(&str, Endpoint); 18] = [
     ("/oauth/authorize", Endpoint::Authorize),
     ("/oauth/logout", Endpoint::Logout),
     ("/account", Endpoint::Account),
@@ -52,6 +56,8 @@ pub(crate) const ROUTES: [(&str, Endpoint); 16] = [
     ("/oauth/token", Endpoint::Token),
     ("/oauth/revoke", Endpoint::Revoke),
     ("/oauth/introspect", Endpoint::Introspect),
+    ("/oauth/register", Endpoint::Register),
+    ("/oauth/register/{client_id}", Endpoint::ClientConfiguration),
     (
         "/.well-known/oauth-authorization-server",
         Endpoint::Metadata,

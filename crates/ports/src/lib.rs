@@ -13,6 +13,7 @@ mod ids;
 mod keys;
 mod operations;
 mod records;
+mod registration;
 mod resource;
 mod scope;
 mod services;
@@ -39,6 +40,9 @@ pub use records::{
     GrantType, Issuance, LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState,
     RefreshWrite, RotateOutcome, Subject, User, UserProfile,
 };
+pub use registration::{
+    ClientRegistration, InitialAccessToken, RegistrationStore, TokenEndpointAuthMethod,
+};
 pub use resource::ResourceSet;
 pub use scope::ScopeSet;
 pub use services::{
@@ -60,6 +64,8 @@ pub use failures::MockFailureCounter;
 pub use keys::{MockJwtVerifier, MockKeyStore, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use operations::{MockHousekeeping, MockMetrics};
+#[cfg(feature = "mock")]
+pub use registration::MockRegistrationStore;
 #[cfg(feature = "mock")]
 pub use services::{MockClock, MockPasswordCheckPermits, MockSecretHasher, MockTokenMinter};
 #[cfg(feature = "mock")]

@@ -14,6 +14,10 @@ pub enum TokenKind {
     Refresh,
     AuthorizationCode,
     ClientSecret,
+    /// RFC 7591 §3: lets its holder register a client.
+    InitialAccess,
+    /// RFC 7592 §1: lets a registered client read, change and delete its registration.
+    RegistrationAccess,
 }
 
 impl TokenKind {
@@ -23,6 +27,8 @@ impl TokenKind {
             TokenKind::Refresh => "grt_",
             TokenKind::AuthorizationCode => "gac_",
             TokenKind::ClientSecret => "gcs_",
+            TokenKind::InitialAccess => "gia_",
+            TokenKind::RegistrationAccess => "gra_",
         }
     }
 

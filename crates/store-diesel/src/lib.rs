@@ -1,5 +1,5 @@
 //! grantd's storage adapter: the store ports (`ClientStore`, `UserStore`, `TokenStore`,
-//! `AuthorizationStore`, `FailureCounter`, `DpopReplayStore`) implemented once with diesel and r2d2 for both Postgres
+//! `AuthorizationStore`, `FailureCounter`, `DpopReplayStore`, `RegistrationStore`) implemented once with diesel and r2d2 for both Postgres
 //! (production, shared by any number of grantd processes) and SQLite (bundled, the embedded
 //! default), with the embedded migrations of `migrations/postgres` and `migrations/sqlite`.
 //!
@@ -20,6 +20,7 @@ mod issuance;
 mod keys;
 mod migrate;
 mod pool;
+mod registration;
 mod rows;
 mod schema;
 mod tokens;

@@ -15,8 +15,10 @@ use crate::schema::{
     access_tokens, authorization_codes, clients, consents, grants, refresh_tokens, users,
 };
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients)]
+// A changeset replaces every column: a `None` clears it (a removed secret, own defaults).
+#[diesel(treat_none_as_null = true)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub(crate) struct ClientRow {
     id: String,

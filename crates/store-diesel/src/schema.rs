@@ -136,7 +136,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    initial_access_tokens (id) {
+        id -> Text,
+        token_hash -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        uses_left -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    client_registrations (client_id) {
+        client_id -> Text,
+        access_token_hash -> Binary,
+        auth_method -> Text,
+        initial_token_id -> Text,
+    }
+}
+
 diesel::joinable!(grants -> clients (client_id));
+diesel::joinable!(client_registrations -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(access_tokens -> grants (grant_id));
 
@@ -148,5 +169,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     authorization_codes,
     consents,
-    signing_keys
+    signing_keys,
+    initial_access_tokens,
+    client_registrations
 );

@@ -1,5 +1,5 @@
 //! The administrative commands over the ports, one module per noun: `client …`, `user …`,
-//! `consent …` and `keys …`. They write JSON or a short confirmation to `out`; errors go back to
+//! `consent …`, `keys …` and `registration …`. They write JSON or a short confirmation to `out`; errors go back to
 //! `main`, which prints them and exits 1.
 //!
 //! The rules are the domain's: which registrations are valid
@@ -12,6 +12,7 @@ mod consent;
 #[cfg(test)]
 pub(crate) mod doubles;
 mod keys;
+mod registration;
 mod user;
 
 use std::io::Write;
@@ -23,6 +24,7 @@ pub use client::{
 };
 pub use consent::run_consent;
 pub use keys::{run_keys, KeyView};
+pub use registration::{run_registration, InitialTokenView};
 pub use user::{create_user, read_password, run_user};
 
 /// Pretty JSON and a final newline, as every listing and every minted credential is shown.

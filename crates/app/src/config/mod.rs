@@ -19,6 +19,7 @@ mod load;
 mod log;
 mod oidc;
 mod rate_limit;
+mod registration;
 mod resources;
 mod scopes;
 mod security;
@@ -40,6 +41,7 @@ pub use load::{DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use log::{LogConfig, LogFormat};
 pub use oidc::OidcConfig;
 pub use rate_limit::RateLimitConfig;
+pub use registration::RegistrationConfig;
 pub use resources::{ResourceEntry, ResourcesConfig};
 pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
@@ -67,6 +69,8 @@ pub struct Config {
     pub resources: ResourcesConfig,
     /// DPoP proofs (RFC 9449).
     pub dpop: DpopConfig,
+    /// Dynamic client registration (RFC 7591, RFC 7592).
+    pub registration: RegistrationConfig,
 }
 
 impl Config {
@@ -83,6 +87,7 @@ impl Config {
         self.keys.validate()?;
         self.oidc.validate()?;
         self.dpop.validate()?;
+        self.registration.validate()?;
         self.log.validate()?;
         self.scopes.validate()?;
         self.resources.validate()

@@ -424,3 +424,87 @@ fn assert_demo_is_idempotent(env: &Env) {
     let listed: Value = serde_json::from_str(&env.run_ok(&["client", "list"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn registration_tokens_are_made_once_listed_without_the_token_and_register_a_client() {
+    let mut env = new_env(None);
+    env.run_ok(&["migrate"]);
+    let created: Value = serde_json::from_str(&env.run_ok(&[
+        "registration",
+        "token",
+        "create",
+        "--expires-in",
+        "600",
+        "--uses",
+        "2",
+    ]))
+    .unwrap();
+    let token = created["initial_access_token"].as_str().unwrap().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(
+        token.starts_with("gia_") && id.starts_with("it_"),
+        "{created}"
+    );
+    assert_eq!(created["uses_left"], 2);
+    let expires_in =
+        created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap();
+    assert_eq!(expires_in, 600);
+
+    let listed = env.run_ok(&["registration", "token", "list"]);
+    assert!(listed.contains(&id) && !listed.contains(&token), "{listed}");
+
+    for (args, expected) in [
+        (&["--uses", "0"][..], "--uses must be between 1 and"),
+        (&["--expires-in", "0"], "--expires-in must be between 1 and"),
+    ] {
+        let out = env.run(&[&["registration", "token", "create"][..], args].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(expected));
+    }
+
+    // The token registers a client at a server with registration enabled, as the README
+    // shows with curl.
+    env.set("GRANTD_REGISTRATION__ENABLED", "true");
+    let (_server, base) = start(&env, "serve", &["serve"]);
+    let http = reqwest::blocking::Client::new();
+    let response = http
+        .post(format!("{base}/oauth/register"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "client_name": "CLI registered",
+            "grant_types": ["client_credentials"],
+            "scope": "read"
+        }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let registered: Value = response.json().unwrap();
+    let (status, issued) = token_request(
+        &http,
+        &base,
+        registered["client_id"].as_str().unwrap(),
+        registered["client_secret"].as_str().unwrap(),
+        "grant_type=client_credentials",
+    );
+    assert_eq!(status, 200, "{issued}");
+    let listed: Value =
+        serde_json::from_str(&env.run_ok(&["registration", "token", "list"])).unwrap();
+    assert_eq!(listed[0]["uses_left"], 1);
+
+    assert!(env
+        .run_ok(&["registration", "token", "revoke", &id])
+        .contains("revoked"));
+    assert_eq!(
+        env.run(&["registration", "token", "revoke", &id])
+            .status
+            .code(),
+        Some(1)
+    );
+    let response = http
+        .post(format!("{base}/oauth/register"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"grant_types": ["client_credentials"]}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 401, "revoked");
+}

@@ -21,6 +21,7 @@ mod long_passwords;
 mod openid_connect;
 mod openidconnect_rp;
 mod operations;
+mod registration;
 mod resource_indicators;
 mod reuse_detection;
 mod rp_logout;

@@ -13,6 +13,7 @@ mod housekeeping;
 mod keys_contract;
 mod migrations;
 mod postgres;
+mod registration_contract;
 mod resources_contract;
 mod sqlite;
 mod user_lifecycle_contract;

@@ -1,0 +1,2 @@
+DROP TABLE client_registrations;
+DROP TABLE initial_access_tokens;
