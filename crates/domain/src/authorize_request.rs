@@ -178,7 +178,7 @@ pub fn validate(
     };
     // §3.3: omitted = the client's default scopes (none is invalid_scope); a requested
     // scope must be registered and allowed to the client.
-    let scope = scope_rules::for_new_grant(requested, client, scopes)
+    let scope = scope_rules::for_new_grant(requested, client, scopes, scope_rules::GrantFlow::ForUser)
         .map_err(|refusal| fail("invalid_scope", &refusal.to_string()))?;
     // RFC 8707 §2: a malformed or unknown resource is invalid_target, by redirect.
     let resources = resource_indicators::requested(&params.resource, resources)
@@ -270,6 +270,7 @@ mod tests {
             access_token_format: None,
             created_at: 0,
             require_dpop: false,
+            admin: false,
         }
     }
 

@@ -9,6 +9,7 @@
 //! each use case off the async workers.
 
 pub mod account;
+pub mod admin;
 pub mod accounts;
 mod attempts;
 mod authorize_endpoint;
@@ -35,7 +36,7 @@ mod revocation;
 pub mod rotation;
 pub mod rp_logout;
 mod scope_registry;
-mod scope_rules;
+pub mod scope_rules;
 mod secret_cache;
 mod settings;
 pub mod signing_keys;

@@ -3,6 +3,7 @@
 //! server's lifecycle (`server`). It holds no business rule: every decision is the
 //! domain's, reached in one `web::block` hop per request (diesel and bcrypt block).
 
+mod admin;
 mod authorize;
 mod basic_auth;
 mod body;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpResponse, Resource};
+use grantd_domain::admin::Administration;
 use grantd_domain::{KeyRing, ServerMetadata, UseCases};
 
 pub use authorize::{AuthorizePages, SessionKey};
@@ -35,7 +37,8 @@ pub use errors::OAuthError;
 pub use form::{Form, FormError};
 pub use health::Draining;
 pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
-pub use server::{build_server, build_servers, run, ServerOptions};
+pub use admin::openapi::document_json as admin_openapi_json;
+pub use server::{build_admin_server, build_server, build_servers, run, Listeners, ServerOptions};
 pub use source_address::{AddressRange, ProxyHeader, TrustedProxies};
 
 use routes::{Endpoint, ROUTES};
@@ -60,6 +63,8 @@ pub struct HttpState {
     pub trusted_proxies: TrustedProxies,
     /// The signing keys (JWKS, JWTs); `None` without `keys.encryption_key`.
     pub keys: Option<KeyRing>,
+    /// The admin API's use cases, served only on the admin listener.
+    pub admin: Option<Arc<Administration>>,
 }
 
 /// Mounts every entry of the route table; public so that tests can mount the app
@@ -76,15 +81,23 @@ pub(crate) enum Surface {
     Everything,
     WithoutMetrics,
     MetricsOnly,
+    /// The admin listener (`server.admin_bind`): `/admin/…` alone.
+    AdminOnly,
 }
 
 pub(crate) fn mount_surface(cfg: &mut web::ServiceConfig, surface: Surface) {
+    if surface == Surface::AdminOnly {
+        admin::mount(cfg);
+        cfg.default_service(web::to(not_found));
+        return;
+    }
     for (path, endpoint) in ROUTES {
         let metrics = endpoint == Endpoint::Metrics;
         let served = match surface {
             Surface::Everything => true,
             Surface::WithoutMetrics => !metrics,
             Surface::MetricsOnly => metrics,
+            Surface::AdminOnly => false,
         };
         if served {
             cfg.service(mount(path, endpoint));
