@@ -78,7 +78,9 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     }
 
     if let Some(admin) = &admin_listener {
-        let admin = admin.local_addr().context("cannot read the admin address")?;
+        let admin = admin
+            .local_addr()
+            .context("cannot read the admin address")?;
         tracing::info!(%admin, "serving the admin API (/admin/...) on its own listener");
     }
 
@@ -90,8 +92,7 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         metrics: metrics_listener,
         admin: admin_listener,
     };
-    grantd_http_actix::run(listeners, state, &options)
-        .context("the HTTP server failed")?;
+    grantd_http_actix::run(listeners, state, &options).context("the HTTP server failed")?;
     // The server, its workers and with them the handlers' ports are gone; stopping the
     // housekeeper drops the last handle on the pool, which closes its connections.
     drop(housekeeper);

@@ -9,8 +9,8 @@
 //! each use case off the async workers.
 
 pub mod account;
-pub mod admin;
 pub mod accounts;
+pub mod admin;
 mod attempts;
 mod authorize_endpoint;
 pub mod authorize_request;

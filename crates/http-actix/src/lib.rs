@@ -31,13 +31,13 @@ use actix_web::{guard, web, HttpResponse, Resource};
 use grantd_domain::admin::Administration;
 use grantd_domain::{KeyRing, ServerMetadata, UseCases};
 
+pub use admin::openapi::document_json as admin_openapi_json;
 pub use authorize::{AuthorizePages, SessionKey};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
 pub use errors::OAuthError;
 pub use form::{Form, FormError};
 pub use health::Draining;
 pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
-pub use admin::openapi::document_json as admin_openapi_json;
 pub use server::{build_admin_server, build_server, build_servers, run, Listeners, ServerOptions};
 pub use source_address::{AddressRange, ProxyHeader, TrustedProxies};
 

@@ -60,7 +60,12 @@ pub fn build_admin_server(
     state: HttpState,
     options: &ServerOptions,
 ) -> io::Result<Server> {
-    build(listener, web::Data::new(state), &few_workers(options), Surface::AdminOnly)
+    build(
+        listener,
+        web::Data::new(state),
+        &few_workers(options),
+        Surface::AdminOnly,
+    )
 }
 
 /// The sockets one process serves on.
@@ -95,13 +100,28 @@ pub fn build_servers(
     let data = web::Data::new(state);
     let mut servers = Vec::new();
     if let Some(admin) = listeners.admin {
-        servers.push(build(admin, data.clone(), &few_workers(options), Surface::AdminOnly)?);
+        servers.push(build(
+            admin,
+            data.clone(),
+            &few_workers(options),
+            Surface::AdminOnly,
+        )?);
     }
     match listeners.metrics {
         None => servers.push(build(listeners.main, data, options, Surface::Everything)?),
         Some(metrics) => {
-            servers.push(build(listeners.main, data.clone(), options, Surface::WithoutMetrics)?);
-            servers.push(build(metrics, data, &few_workers(options), Surface::MetricsOnly)?);
+            servers.push(build(
+                listeners.main,
+                data.clone(),
+                options,
+                Surface::WithoutMetrics,
+            )?);
+            servers.push(build(
+                metrics,
+                data,
+                &few_workers(options),
+                Surface::MetricsOnly,
+            )?);
         }
     }
     Ok(servers)

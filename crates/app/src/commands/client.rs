@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-pub use grantd_domain::admin::{ClientUpdate, NewClient};
 use grantd_domain::admin::{self, AdminError};
+pub use grantd_domain::admin::{ClientUpdate, NewClient};
 use grantd_domain::registration;
 use grantd_domain::{PortSet, ScopeRegistry};
 use grantd_ports::{Client, LifetimeOverrides, ScopeSet};

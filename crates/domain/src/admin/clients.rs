@@ -95,6 +95,12 @@ fn check(
     admin: bool,
     registry: &ScopeRegistry,
 ) -> Result<String, AdminError> {
+    if admin && public {
+        return Err(AdminError::invalid(
+            "admin",
+            "an admin client must be confidential (it uses client_credentials)",
+        ));
+    }
     let name = registration::check_registration(
         &settings.name,
         public,
@@ -124,12 +130,6 @@ fn check(
             format!("{ADMIN_SCOPE} is only for clients registered as admin"),
         ));
     }
-    if admin && public {
-        return Err(AdminError::invalid(
-            "admin",
-            "an admin client must be confidential (it uses client_credentials)",
-        ));
-    }
     Ok(name)
 }
 
@@ -141,7 +141,10 @@ fn check_lifetimes(l: &LifetimeOverrides) -> Result<(), AdminError> {
         ("refresh_token_max_lifetime", l.refresh_token_max, 0),
     ] {
         if value.is_some_and(|v| v < least) {
-            return Err(AdminError::invalid(field, format!("must be at least {least}")));
+            return Err(AdminError::invalid(
+                field,
+                format!("must be at least {least}"),
+            ));
         }
     }
     Ok(())
@@ -160,7 +163,8 @@ pub fn create_client(
             settings.grant_types.push(GrantType::ClientCredentials);
         }
         let with_admin = format!("{} {ADMIN_SCOPE}", settings.scopes.to_delimited());
-        settings.scopes = ScopeSet::parse(&with_admin).map_err(|e| AdminError::invalid("scope", e))?;
+        settings.scopes =
+            ScopeSet::parse(&with_admin).map_err(|e| AdminError::invalid("scope", e))?;
     }
     let name = check(&settings, new.secret.is_none(), new.admin, registry)?;
     let id = match new.id {
@@ -171,12 +175,20 @@ pub fn create_client(
     let secret = match new.secret {
         None => None,
         Some(Some(given)) => Some(given),
-        Some(None) => Some(ports.minter.mint(TokenKind::ClientSecret).expose().to_owned()),
+        Some(None) => Some(
+            ports
+                .minter
+                .mint(TokenKind::ClientSecret)
+                .expose()
+                .to_owned(),
+        ),
     };
     let client = Client {
         id: id.clone(),
         name,
-        secret: secret.as_deref().map(|s| ports.hasher.hash_client_secret(s)),
+        secret: secret
+            .as_deref()
+            .map(|s| ports.hasher.hash_client_secret(s)),
         secret_version: 1,
         grant_types: settings.grant_types,
         scopes: settings.scopes,
@@ -257,7 +269,8 @@ pub fn update_client(
     if current.admin && !update.scopes.contains(ADMIN_SCOPE) {
         // An admin client keeps its credential's scope: it is what makes it one.
         let with_admin = format!("{} {ADMIN_SCOPE}", update.scopes.to_delimited());
-        update.scopes = ScopeSet::parse(&with_admin).map_err(|e| AdminError::invalid("scope", e))?;
+        update.scopes =
+            ScopeSet::parse(&with_admin).map_err(|e| AdminError::invalid("scope", e))?;
     }
     let name = check(&update, current.is_public(), current.admin, registry)?;
     let client = Client {

@@ -24,8 +24,8 @@ use crate::{BearerCheck, KeyRing, PortSet, ScopeRegistry, TokenSettings};
 
 pub use auth::{authenticate, AdminAuthError};
 pub use clients::{
-    create_client, delete_client, find_client, list_clients, rotate_client_secret,
-    update_client, ClientPage, ClientUpdate, IssuedClient, NewClient,
+    create_client, delete_client, find_client, list_clients, rotate_client_secret, update_client,
+    ClientPage, ClientUpdate, IssuedClient, NewClient,
 };
 pub use error::AdminError;
 pub use grants::{

@@ -84,7 +84,12 @@ fn client_pages_follow_the_cursor_by_id() {
             .collect())
     });
     let ports = d.ports();
-    let ids = |p: &ClientPage| p.clients.iter().map(|c| c.id.to_string()).collect::<Vec<_>>();
+    let ids = |p: &ClientPage| {
+        p.clients
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect::<Vec<_>>()
+    };
     let first = list_clients(&ports, None, 2).unwrap();
     assert_eq!(ids(&first), ["a", "b"]);
     assert_eq!(first.next, Some(ClientId::parse("b").unwrap()));
@@ -123,20 +128,41 @@ fn an_update_is_checked_as_a_registration_and_stores_nothing_when_refused() {
     let ports = d.ports();
     let base = settings_of(&client("app", true));
     let cases: [(ClientUpdate, &str); 5] = [
-        (ClientUpdate { name: " ".into(), ..base.clone() }, "name"),
         (
-            ClientUpdate { scopes: ScopeSet::parse("read nope").unwrap(), ..base.clone() },
+            ClientUpdate {
+                name: " ".into(),
+                ..base.clone()
+            },
+            "name",
+        ),
+        (
+            ClientUpdate {
+                scopes: ScopeSet::parse("read nope").unwrap(),
+                ..base.clone()
+            },
             "scope",
         ),
         (
-            ClientUpdate { scopes: ScopeSet::parse("read grantd:admin").unwrap(), ..base.clone() },
+            ClientUpdate {
+                scopes: ScopeSet::parse("read grantd:admin").unwrap(),
+                ..base.clone()
+            },
             "scope",
         ),
         (
-            ClientUpdate { redirect_uris: vec!["/cb".into()], ..base.clone() },
+            ClientUpdate {
+                redirect_uris: vec!["/cb".into()],
+                ..base.clone()
+            },
             "redirect_uris",
         ),
-        (ClientUpdate { grant_types: vec![], ..base.clone() }, "grant_types"),
+        (
+            ClientUpdate {
+                grant_types: vec![],
+                ..base.clone()
+            },
+            "grant_types",
+        ),
     ];
     for (update, expected) in cases {
         match update_client(&ports, &registry(), "app", update) {

@@ -29,9 +29,9 @@ pub fn create_user(
     };
     match ports.users.insert_user(&user) {
         Ok(()) => Ok(user),
-        Err(StoreError::Conflict(_)) => {
-            Err(AdminError::Conflict(format!("username {username} is taken")))
-        }
+        Err(StoreError::Conflict(_)) => Err(AdminError::Conflict(format!(
+            "username {username} is taken"
+        ))),
         Err(e) => Err(e.into()),
     }
 }

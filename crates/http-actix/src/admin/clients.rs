@@ -55,7 +55,11 @@ impl From<&Client> for ClientOut {
             name: c.name.clone(),
             public: c.is_public(),
             admin: c.admin,
-            grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             scope: c.scopes.to_delimited(),
             default_scope: c.default_scopes.as_ref().map(ScopeSet::to_delimited),
             redirect_uris: c.redirect_uris.clone(),
@@ -135,7 +139,10 @@ impl ClientSettingsIn {
             .as_deref()
             .map(|f| {
                 AccessTokenFormat::parse(f).ok_or_else(|| {
-                    invalid("access_token_format", "must be \"opaque\" or \"jwt\"".into())
+                    invalid(
+                        "access_token_format",
+                        "must be \"opaque\" or \"jwt\"".into(),
+                    )
                 })
             })
             .transpose()?;
@@ -235,10 +242,10 @@ pub(crate) struct ListQuery {
 pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<HttpState>,
-    body: web::Json<ClientIn>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let body = body.into_inner();
     let created = hop::write(&state, &req, "client.create", "-", move |a| {
+        let body: ClientIn = hop::json(&body)?;
         let new = NewClient {
             id: None,
             secret: if body.public { None } else { Some(None) },
@@ -270,11 +277,15 @@ pub(crate) async fn create(
 pub(crate) async fn list(
     req: HttpRequest,
     state: web::Data<HttpState>,
-    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Problem> {
-    let ListQuery { after, limit } = query.into_inner();
+    let raw = req.query_string().to_owned();
     let page = hop::read(&state, &req, move |a| {
-        admin::list_clients(&a.ports, after.as_deref(), limit.unwrap_or(50))
+        let ListQuery { after, limit } = hop::query(&raw)?;
+        Ok(admin::list_clients(
+            &a.ports,
+            after.as_deref(),
+            limit.unwrap_or(50),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(ClientList {
@@ -294,7 +305,10 @@ pub(crate) async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let id = id.into_inner();
-    let client = hop::read(&state, &req, move |a| admin::find_client(&a.ports, &id)).await?;
+    let client = hop::read(&state, &req, move |a| {
+        Ok(admin::find_client(&a.ports, &id)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ClientOut::from(&client)))
 }
 
@@ -307,12 +321,12 @@ pub(crate) async fn replace(
     req: HttpRequest,
     state: web::Data<HttpState>,
     id: web::Path<String>,
-    body: web::Json<ClientSettingsIn>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let id = id.into_inner();
     let requested = id.clone();
-    let body = body.into_inner();
     let client = hop::write(&state, &req, "client.update", &requested, move |a| {
+        let body: ClientSettingsIn = hop::json(&body)?;
         let update = body.into_update(false)?;
         let client = admin::update_client(&a.ports, &a.scopes, &id, update)?;
         Ok(Written::new(client, id))

@@ -114,7 +114,10 @@ pub(crate) async fn of_user(
     username: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let username = username.into_inner();
-    let grants = hop::read(&state, &req, move |a| admin::grants_of_user(&a.ports, &username)).await?;
+    let grants = hop::read(&state, &req, move |a| {
+        Ok(admin::grants_of_user(&a.ports, &username)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(grant_list(&grants)))
 }
 
@@ -129,7 +132,10 @@ pub(crate) async fn of_client(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let id = id.into_inner();
-    let grants = hop::read(&state, &req, move |a| admin::grants_of_client(&a.ports, &id)).await?;
+    let grants = hop::read(&state, &req, move |a| {
+        Ok(admin::grants_of_client(&a.ports, &id)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(grant_list(&grants)))
 }
 
@@ -209,8 +215,10 @@ pub(crate) async fn consents(
     username: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let username = username.into_inner();
-    let consents =
-        hop::read(&state, &req, move |a| admin::consents_of_user(&a.ports, &username)).await?;
+    let consents = hop::read(&state, &req, move |a| {
+        Ok(admin::consents_of_user(&a.ports, &username)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ConsentList {
         consents: consents.iter().map(ConsentOut::from).collect(),
     }))
@@ -225,12 +233,12 @@ pub(crate) async fn revoke_consents(
     req: HttpRequest,
     state: web::Data<HttpState>,
     username: web::Path<String>,
-    query: web::Query<ConsentQuery>,
 ) -> Result<HttpResponse, Problem> {
     let username = username.into_inner();
     let requested = username.clone();
-    let client = query.into_inner().client_id;
+    let raw = req.query_string().to_owned();
     let removed = hop::write(&state, &req, "consent.revoke", &requested, move |a| {
+        let ConsentQuery { client_id: client } = hop::query(&raw)?;
         let n = admin::revoke_consents(&a.ports, &username, client.as_deref())?;
         Ok(Written::new(n, username))
     })

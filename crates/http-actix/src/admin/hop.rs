@@ -1,13 +1,16 @@
 //! The admin API's one blocking hop per request: read the bearer token (RFC 6750 §2.1),
-//! then, off the async workers, authenticate the admin client and run the use case.
-//! [`write`] adds the audit line of a write, whatever its outcome once the caller is known.
+//! then, off the async workers, authenticate the admin client and only then read the
+//! request's body and query ([`json`], [`query`]: an anonymous caller learns nothing from a
+//! parse error) and run the use case. [`write`] adds the audit line of a write, whatever
+//! its outcome once the caller is known.
 
 use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use grantd_domain::admin::{self, AdminError, Administration};
+use grantd_domain::admin::{self, Administration};
 use grantd_ports::ClientId;
+use serde::de::DeserializeOwned;
 
 use super::audit;
 use super::problem::Problem;
@@ -53,10 +56,14 @@ fn administration(state: &HttpState) -> Result<Arc<Administration>, Problem> {
 }
 
 /// Authenticates the caller and runs `work` in one blocking hop; returns the actor too.
-async fn run<T, F>(state: &HttpState, req: &HttpRequest, work: F) -> Result<(ClientId, Result<T, AdminError>), Problem>
+async fn run<T, F>(
+    state: &HttpState,
+    req: &HttpRequest,
+    work: F,
+) -> Result<(ClientId, Result<T, Problem>), Problem>
 where
     T: Send + 'static,
-    F: FnOnce(&Administration) -> Result<T, AdminError> + Send + 'static,
+    F: FnOnce(&Administration) -> Result<T, Problem> + Send + 'static,
 {
     let token = bearer(req)?;
     let administration = administration(state)?;
@@ -75,10 +82,10 @@ where
 pub(crate) async fn read<T, F>(state: &HttpState, req: &HttpRequest, work: F) -> Result<T, Problem>
 where
     T: Send + 'static,
-    F: FnOnce(&Administration) -> Result<T, AdminError> + Send + 'static,
+    F: FnOnce(&Administration) -> Result<T, Problem> + Send + 'static,
 {
     let (_, outcome) = run(state, req, work).await?;
-    Ok(outcome?)
+    outcome
 }
 
 /// A write: authenticated, then audited as `action` on its target (on a refusal, the
@@ -92,7 +99,7 @@ pub(crate) async fn write<T, F>(
 ) -> Result<T, Problem>
 where
     T: Send + 'static,
-    F: FnOnce(&Administration) -> Result<Written<T>, AdminError> + Send + 'static,
+    F: FnOnce(&Administration) -> Result<Written<T>, Problem> + Send + 'static,
 {
     let (actor, outcome) = run(state, req, work).await?;
     match outcome {
@@ -100,10 +107,21 @@ where
             audit::record(&actor, action, &written.target, "ok");
             Ok(written.value)
         }
-        Err(e) => {
-            let problem = Problem::from(e);
+        Err(problem) => {
             audit::record(&actor, action, requested, problem.kind_name());
             Err(problem)
         }
     }
+}
+
+/// The JSON body as `B` (read after authentication, inside the hop).
+pub(crate) fn json<B: DeserializeOwned>(body: &[u8]) -> Result<B, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::malformed(format!("the JSON body is not valid: {e}")))
+}
+
+/// The query string as `Q` (read after authentication, inside the hop).
+pub(crate) fn query<Q: DeserializeOwned>(raw: &str) -> Result<Q, Problem> {
+    serde_urlencoded::from_str(raw)
+        .map_err(|e| Problem::malformed(format!("the query is not valid: {e}")))
 }

@@ -61,7 +61,10 @@ pub(crate) struct KeyRetired {
     responses((status = 200, body = KeyList), (status = 401, body = Problem),
         (status = 409, body = Problem)),
     security(("bearer" = [])))]
-pub(crate) async fn list(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, Problem> {
+pub(crate) async fn list(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
     let keys = hop::read(&state, &req, |a| {
         let ring = a.keys.as_ref().ok_or(AdminError::NoSigningKeys)?;
         let keys = ring.list()?;
@@ -76,7 +79,10 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<HttpState>) -> Resul
     responses((status = 201, body = KeyOut, description = "rotated: a new key"),
         (status = 401, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = [])))]
-pub(crate) async fn rotate(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, Problem> {
+pub(crate) async fn rotate(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
     let key = hop::write(&state, &req, "key.rotate", "-", |a| {
         let ring = a.keys.as_ref().ok_or(AdminError::NoSigningKeys)?;
         let key = ring.rotate()?;

@@ -22,77 +22,98 @@ mod problem;
 mod prune;
 mod users;
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse, Resource};
 
 use problem::Problem;
 
-/// Mounts `/admin/…` (only on the admin listener). The JSON, query and path extractors
-/// answer a bad request with a problem document, not actix's text.
+/// Mounts `/admin/…` (only on the admin listener). Bodies and queries are read as bytes
+/// and parsed after authentication (`hop`); a wrong method is a 405 problem, an unknown
+/// path a 404 problem.
 pub(crate) fn mount(cfg: &mut web::ServiceConfig) {
-    let json = web::JsonConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|e, _| Problem::malformed(format!("the JSON body is not valid: {e}")).into());
-    let query = web::QueryConfig::default()
-        .error_handler(|e, _| Problem::malformed(format!("the query is not valid: {e}")).into());
     cfg.service(
         web::scope("/admin")
-            .app_data(json)
-            .app_data(query)
-            .route("/openapi.json", web::get().to(openapi::document))
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
             .service(
-                web::resource("/clients")
+                resource("/clients", "GET, POST")
                     .route(web::get().to(clients::list))
                     .route(web::post().to(clients::create)),
             )
             .service(
-                web::resource("/clients/{client_id}")
+                resource("/clients/{client_id}", "GET, PUT, DELETE")
                     .route(web::get().to(clients::show))
                     .route(web::put().to(clients::replace))
                     .route(web::delete().to(clients::delete)),
             )
-            .route(
-                "/clients/{client_id}/rotate-secret",
-                web::post().to(clients::rotate_secret),
+            .service(
+                resource("/clients/{client_id}/rotate-secret", "POST")
+                    .route(web::post().to(clients::rotate_secret)),
             )
             .service(
-                web::resource("/clients/{client_id}/grants")
+                resource("/clients/{client_id}/grants", "GET, DELETE")
                     .route(web::get().to(grants::of_client))
                     .route(web::delete().to(grants::revoke_of_client)),
             )
-            .route("/users", web::post().to(users::create))
+            .service(resource("/users", "POST").route(web::post().to(users::create)))
             .service(
-                web::resource("/users/{username}")
+                resource("/users/{username}", "GET, PATCH, DELETE")
                     .route(web::get().to(users::show))
                     .route(web::patch().to(users::update))
                     .route(web::delete().to(users::delete)),
             )
-            .route("/users/{username}/password", web::put().to(users::set_password))
-            .route("/users/{username}/disable", web::post().to(users::disable))
-            .route("/users/{username}/enable", web::post().to(users::enable))
             .service(
-                web::resource("/users/{username}/grants")
+                resource("/users/{username}/password", "PUT")
+                    .route(web::put().to(users::set_password)),
+            )
+            .service(
+                resource("/users/{username}/disable", "POST").route(web::post().to(users::disable)),
+            )
+            .service(
+                resource("/users/{username}/enable", "POST").route(web::post().to(users::enable)),
+            )
+            .service(
+                resource("/users/{username}/grants", "GET, DELETE")
                     .route(web::get().to(grants::of_user))
                     .route(web::delete().to(grants::revoke_of_user)),
             )
             .service(
-                web::resource("/users/{username}/consents")
+                resource("/users/{username}/consents", "GET, DELETE")
                     .route(web::get().to(grants::consents))
                     .route(web::delete().to(grants::revoke_consents)),
             )
-            .route("/grants/{grant_id}", web::delete().to(grants::revoke))
             .service(
-                web::resource("/keys")
+                resource("/grants/{grant_id}", "DELETE").route(web::delete().to(grants::revoke)),
+            )
+            .service(
+                resource("/keys", "GET, POST")
                     .route(web::get().to(keys::list))
                     .route(web::post().to(keys::rotate)),
             )
-            .route("/keys/{kid}/retire", web::post().to(keys::retire))
-            .route("/prune", web::post().to(prune::prune))
+            .service(resource("/keys/{kid}/retire", "POST").route(web::post().to(keys::retire)))
+            .service(resource("/prune", "POST").route(web::post().to(prune::prune)))
             // REGISTRATION TOKENS (RFC 7591 initial access tokens) mount here:
             // `POST /admin/registration-tokens`, a handler in `registration_tokens.rs`
             // that calls the registration use case through `hop::write` (action
             // "registration_token.create") and lists it in `openapi.rs`.
             .default_service(web::to(no_route)),
     );
+}
+
+/// A resource whose other methods get a 405 problem with `Allow` (RFC 9110 §15.5.6).
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut response = actix_web::ResponseError::error_response(&Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("this resource accepts {allow}"),
+        ));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        response
+    }))
 }
 
 async fn no_route() -> HttpResponse {

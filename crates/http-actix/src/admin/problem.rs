@@ -7,6 +7,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use grantd_domain::admin::{AdminAuthError, AdminError};
+use grantd_domain::KeyError;
 use grantd_ports::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -210,6 +211,12 @@ impl From<AdminAuthError> for Problem {
             AdminAuthError::InsufficientScope => Self::insufficient_scope(),
             AdminAuthError::Store(e) => e.into(),
         }
+    }
+}
+
+impl From<KeyError> for Problem {
+    fn from(e: KeyError) -> Self {
+        AdminError::from(e).into()
     }
 }
 

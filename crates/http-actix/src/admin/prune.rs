@@ -27,7 +27,10 @@ pub(crate) struct PruneOut {
 #[utoipa::path(post, path = "/admin/prune", tag = "prune",
     responses((status = 200, body = PruneOut), (status = 401, body = Problem)),
     security(("bearer" = [])))]
-pub(crate) async fn prune(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, Problem> {
+pub(crate) async fn prune(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
     let out = hop::write(&state, &req, "prune.run", "-", |a| {
         let r = a.housekeeping.prune(a.ports.clock.now(), a.prune_batch)?;
         Ok(Written::new(

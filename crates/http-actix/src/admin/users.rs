@@ -134,21 +134,23 @@ fn not_found(username: &str) -> AdminError {
 pub(crate) async fn create(
     req: HttpRequest,
     state: web::Data<HttpState>,
-    body: web::Json<UserIn>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let body = body.into_inner();
-    let requested = body.username.clone();
-    let user = hop::write(&state, &req, "user.create", &requested, move |a| {
+    let user = hop::write(&state, &req, "user.create", "-", move |a| {
+        let body: UserIn = hop::json(&body)?;
         let username = Username::parse(&body.username).map_err(|e| AdminError::Invalid {
             field: "username",
             message: e.to_string(),
         })?;
-        let profile =
-            user_profile::new_profile(body.name.as_deref(), body.email.as_deref(), body.email_verified)
-                .map_err(|e| AdminError::Invalid {
-                    field: "profile",
-                    message: e.to_string(),
-                })?;
+        let profile = user_profile::new_profile(
+            body.name.as_deref(),
+            body.email.as_deref(),
+            body.email_verified,
+        )
+        .map_err(|e| AdminError::Invalid {
+            field: "profile",
+            message: e.to_string(),
+        })?;
         let password = password(&body.password)?;
         let user = admin::create_user(&a.ports, &username, &password, profile)?;
         let target = user.id.to_string();
@@ -171,7 +173,10 @@ pub(crate) async fn show(
     username: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let username = username.into_inner();
-    let user = hop::read(&state, &req, move |a| admin::find_user(&a.ports, &username)).await?;
+    let user = hop::read(&state, &req, move |a| {
+        Ok(admin::find_user(&a.ports, &username)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(UserOut::from(&user)))
 }
 
@@ -184,12 +189,12 @@ pub(crate) async fn update(
     req: HttpRequest,
     state: web::Data<HttpState>,
     username: web::Path<String>,
-    body: web::Json<UserPatch>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let username = username.into_inner();
     let requested = username.clone();
-    let body = body.into_inner();
     let user = hop::write(&state, &req, "user.update", &requested, move |a| {
+        let body: UserPatch = hop::json(&body)?;
         let user = admin::find_user(&a.ports, &username)?;
         let update = ProfileUpdate {
             name: change(body.name),
@@ -198,12 +203,13 @@ pub(crate) async fn update(
         };
         let profile = match user_profile::update_profile(&a.ports, &user, &update) {
             Ok(Some(profile)) => profile,
-            Ok(None) => return Err(not_found(&username)),
+            Ok(None) => return Err(not_found(&username).into()),
             Err(UpdateProfileError::Invalid(e)) => {
                 return Err(AdminError::Invalid {
                     field: "profile",
                     message: e.to_string(),
-                })
+                }
+                .into())
             }
             Err(UpdateProfileError::Store(e)) => return Err(e.into()),
         };
@@ -242,7 +248,7 @@ async fn lifecycle(
             Lifecycle::Delete => accounts::delete_user(&a.ports, &user)?,
         };
         if !changed.found {
-            return Err(not_found(&username));
+            return Err(not_found(&username).into());
         }
         Ok(Written::new(changed.revoked_grants, user.id.to_string()))
     })
@@ -300,17 +306,17 @@ pub(crate) async fn set_password(
     req: HttpRequest,
     state: web::Data<HttpState>,
     username: web::Path<String>,
-    body: web::Json<PasswordIn>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let username = username.into_inner();
     let requested = username.clone();
-    let body = body.into_inner();
     let revoked = hop::write(&state, &req, "user.set_password", &requested, move |a| {
+        let body: PasswordIn = hop::json(&body)?;
         let password = password(&body.password)?;
         let user = admin::find_user(&a.ports, &username)?;
         let changed = accounts::change_password(&a.ports, &user, &password)?;
         if !changed.found {
-            return Err(not_found(&username));
+            return Err(not_found(&username).into());
         }
         Ok(Written::new(changed.revoked_grants, user.id.to_string()))
     })
