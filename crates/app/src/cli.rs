@@ -118,6 +118,10 @@ pub struct ClientCreateArgs {
     /// `dpop_bound_access_tokens`): every access token it gets is DPoP-bound.
     #[arg(long)]
     pub require_dpop: bool,
+    /// An admin client: it may get the scope grantd:admin through client_credentials (both
+    /// added), whose access token opens the admin API (server.admin_bind). Confidential only.
+    #[arg(long)]
+    pub admin: bool,
     /// This client's access token lifetime in seconds (default: tokens.access_token_lifetime).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i64).range(1..))]
     pub access_token_lifetime: Option<i64>,

@@ -11,7 +11,7 @@ use grantd_domain::accounts::NewPassword;
 use grantd_domain::{PortSet, ScopeRegistry};
 use grantd_ports::{ClientId, GrantType, ScopeSet, Username};
 
-use crate::commands::{create_client, create_user, NewClient};
+use crate::commands::{create_client, create_user, ClientUpdate, NewClient};
 
 /// The demo's fixed, public credentials. They are printed on every `serve --demo`, so
 /// they protect nothing: for trying grantd out on a local machine only.
@@ -38,23 +38,26 @@ pub fn seed(ports: &PortSet, scopes: &ScopeRegistry) -> anyhow::Result<()> {
             scopes,
             NewClient {
                 id: Some(client_id),
-                name: "Demo client".into(),
                 secret: Some(Some(DEMO_CLIENT_SECRET.into())),
-                grant_types: vec![
-                    GrantType::Password,
-                    GrantType::RefreshToken,
-                    GrantType::AuthorizationCode,
-                    GrantType::ClientCredentials,
-                ],
-                scopes: ScopeSet::parse("read write profile openid email offline_access")
-                    .map_err(anyhow::Error::msg)?,
-                default_scopes: None,
-                redirect_uris: vec![DEMO_REDIRECT_URI.into()],
-                post_logout_redirect_uris: vec![],
-                can_introspect: true,
-                lifetimes: Default::default(),
-                access_token_format: None,
-                require_dpop: false,
+                admin: false,
+                settings: ClientUpdate {
+                    name: "Demo client".into(),
+                    grant_types: vec![
+                        GrantType::Password,
+                        GrantType::RefreshToken,
+                        GrantType::AuthorizationCode,
+                        GrantType::ClientCredentials,
+                    ],
+                    scopes: ScopeSet::parse("read write profile openid email offline_access")
+                        .map_err(anyhow::Error::msg)?,
+                    default_scopes: None,
+                    redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+                    post_logout_redirect_uris: vec![],
+                    can_introspect: true,
+                    lifetimes: Default::default(),
+                    access_token_format: None,
+                    require_dpop: false,
+                },
             },
         )?;
         tracing::info!(client_id = DEMO_CLIENT_ID, "created the demo client");

@@ -1,5 +1,5 @@
 //! `grantd serve`: the composition root of the running server, wiring only. Connect and
-//! migrate the database, build the ports, bind (and bind the metrics listener if asked),
+//! migrate the database, build the ports, bind (and the metrics and admin listeners if asked),
 //! seed the demo if asked (else warn of a demo left behind), build the HTTP state
 //! (`wiring`), start the housekeeper, and run the HTTP adapter until a signal.
 
@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use grantd_http_actix::ServerOptions;
+use grantd_http_actix::{Listeners, ServerOptions};
 
 use crate::config::Config;
 use crate::housekeeping::Housekeeper;
@@ -28,6 +28,13 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         Some(bind) => Some(
             TcpListener::bind(bind)
                 .with_context(|| format!("cannot listen on {bind} (server.metrics_bind)"))?,
+        ),
+        None => None,
+    };
+    let admin_listener = match config.server.admin_bind_addr()? {
+        Some(bind) => Some(
+            TcpListener::bind(bind)
+                .with_context(|| format!("cannot listen on {bind} (server.admin_bind)"))?,
         ),
         None => None,
     };
@@ -70,11 +77,22 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         tracing::info!(%metrics, "serving /metrics on its own listener only");
     }
 
+    if let Some(admin) = &admin_listener {
+        let admin = admin
+            .local_addr()
+            .context("cannot read the admin address")?;
+        tracing::info!(%admin, "serving the admin API (/admin/...) on its own listener");
+    }
+
     let housekeeper = Housekeeper::start(&config.housekeeping, db);
     // Blocks until a signal has drained and stopped the server (http-actix owns the
     // System, the signals and the drain).
-    grantd_http_actix::run(listener, metrics_listener, state, &options)
-        .context("the HTTP server failed")?;
+    let listeners = Listeners {
+        main: listener,
+        metrics: metrics_listener,
+        admin: admin_listener,
+    };
+    grantd_http_actix::run(listeners, state, &options).context("the HTTP server failed")?;
     // The server, its workers and with them the handlers' ports are gone; stopping the
     // housekeeper drops the last handle on the pool, which closes its connections.
     drop(housekeeper);

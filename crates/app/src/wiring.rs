@@ -11,6 +11,7 @@ use grantd_crypto::{
     BcryptHasher, HasherCosts, JoseKeys, JoseProofVerifier, JoseVerifier, KeyEncryptionKey,
     OsTokenMinter, PermitPool, SlowLane, SystemClock,
 };
+use grantd_domain::admin::Administration;
 use grantd_domain::dpop::{DpopProofs, NonceKey};
 use grantd_domain::dynamic_registration::RegistrationEndpoint;
 use grantd_domain::{
@@ -155,6 +156,16 @@ pub fn build_state(
     if let Some(jwt) = jwt_access_tokens(config, keys.as_ref(), &metadata.issuer)? {
         use_cases = use_cases.with_jwt(jwt);
     }
+    // Served only on `server.admin_bind`; built always, as it is cheap.
+    let admin = Administration {
+        ports: use_cases.ports().clone(),
+        scopes: Arc::new(use_cases.scopes().clone()),
+        settings: config.token_settings(),
+        keys: keys.clone(),
+        housekeeping: Arc::new(db.clone()),
+        prune_batch: config.housekeeping.prune_batch_size,
+        bearer: use_cases.bearer.clone(),
+    };
     Ok(HttpState {
         use_cases: Arc::new(use_cases),
         // Readiness means "the database answers"; the HTTP adapter runs this off the
@@ -167,6 +178,7 @@ pub fn build_state(
         trusted_proxies: config.server.trusted_proxies()?,
         keys,
         registration,
+        admin: Some(Arc::new(admin)),
     })
 }
 
@@ -361,7 +373,7 @@ mod tests {
     use grantd_ports::{ClientId, GrantType, LifetimeOverrides, ScopeSet};
 
     use super::*;
-    use crate::commands::{create_client, NewClient};
+    use crate::commands::{create_client, ClientUpdate, NewClient};
 
     /// A configuration over a fresh SQLite file, at bcrypt's lowest costs.
     fn sqlite_config(dir: &tempfile::TempDir) -> Config {
@@ -395,17 +407,20 @@ mod tests {
             &config.scopes.to_registry().unwrap(),
             NewClient {
                 id: Some(ClientId::parse("web").unwrap()),
-                name: "web".into(),
                 secret: Some(None),
-                grant_types: vec![GrantType::RefreshToken],
-                scopes: ScopeSet::parse("write read").unwrap(),
-                default_scopes: None,
-                redirect_uris: vec![],
-                post_logout_redirect_uris: vec![],
-                can_introspect: false,
-                lifetimes: LifetimeOverrides::default(),
-                access_token_format: None,
-                require_dpop: false,
+                admin: false,
+                settings: ClientUpdate {
+                    name: "web".into(),
+                    grant_types: vec![GrantType::RefreshToken],
+                    scopes: ScopeSet::parse("write read").unwrap(),
+                    default_scopes: None,
+                    redirect_uris: vec![],
+                    post_logout_redirect_uris: vec![],
+                    can_introspect: false,
+                    lifetimes: LifetimeOverrides::default(),
+                    access_token_format: None,
+                    require_dpop: false,
+                },
             },
         )
         .unwrap();
@@ -484,17 +499,20 @@ mod tests {
         let registry = config.scopes.to_registry().unwrap();
         let new = |id: &str, scopes: &str| NewClient {
             id: Some(ClientId::parse(id).unwrap()),
-            name: id.into(),
             secret: None,
-            grant_types: vec![GrantType::RefreshToken],
-            scopes: ScopeSet::parse(scopes).unwrap(),
-            default_scopes: None,
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            can_introspect: false,
-            lifetimes: LifetimeOverrides::default(),
-            access_token_format: None,
-            require_dpop: false,
+            admin: false,
+            settings: ClientUpdate {
+                name: id.into(),
+                grant_types: vec![GrantType::RefreshToken],
+                scopes: ScopeSet::parse(scopes).unwrap(),
+                default_scopes: None,
+                redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
+                can_introspect: false,
+                lifetimes: LifetimeOverrides::default(),
+                access_token_format: None,
+                require_dpop: false,
+            },
         };
         create_client(&ports, &registry, new("old", "read legacy")).unwrap();
         create_client(&ports, &registry, new("fine", "read")).unwrap();

@@ -178,8 +178,9 @@ pub fn validate(
     };
     // §3.3: omitted = the client's default scopes (none is invalid_scope); a requested
     // scope must be registered and allowed to the client.
-    let scope = scope_rules::for_new_grant(requested, client, scopes)
-        .map_err(|refusal| fail("invalid_scope", &refusal.to_string()))?;
+    let scope =
+        scope_rules::for_new_grant(requested, client, scopes, scope_rules::GrantFlow::ForUser)
+            .map_err(|refusal| fail("invalid_scope", &refusal.to_string()))?;
     // RFC 8707 §2: a malformed or unknown resource is invalid_target, by redirect.
     let resources = resource_indicators::requested(&params.resource, resources)
         .map_err(|refusal| fail("invalid_target", &refusal.to_string()))?;
@@ -270,6 +271,7 @@ mod tests {
             access_token_format: None,
             created_at: 0,
             require_dpop: false,
+            admin: false,
         }
     }
 

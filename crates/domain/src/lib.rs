@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod admin;
 mod attempts;
 mod authorize_endpoint;
 pub mod authorize_request;
@@ -36,7 +37,7 @@ mod revocation;
 pub mod rotation;
 pub mod rp_logout;
 mod scope_registry;
-mod scope_rules;
+pub mod scope_rules;
 mod secret_cache;
 mod settings;
 pub mod signing_keys;

@@ -108,7 +108,13 @@ impl ServerMetadata {
             response_types_supported: vec!["code"],
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
             code_challenge_methods_supported: code_challenge_methods,
-            scopes_supported: scopes.names().map(str::to_owned).collect(),
+            // The admin API's scope is no client's business to discover (RFC 8414 §2:
+            // servers "MAY choose not to advertise some supported scope values").
+            scopes_supported: scopes
+                .names()
+                .filter(|s| *s != crate::scope_rules::ADMIN_SCOPE)
+                .map(str::to_owned)
+                .collect(),
             jwks_uri: None,
             userinfo_endpoint: None,
             end_session_endpoint: None,

@@ -23,6 +23,7 @@ fn client(public: bool) -> Client {
         access_token_format: None,
         created_at: 0,
         require_dpop: false,
+        admin: false,
     }
 }
 

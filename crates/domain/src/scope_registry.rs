@@ -260,6 +260,7 @@ mod tests {
             lifetimes: Default::default(),
             created_at: 0,
             require_dpop: false,
+            admin: false,
         };
         assert_eq!(
             registry().unregistered_of_client(&client),

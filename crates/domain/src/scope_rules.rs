@@ -21,6 +21,23 @@ pub enum ScopeRefusal {
     /// request indicating an invalid scope".
     #[error("scope is required: the client has no default scope")]
     NoDefault,
+    /// The admin API's scope asked for by a client not registered with `--admin`, or by
+    /// any grant but `client_credentials`: it is a credential of the admin client itself,
+    /// never one a person delegates.
+    #[error("the scope grantd:admin is only for admin clients through client_credentials")]
+    AdminOnly,
+}
+
+/// The scope that opens the admin API (`server.admin_bind`).
+pub const ADMIN_SCOPE: &str = "grantd:admin";
+
+/// Which grant asks for a new grant's scope: only `client_credentials` may carry
+/// [`ADMIN_SCOPE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantFlow {
+    ClientCredentials,
+    /// The password and authorization code grants: the client acts for a person.
+    ForUser,
 }
 
 impl From<ScopeRefusal> for TokenError {
@@ -50,6 +67,20 @@ pub fn default_for(client: &Client, registry: &ScopeRegistry) -> ScopeSet {
 /// The scope of a new grant (§3.3): omitted means [`default_for`], and an empty default
 /// is refused; a requested scope must be registered and allowed to the client.
 pub fn for_new_grant(
+    requested: Option<ScopeSet>,
+    client: &Client,
+    registry: &ScopeRegistry,
+    flow: GrantFlow,
+) -> Result<ScopeSet, ScopeRefusal> {
+    let scope = unchecked_for_new_grant(requested, client, registry)?;
+    let admin_allowed = client.admin && flow == GrantFlow::ClientCredentials;
+    if scope.contains(ADMIN_SCOPE) && !admin_allowed {
+        return Err(ScopeRefusal::AdminOnly);
+    }
+    Ok(scope)
+}
+
+fn unchecked_for_new_grant(
     requested: Option<ScopeSet>,
     client: &Client,
     registry: &ScopeRegistry,
@@ -136,6 +167,38 @@ mod tests {
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
             require_dpop: false,
+            admin: false,
+        }
+    }
+
+    #[test]
+    fn the_admin_scope_goes_only_to_admin_clients_through_client_credentials() {
+        let def = |name: &str| ScopeDefinition {
+            name: name.into(),
+            description: format!("the {name} scope"),
+            default: false,
+        };
+        let r = ScopeRegistry::new([def("read"), def(ADMIN_SCOPE)]).unwrap();
+        let mut c = client("read grantd:admin", Some("grantd:admin"));
+        let admin = Some(s(ADMIN_SCOPE));
+        // (admin client, flow, requested, outcome)
+        for (is_admin, flow, requested, ok) in [
+            (true, GrantFlow::ClientCredentials, admin.clone(), true),
+            // The client's own defaults are checked as a request would be.
+            (true, GrantFlow::ClientCredentials, None, true),
+            (true, GrantFlow::ForUser, admin.clone(), false),
+            (true, GrantFlow::ForUser, None, false),
+            (false, GrantFlow::ClientCredentials, admin.clone(), false),
+            (false, GrantFlow::ClientCredentials, None, false),
+            (false, GrantFlow::ForUser, Some(s("read")), true),
+        ] {
+            c.admin = is_admin;
+            let got = for_new_grant(requested.clone(), &c, &r, flow);
+            if ok {
+                assert!(got.is_ok(), "{is_admin} {flow:?} {requested:?}: {got:?}");
+            } else {
+                assert_eq!(got, Err(ScopeRefusal::AdminOnly), "{is_admin} {flow:?}");
+            }
         }
     }
 
@@ -157,7 +220,7 @@ mod tests {
             ("read write", Some(""), Err(ScopeRefusal::NoDefault)),
         ];
         for (scopes, own, expected) in cases {
-            let got = for_new_grant(None, &client(scopes, own), &r);
+            let got = for_new_grant(None, &client(scopes, own), &r, GrantFlow::ForUser);
             assert_eq!(got, expected.map(s), "{scopes:?} {own:?}");
         }
     }
@@ -173,7 +236,7 @@ mod tests {
     fn a_requested_scope_must_be_allowed_to_the_client_and_registered() {
         let r = registry();
         let c = client("read write legacy", None);
-        let ask = |v: &str| for_new_grant(Some(s(v)), &c, &r);
+        let ask = |v: &str| for_new_grant(Some(s(v)), &c, &r, GrantFlow::ForUser);
         assert_eq!(ask("write"), Ok(s("write")));
         // Narrower than the defaults, or beyond them, as long as the client may have it.
         assert_eq!(

@@ -256,6 +256,7 @@ pub fn client(id: &str, confidential: bool) -> Client {
         access_token_format: None,
         created_at: 0,
         require_dpop: false,
+        admin: false,
     }
 }
 

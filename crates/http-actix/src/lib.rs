@@ -3,6 +3,7 @@
 //! server's lifecycle (`server`). It holds no business rule: every decision is the
 //! domain's, reached in one `web::block` hop per request (diesel and bcrypt block).
 
+mod admin;
 mod authorize;
 mod basic_auth;
 mod body;
@@ -29,15 +30,17 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpResponse, Resource};
 use grantd_domain::dynamic_registration::RegistrationEndpoint;
+use grantd_domain::admin::Administration;
 use grantd_domain::{KeyRing, ServerMetadata, UseCases};
 
+pub use admin::openapi::document_json as admin_openapi_json;
 pub use authorize::{AuthorizePages, SessionKey};
 pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, BasicCredentials};
 pub use errors::OAuthError;
 pub use form::{Form, FormError};
 pub use health::Draining;
 pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
-pub use server::{build_server, build_servers, run, ServerOptions};
+pub use server::{build_admin_server, build_server, build_servers, run, Listeners, ServerOptions};
 pub use source_address::{AddressRange, ProxyHeader, TrustedProxies};
 
 use routes::{Endpoint, ROUTES};
@@ -65,6 +68,8 @@ pub struct HttpState {
     /// Dynamic client registration (RFC 7591, RFC 7592); `None` unless
     /// `registration.enabled` (its routes then answer 404).
     pub registration: Option<RegistrationEndpoint>,
+    /// The admin API's use cases, served only on the admin listener.
+    pub admin: Option<Arc<Administration>>,
 }
 
 /// Mounts every entry of the route table; public so that tests can mount the app
@@ -81,15 +86,23 @@ pub(crate) enum Surface {
     Everything,
     WithoutMetrics,
     MetricsOnly,
+    /// The admin listener (`server.admin_bind`): `/admin/…` alone.
+    AdminOnly,
 }
 
 pub(crate) fn mount_surface(cfg: &mut web::ServiceConfig, surface: Surface) {
+    if surface == Surface::AdminOnly {
+        admin::mount(cfg);
+        cfg.default_service(web::to(not_found));
+        return;
+    }
     for (path, endpoint) in ROUTES {
         let metrics = endpoint == Endpoint::Metrics;
         let served = match surface {
             Surface::Everything => true,
             Surface::WithoutMetrics => !metrics,
             Surface::MetricsOnly => metrics,
+            Surface::AdminOnly => false,
         };
         if served {
             cfg.service(mount(path, endpoint));

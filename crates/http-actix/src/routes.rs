@@ -76,6 +76,10 @@ pub(crate) const ROUTES: [(&str, Endpoint); 18] = [
 
 /// The `endpoint` label of a request whose matched route pattern is `pattern`.
 pub(crate) fn endpoint_label(pattern: Option<&str>) -> &'static str {
+    // The admin listener's routes share one label: their paths carry ids.
+    if pattern.is_some_and(|p| p.starts_with("/admin/")) {
+        return "/admin";
+    }
     pattern
         .and_then(|p| ROUTES.iter().find(|(path, _)| *path == p))
         .map_or("unmatched", |(path, _)| path)

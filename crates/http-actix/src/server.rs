@@ -1,6 +1,6 @@
 //! The HTTP server's lifecycle: build it on a bound listener (and, with
 //! `server.metrics_bind`, a second one that serves `/metrics` alone, so that the metrics
-//! need not be public), run it in an actix System of its own, and on SIGTERM or SIGINT
+//! need not be public; with `server.admin_bind`, one that serves the admin API alone), run it in an actix System of its own, and on SIGTERM or SIGINT
 //! drain and stop. Shutdown is ours, not actix's (`disable_signals`): readiness turns 503
 //! first so that a load balancer can notice before the server stops accepting.
 
@@ -54,28 +54,77 @@ pub fn build_server(
     )
 }
 
+/// The admin API alone (`/admin/…`, everything else a 404) on its own listener.
+pub fn build_admin_server(
+    listener: TcpListener,
+    state: HttpState,
+    options: &ServerOptions,
+) -> io::Result<Server> {
+    build(
+        listener,
+        web::Data::new(state),
+        &few_workers(options),
+        Surface::AdminOnly,
+    )
+}
+
+/// The sockets one process serves on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Every public route.
+    pub main: TcpListener,
+    /// `server.metrics_bind`: `/metrics` alone (and the main listener no longer has it).
+    pub metrics: Option<TcpListener>,
+    /// `server.admin_bind`: the admin API alone (no other listener has it).
+    pub admin: Option<TcpListener>,
+}
+
+/// An operator's listener (a scrape a few times a minute, an admin's calls) needs two
+/// workers at most, whatever the main server has.
+fn few_workers(options: &ServerOptions) -> ServerOptions {
+    ServerOptions {
+        workers: 2,
+        ..options.clone()
+    }
+}
+
 /// The servers of one process over one shared state: without `metrics`, the main
 /// listener with every route; with it, the main listener without `/metrics` (a 404) and
-/// the metrics listener with `/metrics` alone (everything else a 404).
+/// the metrics listener with `/metrics` alone (everything else a 404); with `admin`, the
+/// admin listener with `/admin/…` alone.
 pub fn build_servers(
-    listener: TcpListener,
-    metrics: Option<TcpListener>,
+    listeners: Listeners,
     state: HttpState,
     options: &ServerOptions,
 ) -> io::Result<Vec<Server>> {
     let data = web::Data::new(state);
-    let Some(metrics) = metrics else {
-        return Ok(vec![build(listener, data, options, Surface::Everything)?]);
-    };
-    // A scrape a few times a minute needs one worker, whatever the main server has.
-    let scrape = ServerOptions {
-        workers: 1,
-        ..options.clone()
-    };
-    Ok(vec![
-        build(listener, data.clone(), options, Surface::WithoutMetrics)?,
-        build(metrics, data, &scrape, Surface::MetricsOnly)?,
-    ])
+    let mut servers = Vec::new();
+    if let Some(admin) = listeners.admin {
+        servers.push(build(
+            admin,
+            data.clone(),
+            &few_workers(options),
+            Surface::AdminOnly,
+        )?);
+    }
+    match listeners.metrics {
+        None => servers.push(build(listeners.main, data, options, Surface::Everything)?),
+        Some(metrics) => {
+            servers.push(build(
+                listeners.main,
+                data.clone(),
+                options,
+                Surface::WithoutMetrics,
+            )?);
+            servers.push(build(
+                metrics,
+                data,
+                &few_workers(options),
+                Surface::MetricsOnly,
+            )?);
+        }
+    }
+    Ok(servers)
 }
 
 fn build(
@@ -98,19 +147,14 @@ fn build(
     Ok(server.listen(listener)?.run())
 }
 
-/// Serves `state` on `listener` (and `/metrics` on `metrics` instead, if given) until
-/// SIGTERM or SIGINT, then drains and stops gracefully. Blocking: builds its own actix
-/// System (a runtime per worker) and returns once every worker has finished.
-pub fn run(
-    listener: TcpListener,
-    metrics: Option<TcpListener>,
-    state: HttpState,
-    options: &ServerOptions,
-) -> io::Result<()> {
+/// Serves `state` on the listeners (see [`build_servers`]) until SIGTERM or SIGINT, then
+/// drains and stops gracefully. Blocking: builds its own actix System (a runtime per
+/// worker) and returns once every worker has finished.
+pub fn run(listeners: Listeners, state: HttpState, options: &ServerOptions) -> io::Result<()> {
     let ops = state.ops.clone();
     let drain_delay = options.drain_delay;
     actix_web::rt::System::new().block_on(async move {
-        let servers = build_servers(listener, metrics, state, options)?;
+        let servers = build_servers(listeners, state, options)?;
         let handles = servers.iter().map(Server::handle).collect();
         actix_web::rt::spawn(stop_on_signal(handles, ops, drain_delay));
         futures_util::future::try_join_all(servers).await?;

@@ -144,6 +144,9 @@ pub trait AuthorizationStore: Send + Sync + 'static {
         client_id: &ClientId,
     ) -> Result<Option<Consent>, StoreError>;
 
+    /// Every consent this user has given, ordered by client id.
+    fn consents_of_user(&self, user_id: &UserId) -> Result<Vec<Consent>, StoreError>;
+
     /// Stores the consent, replacing any earlier one of the same user and client.
     fn save_consent(&self, consent: &Consent) -> Result<(), StoreError>;
 

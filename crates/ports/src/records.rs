@@ -75,6 +75,9 @@ pub struct Client {
     /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request of this client must
     /// carry a DPoP proof.
     pub require_dpop: bool,
+    /// `client create --admin`: the client may be granted the admin API's scope
+    /// (`grantd:admin`) through `client_credentials`.
+    pub admin: bool,
 }
 
 /// Opaque access tokens, or RFC 9068 JWTs.

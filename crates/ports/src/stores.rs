@@ -23,6 +23,9 @@ pub trait ClientStore: Send + Sync + 'static {
     /// Replaces the client's secret and increments its `secret_version`.
     /// `Ok(false)` if there was no such client.
     fn set_client_secret(&self, id: &ClientId, secret: &SecretHash) -> Result<bool, StoreError>;
+    /// Replaces the client's settings with `client`'s: every field but its id, secret,
+    /// `secret_version` and `created_at`. `Ok(false)` if there was no such client.
+    fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
 }
 
 /// What ended with a change to a user (a password change, disabling).
@@ -160,6 +163,14 @@ pub trait TokenStore: Send + Sync + 'static {
     fn live_grants_of_user(
         &self,
         id: &UserId,
+        now: UnixTime,
+    ) -> Result<Vec<GrantOverview>, StoreError>;
+
+    /// As [`TokenStore::live_grants_of_user`], for the grants this client holds (any
+    /// subject), newest first.
+    fn live_grants_of_client(
+        &self,
+        id: &ClientId,
         now: UnixTime,
     ) -> Result<Vec<GrantOverview>, StoreError>;
 

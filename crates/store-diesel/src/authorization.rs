@@ -126,6 +126,22 @@ impl AuthorizationStore for Database {
         Ok(row.map(ConsentRow::into_record).transpose()?)
     }
 
+    fn consents_of_user(&self, user_id: &UserId) -> Result<Vec<Consent>, StoreError> {
+        let rows = db_run!(self, |conn| {
+            Ok(consents::table
+                .filter(consents::user_id.eq(user_id.as_str()))
+                .select(ConsentRow::as_select())
+                .load::<ConsentRow>(conn)?)
+        })?;
+        let mut consents = rows
+            .into_iter()
+            .map(ConsentRow::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        // By bytes, the same on both backends (not by a collation).
+        consents.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(consents)
+    }
+
     fn save_consent(&self, consent: &Consent) -> Result<(), StoreError> {
         let row = ConsentRow::from_record(consent);
         // Delete then insert in one transaction: the same SQL on both backends (an upsert's

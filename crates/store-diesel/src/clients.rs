@@ -52,6 +52,16 @@ impl ClientStore for Database {
         })
     }
 
+    fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let row = ClientRow::from_record(client)?;
+        db_run!(self, |conn| {
+            let updated = diesel::update(clients::table.find(client.id.as_str()))
+                .set(row.settings())
+                .execute(conn)?;
+            Ok(updated > 0)
+        })
+    }
+
     fn set_client_secret(&self, id: &ClientId, secret: &SecretHash) -> Result<bool, StoreError> {
         db_run!(self, |conn| {
             let updated = diesel::update(clients::table.find(id.as_str()))

@@ -4,9 +4,11 @@
 //! nothing extra for it. A macro, so that one text of the queries serves both backends'
 //! connections.
 
-/// `live_grants_of_user!(conn, user_id: &str, now: i64)` → `Result<Vec<GrantOverview>, Failure>`.
-macro_rules! live_grants_of_user {
-    ($conn:expr, $user:expr, $now:expr) => {{
+/// `live_grants!(conn, grants::user_id, id: &str, now: i64)` →
+/// `Result<Vec<GrantOverview>, Failure>`: the live grants whose `column` (`user_id` or
+/// `client_id`) is `id`.
+macro_rules! live_grants {
+    ($conn:expr, $column:ident, $user:expr, $now:expr) => {{
         use ::diesel::dsl::{exists, max};
         use ::diesel::prelude::*;
         use $crate::schema::{access_tokens, clients, grants, refresh_tokens};
@@ -21,7 +23,7 @@ macro_rules! live_grants_of_user {
             .filter(access_tokens::expires_at.gt(now));
         let rows: Vec<($crate::rows::GrantRow, String)> = grants::table
             .inner_join(clients::table)
-            .filter(grants::user_id.eq(user))
+            .filter(grants::$column.eq(user))
             .filter(grants::revoked_at.is_null())
             .filter(grants::expires_at.is_null().or(grants::expires_at.gt(now)))
             .filter(exists(live_refresh).or(exists(live_access)))
@@ -60,4 +62,4 @@ macro_rules! live_grants_of_user {
             .collect::<Result<Vec<_>, $crate::errors::Failure>>()
     }};
 }
-pub(crate) use live_grants_of_user;
+pub(crate) use live_grants;

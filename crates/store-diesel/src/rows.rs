@@ -44,6 +44,8 @@ pub(crate) struct ClientRow {
     post_logout_redirect_uris: String,
     /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
     require_dpop: bool,
+    /// `client create --admin`: may be granted `grantd:admin`.
+    admin: bool,
 }
 
 /// Newline-joined URIs; refused if one is empty or holds a line break.
@@ -67,7 +69,45 @@ fn split_uris(joined: &str) -> Vec<String> {
     }
 }
 
+/// The columns an administrator may change (`ClientStore::update_client`): all but the
+/// id, the secret, its version and the creation time.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
+pub(crate) struct ClientSettingsRow<'a> {
+    name: &'a str,
+    grant_types: &'a str,
+    scopes: &'a str,
+    redirect_uris: &'a str,
+    can_introspect: bool,
+    access_token_lifetime: Option<i64>,
+    refresh_token_lifetime: Option<i64>,
+    refresh_token_max_lifetime: Option<i64>,
+    default_scopes: Option<&'a str>,
+    access_token_format: Option<&'a str>,
+    post_logout_redirect_uris: &'a str,
+    require_dpop: bool,
+    admin: bool,
+}
+
 impl ClientRow {
+    pub(crate) fn settings(&self) -> ClientSettingsRow<'_> {
+        ClientSettingsRow {
+            name: &self.name,
+            grant_types: &self.grant_types,
+            scopes: &self.scopes,
+            redirect_uris: &self.redirect_uris,
+            can_introspect: self.can_introspect,
+            access_token_lifetime: self.access_token_lifetime,
+            refresh_token_lifetime: self.refresh_token_lifetime,
+            refresh_token_max_lifetime: self.refresh_token_max_lifetime,
+            default_scopes: self.default_scopes.as_deref(),
+            access_token_format: self.access_token_format.as_deref(),
+            post_logout_redirect_uris: &self.post_logout_redirect_uris,
+            require_dpop: self.require_dpop,
+            admin: self.admin,
+        }
+    }
+
     pub(crate) fn from_record(client: &Client) -> Result<Self, Failure> {
         Ok(Self {
             id: client.id.as_str().to_owned(),
@@ -84,6 +124,7 @@ impl ClientRow {
             redirect_uris: join_uris(&client.redirect_uris)?,
             can_introspect: client.can_introspect,
             require_dpop: client.require_dpop,
+            admin: client.admin,
             access_token_lifetime: client.lifetimes.access_token,
             refresh_token_lifetime: client.lifetimes.refresh_token,
             refresh_token_max_lifetime: client.lifetimes.refresh_token_max,
@@ -139,6 +180,7 @@ impl ClientRow {
                 .transpose()?,
             created_at: self.created_at,
             require_dpop: self.require_dpop,
+            admin: self.admin,
         })
     }
 }

@@ -19,6 +19,7 @@ diesel::table! {
         access_token_format -> Nullable<Text>,
         post_logout_redirect_uris -> Text,
         require_dpop -> Bool,
+        admin -> Bool,
     }
 }
 

@@ -135,8 +135,22 @@ impl TokenStore for Database {
         id: &UserId,
         now: UnixTime,
     ) -> Result<Vec<GrantOverview>, StoreError> {
-        db_run!(self, |conn| crate::grant_overview::live_grants_of_user!(
+        db_run!(self, |conn| crate::grant_overview::live_grants!(
             conn,
+            user_id,
+            id.as_str(),
+            now
+        ))
+    }
+
+    fn live_grants_of_client(
+        &self,
+        id: &ClientId,
+        now: UnixTime,
+    ) -> Result<Vec<GrantOverview>, StoreError> {
+        db_run!(self, |conn| crate::grant_overview::live_grants!(
+            conn,
+            client_id,
             id.as_str(),
             now
         ))

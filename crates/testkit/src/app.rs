@@ -10,7 +10,7 @@ use grantd_app::config::{Config, TokensConfig};
 use grantd_app::wiring;
 use grantd_crypto::{BcryptHasher, HasherCosts};
 use grantd_domain::{PortSet, TokenSettings};
-use grantd_http_actix::{build_server, ServerOptions};
+use grantd_http_actix::{build_admin_server, build_server, ServerOptions};
 use grantd_store_diesel::Database;
 
 use crate::database::{Backend, TestDb};
@@ -21,12 +21,14 @@ use crate::TestClock;
 /// A running grantd with the [`fixtures`] clients and user.
 pub struct TestApp {
     pub base: String,
+    /// The admin listener's base URL (`server.admin_bind`: `/admin/…` alone).
+    pub admin_base: String,
     pub clock: TestClock,
     pub db: Database,
     /// The ports the server runs on, for tests that act as an administrator.
     pub ports: PortSet,
     pub hasher: Arc<BcryptHasher>,
-    handle: actix_web::dev::ServerHandle,
+    handle: Vec<actix_web::dev::ServerHandle>,
     config: Config,
     /// Served as `serve --demo` (the demo callback page; a made-up key encryption key if
     /// the configuration has none).
@@ -110,9 +112,10 @@ impl TestApp {
         wiring::migrate(&db).unwrap();
         // Before the state, whose start-up check of the clients' scopes then sees them.
         fixtures::seed(&db, hasher.as_ref());
-        let (ports, base, handle) = launch(&config, db.clone(), &hasher, &clock, demo);
+        let (ports, base, admin_base, handle) = launch(&config, db.clone(), &hasher, &clock, demo);
         Self {
             base,
+            admin_base,
             clock,
             db,
             ports,
@@ -129,7 +132,7 @@ impl TestApp {
     pub fn restart(mut self) -> Self {
         stop(&self.handle, true);
         let db = wiring::connect(&self.config).unwrap();
-        let (ports, base, handle) = launch(
+        let (ports, base, admin_base, handle) = launch(
             &self.config,
             db.clone(),
             &self.hasher,
@@ -139,12 +142,18 @@ impl TestApp {
         self.db = db;
         self.ports = ports;
         self.base = base;
+        self.admin_base = admin_base;
         self.handle = handle;
         self
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A URL on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin_base)
     }
 
     /// The signing keys of this app's database, under the test encryption key and the
@@ -156,6 +165,35 @@ impl TestApp {
             Arc::new(self.clock.clone()),
             grantd_domain::KeySettings::default(),
         )
+    }
+
+    /// Registers an admin client (`client create --admin --scope read`) by the domain's
+    /// use case, as the CLI does; returns its id and secret.
+    pub fn create_admin_client(&self) -> (String, String) {
+        let registry = self.config.scopes.to_registry().unwrap();
+        let issued = grantd_domain::admin::create_client(
+            &self.ports,
+            &registry,
+            grantd_domain::admin::NewClient {
+                id: None,
+                secret: Some(None),
+                admin: true,
+                settings: grantd_domain::admin::ClientUpdate {
+                    name: "ops".into(),
+                    grant_types: vec![grantd_ports::GrantType::ClientCredentials],
+                    scopes: grantd_ports::ScopeSet::parse("read").unwrap(),
+                    default_scopes: None,
+                    redirect_uris: vec![],
+                    post_logout_redirect_uris: vec![],
+                    can_introspect: false,
+                    lifetimes: Default::default(),
+                    access_token_format: None,
+                    require_dpop: false,
+                },
+            },
+        )
+        .unwrap();
+        (issued.client.id.to_string(), issued.secret.unwrap())
     }
 
     /// The database URL this app serves from (to inspect it directly).
@@ -170,9 +208,13 @@ impl Drop for TestApp {
     }
 }
 
-fn stop(handle: &actix_web::dev::ServerHandle, graceful: bool) {
-    let handle = handle.clone();
-    actix_web::rt::System::new().block_on(handle.stop(graceful));
+fn stop(handles: &[actix_web::dev::ServerHandle], graceful: bool) {
+    let handles = handles.to_vec();
+    actix_web::rt::System::new().block_on(async move {
+        for handle in handles {
+            handle.stop(graceful).await;
+        }
+    });
 }
 
 /// The configuration the tests run with: the defaults, this database, the issuer and a
@@ -189,19 +231,22 @@ fn config(url: &str, settings: &TokenSettings, issuer: &str) -> Config {
 }
 
 /// Builds the state with the app's own wiring (the test's clock and hasher swapped in)
-/// and serves it on a free port; returns the ports, the base URL and the server handle.
+/// and serves it on a free port, and the admin API on another; returns the ports, the base
+/// URLs and the server handles.
 fn launch(
     config: &Config,
     db: Database,
     hasher: &Arc<BcryptHasher>,
     clock: &TestClock,
     demo: bool,
-) -> (PortSet, String, actix_web::dev::ServerHandle) {
+) -> (PortSet, String, String, Vec<actix_web::dev::ServerHandle>) {
     let mut ports = wiring::build_ports(config, db.clone()).unwrap();
     ports.hasher = hasher.clone();
     ports.clock = Arc::new(clock.clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
+    let admin_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin_address = admin_listener.local_addr().unwrap();
     let state = wiring::build_state(config, db, ports.clone(), address, demo).unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -211,12 +256,18 @@ fn launch(
                 shutdown_timeout_secs: 1,
                 ..ServerOptions::default()
             };
+            let admin = build_admin_server(admin_listener, state.clone(), &options).unwrap();
             let server = build_server(listener, state, &options).unwrap();
-            tx.send(server.handle()).unwrap();
-            let _ = server.await;
+            tx.send(vec![server.handle(), admin.handle()]).unwrap();
+            let _ = futures_util::future::join(server, admin).await;
         });
     });
-    (ports, format!("http://{address}"), rx.recv().unwrap())
+    (
+        ports,
+        format!("http://{address}"),
+        format!("http://{admin_address}"),
+        rx.recv().unwrap(),
+    )
 }
 
 /// A test's configuration change: access tokens are JWTs (`tokens.access_token_format`).

@@ -42,6 +42,7 @@ fn client(
         access_token_format: None,
         created_at: 0,
         require_dpop: false,
+        admin: false,
     }
 }
 
@@ -111,5 +112,6 @@ pub fn minimal_client(id: &str) -> Client {
         access_token_format: None,
         created_at: 0,
         require_dpop: false,
+        admin: false,
     }
 }

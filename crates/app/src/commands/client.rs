@@ -1,16 +1,16 @@
 //! `grantd client …`: register, list, show, delete a client and rotate its secret. A
 //! client secret is shown exactly once, when it is minted; afterwards only its bcrypt hash
-//! exists. What a registration must satisfy is `grantd_domain::registration`'s; which
-//! grants a deletion revokes is `grantd_domain::accounts`'.
+//! exists. Each command is a use case of `grantd_domain::admin` (the admin API calls the
+//! same ones); this module reads flags, words errors as flags and prints.
 
 use std::io::Write;
 
-use anyhow::{bail, Context as _};
-use grantd_domain::registration::{self, ClientScopes, RegistrationError};
-use grantd_domain::{accounts, PortSet, ScopeRegistry};
-use grantd_ports::{
-    Client, ClientId, GrantType, LifetimeOverrides, ScopeSet, StoreError, TokenKind,
-};
+use anyhow::Context as _;
+use grantd_domain::admin::{self, AdminError};
+pub use grantd_domain::admin::{ClientUpdate, NewClient};
+use grantd_domain::registration;
+use grantd_domain::{PortSet, ScopeRegistry};
+use grantd_ports::{Client, LifetimeOverrides, ScopeSet};
 use serde::Serialize;
 
 use super::print_json;
@@ -48,6 +48,9 @@ pub struct ClientView {
     /// RFC 9449 §5.2 `dpop_bound_access_tokens`; shown only when set.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_dpop: bool,
+    /// `--admin`: may get `grantd:admin` through client_credentials; shown only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
     pub created_at: i64,
 }
 
@@ -65,6 +68,7 @@ impl From<&Client> for ClientView {
             introspect: c.can_introspect,
             access_token_format: c.access_token_format.map(|f| f.as_str()),
             require_dpop: c.require_dpop,
+            admin: c.admin,
             secret_version: c.secret_version,
             access_token_lifetime: c.lifetimes.access_token,
             refresh_token_lifetime: c.lifetimes.refresh_token,
@@ -72,32 +76,6 @@ impl From<&Client> for ClientView {
             created_at: c.created_at,
         }
     }
-}
-
-/// A new client's registration, as the CLI (or `--demo`) asks for it.
-#[derive(Debug, Clone)]
-pub struct NewClient {
-    /// `None` = mint one (`cl_` + a random id).
-    pub id: Option<ClientId>,
-    pub name: String,
-    /// `None` = public client; `Some(None)` = mint a secret; `Some(Some(s))` = use `s`
-    /// (only `--demo` does, with its well-known secret).
-    pub secret: Option<Option<String>>,
-    pub grant_types: Vec<GrantType>,
-    /// Each must be registered.
-    pub scopes: ScopeSet,
-    /// `None` = the registry's defaults within `scopes`; else a subset of `scopes`.
-    pub default_scopes: Option<ScopeSet>,
-    pub redirect_uris: Vec<String>,
-    /// Where RP-initiated logout may send the user afterwards; checked like redirect URIs.
-    pub post_logout_redirect_uris: Vec<String>,
-    pub can_introspect: bool,
-    /// Per-client token lifetimes; `None` fields use the global `[tokens]` settings.
-    pub lifetimes: LifetimeOverrides,
-    /// `--access-token-format`; `None` = the global `tokens.access_token_format`.
-    pub access_token_format: Option<grantd_ports::AccessTokenFormat>,
-    /// `--require-dpop`: token requests without a DPoP proof are refused.
-    pub require_dpop: bool,
 }
 
 /// Runs a `client` command; `scopes` is the configured registry new clients must fit.
@@ -126,31 +104,20 @@ pub fn run_client(
             print_json(out, &ClientView::from(&client))
         }
         ClientCommand::Delete { id } => {
-            let client = find_client(ports, id)?;
-            let changed =
-                accounts::delete_client(ports, &client).context("cannot delete the client")?;
-            if !changed.found {
-                bail!("no client with id {id}");
-            }
-            let revoked = changed.revoked_grants;
+            let revoked = admin::delete_client(ports, id)?;
             writeln!(out, "deleted client {id} (revoked {revoked} grant(s))")?;
             Ok(())
         }
         ClientCommand::RotateSecret { id } => {
-            let client = find_client(ports, id)?;
-            if client.is_public() {
-                bail!("client {id} is public and has no secret");
-            }
-            let Some(secret) = accounts::rotate_client_secret(ports, &client)
-                .context("cannot store the new secret")?
-            else {
-                bail!("no client with id {id}");
-            };
+            let issued = admin::rotate_client_secret(ports, id).map_err(|e| match e {
+                AdminError::Invalid { message, .. } => anyhow::anyhow!("{message}"),
+                other => other.into(),
+            })?;
             print_json(
                 out,
                 &IssuedCredentials {
-                    client_id: client.id.to_string(),
-                    client_secret: Some(secret.expose().to_owned()),
+                    client_id: issued.client.id.to_string(),
+                    client_secret: issued.secret,
                 },
             )
         }
@@ -170,112 +137,63 @@ pub fn new_client_from_args(args: &ClientCreateArgs) -> anyhow::Result<NewClient
         .map_err(|e| anyhow::anyhow!("invalid --default-scope: {e}"))?;
     Ok(NewClient {
         id: None,
-        name: args.name.clone(),
         secret: if args.public { None } else { Some(None) },
-        grant_types,
-        scopes,
-        default_scopes,
-        redirect_uris: args.redirect_uris.clone(),
-        post_logout_redirect_uris: args.post_logout_redirect_uris.clone(),
-        can_introspect: args.introspect,
-        lifetimes: LifetimeOverrides {
-            access_token: args.access_token_lifetime,
-            refresh_token: args.refresh_token_lifetime,
-            refresh_token_max: args.refresh_token_max_lifetime,
+        admin: args.admin,
+        settings: ClientUpdate {
+            name: args.name.clone(),
+            grant_types,
+            scopes,
+            default_scopes,
+            redirect_uris: args.redirect_uris.clone(),
+            post_logout_redirect_uris: args.post_logout_redirect_uris.clone(),
+            can_introspect: args.introspect,
+            lifetimes: LifetimeOverrides {
+                access_token: args.access_token_lifetime,
+                refresh_token: args.refresh_token_lifetime,
+                refresh_token_max: args.refresh_token_max_lifetime,
+            },
+            access_token_format: args.access_token_format.map(Into::into),
+            require_dpop: args.require_dpop,
         },
-        access_token_format: args.access_token_format.map(Into::into),
-        require_dpop: args.require_dpop,
     })
 }
 
-/// Checks the registration against the domain's rules (its scopes against `scopes`, the
-/// registry), then mints, hashes and stores the client and returns its credentials; the
-/// plain secret exists only in the returned value.
+/// Registers the client by the domain's rules (`admin::create_client`, the admin API's
+/// too) and returns its credentials; the plain secret exists only in the returned value.
 pub fn create_client(
     ports: &PortSet,
     scopes: &ScopeRegistry,
     new: NewClient,
 ) -> anyhow::Result<IssuedCredentials> {
-    let name = registration::check_registration(
-        &new.name,
-        new.secret.is_none(),
-        &new.grant_types,
-        &new.redirect_uris,
-        ClientScopes {
-            scopes: &new.scopes,
-            default_scopes: new.default_scopes.as_ref(),
-        },
-        scopes,
-    )
-    .map_err(|e| match e {
-        // On the command line, these are flags: say which.
-        RegistrationError::EmptyName => anyhow::anyhow!("--name must not be empty"),
-        e @ RegistrationError::UnregisteredScope(_) => anyhow::anyhow!("--scope: {e}"),
-        e @ RegistrationError::DefaultScopeNotAllowed(_) => {
-            anyhow::anyhow!("--default-scope: {e}")
-        }
-        e => e.into(),
-    })?
-    .to_owned();
-    registration::check_post_logout_redirect_uris(&new.post_logout_redirect_uris)
-        .map_err(|e| anyhow::anyhow!("--post-logout-redirect-uri: {e}"))?;
-    let id = match new.id {
-        Some(id) => id,
-        None => ClientId::parse(&format!("cl_{}", ports.minter.mint_id()))
-            .map_err(|e| anyhow::anyhow!("minted an invalid client id: {e}"))?,
-    };
-    let plain_secret = match new.secret {
-        None => None,
-        Some(Some(given)) => Some(given),
-        Some(None) => Some(
-            ports
-                .minter
-                .mint(TokenKind::ClientSecret)
-                .expose()
-                .to_owned(),
-        ),
-    };
-    let client = Client {
-        id: id.clone(),
-        name,
-        secret: plain_secret
-            .as_deref()
-            .map(|s| ports.hasher.hash_client_secret(s)),
-        secret_version: 1,
-        grant_types: new.grant_types,
-        scopes: new.scopes,
-        default_scopes: new.default_scopes,
-        redirect_uris: new.redirect_uris,
-        post_logout_redirect_uris: new.post_logout_redirect_uris,
-        can_introspect: new.can_introspect,
-        lifetimes: new.lifetimes,
-        access_token_format: new.access_token_format,
-        created_at: ports.clock.now(),
-        require_dpop: new.require_dpop,
-    };
-    match ports.clients.insert_client(&client) {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => bail!("a client with id {id} already exists"),
-        Err(e) => return Err(e).context("cannot store the client"),
-    }
-    if registration::code_flow_without_redirect_uri(&client.grant_types, &client.redirect_uris) {
-        tracing::warn!(client_id = %id, "client allows authorization_code but has no redirect URI");
-    }
+    let issued = admin::create_client(ports, scopes, new).map_err(flag_error)?;
     Ok(IssuedCredentials {
-        client_id: id.to_string(),
-        client_secret: plain_secret,
+        client_id: issued.client.id.to_string(),
+        client_secret: issued.secret,
     })
 }
 
+/// On the command line, a refused field is a flag: say which.
+fn flag_error(e: AdminError) -> anyhow::Error {
+    match e {
+        AdminError::Invalid { field: "name", .. } => anyhow::anyhow!("--name must not be empty"),
+        AdminError::Invalid { field, message } => match field {
+            "scope" | "default_scope" | "post_logout_redirect_uris" | "admin" => {
+                let flag = match field {
+                    "default_scope" => "default-scope",
+                    "post_logout_redirect_uris" => "post-logout-redirect-uri",
+                    other => other,
+                };
+                anyhow::anyhow!("--{flag}: {message}")
+            }
+            // Redirect URIs and grant types: the message names the value.
+            _ => anyhow::anyhow!("{message}"),
+        },
+        other => other.into(),
+    }
+}
+
 fn find_client(ports: &PortSet, id: &str) -> anyhow::Result<Client> {
-    let not_found = || anyhow::anyhow!("no client with id {id}");
-    // An id that is not even well-formed cannot exist.
-    let parsed = ClientId::parse(id).map_err(|_| not_found())?;
-    ports
-        .clients
-        .find_client(&parsed)
-        .context("cannot look up the client")?
-        .ok_or_else(not_found)
+    Ok(admin::find_client(ports, id)?)
 }
 
 #[cfg(test)]
@@ -343,6 +261,7 @@ mod tests {
             refresh_token_max_lifetime: None,
             access_token_format: None,
             require_dpop: false,
+            admin: false,
         };
         let mut out = Vec::new();
         run_client(
@@ -381,6 +300,7 @@ mod tests {
             refresh_token_max_lifetime: Some(0),
             access_token_format: Some(crate::cli::AccessTokenFormatArg::Jwt),
             require_dpop: false,
+            admin: false,
         };
         let new = new_client_from_args(&args).unwrap();
         assert_eq!(
@@ -427,6 +347,7 @@ mod tests {
             created_at: 0,
             post_logout_redirect_uris: vec![],
             require_dpop: false,
+            admin: false,
         }
     }
 
@@ -447,6 +368,7 @@ mod tests {
             created_at: 0,
             post_logout_redirect_uris: vec![],
             require_dpop: false,
+            admin: false,
         };
         let json = serde_json::to_string(&ClientView::from(&client)).unwrap();
         assert!(!json.contains("secrethash"), "{json}");
@@ -461,23 +383,29 @@ mod tests {
         let ports = d.ports();
         let new = NewClient {
             id: None,
-            name: " ".into(),
             secret: Some(None),
-            grant_types: registration::DEFAULT_GRANT_TYPES.to_vec(),
-            scopes: ScopeSet::parse("read").unwrap(),
-            default_scopes: None,
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            can_introspect: false,
-            lifetimes: LifetimeOverrides::default(),
-            access_token_format: None,
-            require_dpop: false,
+            admin: false,
+            settings: ClientUpdate {
+                name: " ".into(),
+                grant_types: registration::DEFAULT_GRANT_TYPES.to_vec(),
+                scopes: ScopeSet::parse("read").unwrap(),
+                default_scopes: None,
+                redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
+                can_introspect: false,
+                lifetimes: LifetimeOverrides::default(),
+                access_token_format: None,
+                require_dpop: false,
+            },
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
         assert_eq!(err.to_string(), "--name must not be empty");
         let new = NewClient {
-            name: "web".into(),
-            post_logout_redirect_uris: vec!["/signed-out".into()],
+            settings: ClientUpdate {
+                name: "web".into(),
+                post_logout_redirect_uris: vec!["/signed-out".into()],
+                ..new.settings
+            },
             ..new
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
@@ -486,8 +414,11 @@ mod tests {
             "--post-logout-redirect-uri: redirect URI \"/signed-out\" must be an absolute URI (RFC 6749 §3.1.2)"
         );
         let new = NewClient {
-            redirect_uris: vec!["https://app.example/cb#x".into()],
-            post_logout_redirect_uris: vec![],
+            settings: ClientUpdate {
+                redirect_uris: vec!["https://app.example/cb#x".into()],
+                post_logout_redirect_uris: vec![],
+                ..new.settings
+            },
             ..new
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
@@ -496,8 +427,11 @@ mod tests {
             "{err}"
         );
         let new = NewClient {
-            redirect_uris: vec![],
-            scopes: ScopeSet::parse("read admin").unwrap(),
+            settings: ClientUpdate {
+                redirect_uris: vec![],
+                scopes: ScopeSet::parse("read admin").unwrap(),
+                ..new.settings
+            },
             ..new
         };
         let err = create_client(&ports, &registry(), new.clone()).unwrap_err();
@@ -506,8 +440,11 @@ mod tests {
             "--scope: scope \"admin\" is not registered (see [scopes] in the configuration)"
         );
         let new = NewClient {
-            scopes: ScopeSet::parse("read").unwrap(),
-            default_scopes: Some(ScopeSet::parse("write").unwrap()),
+            settings: ClientUpdate {
+                scopes: ScopeSet::parse("read").unwrap(),
+                default_scopes: Some(ScopeSet::parse("write").unwrap()),
+                ..new.settings
+            },
             ..new
         };
         let err = create_client(&ports, &registry(), new).unwrap_err();
@@ -544,6 +481,7 @@ mod tests {
             refresh_token_max_lifetime: None,
             access_token_format: None,
             require_dpop: false,
+            admin: false,
         };
         create_client(
             &d.ports(),

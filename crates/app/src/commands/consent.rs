@@ -1,11 +1,11 @@
 //! `grantd consent revoke --username U [--client ID]`: forget what a user allowed, so the
 //! next authorization asks again. Tokens already issued are not touched (revoke those with
-//! the revocation endpoint, or `user passwd`/`disable`).
+//! the revocation endpoint, or `user passwd`/`disable`). The use case is
+//! `grantd_domain::admin::revoke_consents`, which the admin API calls too.
 
 use std::io::Write;
 
-use anyhow::{bail, Context as _};
-use grantd_domain::PortSet;
+use grantd_domain::{admin, PortSet};
 use grantd_ports::{ClientId, Username};
 
 use crate::cli::ConsentCommand;
@@ -17,23 +17,11 @@ pub fn run_consent(
 ) -> anyhow::Result<()> {
     match command {
         ConsentCommand::Revoke { username, client } => {
-            let name = Username::parse(username).map_err(anyhow::Error::msg)?;
-            let Some(user) = ports
-                .users
-                .find_user_by_username(&name)
-                .context("cannot look up the user")?
-            else {
-                bail!("no user named {username}");
-            };
-            let client = client
-                .as_deref()
-                .map(ClientId::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let removed = ports
-                .authorizations
-                .revoke_consents(&user.id, client.as_ref())
-                .context("cannot revoke the consents")?;
+            Username::parse(username).map_err(anyhow::Error::msg)?;
+            if let Some(client) = client {
+                ClientId::parse(client).map_err(anyhow::Error::msg)?;
+            }
+            let removed = admin::revoke_consents(ports, username, client.as_deref())?;
             writeln!(out, "revoked {removed} consent(s) of {username}")?;
             Ok(())
         }

@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use anyhow::Context as _;
-use grantd_domain::signing_keys::{key_state, longest_access_lifetime};
-use grantd_domain::{KeyRing, PortSet, TokenSettings};
+use grantd_domain::signing_keys::key_state;
+use grantd_domain::{admin, KeyRing, PortSet, TokenSettings};
 use grantd_ports::SigningKey;
 use serde::Serialize;
 
@@ -29,7 +29,7 @@ pub struct KeyView {
     pub published_until: Option<i64>,
 }
 
-fn view(keys: &[SigningKey], key: &SigningKey, now: i64) -> KeyView {
+pub fn view(keys: &[SigningKey], key: &SigningKey, now: i64) -> KeyView {
     KeyView {
         kid: key.kid.clone(),
         alg: key.algorithm.as_str(),
@@ -61,17 +61,7 @@ pub fn run_keys(
             print_json(out, &view(&keys, &key, ring.now()))
         }
         KeysCommand::Retire { kid } => {
-            let clients = ports
-                .clients
-                .list_clients()
-                .context("cannot list the clients")?;
-            let longest = longest_access_lifetime(settings, &clients);
-            ring.retire(kid, longest).map_err(|e| match e {
-                grantd_domain::KeyError::UnknownKey(_) => {
-                    anyhow::anyhow!("no live signing key {kid}")
-                }
-                other => anyhow::Error::new(other).context("cannot retire the key"),
-            })?;
+            let longest = admin::retire_key(ring, ports, settings, kid)?;
             writeln!(
                 out,
                 "retired {kid}: it signs nothing more and stays published for {longest} s"

@@ -20,7 +20,8 @@ use std::io::Write;
 use serde::Serialize;
 
 pub use client::{
-    create_client, new_client_from_args, run_client, ClientView, IssuedCredentials, NewClient,
+    create_client, new_client_from_args, run_client, ClientUpdate, ClientView, IssuedCredentials,
+    NewClient,
 };
 pub use consent::run_consent;
 pub use keys::{run_keys, KeyView};

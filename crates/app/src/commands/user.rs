@@ -8,9 +8,10 @@ use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context as _};
 use grantd_domain::accounts::{self, NewPassword};
+use grantd_domain::admin;
 use grantd_domain::user_profile::{self, Change, ProfileUpdate, UpdateProfileError};
 use grantd_domain::PortSet;
-use grantd_ports::{StoreError, User, UserId, UserProfile, Username};
+use grantd_ports::{User, UserProfile, Username};
 use serde::Serialize;
 
 use super::print_json;
@@ -155,30 +156,14 @@ fn profile_update(args: &UserUpdateArgs) -> ProfileUpdate {
     }
 }
 
-/// Creates a user with a fresh id, the password hashed at the password cost, and a
-/// profile already checked (`user_profile::new_profile`).
+/// Creates a user by the domain's rules (`admin::create_user`, the admin API's too).
 pub fn create_user(
     ports: &PortSet,
     username: &Username,
     password: &NewPassword,
     profile: UserProfile,
 ) -> anyhow::Result<User> {
-    let id = UserId::parse(&ports.minter.mint_id())
-        .map_err(|e| anyhow::anyhow!("minted an invalid user id: {e}"))?;
-    let user = User {
-        id,
-        username: username.clone(),
-        password: ports.hasher.hash_password(password.expose()),
-        disabled: false,
-        session_stamp: accounts::new_session_stamp(ports).context("cannot mint a session stamp")?,
-        profile,
-        created_at: ports.clock.now(),
-    };
-    match ports.users.insert_user(&user) {
-        Ok(()) => Ok(user),
-        Err(StoreError::Conflict(_)) => bail!("username {username} is taken"),
-        Err(e) => Err(e).context("cannot store the user"),
-    }
+    Ok(admin::create_user(ports, username, password, profile)?)
 }
 
 /// Reads one line; only the line ending is removed (a password may end in spaces).
@@ -208,12 +193,8 @@ fn parse_username(username: &str) -> anyhow::Result<Username> {
 }
 
 fn find_user(ports: &PortSet, username: &str) -> anyhow::Result<User> {
-    let parsed = parse_username(username)?;
-    ports
-        .users
-        .find_user_by_username(&parsed)
-        .context("cannot look up the user")?
-        .ok_or_else(|| anyhow::anyhow!("no user named {username}"))
+    parse_username(username)?;
+    Ok(admin::find_user(ports, username)?)
 }
 
 /// The number of revoked grants, or an error if the user vanished meanwhile.

@@ -29,8 +29,14 @@ pub struct ScopeEntry {
 pub struct ScopesConfig(pub BTreeMap<String, ScopeEntry>);
 
 /// The shipped scopes: `read` and `write` are granted by default; `profile`, and the names
-/// the OpenID Connect issue needs (`openid`, `email`, `offline_access`), only when asked for.
-const BUILT_IN: [(&str, &str, bool); 6] = [
+/// the OpenID Connect issue needs (`openid`, `email`, `offline_access`), only when asked for;
+/// `grantd:admin`, the admin API's, only to admin clients (`scope_rules::ADMIN_SCOPE`).
+const BUILT_IN: [(&str, &str, bool); 7] = [
+    (
+        grantd_domain::scope_rules::ADMIN_SCOPE,
+        "Administer this grantd server",
+        false,
+    ),
     ("read", "Read your data", true),
     ("write", "Change your data", true),
     ("profile", "See your profile: your username and name", false),
@@ -99,6 +105,7 @@ mod tests {
             registry.names().collect::<Vec<_>>(),
             [
                 "email",
+                "grantd:admin",
                 "offline_access",
                 "openid",
                 "profile",

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// A second socket address that serves `/metrics` alone (and `bind` no longer does),
     /// so that the metrics need not be public; empty = `/metrics` on `bind`.
     pub metrics_bind: String,
+    /// The socket address of the admin API (`/admin/…`), served there alone; empty = off.
+    /// Keep it private (e.g. 127.0.0.1:8081): the API is for operators' tooling.
+    pub admin_bind: String,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeaderSetting::XForwardedFor,
             metrics_bind: String::new(),
+            admin_bind: String::new(),
         }
     }
 }
@@ -104,7 +108,35 @@ impl ServerConfig {
         }
         self.trusted_proxies()?;
         self.metrics_bind_addr()?;
+        self.admin_bind_addr()?;
         Ok(())
+    }
+
+    /// The validated admin API address: `None` when the admin API is off.
+    pub fn admin_bind_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.admin_bind.is_empty() {
+            return Ok(None);
+        }
+        let Ok(address) = self.admin_bind.parse::<SocketAddr>() else {
+            return Err(ConfigError::invalid(
+                "server.admin_bind",
+                format!(
+                    "must be empty or a socket address such as 127.0.0.1:8081, got {:?}",
+                    self.admin_bind
+                ),
+            ));
+        };
+        let taken = [self.bind.as_str(), self.metrics_bind.as_str()]
+            .iter()
+            .any(|other| other.parse::<SocketAddr>().ok() == Some(address));
+        // Port 0 asks for a free port each time, so two zeros never clash.
+        if taken && address.port() != 0 {
+            return Err(ConfigError::invalid(
+                "server.admin_bind",
+                "must differ from server.bind and server.metrics_bind",
+            ));
+        }
+        Ok(Some(address))
     }
     /// The validated metrics address: `None` when `/metrics` is served on `bind`.
     pub fn metrics_bind_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {

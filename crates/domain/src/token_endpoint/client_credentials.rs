@@ -22,7 +22,12 @@ impl TokenEndpoint {
         }
         let requested = scope_rules::parse_requested(scope)?;
         // §3.3: omitted = the client's default scopes; never an unregistered one.
-        let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
+        let scope = scope_rules::for_new_grant(
+            requested,
+            client,
+            &self.scopes,
+            scope_rules::GrantFlow::ClientCredentials,
+        )?;
         // §4.4.3: "A refresh token SHOULD NOT be included": issue_new_grant issues none.
         let targets = Targets::all(resources.clone());
         self.issue_new_grant(client, Subject::Client, scope, targets, &Default::default())

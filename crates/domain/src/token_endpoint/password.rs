@@ -25,7 +25,12 @@ impl TokenEndpoint {
     ) -> Result<TokenResponse, TokenError> {
         let requested = scope_rules::parse_requested(scope)?;
         // §3.3: omitted = the client's default scopes; never an unregistered one.
-        let scope = scope_rules::for_new_grant(requested, client, &self.scopes)?;
+        let scope = scope_rules::for_new_grant(
+            requested,
+            client,
+            &self.scopes,
+            scope_rules::GrantFlow::ForUser,
+        )?;
         self.openid_available(&scope)?;
         let user = self
             .users

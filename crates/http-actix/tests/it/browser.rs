@@ -213,6 +213,7 @@ fn browser_logs_in_allows_and_the_code_exchanges_with_pkce() {
             access_token_format: None,
             created_at: 0,
             require_dpop: false,
+            admin: false,
         })
         .unwrap();
     let query = serde_urlencoded::to_string([

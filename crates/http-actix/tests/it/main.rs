@@ -5,6 +5,7 @@
 
 mod account_lifecycle;
 mod account_page;
+mod admin;
 mod authorization_code;
 mod bearer_challenge;
 mod browser;

@@ -43,6 +43,7 @@ fn register_relying_parties(app: &TestApp) {
                 lifetimes: LifetimeOverrides::default(),
                 created_at: 0,
                 require_dpop: false,
+                admin: false,
             })
             .unwrap();
     }
@@ -330,6 +331,7 @@ fn the_password_grant_with_openid_gets_an_id_token(backend: Backend) {
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
             require_dpop: false,
+            admin: false,
         })
         .unwrap();
     let (status, body) = json(token_request(

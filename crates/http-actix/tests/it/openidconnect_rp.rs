@@ -37,6 +37,7 @@ fn register_relying_party(app: &TestApp) {
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
             require_dpop: false,
+            admin: false,
         })
         .unwrap();
 }

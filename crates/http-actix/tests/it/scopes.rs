@@ -29,6 +29,7 @@ fn register(app: &TestApp, id: &str, grants: &[GrantType], scopes: &str, own: Op
             lifetimes: LifetimeOverrides::default(),
             created_at: 0,
             require_dpop: false,
+            admin: false,
         })
         .unwrap();
 }

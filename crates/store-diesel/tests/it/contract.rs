@@ -71,6 +71,7 @@ fn client(id: &str) -> Client {
         access_token_format: Some(grantd_ports::AccessTokenFormat::Jwt),
         created_at: T0,
         require_dpop: false,
+        admin: false,
     }
 }
 

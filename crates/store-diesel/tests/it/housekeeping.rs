@@ -39,6 +39,7 @@ fn seed(db: &Database) {
         access_token_format: None,
         created_at: T0,
         require_dpop: false,
+        admin: false,
     })
     .unwrap();
     db.insert_user(&User {

@@ -46,6 +46,7 @@ fn setup(db: &Database) -> (Client, User) {
         access_token_format: None,
         created_at: T0,
         require_dpop: false,
+        admin: false,
     };
     let user = User {
         id: UserId::parse("u1").unwrap(),

@@ -67,6 +67,7 @@ fn setup(db: &Database) -> (User, User) {
         lifetimes: LifetimeOverrides::default(),
         created_at: T0,
         require_dpop: false,
+        admin: false,
     })
     .unwrap();
     let (alice, bob) = (user("u1", "alice"), user("u2", "bob"));
