@@ -95,6 +95,7 @@ diesel::table! {
         nonce -> Nullable<Text>,
         auth_time -> Nullable<BigInt>,
         resources -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

@@ -13,6 +13,7 @@ mod capacity;
 mod concurrency;
 mod discovery;
 mod dpop;
+mod dpop_code_flow;
 mod hostile_input;
 mod jwks;
 mod jwt_access;

@@ -78,6 +78,7 @@ fn code(name: &str) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: Some("n-0S6_WzA2Mj".into()),
         auth_time: Some(T0 - 30),
+        dpop_jkt: None,
     }
 }
 

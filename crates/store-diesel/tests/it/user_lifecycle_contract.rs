@@ -123,6 +123,7 @@ fn code(name: &str, owner: &User) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 
