@@ -150,3 +150,7 @@ impl ProofVerifier for JoseProofVerifier {
 #[cfg(test)]
 #[path = "dpop_proof_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "dpop_proof_props.rs"]
+mod props;

@@ -148,6 +148,14 @@ fn codes_round_trip_and_unknown_codes_are_not_found(db: &Database) {
     };
     db.insert_code(&no_pkce).unwrap();
     assert_eq!(peek(db, "c2"), Some(no_pkce));
+    // RFC 9449 §10: a code bound to a DPoP key keeps its thumbprint.
+    let bound = AuthorizationCodeRecord {
+        hash: TokenHash::of("c3"),
+        dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
+        ..c.clone()
+    };
+    db.insert_code(&bound).unwrap();
+    assert_eq!(peek(db, "c3"), Some(bound));
     assert!(matches!(
         db.insert_code(&c),
         Err(grantd_ports::StoreError::Conflict(_))
