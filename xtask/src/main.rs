@@ -167,6 +167,8 @@ const FUZZ_TARGETS: &[&str] = &[
     "authorization_header",
     "scope_parse",
     "token_format",
+    "dpop_proof",
+    "jwk_parse",
 ];
 
 /// Runs every fuzz target for `seconds`, stopping at the first crash (its input is left

@@ -14,6 +14,20 @@ use serde::Deserialize;
 
 /// A proof is a few hundred bytes; anything much longer is refused before any parsing.
 const MAX_PROOF_LEN: usize = 8 * 1024;
+/// The smallest RSA modulus a proof key may have (RFC 7518 §3.3: "A key of size 2048 bits
+/// or larger MUST be used with these algorithms"; §3.5 for PS256).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The size in bits of an RSA modulus given as a JWK `n` (base64url, big-endian), or
+/// `None` if it is not base64url.
+fn rsa_modulus_bits(n: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return Some(0);
+    };
+    let leading = bytes[first].leading_zeros() as usize;
+    Some((bytes.len() - first) * 8 - leading)
+}
 
 /// Verifies proofs; holds nothing (each proof brings its key).
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,6 +101,15 @@ impl ProofVerifier for JoseProofVerifier {
                 (name.clone(), text)
             })
             .collect();
+        // RFC 7518 §3.3: a smaller RSA key is refused before any signature work.
+        if jwk.get("kty").map(String::as_str) == Some("RSA")
+            && !jwk
+                .get("n")
+                .and_then(|n| rsa_modulus_bits(n))
+                .is_some_and(|bits| bits >= MIN_RSA_BITS)
+        {
+            return Err(ProofRejected::Key);
+        }
         let library_jwk: Jwk =
             serde_json::from_value(serde_json::Value::Object(jwk_members.clone()))
                 .map_err(|_| ProofRejected::Key)?;
@@ -127,3 +150,7 @@ impl ProofVerifier for JoseProofVerifier {
 #[cfg(test)]
 #[path = "dpop_proof_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "dpop_proof_props.rs"]
+mod props;

@@ -46,6 +46,22 @@ fn ed25519_signer() -> Signer {
     }
 }
 
+fn rsa_signer(bits: usize) -> Signer {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::RsaPrivateKey::new(&mut OsRng, bits).unwrap();
+    let der = key.to_pkcs1_der().unwrap();
+    Signer {
+        encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+        jwk: json!({
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        }),
+        algorithm: Algorithm::RS256,
+    }
+}
+
 impl Signer {
     fn sign(&self, jwk: &serde_json::Value, claims: &serde_json::Value) -> String {
         let mut header = Header::new(self.algorithm);
@@ -152,4 +168,33 @@ fn garbage_is_malformed_never_a_panic() {
         JoseProofVerifier.verify_dpop_proof(&no_key, &ProofAlgorithm::ALL),
         Err(ProofRejected::Key)
     );
+}
+
+/// RFC 7518 §3.3: RSA proof keys of fewer than 2048 bits are refused (`Key`, which the
+/// domain answers with `invalid_dpop_proof`), a 2048-bit one verifies.
+#[test]
+fn an_rsa_key_under_2048_bits_is_refused() {
+    let small = rsa_signer(1024);
+    assert_eq!(
+        JoseProofVerifier.verify_dpop_proof(&small.proof(), &ProofAlgorithm::ALL),
+        Err(ProofRejected::Key)
+    );
+    let big = rsa_signer(MIN_RSA_BITS);
+    let verified = JoseProofVerifier
+        .verify_dpop_proof(&big.proof(), &ProofAlgorithm::ALL)
+        .unwrap();
+    assert_eq!(verified.algorithm, ProofAlgorithm::Rs256);
+}
+
+#[test]
+fn the_modulus_size_counts_significant_bits() {
+    let enc = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    assert_eq!(rsa_modulus_bits(&enc(&[0x80; 256])), Some(2048));
+    // A leading zero byte (as some encoders add) does not count.
+    let mut padded = vec![0u8];
+    padded.extend([0x80; 256]);
+    assert_eq!(rsa_modulus_bits(&enc(&padded)), Some(2048));
+    assert_eq!(rsa_modulus_bits(&enc(&[0x7f; 256])), Some(2047));
+    assert_eq!(rsa_modulus_bits(&enc(&[0, 0])), Some(0));
+    assert_eq!(rsa_modulus_bits("not base64!"), None);
 }

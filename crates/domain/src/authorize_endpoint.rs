@@ -249,8 +249,8 @@ impl AuthorizeEndpoint {
     }
 
     /// The user allowed the request: remember the consent, mint a code bound to the client,
-    /// the redirect URI, the user, the scope, the PKCE challenge, the nonce and the time
-    /// the user logged in (`auth_time`), and store its hash.
+    /// the redirect URI, the user, the scope, the PKCE challenge, the nonce, the DPoP key
+    /// (`dpop_jkt`) and the time the user logged in (`auth_time`), and store its hash.
     pub fn approve(
         &self,
         user: &User,
@@ -286,6 +286,7 @@ impl AuthorizeEndpoint {
             grant_id: None,
             nonce: request.oidc.nonce.clone(),
             auth_time,
+            dpop_jkt: request.dpop_jkt.as_ref().map(|k| k.as_str().to_owned()),
         })?;
         Ok(CodeRedirect {
             redirect_uri: request.redirect_uri.clone(),

@@ -7,6 +7,7 @@
 
 use grantd_ports::{Client, CodeChallenge, CodeChallengeMethod, GrantType, ResourceSet, ScopeSet};
 
+use crate::dpop::Jkt;
 use crate::oidc_request::{self, OidcParams};
 use crate::{
     pkce, resource_indicators, scope_rules, AuthorizationSettings, ResourceRegistry, ScopeRegistry,
@@ -35,6 +36,8 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
     pub registration: Option<String>,
     pub claims: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is to be bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What a request is checked against besides its client.
@@ -62,6 +65,8 @@ pub struct AuthorizationRequest {
     pub challenge: Option<CodeChallenge>,
     /// The OpenID Connect parameters (nonce, prompt, max_age, login_hint).
     pub oidc: OidcParams,
+    /// RFC 9449 §10 `dpop_jkt`: only a proof of this key may exchange the code.
+    pub dpop_jkt: Option<Jkt>,
 }
 
 /// Why the request cannot be redirected back: shown to the user on a page (§4.1.2.1).
@@ -234,6 +239,18 @@ pub fn validate(
         }
     };
 
+    // RFC 9449 §10: `dpop_jkt` is a JWK SHA-256 thumbprint (RFC 7638); anything else can
+    // never match a proof, so it is refused now rather than at the exchange.
+    let dpop_jkt = match params.dpop_jkt.as_deref() {
+        None => None,
+        Some(value) => Some(Jkt::parse(value).ok_or_else(|| {
+            fail(
+                "invalid_request",
+                "dpop_jkt must be the base64url SHA-256 JWK thumbprint (RFC 7638) of the DPoP key",
+            )
+        })?),
+    };
+
     Ok(AuthorizationRequest {
         client: client.clone(),
         redirect_uri_sent: params.redirect_uri.is_some(),
@@ -243,6 +260,7 @@ pub fn validate(
         state,
         challenge,
         oidc,
+        dpop_jkt,
     })
 }
 
@@ -316,6 +334,32 @@ mod tests {
             code_challenge_method: Some("S256".into()),
             resource: vec![],
             ..AuthorizeParams::default()
+        }
+    }
+
+    /// RFC 9449 §10: a well-formed `dpop_jkt` is carried to the code; a malformed one is
+    /// `invalid_request` by redirect (the client and its URI are known by then).
+    #[test]
+    fn dpop_jkt_is_a_thumbprint_or_invalid_request() {
+        let c = client(true, &[CB]);
+        let settings = AuthorizationSettings::default();
+        let jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let with = |value: &str| AuthorizeParams {
+            dpop_jkt: Some(value.into()),
+            ..params()
+        };
+        let request = check(&with(jkt), Some(&c), &settings).unwrap();
+        assert_eq!(request.dpop_jkt.as_ref().map(Jkt::as_str), Some(jkt));
+        assert_eq!(
+            check(&params(), Some(&c), &settings).unwrap().dpop_jkt,
+            None
+        );
+        for bad in ["abc", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs=", "x y"] {
+            assert_eq!(
+                redirect_error(check(&with(bad), Some(&c), &settings)),
+                ("invalid_request", Some("xyz".into())),
+                "{bad}"
+            );
         }
     }
 

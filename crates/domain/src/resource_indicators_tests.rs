@@ -325,6 +325,7 @@ fn code_for(resources: &[&str]) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 

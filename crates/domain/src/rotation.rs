@@ -18,6 +18,27 @@ pub struct RotationPolicy {
     pub grace_period: i64,
 }
 
+/// Whether a refresh rotates, for one client and grant (RFC 9700 §2.2.2: "Refresh tokens
+/// for public clients MUST be sender-constrained or use refresh token rotation"):
+///
+/// - `always_issue_new_refresh_token` rotates every client's;
+/// - otherwise a confidential client's are kept (its authentication guards them, RFC 6749
+///   §10.4);
+/// - a public client's rotate, unless they are DPoP-bound (RFC 9449 §5: sender-constrained)
+///   and the operator turned `rotate_dpop_bound_public_refresh_tokens` off. An unbound
+///   public client's always rotate, whatever the settings say.
+pub fn rotates(
+    always_issue_new_refresh_token: bool,
+    rotate_dpop_bound_public: bool,
+    public_client: bool,
+    dpop_bound: bool,
+) -> bool {
+    if always_issue_new_refresh_token {
+        return true;
+    }
+    public_client && (!dpop_bound || rotate_dpop_bound_public)
+}
+
 /// When the presentation happened: `now` decides every expiry (whole seconds, as they are
 /// stored); `arrived_at_ms` is the request's own arrival, stamped by the HTTP edge before
 /// the request waited for anything, and orders it against a rotation within one second.
@@ -272,6 +293,29 @@ mod tests {
             let mut s = state();
             edit(&mut s);
             assert_eq!(decide(&s, &app(), None, AT, ROTATE), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_a_dpop_bound_public_client_may_go_without_rotation() {
+        // (always, rotate bound public, public, bound) -> rotates
+        let cases = [
+            ((true, true, true, true), true),
+            ((true, false, true, true), true),
+            ((true, false, false, false), true),
+            ((false, true, false, false), false),
+            ((false, false, false, true), false),
+            ((false, true, true, false), true),
+            ((false, false, true, false), true),
+            ((false, true, true, true), true),
+            ((false, false, true, true), false),
+        ];
+        for ((always, bound_public, public, bound), expected) in cases {
+            assert_eq!(
+                rotates(always, bound_public, public, bound),
+                expected,
+                "always={always} rotate_bound_public={bound_public} public={public} bound={bound}"
+            );
         }
     }
 

@@ -23,6 +23,11 @@ pub struct TokenSettings {
     pub refresh_token_max_lifetime: i64,
     /// Rotate: issue a new refresh token on every refresh and consume the presented one.
     pub always_issue_new_refresh_token: bool,
+    /// Rotate a public client's DPoP-bound refresh tokens whatever
+    /// `always_issue_new_refresh_token` says. `false`: they follow that setting like a
+    /// confidential client's, since RFC 9700 §2.2.2 asks a public client's refresh tokens
+    /// to be sender-constrained *or* rotated. An unbound public client always rotates.
+    pub rotate_dpop_bound_public_refresh_tokens: bool,
     /// Seconds after a rotation during which a retry with the rotated token gets the
     /// identical response back, while its successor is unused; 0 = strict. At most
     /// [`TokenSettings::MAX_REUSE_GRACE_PERIOD`].
@@ -65,6 +70,7 @@ impl Default for TokenSettings {
             refresh_token_lifetime: 14 * 24 * 3600,
             refresh_token_max_lifetime: 90 * 24 * 3600,
             always_issue_new_refresh_token: true,
+            rotate_dpop_bound_public_refresh_tokens: true,
             refresh_token_reuse_grace_period: 0,
             refresh_token_reuse_policy: ReusePolicy::RevokeGrant,
             oidc: OidcSettings::default(),

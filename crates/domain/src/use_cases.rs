@@ -95,6 +95,12 @@ impl UseCases {
         })
     }
 
+    /// The `DPoP-Nonce` for a successful DPoP response, when nonces are required (RFC 9449
+    /// §8.2, §9).
+    pub fn fresh_dpop_nonce(&self) -> Option<String> {
+        self.token.dpop().and_then(DpopProofs::fresh_nonce)
+    }
+
     /// The registered resources the endpoints follow.
     pub fn resources(&self) -> &ResourceRegistry {
         &self.resources

@@ -43,6 +43,9 @@ const OPENID_SCOPE_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"insuffici
 /// (`ProofAlgorithm::ALL`, what the metadata advertises).
 const DPOP_TOKEN_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_token\", error_description=\"the access token is invalid, or not presented with its DPoP key\"";
 const DPOP_NONCE_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"use_dpop_nonce\", error_description=\"send the DPoP proof again with the nonce in the DPoP-Nonce header\"";
+/// RFC 6750 §3.1 `invalid_request` under each scheme: a malformed `Authorization` header.
+const BEARER_REQUEST_CHALLENGE: &str = "Bearer realm=\"grantd\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"";
+const DPOP_REQUEST_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"";
 const DPOP_PROOF_CHALLENGE: &str = "DPoP algs=\"ES256 EdDSA RS256 PS256\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is missing or invalid\"";
 
 #[derive(Serialize)]
@@ -92,6 +95,18 @@ impl OAuthError {
             "the access token is missing, invalid, expired or revoked",
         );
         e.www_authenticate = Some(BEARER_CHALLENGE);
+        e
+    }
+
+    /// RFC 6750 §3.1: 400 `invalid_request` at a resource, for an `Authorization` header
+    /// that is repeated or malformed, challenged under the scheme it used (`dpop`).
+    pub fn malformed_authorization(description: &'static str, dpop: bool) -> Self {
+        let mut e = Self::invalid_request(description);
+        e.www_authenticate = Some(if dpop {
+            DPOP_REQUEST_CHALLENGE
+        } else {
+            BEARER_REQUEST_CHALLENGE
+        });
         e
     }
 

@@ -1,7 +1,7 @@
 //! `GET /api/me`, the sample protected resource (steps C–F of RFC 6749 §1.5): 200 with the
 //! token's user (or client) and scope; 401 with a bare `Bearer realm` challenge when no
-//! bearer token was presented, or 401 `invalid_token` for a token that is not good
-//! (RFC 6750 §3, §3.1).
+//! bearer token was presented, 400 `invalid_request` for a malformed `Authorization`
+//! header, or 401 `invalid_token` for a token that is not good (RFC 6750 §3, §3.1).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -26,6 +26,7 @@ struct Me {
 
 pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpResponse, OAuthError> {
     let presented = presented_token(&req)?;
+    let dpop = presented.dpop.is_some();
     let use_cases = state.use_cases.clone();
     let active = state
         .ops
@@ -39,7 +40,7 @@ pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpRes
         Subject::User { id, username } => (id.to_string(), Some(username.to_string())),
         Subject::Client => (active.client_id.to_string(), None),
     };
-    Ok(HttpResponse::Ok()
+    let mut ok = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(Me {
             sub,
@@ -48,14 +49,31 @@ pub async fn me(req: HttpRequest, state: web::Data<HttpState>) -> Result<HttpRes
             scope: active.scope.to_delimited(),
             exp: active.expires_at,
             iat: active.issued_at,
-        }))
+        });
+    if dpop {
+        add_dpop_nonce(&mut ok, &state);
+    }
+    Ok(ok)
+}
+
+/// RFC 9449 §8.2, §9: with nonces required, a successful response to a DPoP request
+/// carries the next nonce, so the client can use it before the current one runs out.
+pub(crate) fn add_dpop_nonce(response: &mut HttpResponse, state: &HttpState) {
+    let Some(nonce) = state.use_cases.fresh_dpop_nonce() else {
+        return;
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&nonce) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static("dpop-nonce"), value);
+    }
 }
 
 /// An access token as the request presented it, with what a DPoP check needs.
 pub(crate) struct PresentedToken {
     pub token: String,
     /// With the DPoP scheme: the `DPoP` header (if any), the method and the path.
-    dpop: Option<(Option<String>, String, String)>,
+    pub dpop: Option<(Option<String>, String, String)>,
 }
 
 impl PresentedToken {
@@ -71,24 +89,73 @@ impl PresentedToken {
     }
 }
 
-/// RFC 9449 §7.1: `Authorization: DPoP <token>` with (at most) one `DPoP` header, else
-/// RFC 6750's bearer token ([`bearer_token`]).
-pub(crate) fn presented_token(req: &HttpRequest) -> Result<PresentedToken, OAuthError> {
-    let dpop_scheme = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("dpop"))
-        .map(|(_, token)| token.trim().to_owned());
-    let Some(token) = dpop_scheme else {
-        return Ok(PresentedToken {
-            token: bearer_token(req)?,
-            dpop: None,
-        });
+/// The longest access token read. grantd's JWTs are under 1 KiB; anything near this is not
+/// one (the resource-server crate's limit too).
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The access token and its scheme from the `Authorization` header (RFC 6750 §2.1, RFC 9449
+/// §7.1), by the same rules as the resource-server crate's `Credentials`:
+///
+/// - no header, or one of another scheme (e.g. Basic): a request without credentials
+///   (§3.1: the bare challenge, no error code);
+/// - more than one, not visible ASCII, or a `Bearer`/`DPoP` header whose token is empty,
+///   too long or not a `b64token` (§2.1): a malformed request, §3.1 `invalid_request`
+///   (400), not a token to look up.
+///
+/// The query-string method (§2.3, "SHOULD NOT be used") is not accepted.
+fn authorization(req: &HttpRequest) -> Result<(bool, String), OAuthError> {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(OAuthError::bearer_required());
     };
-    if token.is_empty() {
-        return Err(OAuthError::invalid_dpop_token());
+    if values.next().is_some() {
+        return Err(OAuthError::malformed_authorization(
+            "send one Authorization header",
+            false,
+        ));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| {
+            OAuthError::malformed_authorization("the Authorization header is not text", false)
+        })?
+        .trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    // RFC 7235 §2.1: the scheme is case-insensitive.
+    let dpop = if scheme.eq_ignore_ascii_case("bearer") {
+        false
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        true
+    } else {
+        return Err(OAuthError::bearer_required());
+    };
+    match token.trim() {
+        "" => Err(OAuthError::malformed_authorization(
+            "the Authorization header carries no token",
+            dpop,
+        )),
+        token if token.len() > MAX_TOKEN_LEN || !is_b64token(token) => Err(
+            OAuthError::malformed_authorization("the access token is malformed", dpop),
+        ),
+        token => Ok((dpop, token.to_owned())),
+    }
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// RFC 9449 §7.1: `Authorization: DPoP <token>` with (at most) one `DPoP` header, else
+/// RFC 6750's bearer token ([`authorization`]).
+pub(crate) fn presented_token(req: &HttpRequest) -> Result<PresentedToken, OAuthError> {
+    let (dpop, token) = authorization(req)?;
+    if !dpop {
+        return Ok(PresentedToken { token, dpop: None });
     }
     let mut proofs = req.headers().get_all("dpop");
     let proof = proofs.next();
@@ -111,24 +178,17 @@ pub(crate) fn presented_token(req: &HttpRequest) -> Result<PresentedToken, OAuth
     })
 }
 
-/// RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive. No
-/// header, or another scheme (§3.1: "attempted using an unsupported authentication
-/// method"), is a request without credentials; a Bearer header without a usable token is
-/// an invalid token. The query-string method (§2.3, "SHOULD NOT be used") is not accepted.
-pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, OAuthError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Err(OAuthError::bearer_required());
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| OAuthError::invalid_token())?
-        .trim();
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(OAuthError::bearer_required());
-    }
-    match token.trim() {
-        "" => Err(OAuthError::invalid_token()),
-        token => Ok(token.to_owned()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64tokens_follow_rfc_6750() {
+        for good in ["gat_abc", "a.b.c==", "A-_~+/9"] {
+            assert!(is_b64token(good), "{good}");
+        }
+        for bad in ["", "===", "a b", "a\"b", "a,b", "=a"] {
+            assert!(!is_b64token(bad), "{bad}");
+        }
     }
 }

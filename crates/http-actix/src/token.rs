@@ -41,6 +41,7 @@ pub async fn token(
         .map(HeaderValue::as_bytes);
     let client = client_credentials::extract(authorization, &form)?;
     let dpop_proof = dpop_header(&req)?;
+    let sent_proof = dpop_proof.is_some();
     let grant = grant_request(&form)?;
     let grant_type = grant.grant_type().as_str();
     req.extensions_mut().insert(GrantTypeLabel(grant_type));
@@ -79,7 +80,11 @@ pub async fn token(
         .await?
         .map_err(refused)?;
     tracing::info!(grant_type, client_id, outcome = "issued", "token issued");
-    Ok(success(&response))
+    let mut ok = success(&response);
+    if sent_proof {
+        crate::resource::add_dpop_nonce(&mut ok, &state);
+    }
+    Ok(ok)
 }
 
 /// The `DPoP` header (RFC 9449 §4.1): at most one, as text; two, or one that is not

@@ -70,6 +70,9 @@ pub struct AuthorizationCodeRecord {
     /// When the user logged in for this code (Core §2 `auth_time`); `None` only for codes
     /// issued before this was recorded.
     pub auth_time: Option<UnixTime>,
+    /// The authorization request's `dpop_jkt` (RFC 9449 §10): the RFC 7638 thumbprint of
+    /// the only DPoP key whose proof may exchange this code; `None` = not bound.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What the domain decided, inside the redeem transaction, to do with a presented code.

@@ -450,6 +450,8 @@ pub(crate) struct CodeRow {
     auth_time: Option<i64>,
     /// Space-separated resource URIs (RFC 8707); '' = none.
     resources: String,
+    /// RFC 9449 §10 `dpop_jkt`; NULL = not bound.
+    dpop_jkt: Option<String>,
 }
 
 impl CodeRow {
@@ -473,6 +475,7 @@ impl CodeRow {
             nonce: code.nonce.clone(),
             auth_time: code.auth_time,
             resources: code.resources.to_delimited(),
+            dpop_jkt: code.dpop_jkt.clone(),
         }
     }
 
@@ -517,6 +520,7 @@ impl CodeRow {
                 .map_err(|e| corrupt(&e.0))?,
             nonce: self.nonce,
             auth_time: self.auth_time,
+            dpop_jkt: self.dpop_jkt,
         })
     }
 }

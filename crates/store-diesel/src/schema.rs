@@ -96,6 +96,7 @@ diesel::table! {
         nonce -> Nullable<Text>,
         auth_time -> Nullable<BigInt>,
         resources -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct TokensConfig {
     /// Absolute cap of a grant; 0 = no cap.
     pub refresh_token_max_lifetime: i64,
     pub always_issue_new_refresh_token: bool,
+    /// `false`: a public client's DPoP-bound refresh tokens follow
+    /// `always_issue_new_refresh_token` (RFC 9700 §2.2.2); unbound ones always rotate.
+    pub rotate_dpop_bound_public_refresh_tokens: bool,
     /// 0 = a rotated token is never accepted again; at most
     /// `TokenSettings::MAX_REUSE_GRACE_PERIOD` (300).
     pub refresh_token_reuse_grace_period: i64,
@@ -69,6 +72,7 @@ impl From<&TokenSettings> for TokensConfig {
             refresh_token_lifetime: s.refresh_token_lifetime,
             refresh_token_max_lifetime: s.refresh_token_max_lifetime,
             always_issue_new_refresh_token: s.always_issue_new_refresh_token,
+            rotate_dpop_bound_public_refresh_tokens: s.rotate_dpop_bound_public_refresh_tokens,
             refresh_token_reuse_grace_period: s.refresh_token_reuse_grace_period,
             refresh_token_reuse_policy: match s.refresh_token_reuse_policy {
                 ReusePolicy::RevokeGrant => ReusePolicySetting::RevokeGrant,
@@ -127,6 +131,7 @@ impl TokensConfig {
             refresh_token_lifetime: self.refresh_token_lifetime,
             refresh_token_max_lifetime: self.refresh_token_max_lifetime,
             always_issue_new_refresh_token: self.always_issue_new_refresh_token,
+            rotate_dpop_bound_public_refresh_tokens: self.rotate_dpop_bound_public_refresh_tokens,
             refresh_token_reuse_grace_period: self.refresh_token_reuse_grace_period,
             refresh_token_reuse_policy: match self.refresh_token_reuse_policy {
                 ReusePolicySetting::RevokeGrant => ReusePolicy::RevokeGrant,

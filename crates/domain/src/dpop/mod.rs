@@ -106,6 +106,14 @@ impl DpopProofs {
         &self.settings
     }
 
+    /// A fresh nonce when nonces are required (RFC 9449 §8.2: the server may supply the next
+    /// nonce with a successful response too, sparing the client a `use_dpop_nonce` round
+    /// trip when the current one expires).
+    pub fn fresh_nonce(&self) -> Option<String> {
+        let key = self.settings.nonces.as_ref()?;
+        Some(key.issue(self.clock.now()))
+    }
+
     /// The thumbprint of the key of `proof`, once every check of RFC 9449 §4.3 passes for
     /// `context`; the proof's `jti` is then recorded, so the same proof fails next time.
     /// Blocking: writes the replay store.
@@ -192,8 +200,9 @@ impl DpopProofs {
     }
 }
 
-/// RFC 9449 §5: whether a refresh of a grant bound to `bound` may go on with a proof of
-/// `presented`. An unbound grant takes any request (with or without a proof).
+/// RFC 9449 §5 (a refresh) and §10 (a code exchange): whether a request for a grant or code
+/// bound to `bound` may go on with a proof of `presented`. An unbound one takes any request
+/// (with or without a proof).
 pub fn refresh_key_matches(bound: Option<&str>, presented: Option<&Jkt>) -> bool {
     match bound {
         None => true,

@@ -21,6 +21,13 @@ impl Jkt {
         Self(value)
     }
 
+    /// A thumbprint a client sent (RFC 9449 §10 `dpop_jkt`): base64url without padding of
+    /// a SHA-256 digest, so exactly 43 characters that decode to 32 bytes; else `None`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let decoded = URL_SAFE_NO_PAD.decode(value).ok()?;
+        (value.len() == 43 && decoded.len() == 32).then(|| Self(value.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -113,6 +120,23 @@ mod tests {
             thumbprint(&rfc7638_example()).unwrap().as_str(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+    }
+
+    #[test]
+    fn a_sent_thumbprint_is_43_base64url_characters_of_a_sha256() {
+        let good = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        assert_eq!(Jkt::parse(good).map(|j| j.0), Some(good.to_owned()));
+        for bad in [
+            "",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9X",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs=",
+            "NzbLsXh8uDCcd+6MNwXF4W/7noWXFZAfHkxZsRGC9Xs",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xt",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9XsNzbLsXh8uDCcd",
+            "not a thumbprint",
+        ] {
+            assert_eq!(Jkt::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use grantd_ports::{
     StoreError, Subject, TokenKind, UnixTime, User,
 };
 
+use crate::dpop::{self, Jkt};
 use crate::id_token::Authentication;
 use crate::{pkce, resource_indicators, TokenError, TokenResponse};
 
@@ -34,6 +35,10 @@ pub enum ExchangeDenied {
     /// The verifier is missing, malformed or does not match the challenge, or a verifier
     /// was sent for a code issued without a challenge (a PKCE downgrade).
     PkceFailed,
+    /// The code is bound to a DPoP key (`dpop_jkt`, RFC 9449 §10) and the request showed
+    /// no proof, or a proof of another key. Nothing changes: without the key the presenter
+    /// cannot prove it is the client the code was issued to.
+    WrongKey,
     /// The user who approved the request is disabled or gone since: no tokens act for them.
     UserInactive,
 }
@@ -45,14 +50,18 @@ impl ExchangeDenied {
                 "redirect_uri does not match the authorization request"
             }
             ExchangeDenied::PkceFailed => "code_verifier does not match the code_challenge",
+            ExchangeDenied::WrongKey => {
+                "the authorization code is bound to a DPoP key (dpop_jkt) this request's proof does not show"
+            }
             _ => "the authorization code is invalid, expired or already used",
         })
     }
 }
 
-/// Decides whether `client` may exchange `code` now. Binding first (another client's
-/// attempt changes nothing), then the proofs the request carries (redirect URI, PKCE),
-/// then reuse, then expiry.
+/// Decides whether `client` may exchange `code` now, with a DPoP proof of `proof_key` (if
+/// the request carried one). Binding first (another client's attempt changes nothing), then
+/// the proofs the request carries (redirect URI, PKCE, the DPoP key), then reuse, then
+/// expiry.
 ///
 /// The proofs come before reuse so that only a request that would otherwise have been
 /// valid can revoke a grant: a leaked used code without its verifier (RFC 7636 §1: the
@@ -64,6 +73,7 @@ pub fn decide_exchange(
     client: &Client,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    proof_key: Option<&Jkt>,
     now: UnixTime,
 ) -> Result<(), ExchangeDenied> {
     if code.client_id != client.id {
@@ -89,6 +99,12 @@ pub fn decide_exchange(
     };
     if !pkce_ok {
         return Err(ExchangeDenied::PkceFailed);
+    }
+    // RFC 9449 §10: "the authorization server MUST check that the JWK Thumbprint of the
+    // DPoP proof ... matches the dpop_jkt value"; a bound code without any proof fails too.
+    // Before reuse, like PKCE: a thief of a used code without the key revokes nothing.
+    if !dpop::refresh_key_matches(code.dpop_jkt.as_deref(), proof_key) {
+        return Err(ExchangeDenied::WrongKey);
     }
     // §4.1.2: "If an authorization code is used more than once, the authorization server
     // MUST deny the request and SHOULD revoke (when possible) all tokens previously issued
@@ -138,9 +154,14 @@ impl TokenEndpoint {
         let outcome = self.ports.authorizations.redeem_code(
             &presented.hash(),
             &mut |record: &AuthorizationCodeRecord, user: Option<&User>| {
-                if let Err(denied) =
-                    decide_exchange(record, client, redirect_uri, code_verifier, now)
-                {
+                if let Err(denied) = decide_exchange(
+                    record,
+                    client,
+                    redirect_uri,
+                    code_verifier,
+                    self.bound_to.as_ref(),
+                    now,
+                ) {
                     decided = Some(Decided::Denied(denied));
                     return CodeWrite::Decline;
                 }
@@ -248,6 +269,7 @@ mod tests {
             grant_id: None,
             nonce: None,
             auth_time: None,
+            dpop_jkt: None,
         }
     }
 
@@ -453,11 +475,81 @@ mod tests {
         ];
         for (name, record, client, uri, verifier, now, expected) in cases {
             assert_eq!(
-                decide_exchange(&record, client, uri, verifier, now),
+                decide_exchange(&record, client, uri, verifier, None, now),
                 expected,
                 "{name}"
             );
         }
+    }
+
+    /// RFC 9449 §10: a code bound by `dpop_jkt` is exchanged only with a proof of that key;
+    /// an unbound code takes a request with or without a proof.
+    #[test]
+    fn a_bound_code_needs_a_proof_of_its_key() {
+        let app = {
+            let mut c = client("app", true);
+            c.redirect_uris = vec![CB.into()];
+            c
+        };
+        let key = Jkt::from_stored("k1".into());
+        let other = Jkt::from_stored("k2".into());
+        let bound = AuthorizationCodeRecord {
+            dpop_jkt: Some("k1".into()),
+            ..code()
+        };
+        let redeemed_bound = AuthorizationCodeRecord {
+            redeemed_at: Some(NOW - 5),
+            grant_id: Some(GrantId::parse("g1").unwrap()),
+            ..bound.clone()
+        };
+        let unbound = code();
+        let cases: Vec<(
+            &str,
+            &AuthorizationCodeRecord,
+            Option<&Jkt>,
+            Result<(), ExchangeDenied>,
+        )> = vec![
+            ("bound, its key", &bound, Some(&key), Ok(())),
+            (
+                "bound, another key",
+                &bound,
+                Some(&other),
+                Err(ExchangeDenied::WrongKey),
+            ),
+            (
+                "bound, no proof",
+                &bound,
+                None,
+                Err(ExchangeDenied::WrongKey),
+            ),
+            ("unbound, a proof", &unbound, Some(&other), Ok(())),
+            ("unbound, no proof", &unbound, None, Ok(())),
+            (
+                "used and bound, another key: refused, revoking nothing",
+                &redeemed_bound,
+                Some(&other),
+                Err(ExchangeDenied::WrongKey),
+            ),
+            (
+                "used and bound, its key: reuse",
+                &redeemed_bound,
+                Some(&key),
+                Err(ExchangeDenied::Reused {
+                    grant_id: Some(GrantId::parse("g1").unwrap()),
+                }),
+            ),
+        ];
+        for (name, record, proof_key, expected) in cases {
+            assert_eq!(
+                decide_exchange(record, &app, Some(CB), Some(VERIFIER), proof_key, NOW),
+                expected,
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            ExchangeDenied::WrongKey.into_error(),
+            TokenError::InvalidGrant(d) if d.contains("dpop_jkt")
+        ));
     }
 }
 
@@ -518,6 +610,7 @@ mod use_case_tests {
             grant_id: None,
             nonce: None,
             auth_time: None,
+            dpop_jkt: None,
         }
     }
 

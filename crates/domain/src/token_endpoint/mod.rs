@@ -412,12 +412,16 @@ impl TokenEndpoint {
         Ok(())
     }
 
-    fn rotation_policy(&self, client: &Client) -> RotationPolicy {
+    /// The policy for a refresh by `client` of a grant that is DPoP-bound or not
+    /// ([`crate::rotation::rotates`]).
+    fn rotation_policy(&self, client: &Client, dpop_bound: bool) -> RotationPolicy {
         RotationPolicy {
-            // RFC 9700 §2.2.2: "Refresh tokens for public clients MUST be sender-constrained
-            // or use refresh token rotation"; ours are not sender-constrained, so a public
-            // client's always rotate, whatever `always_issue_new_refresh_token` says.
-            rotate: self.settings.always_issue_new_refresh_token || client.is_public(),
+            rotate: crate::rotation::rotates(
+                self.settings.always_issue_new_refresh_token,
+                self.settings.rotate_dpop_bound_public_refresh_tokens,
+                client.is_public(),
+                dpop_bound,
+            ),
             grace_period: self
                 .settings
                 .refresh_token_reuse_grace_period

@@ -22,6 +22,17 @@ enum Decided {
     Denied(RefreshDenied),
     /// The JWT could not be signed: nothing was written.
     Failed(TokenError),
+    /// The grant's DPoP binding is `bound`, not as guessed, and that changes whether to
+    /// rotate: nothing was written; run again with the right intent.
+    Retry {
+        bound: bool,
+    },
+}
+
+/// The outcome of one pass of the refresh.
+enum Attempt {
+    Done(Result<TokenResponse, TokenError>),
+    Retry { bound: bool },
 }
 
 impl TokenEndpoint {
@@ -41,8 +52,42 @@ impl TokenEndpoint {
         let presented = PlainToken::from_presented(presented);
         let now = self.ports.clock.now();
         let at = Presented { now, arrived_at_ms };
-        let policy = self.rotation_policy(client);
+        // Whether to rotate may depend on the grant's DPoP binding, which only the store's
+        // read shows; the intent must be declared before it. So guess from the request (a
+        // proof was shown: the grant is likely bound), and when the grant says otherwise
+        // the decision declines (writing nothing, consuming nothing) and the refresh runs
+        // once more with the right intent. A grant's binding never changes, so once is enough.
+        let mut dpop_bound = self.bound_to.is_some();
+        for _ in 0..2 {
+            match self.refresh_once(
+                client,
+                &presented,
+                requested.as_ref(),
+                resources,
+                at,
+                dpop_bound,
+            )? {
+                Attempt::Done(result) => return result,
+                Attempt::Retry { bound } => dpop_bound = bound,
+            }
+        }
+        Err(TokenError::Store(grantd_ports::StoreError::Other(
+            "the refresh decision changed its rotation twice".to_owned(),
+        )))
+    }
 
+    /// One pass of the refresh with the policy for a grant that is `dpop_bound` or not.
+    fn refresh_once(
+        &self,
+        client: &Client,
+        presented: &PlainToken,
+        requested: Option<&grantd_ports::ScopeSet>,
+        resources: &ResourceSet,
+        at: Presented,
+        dpop_bound: bool,
+    ) -> Result<Attempt, TokenError> {
+        let now = at.now;
+        let policy = self.rotation_policy(client, dpop_bound);
         // Declared up front so the store can find and consume a live token in one
         // statement: with rotation on, every write for a live token consumes it at `now`.
         let intent = if policy.rotate {
@@ -65,13 +110,20 @@ impl TokenEndpoint {
                     decided = Some(Decided::Denied(RefreshDenied::WrongKey));
                     return None;
                 }
-                match rotation::decide(state, &client.id, requested.as_ref(), at, policy) {
+                let bound = state.grant.dpop_jkt.is_some();
+                if bound != dpop_bound
+                    && self.rotation_policy(client, bound).rotate != policy.rotate
+                {
+                    decided = Some(Decided::Retry { bound });
+                    return None;
+                }
+                match rotation::decide(state, &client.id, requested, at, policy) {
                     Ok(RefreshStep::Issue { rotate, scope }) => {
                         match resource_indicators::for_refresh(resources, &state.grant.resources)
                             .map_err(TokenError::from)
                             .and_then(|targets| {
                                 self.refreshed_tokens(
-                                    client, state, &presented, rotate, scope, &targets, now,
+                                    client, state, presented, rotate, scope, &targets, now,
                                 )
                             }) {
                             Ok((write, response)) => {
@@ -96,10 +148,13 @@ impl TokenEndpoint {
             },
         )?;
 
-        match (outcome, decided) {
+        let result = match (outcome, decided) {
+            (RotateOutcome::Declined, Some(Decided::Retry { bound })) => {
+                return Ok(Attempt::Retry { bound })
+            }
             (RotateOutcome::Written, Some(Decided::Issued(response))) => Ok(response),
             (RotateOutcome::Declined, Some(Decided::Replay(sealed))) => {
-                retry_seal::open(&presented, &sealed)
+                retry_seal::open(presented, &sealed)
                     .ok_or_else(|| RefreshDenied::GrantRevoked.into_error())
             }
             (RotateOutcome::Declined, Some(Decided::Denied(denied))) => {
@@ -110,7 +165,8 @@ impl TokenEndpoint {
             (outcome, _) => Err(TokenError::Store(grantd_ports::StoreError::Other(format!(
                 "rotate_refresh returned {outcome:?} against the decision"
             )))),
-        }
+        };
+        Ok(Attempt::Done(result))
     }
 
     /// Mints the refreshed access token, for `scope` and the resources `targets` (RFC 8707
@@ -422,6 +478,94 @@ mod tests {
         assert!(!writes[0].consume);
         assert!(writes[0].successor.is_none());
         assert!(r.refresh_token.is_none());
+    }
+
+    /// Rotation off for everyone, DPoP-bound public clients included.
+    fn no_rotation_for_bound_public_clients() -> TokenSettings {
+        TokenSettings {
+            always_issue_new_refresh_token: false,
+            rotate_dpop_bound_public_refresh_tokens: false,
+            ..TokenSettings::default()
+        }
+    }
+
+    fn public_refresh_with_proof(x: &str) -> TokenRequest {
+        TokenRequest {
+            dpop_proof: Some(x.to_owned()),
+            ..refresh_request(id_only("public"), &presented_refresh(), None)
+        }
+    }
+
+    /// RFC 9700 §2.2.2 "sender-constrained or rotated": with the setting off, a public
+    /// client's DPoP-bound refresh token is kept, declared so up front (`Keep`).
+    #[test]
+    fn a_bound_public_refresh_may_keep_its_token() {
+        let mut d = Doubles::new();
+        let mut state = refresh_state("public");
+        state.grant.dpop_jkt = Some(test_jkt("eA"));
+        let writes = rotating_store(&mut d, state);
+        let token = d
+            .use_cases(no_rotation_for_bound_public_clients())
+            .with_dpop(dpop_proofs())
+            .token;
+        let r = token.respond(&public_refresh_with_proof("eA")).unwrap();
+        let writes = writes.lock().unwrap();
+        assert!(!writes[0].consume, "the presented token is kept");
+        assert!(writes[0].successor.is_none());
+        assert!(r.refresh_token.is_none());
+        assert_eq!(r.token_type(), "DPoP");
+    }
+
+    /// The same settings, but the grant is not bound (its tokens were issued without a
+    /// proof): the guess `Keep` is declined, and the refresh runs again and rotates.
+    #[test]
+    fn an_unbound_public_refresh_rotates_even_with_a_proof() {
+        let mut d = Doubles::new();
+        let intents = Arc::new(Mutex::new(Vec::new()));
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let (i, w) = (intents.clone(), writes.clone());
+        let state = refresh_state("public");
+        d.tokens
+            .expect_rotate_refresh()
+            .times(2)
+            .returning(move |_, intent, decide| {
+                i.lock().unwrap().push(intent);
+                Ok(match decide.decide(&state) {
+                    Some(write) => {
+                        w.lock().unwrap().push(write);
+                        RotateOutcome::Written
+                    }
+                    None => RotateOutcome::Declined,
+                })
+            });
+        let token = d
+            .use_cases(no_rotation_for_bound_public_clients())
+            .with_dpop(dpop_proofs())
+            .token;
+        let r = token.respond(&public_refresh_with_proof("eA")).unwrap();
+        assert_eq!(
+            *intents.lock().unwrap(),
+            vec![RefreshIntent::Keep, RefreshIntent::Consume { at: NOW }]
+        );
+        let writes = writes.lock().unwrap();
+        assert_eq!(writes.len(), 1, "the first pass wrote nothing");
+        assert!(writes[0].consume);
+        assert!(r.refresh_token.is_some(), "a successor");
+    }
+
+    /// Without a proof, a public client rotates with those settings too.
+    #[test]
+    fn an_unbound_public_refresh_without_a_proof_rotates() {
+        let mut d = Doubles::new();
+        let writes = rotating_store(&mut d, refresh_state("public"));
+        let request = refresh_request(id_only("public"), &presented_refresh(), None);
+        let r = d
+            .use_cases(no_rotation_for_bound_public_clients())
+            .token
+            .respond(&request)
+            .unwrap();
+        assert!(writes.lock().unwrap()[0].consume);
+        assert!(r.refresh_token.is_some());
     }
 
     /// RFC 9700 §2.2.2: a public client's refresh tokens rotate, whatever the setting.

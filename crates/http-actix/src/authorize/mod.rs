@@ -298,6 +298,7 @@ fn parse_params(query: &str) -> Result<AuthorizeParams, crate::FormError> {
         request_uri: get("request_uri"),
         registration: get("registration"),
         claims: get("claims"),
+        dpop_jkt: get("dpop_jkt"),
     })
 }
 

@@ -46,6 +46,7 @@ pub async fn userinfo(
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, OAuthError> {
     let presented = presented_token(&req)?;
+    let dpop = presented.dpop.is_some();
     let use_cases = state.use_cases.clone();
     let info = state
         .ops
@@ -55,8 +56,12 @@ pub async fn userinfo(
                 .respond_to(&presented.token, presented.presentation())
         })
         .await??;
-    Ok(HttpResponse::Ok()
+    let mut ok = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(Body::from(info)))
+        .json(Body::from(info));
+    if dpop {
+        crate::resource::add_dpop_nonce(&mut ok, &state);
+    }
+    Ok(ok)
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 /// The token endpoint's URL as the metadata names it (what `htu` must be).
-fn token_url(app: &TestApp) -> String {
+pub(crate) fn token_url(app: &TestApp) -> String {
     let (_, metadata) = json(
         http()
             .get(app.url("/.well-known/oauth-authorization-server"))
@@ -25,7 +25,7 @@ fn token_url(app: &TestApp) -> String {
 }
 
 /// POSTs `body` to the token endpoint with these `DPoP` headers (and Basic credentials).
-fn token_with(
+pub(crate) fn token_with(
     app: &TestApp,
     basic: Option<(&str, &str)>,
     proofs: &[String],
@@ -44,19 +44,19 @@ fn token_with(
     json(req.send().unwrap())
 }
 
-fn proof(app: &TestApp, key: &DpopKey) -> String {
+pub(crate) fn proof(app: &TestApp, key: &DpopKey) -> String {
     key.proof("POST", &token_url(app), app.clock.now(), None)
 }
 
-fn spa_login() -> String {
+pub(crate) fn spa_login() -> String {
     format!("grant_type=password&username=alice&password={PASSWORD}&client_id=spa")
 }
 
-fn spa_refresh(token: &str) -> String {
+pub(crate) fn spa_refresh(token: &str) -> String {
     format!("grant_type=refresh_token&refresh_token={token}&client_id=spa")
 }
 
-fn introspect(app: &TestApp, token: &str) -> Value {
+pub(crate) fn introspect(app: &TestApp, token: &str) -> Value {
     let resp = post_form(
         app,
         "/oauth/introspect",
@@ -67,7 +67,7 @@ fn introspect(app: &TestApp, token: &str) -> Value {
     resp.json().unwrap()
 }
 
-fn is_invalid_dpop_proof((status, body): &(u16, Value)) -> bool {
+pub(crate) fn is_invalid_dpop_proof((status, body): &(u16, Value)) -> bool {
     (*status, body["error"].as_str()) == (400, Some("invalid_dpop_proof"))
 }
 
@@ -235,7 +235,7 @@ fn a_jwt_access_token_names_its_key(backend: Backend) {
 }
 
 /// `GET path` with `Authorization: {scheme} {token}` and these `DPoP` headers.
-fn resource(
+pub(crate) fn resource(
     app: &TestApp,
     path: &str,
     scheme: &str,
@@ -260,7 +260,7 @@ fn resource(
 }
 
 /// The URL of `path` under the issuer (what a resource's `htu` must be).
-fn issuer_url(app: &TestApp, path: &str) -> String {
+pub(crate) fn issuer_url(app: &TestApp, path: &str) -> String {
     token_url(app).replace("/oauth/token", path)
 }
 

@@ -14,6 +14,8 @@ mod capacity;
 mod concurrency;
 mod discovery;
 mod dpop;
+mod dpop_code_flow;
+mod dpop_hostile;
 mod hostile_input;
 mod jwks;
 mod jwt_access;

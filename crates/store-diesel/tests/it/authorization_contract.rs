@@ -79,6 +79,7 @@ fn code(name: &str) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: Some("n-0S6_WzA2Mj".into()),
         auth_time: Some(T0 - 30),
+        dpop_jkt: None,
     }
 }
 
@@ -148,6 +149,14 @@ fn codes_round_trip_and_unknown_codes_are_not_found(db: &Database) {
     };
     db.insert_code(&no_pkce).unwrap();
     assert_eq!(peek(db, "c2"), Some(no_pkce));
+    // RFC 9449 §10: a code bound to a DPoP key keeps its thumbprint.
+    let bound = AuthorizationCodeRecord {
+        hash: TokenHash::of("c3"),
+        dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
+        ..c.clone()
+    };
+    db.insert_code(&bound).unwrap();
+    assert_eq!(peek(db, "c3"), Some(bound));
     assert!(matches!(
         db.insert_code(&c),
         Err(grantd_ports::StoreError::Conflict(_))

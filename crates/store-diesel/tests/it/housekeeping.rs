@@ -201,6 +201,7 @@ fn code(name: &str, expires_at: i64) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 

@@ -204,6 +204,7 @@ fn code(name: &str, resources: ResourceSet) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 

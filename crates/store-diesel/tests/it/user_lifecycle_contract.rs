@@ -124,6 +124,7 @@ fn code(name: &str, owner: &User) -> AuthorizationCodeRecord {
         grant_id: None,
         nonce: None,
         auth_time: None,
+        dpop_jkt: None,
     }
 }
 
