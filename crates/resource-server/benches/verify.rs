@@ -4,17 +4,19 @@
 //! `ath`, the binding and the replay record on top). The issuer is a tiny HTTP server on
 //! 127.0.0.1 in this process, asked once for its metadata and JWKS before measuring; the
 //! fetch counts are checked after, so nothing in the measured loop touched the network.
-//! Proofs are signed in criterion's setup, outside the measurement.
+//! Proofs are signed in criterion's setup, outside the measurement. A last case measures
+//! the DPoP request when the in-memory replay store is full of live proofs.
 //! `cargo bench -p grantd-resource-server --bench verify -- --warm-up-time 1 --measurement-time 3`
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use grantd_resource_server::{jwk_thumbprint, Request, Verifier};
+use grantd_resource_server::{jwk_thumbprint, MemoryReplayCache, ReplayCache, Request, Verifier};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
@@ -148,7 +150,11 @@ fn serve_issuer(keys: &[&Key]) -> String {
                     break;
                 }
             }
-            let body = if line.contains("/jwks") { &jwks } else { &metadata };
+            let body = if line.contains("/jwks") {
+                &jwks
+            } else {
+                &metadata
+            };
             let _ = write!(
                 stream,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -221,6 +227,40 @@ fn verify(c: &mut Criterion) {
         let stats = verifier.stats();
         assert_eq!((stats.discovery_fetches, stats.jwks_fetches), (1, 1));
     }
+
+    // The same with the default replay store full of live proofs (its bound, 100 000): each
+    // new proof first makes room, a scan of the store.
+    let full = Arc::new(MemoryReplayCache::new(100_000));
+    rt.block_on(async {
+        for i in 0..100_000u128 {
+            let key: [u8; 32] = Sha256::digest(i.to_be_bytes()).into();
+            full.first_use(key, now() + 3600, now())
+                .await
+                .expect("recorded");
+        }
+    });
+    let key = &keys[1];
+    let token = key.access_token(&issuer, Some(&jwk_thumbprint(&key.jwk).expect("a jkt")));
+    let authorization = format!("DPoP {token}");
+    let verifier = Verifier::builder(&issuer, AUDIENCE)
+        .jwks_max_age(Duration::from_secs(24 * 3600))
+        .dpop_replay_cache(full)
+        .build()
+        .expect("a verifier");
+    group.bench_function("dpop/token ES256, proof ES256, replay store full", |b| {
+        b.iter_batched(
+            || key.proof(&token),
+            |proof| {
+                let request = Request::new("GET", URL)
+                    .authorization([authorization.as_bytes()])
+                    .dpop([proof.as_bytes()]);
+                rt.block_on(verifier.verify_request(&request, &["read"]))
+                    .expect("verifies")
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    assert_eq!(verifier.stats().jwks_fetches, 1);
     group.finish();
 }
 
