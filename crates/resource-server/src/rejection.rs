@@ -206,8 +206,14 @@ impl Rejection {
     }
 
     /// The challenges: the error under `scheme` (the request's), and both schemes listed
-    /// when `dpop` is accepted.
+    /// when `dpop` is accepted. A DPoP-bound token shown as a bearer token gets its error
+    /// under `DPoP` (RFC 9449 §7.1, §7.2): that is the scheme it can be used with, and
+    /// grantd's own resources answer it so too.
     pub(crate) fn with_challenge(mut self, scheme: Scheme, dpop: bool) -> Self {
+        let scheme = match self.reason {
+            Reason::InvalidToken(TokenProblem::SenderConstrained) => Scheme::DPoP,
+            _ => scheme,
+        };
         self.scheme = if dpop { scheme } else { Scheme::Bearer };
         self.dpop = dpop;
         self
@@ -494,7 +500,7 @@ mod tests {
         assert_eq!(
             bearer.www_authenticate().unwrap(),
             format!(
-                r#"Bearer error="invalid_token", error_description="The access token is invalid", DPoP {algs}"#
+                r#"DPoP error="invalid_token", error_description="The access token is invalid", {algs}, Bearer"#
             )
         );
     }

@@ -1,6 +1,6 @@
 //! The app's tests through the built `grantd` binary, in one test binary (one link, not
 //! one per file): the CLI and the README's flow, crash safety, several instances on one
-//! Postgres (and their shared brute-force limits and signing keys), a database outage, and
+//! Postgres (and their shared brute-force limits, signing keys and DPoP replay record), a database outage, and
 //! the service's operations (signals, logs, metrics).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +15,7 @@ mod outage;
 mod scopes;
 mod service;
 mod shared_limits;
+mod two_instance_dpop;
 mod two_instance_jwks;
 
 /// The shared harness (grantd_testkit), bound to this crate's binary.

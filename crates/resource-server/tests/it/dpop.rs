@@ -1,7 +1,7 @@
-//! DPoP at the resource (RFC 9449 §7) end to end over HTTP. grantd does not issue
-//! DPoP-bound tokens yet, so the bound tokens here come from a small test issuer of this
-//! file (metadata, JWKS and introspection over real HTTP, its key made in the test); the
-//! example API's test refuses grantd's own (unbound) token under DPoP.
+//! DPoP at the resource (RFC 9449 §7) end to end over HTTP, with tokens from a small test
+//! issuer of this file (metadata, JWKS and introspection over real HTTP, its key made in
+//! the test), for what grantd cannot be made to issue: EdDSA-signed tokens, exact claims,
+//! proofs for made-up URLs. `grantd_dpop.rs` does the same with grantd's own bound tokens.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -87,18 +87,30 @@ impl ProofKey {
         iat: i64,
         nonce: Option<&str>,
     ) -> String {
-        let mut header = Header::new(self.alg);
-        header.typ = Some("dpop+jwt".into());
-        header.jwk = Some(serde_json::from_value(self.jwk.clone()).unwrap());
-        let claims = json!({
+        let mut claims = json!({
             "jti": format!("{:032x}", rand::random::<u128>()), "htm": method, "htu": url,
             "iat": iat, "ath": URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())),
         });
-        let mut claims = claims;
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
         }
-        jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
+        self.sign(&claims)
+    }
+
+    /// A proof for a token request (`POST url`, no `ath`: there is no token yet).
+    pub fn token_request_proof(&self, url: &str, iat: i64) -> String {
+        self.sign(&json!({
+            "jti": format!("{:032x}", rand::random::<u128>()), "htm": "POST", "htu": url,
+            "iat": iat,
+        }))
+    }
+
+    /// A proof of exactly these claims.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(self.alg);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(serde_json::from_value(self.jwk.clone()).unwrap());
+        jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
     }
 }
 

@@ -10,10 +10,10 @@ use crate::support::Harness;
 
 #[allow(dead_code)]
 #[path = "../../examples/protected_api.rs"]
-mod protected_api;
+pub mod protected_api;
 
 /// A request with these `Authorization` values.
-fn request(path: &str, authorization: &[&str]) -> actix_test::TestRequest {
+pub fn request(path: &str, authorization: &[&str]) -> actix_test::TestRequest {
     let mut req = actix_test::TestRequest::get().uri(path);
     for value in authorization {
         req = req.append_header((header::AUTHORIZATION, *value));
@@ -22,7 +22,7 @@ fn request(path: &str, authorization: &[&str]) -> actix_test::TestRequest {
 }
 
 /// The status, `WWW-Authenticate` and body of a response.
-async fn read<B: actix_web::body::MessageBody>(
+pub async fn read<B: actix_web::body::MessageBody>(
     response: actix_web::dev::ServiceResponse<B>,
 ) -> (u16, Option<String>, String) {
     let status = response.status().as_u16();

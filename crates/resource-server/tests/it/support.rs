@@ -13,6 +13,9 @@ use grantd_testkit::http::{http, json};
 use grantd_testkit::{fixtures, Backend, TestApp};
 use serde_json::Value;
 
+/// The URL of the protected API the DPoP proofs name (the example's `/hello`).
+pub const API_URL: &str = "http://127.0.0.1:3000/hello";
+
 /// The verifier's clock; it starts at the real time, as grantd's test clock does.
 pub struct RsClock(AtomicI64);
 
@@ -24,6 +27,8 @@ impl Clock for RsClock {
 
 pub struct Harness {
     pub clock: Arc<RsClock>,
+    /// How far the verifier's clock was moved past grantd's ([`Harness::advance_verifier`]).
+    ahead: AtomicI64,
     pub rt: tokio::runtime::Runtime,
     // Last: grantd stops after the runtime is gone (its Drop must not run inside one).
     pub app: TestApp,
@@ -39,6 +44,7 @@ impl Harness {
             .as_secs() as i64;
         Self {
             clock: Arc::new(RsClock(AtomicI64::new(now))),
+            ahead: AtomicI64::new(0),
             rt: tokio::runtime::Runtime::new().unwrap(),
             app,
         }
@@ -62,12 +68,18 @@ impl Harness {
     /// Moves grantd's clock and the verifier's together.
     pub fn advance(&self, secs: i64) {
         self.app.clock.advance(secs);
-        self.advance_verifier(secs);
+        self.clock.0.fetch_add(secs, Ordering::SeqCst);
     }
 
     /// Moves the verifier's clock only (grantd's judgement stays where it was).
     pub fn advance_verifier(&self, secs: i64) {
         self.clock.0.fetch_add(secs, Ordering::SeqCst);
+        self.ahead.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// grantd's time (its test clock, to within the second both clocks started in).
+    pub fn grantd_now(&self) -> i64 {
+        self.clock.now() - self.ahead.load(Ordering::SeqCst)
     }
 
     /// `Authorization: Bearer <token>` through `verifier`, requiring `scopes`.
@@ -98,6 +110,54 @@ impl Harness {
         ));
         assert_eq!(status, 200, "{answer}");
         answer["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A DPoP-bound access token for alice through the `app` client (RFC 9449 §5): the
+    /// token request carries `key`'s proof, so grantd binds the token to its thumbprint.
+    pub fn dpop_token(&self, key: &crate::dpop::ProofKey, scope: Option<&str>) -> String {
+        let mut body = format!(
+            "grant_type=password&username=alice&password={}",
+            fixtures::PASSWORD
+        );
+        if let Some(scope) = scope {
+            body.push_str(&format!("&scope={scope}"));
+        }
+        // The issuer is this grantd's own address, so its token endpoint is under it.
+        let url = self.app.url("/oauth/token");
+        let proof = key.token_request_proof(&url, self.grantd_now());
+        let (status, answer) = json(
+            http()
+                .post(&url)
+                .basic_auth("app", Some(fixtures::SECRET))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("DPoP", proof)
+                .body(body)
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["token_type"], "DPoP", "{answer}");
+        answer["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET API_URL` with `Authorization: DPoP <token>` and `proof`, through `verifier`.
+    pub fn verify_dpop(
+        &self,
+        verifier: &Verifier,
+        token: &str,
+        proof: &str,
+        scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
+        let authorization = format!("DPoP {token}");
+        let request = grantd_resource_server::Request::new("GET", API_URL)
+            .authorization([authorization.as_bytes()])
+            .dpop([proof.as_bytes()]);
+        self.rt.block_on(verifier.verify_request(&request, scopes))
+    }
+
+    /// A fresh proof by `key` for `GET API_URL` with `token`, at the verifier's time.
+    pub fn proof(&self, key: &crate::dpop::ProofKey, token: &str) -> String {
+        key.proof_at("GET", API_URL, token, self.clock.now())
     }
 
     /// How many requests grantd answered on `endpoint` (a route of its table), from its
