@@ -148,5 +148,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     authorization_codes,
     consents,
-    signing_keys
+    signing_keys,
+    auth_failures
 );

@@ -1,16 +1,20 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection
 //! (RFC 9700 §4.14.2). The decision runs inside the store's transaction, so of N
-//! concurrent refreshes with one token exactly one consumes it.
+//! concurrent refreshes with one token exactly one consumes it. The common path (rotation,
+//! no grace period, no narrower scope or resource, an opaque access token) first tries
+//! ONE statement whose predicates are the decision's rules (`rotation::consume_if`); a
+//! presentation it does not match takes the full path, whose decision tells why.
 
 use grantd_ports::{
-    AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
-    RefreshWrite, ResourceSet, RotateOutcome, TokenKind, UnixMillis, UnixTime,
+    AccessToken, AccessTokenFormat, Client, NewRefreshToken, OneTripWrite, PlainToken,
+    RefreshIntent, RefreshTokenState, RefreshWrite, ResourceSet, RotateOutcome, ScopeSet,
+    TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::dpop;
 use crate::id_token::Authentication;
 use crate::lifetimes::Lifetimes;
-use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
+use crate::rotation::{self, CommonPath, Presented, RefreshDenied, RefreshStep, RotationPolicy};
 use crate::{resource_indicators, retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
 
 use super::TokenEndpoint;
@@ -42,6 +46,16 @@ impl TokenEndpoint {
         let now = self.ports.clock.now();
         let at = Presented { now, arrived_at_ms };
         let policy = self.rotation_policy(client);
+        if let Some(response) = self.refresh_in_one_trip(
+            client,
+            &presented,
+            requested.as_ref(),
+            resources,
+            at,
+            policy,
+        )? {
+            return Ok(response);
+        }
 
         // Declared up front so the store can find and consume a live token in one
         // statement: with rotation on, every write for a live token consumes it at `now`.
@@ -111,6 +125,71 @@ impl TokenEndpoint {
                 "rotate_refresh returned {outcome:?} against the decision"
             )))),
         }
+    }
+
+    /// The common path in one round trip: the tokens minted first, the decision's rules
+    /// rendered by the store as one statement's predicates. `None` (nothing written) when
+    /// the request is not on the common path or the statement matched nothing: the full
+    /// path then decides, with every rule of `rotation::decide`.
+    fn refresh_in_one_trip(
+        &self,
+        client: &Client,
+        presented: &PlainToken,
+        requested: Option<&ScopeSet>,
+        resources: &ResourceSet,
+        at: Presented,
+        policy: RotationPolicy,
+    ) -> Result<Option<TokenResponse>, TokenError> {
+        let opaque = self
+            .jwt
+            .as_ref()
+            .is_none_or(|jwt| jwt.format_for(client) == AccessTokenFormat::Opaque);
+        // A grace period keeps a sealed copy of the response, a narrower scope or resource
+        // needs the grant's, a JWT its claims: all on the full path.
+        let common = policy.rotate
+            && policy.grace_period == 0
+            && requested.is_none()
+            && resources.is_empty()
+            && opaque;
+        if !common {
+            return Ok(None);
+        }
+        let now = at.now;
+        let rules = rotation::consume_if(CommonPath {
+            token: presented.hash(),
+            client_id: &client.id,
+            at,
+            dpop_jkt: self.bound_to.as_ref().map(|k| k.as_str()),
+            registered_scopes: self.scopes.names().map(str::to_owned).collect(),
+            client_row: None,
+            no_failures: Vec::new(),
+        });
+        let lifetimes = Lifetimes::for_client(&self.settings, client);
+        let access = self.mint(TokenKind::Access);
+        let successor = self.mint(TokenKind::Refresh);
+        let write = OneTripWrite {
+            // Read just before the statement that consumes the token: a request that
+            // arrived before this instant raced this rotation (a narrower window than the
+            // full path's, whose commit comes three round trips after its clock read).
+            consumed_at_ms: self.ports.clock.now_millis(),
+            access: access.hash(),
+            // Both capped by the grant's absolute expiry in the statement.
+            access_expires_at: lifetimes.access_expiry(now, None),
+            access_dpop_jkt: self.bound_jkt(),
+            successor: successor.hash(),
+            successor_expires_at: lifetimes.refresh_expiry(now, None),
+        };
+        let Some(issued) = self.ports.tokens.rotate_refresh_if(&rules, &write)? else {
+            return Ok(None);
+        };
+        Ok(Some(TokenResponse {
+            access_token: access,
+            expires_in: issued.access_expires_at - now,
+            scope: issued.scope,
+            refresh_token: Some(successor),
+            id_token: None,
+            dpop_bound: self.bound_to.is_some(),
+        }))
     }
 
     /// Mints the refreshed access token, for `scope` and the resources `targets` (RFC 8707
@@ -235,8 +314,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use grantd_ports::{
-        DomainEvent, GrantId, RefreshIntent, RefreshTokenState, RefreshWrite, RotateOutcome,
-        StoreError, TokenHash,
+        DomainEvent, GrantId, OneTripIssued, RefreshIntent, RefreshTokenState, RefreshWrite,
+        RotateOutcome, ScopeSet, StoreError, TokenHash,
     };
 
     use crate::test_support::*;
@@ -247,6 +326,7 @@ mod tests {
     fn rotating_store(d: &mut Doubles, state: RefreshTokenState) -> Arc<Mutex<Vec<RefreshWrite>>> {
         let writes = Arc::new(Mutex::new(Vec::new()));
         let w = writes.clone();
+        falls_back(d);
         d.tokens
             .expect_rotate_refresh()
             .times(1)
@@ -267,6 +347,18 @@ mod tests {
         writes
     }
 
+    /// A store whose one-statement path matches nothing (as for every state but a live
+    /// token on the common path): the full path decides.
+    fn falls_back(d: &mut Doubles) {
+        d.tokens
+            .expect_rotate_refresh_if()
+            .returning(|_, _| Ok(None));
+    }
+
+    fn presented_refresh_hash() -> TokenHash {
+        TokenHash::of(&presented_refresh())
+    }
+
     /// `app` refreshing the well-formed token with no scope.
     fn app_refresh() -> TokenRequest {
         refresh_request(basic("app", SECRET), &presented_refresh(), None)
@@ -284,6 +376,104 @@ mod tests {
         let mut state = refresh_state("app");
         state.grant.dpop_jkt = Some(test_jkt(x));
         state
+    }
+
+    /// The common path: one store call, the statement's conditions being the decision's
+    /// rules, and the response built from what it wrote; the full path is never taken.
+    #[test]
+    fn the_common_path_is_one_statement_with_the_decisions_rules() {
+        let mut d = Doubles::new();
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        d.tokens
+            .expect_rotate_refresh_if()
+            .times(1)
+            .returning(move |rules, write| {
+                *s.lock().unwrap() = Some((rules.clone(), write.clone()));
+                Ok(Some(OneTripIssued {
+                    grant_id: GrantId::parse("g1").unwrap(),
+                    scope: ScopeSet::parse("read write").unwrap(),
+                    access_expires_at: NOW + 100,
+                }))
+            });
+        d.tokens.expect_rotate_refresh().never();
+        let r = d.token().respond(&app_refresh()).unwrap();
+        let (rules, write) = seen.lock().unwrap().clone().unwrap();
+        assert_eq!(rules.token, presented_refresh_hash());
+        assert_eq!(rules.client_id.as_str(), "app");
+        assert_eq!(rules.now, NOW);
+        assert_eq!(rules.dpop_jkt, None);
+        assert_eq!(rules.excluded_scopes, vec!["openid".to_owned()]);
+        assert!(rules.registered_scopes.iter().any(|s| s == "read"));
+        assert_eq!(write.consumed_at_ms, NOW_MS);
+        let defaults = TokenSettings::default();
+        assert_eq!(
+            write.access_expires_at,
+            NOW + defaults.access_token_lifetime
+        );
+        assert_eq!(
+            write.successor_expires_at,
+            NOW + defaults.refresh_token_lifetime
+        );
+        // The response carries what the statement wrote: the minted tokens, the grant's
+        // scope and the capped expiry.
+        assert_eq!(r.access_token.hash(), write.access);
+        assert_eq!(
+            r.refresh_token.as_ref().map(|t| t.hash()),
+            Some(write.successor)
+        );
+        assert_eq!(r.expires_in, 100);
+        assert_eq!(r.scope.to_delimited(), "read write");
+        assert_eq!(r.id_token, None);
+    }
+
+    /// Off the common path the statement is not even tried: the full path decides alone.
+    #[test]
+    fn off_the_common_path_only_the_decision_runs() {
+        let grace = TokenSettings {
+            refresh_token_reuse_grace_period: 30,
+            ..TokenSettings::default()
+        };
+        let no_rotation = TokenSettings {
+            always_issue_new_refresh_token: false,
+            ..TokenSettings::default()
+        };
+        let narrower = refresh_request(basic("app", SECRET), &presented_refresh(), Some("read"));
+        let cases = [
+            ("a grace period", grace, app_refresh()),
+            ("no rotation", no_rotation, app_refresh()),
+            ("a narrower scope", TokenSettings::default(), narrower),
+        ];
+        for (name, settings, request) in cases {
+            let mut d = Doubles::new();
+            d.tokens.expect_rotate_refresh_if().never();
+            d.tokens
+                .expect_rotate_refresh()
+                .times(1)
+                .returning(|_, _, _| Ok(RotateOutcome::NotFound));
+            let err = d.use_cases(settings).token.respond(&request).unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidGrant(_)),
+                "{name}: {err:?}"
+            );
+        }
+    }
+
+    /// A statement that matches nothing writes nothing; the decision then classifies the
+    /// token (here: reuse, which revokes the grant).
+    #[test]
+    fn when_the_statement_matches_nothing_the_decision_classifies() {
+        let mut d = Doubles::new();
+        let mut state = refresh_state("app");
+        state.token.consumed_at = Some(NOW - 1);
+        let writes = rotating_store(&mut d, state);
+        d.tokens
+            .expect_revoke_grant()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let err = d.token().respond(&app_refresh()).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)), "{err:?}");
+        assert!(writes.lock().unwrap().is_empty());
     }
 
     #[test]
@@ -718,12 +908,14 @@ mod tests {
                 }
                 Stored::Token(state) => writes = rotating_store(&mut d, *state),
                 Stored::Nothing => {
+                    falls_back(&mut d);
                     d.tokens
                         .expect_rotate_refresh()
                         .times(1)
                         .returning(|_, _, _| Ok(RotateOutcome::NotFound));
                 }
                 Stored::Outage => {
+                    falls_back(&mut d);
                     d.tokens
                         .expect_rotate_refresh()
                         .times(1)
