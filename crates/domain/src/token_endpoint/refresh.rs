@@ -6,9 +6,9 @@
 //! presentation it does not match takes the full path, whose decision tells why.
 
 use grantd_ports::{
-    AccessToken, AccessTokenFormat, Client, NewRefreshToken, OneTripWrite, PlainToken,
-    RefreshIntent, RefreshTokenState, RefreshWrite, ResourceSet, RotateOutcome, ScopeSet,
-    TokenKind, UnixMillis, UnixTime,
+    AccessToken, AccessTokenFormat, Client, DomainEvent, GrantType, NewRefreshToken, OneTripWrite,
+    PlainToken, RefreshIntent, RefreshTokenState, RefreshWrite, ResourceSet, RotateOutcome,
+    ScopeSet, TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::dpop;
@@ -17,7 +17,8 @@ use crate::lifetimes::Lifetimes;
 use crate::rotation::{self, CommonPath, Presented, RefreshDenied, RefreshStep, RotationPolicy};
 use crate::{resource_indicators, retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
 
-use super::TokenEndpoint;
+use super::{GrantRequest, TokenEndpoint, TokenRequest};
+use crate::client_auth::Deferred;
 
 /// What happened inside the store's transaction, carried out of the decision closure.
 enum Decided {
@@ -29,6 +30,61 @@ enum Decided {
 }
 
 impl TokenEndpoint {
+    /// The whole request in ONE round trip: the client authenticated from memory
+    /// (`ClientAuthenticator::from_memory`, whose comment argues why that is not weaker)
+    /// and the refresh as one statement that also confirms the client row and the clean
+    /// brute-force counters. `None` whenever anything is off that path (a DPoP proof, whose
+    /// `jti` the full path records; a scope or resource; a client not allowed refresh or
+    /// needing DPoP; a malformed token) or the statement matched nothing: nothing was read
+    /// or written that the full path would not, and it then runs from the start.
+    pub(super) fn refresh_from_memory(
+        &self,
+        request: &TokenRequest,
+    ) -> Result<Option<TokenResponse>, TokenError> {
+        let GrantRequest::RefreshToken {
+            refresh_token,
+            scope: None,
+        } = &request.grant
+        else {
+            return Ok(None);
+        };
+        if request.dpop_proof.is_some() || !request.resources.is_empty() {
+            return Ok(None);
+        }
+        if !TokenKind::Refresh.is_well_formed(refresh_token) {
+            return Ok(None);
+        }
+        let Some((client, deferred)) = self
+            .clients
+            .from_memory(request.client.as_ref(), request.source_address)
+        else {
+            return Ok(None);
+        };
+        if !client.allows(GrantType::RefreshToken) || client.require_dpop {
+            return Ok(None);
+        }
+        let at = Presented {
+            now: self.ports.clock.now(),
+            arrived_at_ms: request.arrived_at_ms,
+        };
+        let policy = self.rotation_policy(&client);
+        let response = self.refresh_in_one_trip(
+            &client,
+            &PlainToken::from_presented(refresh_token),
+            None,
+            &ResourceSet::empty(),
+            at,
+            policy,
+            Some(deferred),
+        )?;
+        if response.is_some() {
+            let metrics = &self.ports.metrics;
+            metrics.record(DomainEvent::ClientSecretCache { hit: true });
+            metrics.record(DomainEvent::TokensIssued(GrantType::RefreshToken));
+        }
+        Ok(response)
+    }
+
     pub(super) fn refresh_grant(
         &self,
         client: &Client,
@@ -53,6 +109,7 @@ impl TokenEndpoint {
             resources,
             at,
             policy,
+            None,
         )? {
             return Ok(response);
         }
@@ -131,6 +188,7 @@ impl TokenEndpoint {
     /// rendered by the store as one statement's predicates. `None` (nothing written) when
     /// the request is not on the common path or the statement matched nothing: the full
     /// path then decides, with every rule of `rotation::decide`.
+    #[allow(clippy::too_many_arguments)]
     fn refresh_in_one_trip(
         &self,
         client: &Client,
@@ -139,6 +197,7 @@ impl TokenEndpoint {
         resources: &ResourceSet,
         at: Presented,
         policy: RotationPolicy,
+        deferred: Option<Deferred>,
     ) -> Result<Option<TokenResponse>, TokenError> {
         let opaque = self
             .jwt
@@ -161,8 +220,8 @@ impl TokenEndpoint {
             at,
             dpop_jkt: self.bound_to.as_ref().map(|k| k.as_str()),
             registered_scopes: self.scopes.names().map(str::to_owned).collect(),
-            client_row: None,
-            no_failures: Vec::new(),
+            client_row: deferred.as_ref().map(|d| d.row.clone()),
+            no_failures: deferred.map(|d| d.no_failures).unwrap_or_default(),
         });
         let lifetimes = Lifetimes::for_client(&self.settings, client);
         let access = self.mint(TokenKind::Access);
@@ -425,6 +484,136 @@ mod tests {
         assert_eq!(r.expires_in, 100);
         assert_eq!(r.scope.to_delimited(), "read write");
         assert_eq!(r.id_token, None);
+    }
+
+    /// What one refresh on the store asked for: the one statement's conditions.
+    type Seen = Arc<Mutex<Vec<grantd_ports::ConsumeIf>>>;
+
+    /// A store whose one statement answers `issues` in turn (Some = wrote) and records the
+    /// conditions; when it answers None the full path finds the token unknown.
+    fn one_trip_store(d: &mut Doubles, issues: Vec<bool>) -> Seen {
+        let seen: Seen = Arc::default();
+        let s = seen.clone();
+        let answers = Mutex::new(issues.into_iter());
+        d.tokens
+            .expect_rotate_refresh_if()
+            .returning(move |rules, _| {
+                s.lock().unwrap().push(rules.clone());
+                let issue = answers.lock().unwrap().next().expect("no more statements");
+                Ok(issue.then(|| OneTripIssued {
+                    grant_id: GrantId::parse("g1").unwrap(),
+                    scope: ScopeSet::parse("read write").unwrap(),
+                    access_expires_at: NOW + 100,
+                }))
+            });
+        d.tokens
+            .expect_rotate_refresh()
+            .returning(|_, _, _| Ok(RotateOutcome::NotFound));
+        seen
+    }
+
+    /// Counts the client-row reads and the counter reads.
+    fn counting_reads(d: &mut Doubles) -> (Arc<Mutex<u32>>, Arc<Mutex<u32>>) {
+        let rows = Arc::new(Mutex::new(0));
+        let counters = Arc::new(Mutex::new(0));
+        let r = rows.clone();
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(move |id| {
+            *r.lock().unwrap() += 1;
+            Ok((id.as_str() == "app").then(|| client("app", true)))
+        });
+        let c = counters.clone();
+        d.failures.checkpoint();
+        d.failures.expect_windows().returning(move |keys, _| {
+            *c.lock().unwrap() += 1;
+            Ok(vec![None; keys.len()])
+        });
+        d.failures
+            .expect_record_failure()
+            .returning(|_, _, _| Ok(()));
+        (rows, counters)
+    }
+
+    /// Once a client authenticated, its next refresh reads neither its row nor the
+    /// counters: one statement, which confirms the row's version and hash and the clean
+    /// counters. The first request took the ordinary path and left the row in memory.
+    #[test]
+    fn a_known_clients_next_refresh_is_one_statement_that_confirms_the_client() {
+        let mut d = Doubles::new();
+        let (rows, counters) = counting_reads(&mut d);
+        let seen = one_trip_store(&mut d, vec![true, true]);
+        let token = d.token();
+        token.respond(&app_refresh()).unwrap();
+        assert_eq!((*rows.lock().unwrap(), *counters.lock().unwrap()), (1, 1));
+        token.respond(&app_refresh()).unwrap();
+        assert_eq!(
+            (*rows.lock().unwrap(), *counters.lock().unwrap()),
+            (1, 1),
+            "no read on the second request"
+        );
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].client_row, None, "read in this request");
+        let held = seen[1]
+            .client_row
+            .as_ref()
+            .expect("the held row is confirmed");
+        let stored = client("app", true);
+        assert_eq!(held.secret_version, stored.secret_version);
+        assert_eq!(Some(&held.secret), stored.secret.as_ref());
+        assert_eq!(
+            seen[1].no_failures.len(),
+            3,
+            "source, (client, source), client"
+        );
+    }
+
+    /// A wrong secret is a guess: it never takes the memory path, so the budgets are read
+    /// and the failure counted, however recently the right secret was seen.
+    #[test]
+    fn a_wrong_secret_after_a_right_one_is_checked_and_counted() {
+        let mut d = Doubles::new();
+        let (rows, counters) = counting_reads(&mut d);
+        let recorded = Arc::new(Mutex::new(0));
+        let r = recorded.clone();
+        d.failures.checkpoint();
+        let c = counters.clone();
+        d.failures.expect_windows().returning(move |keys, _| {
+            *c.lock().unwrap() += 1;
+            Ok(vec![None; keys.len()])
+        });
+        d.failures
+            .expect_record_failure()
+            .returning(move |_, _, _| {
+                *r.lock().unwrap() += 1;
+                Ok(())
+            });
+        let _seen = one_trip_store(&mut d, vec![true]);
+        let token = d.token();
+        token.respond(&app_refresh()).unwrap();
+        let wrong = refresh_request(basic("app", "not-the-secret"), &presented_refresh(), None);
+        let err = token.respond(&wrong).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidClient(_)), "{err:?}");
+        assert_eq!(*rows.lock().unwrap(), 2);
+        assert_eq!(*counters.lock().unwrap(), 2, "the budget is read");
+        assert_eq!(*recorded.lock().unwrap(), 1, "the failure is counted");
+    }
+
+    /// When the statement refuses the memory path (a changed row, a counter with failures,
+    /// or a token off the common path), the request starts over: the row and the counters
+    /// are read as on any request, and the full decision runs.
+    #[test]
+    fn a_refused_memory_path_starts_over_with_the_ordinary_checks() {
+        let mut d = Doubles::new();
+        let (rows, counters) = counting_reads(&mut d);
+        let seen = one_trip_store(&mut d, vec![true, false, false]);
+        let token = d.token();
+        token.respond(&app_refresh()).unwrap();
+        let err = token.respond(&app_refresh()).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)), "{err:?}");
+        assert_eq!((*rows.lock().unwrap(), *counters.lock().unwrap()), (2, 2));
+        let seen = seen.lock().unwrap();
+        assert!(seen[1].client_row.is_some());
+        assert_eq!(seen[2].client_row, None, "the ordinary path read the row");
     }
 
     /// Off the common path the statement is not even tried: the full path decides alone.
