@@ -23,6 +23,7 @@ mod openidconnect_rp;
 mod operations;
 mod resource_indicators;
 mod reuse_detection;
+mod round_trips;
 mod rp_logout;
 mod scopes;
 mod sessions;
