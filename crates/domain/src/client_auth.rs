@@ -93,7 +93,7 @@ pub struct ClientAuthenticator {
 }
 
 /// A client authenticated from memory, with what the refresh's one statement must still
-/// confirm before anything commits (see [`ClientAuthenticator::from_memory`]).
+/// confirm before anything commits (see [`ClientAuthenticator::authenticate_from_memory`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Deferred {
     /// The stored row is still the held one.
@@ -150,7 +150,7 @@ impl ClientAuthenticator {
     ///   changed grant type or a deleted client is refused at once by every process; the
     ///   choices made from the held row (grant type, lifetimes, rotation) commit only if
     ///   the row is unchanged.
-    pub(crate) fn from_memory(
+    pub(crate) fn authenticate_from_memory(
         &self,
         credentials: Option<&ClientCredentials>,
         source: IpAddr,
@@ -242,7 +242,7 @@ impl ClientAuthenticator {
                 self.rows.forget(&credentials.id);
                 self.lockout.record(ports.failures.as_ref(), &keys, now)?;
             }
-            // The row as read now, for `from_memory`.
+            // The row as read now, for `authenticate_from_memory`.
             Ok(client) => self.rows.put(client, now),
             Err(_) => {}
         }

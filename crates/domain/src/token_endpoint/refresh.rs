@@ -31,7 +31,7 @@ enum Decided {
 
 impl TokenEndpoint {
     /// The whole request in ONE round trip: the client authenticated from memory
-    /// (`ClientAuthenticator::from_memory`, whose comment argues why that is not weaker)
+    /// (`ClientAuthenticator::authenticate_from_memory`, whose comment argues why that is not weaker)
     /// and the refresh as one statement that also confirms the client row and the clean
     /// brute-force counters. `None` whenever anything is off that path (a DPoP proof, whose
     /// `jti` the full path records; a scope or resource; a client not allowed refresh or
@@ -56,7 +56,7 @@ impl TokenEndpoint {
         }
         let Some((client, deferred)) = self
             .clients
-            .from_memory(request.client.as_ref(), request.source_address)
+            .authenticate_from_memory(request.client.as_ref(), request.source_address)
         else {
             return Ok(None);
         };
