@@ -14,6 +14,10 @@ pub struct PgbenchCell {
     pub concurrency: usize,
     pub tps: f64,
     pub latency_avg_ms: f64,
+    /// The same rotation as ONE statement in autocommit (`ONE_STATEMENT_SCRIPT`): what
+    /// grantd's common path sends.
+    pub one_statement_tps: f64,
+    pub one_statement_latency_avg_ms: f64,
 }
 
 const PGBENCH_ROWS: u32 = 300_000;
@@ -55,10 +59,39 @@ INSERT INTO bench_refresh (token_hash, grant_id, issued_at, expires_at) VALUES (
 END;
 ";
 
-/// pgbench at concurrency `c` for the run's duration (rounded up to whole seconds).
+/// The same rotation as grantd's common path sends it: one data-modifying statement in
+/// autocommit (the consuming update and both inserts in CTEs), one round trip.
+const ONE_STATEMENT_SCRIPT: &str = "\
+\\set id random(1, 300000)
+\\set n random(1, 9000000000000000000)
+WITH consumed AS (UPDATE bench_refresh SET consumed_at = 2, consumed_at_ms = 2000, successor_hash = sha256(int8send(-(:n::bigint))) FROM bench_grants WHERE bench_refresh.token_hash = sha256(int8send(:id::bigint)) AND bench_refresh.consumed_at IS NULL AND bench_refresh.expires_at > 2 AND bench_grants.id = bench_refresh.grant_id AND bench_grants.client_id = 'c' AND bench_grants.revoked_at IS NULL AND (bench_grants.expires_at IS NULL OR bench_grants.expires_at > 2) RETURNING bench_grants.id AS grant_id, bench_grants.scope AS scope), a AS (INSERT INTO bench_access (token_hash, grant_id, scope, issued_at, expires_at) SELECT sha256(int8send(:n::bigint)), grant_id, scope, 2, 3602 FROM consumed), s AS (INSERT INTO bench_refresh (token_hash, grant_id, issued_at, expires_at) SELECT sha256(int8send(-(:n::bigint))), grant_id, 2, 4000000000 FROM consumed) SELECT grant_id, scope FROM consumed;
+";
+
+/// pgbench at concurrency `c` for the run's duration, with both scripts.
 pub fn run(o: &Options, db: &Database, c: usize) -> Result<PgbenchCell, String> {
-    let script = o.out.join("rotation.pgbench.sql");
-    std::fs::write(&script, PGBENCH_SCRIPT).map_err(|e| e.to_string())?;
+    let (tps, latency_avg_ms) = run_script(o, db, c, "rotation", PGBENCH_SCRIPT)?;
+    let (one_statement_tps, one_statement_latency_avg_ms) =
+        run_script(o, db, c, "rotation-one-statement", ONE_STATEMENT_SCRIPT)?;
+    Ok(PgbenchCell {
+        concurrency: c,
+        tps,
+        latency_avg_ms,
+        one_statement_tps,
+        one_statement_latency_avg_ms,
+    })
+}
+
+/// pgbench with `body` at concurrency `c` for the run's duration (rounded up to whole
+/// seconds): (TPS, average latency in ms).
+fn run_script(
+    o: &Options,
+    db: &Database,
+    c: usize,
+    name: &str,
+    body: &str,
+) -> Result<(f64, f64), String> {
+    let script = o.out.join(format!("{name}.pgbench.sql"));
+    std::fs::write(&script, body).map_err(|e| e.to_string())?;
     let name = db.pg_name();
     let threads = c.min(2);
     let out = Command::new(&o.pgbench)
@@ -95,9 +128,5 @@ pub fn run(o: &Options, db: &Database, c: usize) -> Result<PgbenchCell, String> 
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    Ok(PgbenchCell {
-        concurrency: c,
-        tps: number_after("tps = "),
-        latency_avg_ms: number_after("latency average = "),
-    })
+    Ok((number_after("tps = "), number_after("latency average = ")))
 }

@@ -95,6 +95,11 @@ fn ratios(r: &Report) -> Value {
     let c = 32;
     let rps = |b: &str, s: Scenario| find(r, b, s, c).map(|x| x.result.requests_per_sec);
     let pg = r.pgbench.iter().find(|p| p.concurrency == c).map(|p| p.tps);
+    let pg_one = r
+        .pgbench
+        .iter()
+        .find(|p| p.concurrency == c)
+        .map(|p| p.one_statement_tps);
     let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
@@ -103,6 +108,7 @@ fn ratios(r: &Report) -> Value {
     json!({
         "concurrency": c,
         "pg_refresh_confidential_over_pgbench": div(conf, pg),
+        "pg_refresh_confidential_over_pgbench_one_statement": div(conf, pg_one),
         "pg_refresh_confidential_p99_ms": find(r, "postgres", Scenario::RefreshRotateConfidential, c).map(|x| x.result.p99_us as f64 / 1000.0),
         "pg_refresh_confidential_errors": find(r, "postgres", Scenario::RefreshRotateConfidential, c).map(|x| x.result.errors),
         "pg_confidential_over_public": div(conf, rps("postgres", Scenario::RefreshRotatePublic)),
@@ -152,6 +158,10 @@ fn print_summary(r: &Report) {
         println!(
             "pgbench  rotation transaction           {:>4} {:>9.0} tps (avg {:.2} ms)",
             p.concurrency, p.tps, p.latency_avg_ms
+        );
+        println!(
+            "pgbench  rotation one statement         {:>4} {:>9.0} tps (avg {:.2} ms)",
+            p.concurrency, p.one_statement_tps, p.one_statement_latency_avg_ms
         );
     }
     println!(

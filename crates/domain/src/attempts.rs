@@ -220,6 +220,14 @@ impl Lockout {
         counter.record_failure(&counted, now, self.budget.window_secs)
     }
 
+    /// The counters an attempt must find clean (no failure in a live window) to pass
+    /// [`decide`] without reading them: `decide` refuses only over a counter with failures,
+    /// so with none anywhere among these it lets the attempt through. Empty when every
+    /// budget is off. The refresh's one statement checks them instead of a separate read.
+    pub(crate) fn clean_for(&self, keys: &Keys) -> Vec<FailureKey> {
+        self.counted(keys)
+    }
+
     /// The keys whose budget is on. The per-(account, source) counter is also kept when
     /// only the per-account budget is on: that budget asks whether this source has failed.
     fn counted(&self, keys: &Keys) -> Vec<FailureKey> {

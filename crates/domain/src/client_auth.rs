@@ -7,10 +7,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use grantd_ports::{Client, ClientId, DomainEvent, StoreError};
+use grantd_ports::{Client, ClientId, ClientRowIs, DomainEvent, FailureKey, StoreError};
 
 use crate::attempts::{Guessed, Lockout};
 use crate::check_permits::{self, ChecksBusy};
+use crate::client_rows::ClientRows;
 use crate::secret_cache::SecretCache;
 use crate::{AttemptLimits, PortSet, SecretCacheLimits};
 
@@ -87,6 +88,18 @@ pub struct ClientAuthenticator {
     lockout: Lockout,
     /// Verified client secrets of this process (see `secret_cache`).
     cache: Arc<SecretCache>,
+    /// Client rows read by successful authentications (see `client_rows`).
+    rows: Arc<ClientRows>,
+}
+
+/// A client authenticated from memory, with what the refresh's one statement must still
+/// confirm before anything commits (see [`ClientAuthenticator::authenticate_from_memory`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Deferred {
+    /// The stored row is still the held one.
+    pub row: ClientRowIs,
+    /// The brute-force counters of this attempt hold no live failure.
+    pub no_failures: Vec<FailureKey>,
 }
 
 impl ClientAuthenticator {
@@ -95,6 +108,7 @@ impl ClientAuthenticator {
             ports,
             lockout: Lockout::new(Guessed::ClientSecret, limits),
             cache: Arc::new(SecretCache::new(cache)),
+            rows: Arc::new(ClientRows::new(cache)),
         }
     }
 
@@ -110,8 +124,59 @@ impl ClientAuthenticator {
     pub(crate) fn with_secret_cache(&self, limits: SecretCacheLimits) -> Self {
         Self {
             cache: Arc::new(SecretCache::new(limits)),
+            rows: Arc::new(ClientRows::new(limits)),
             ..self.clone()
         }
+    }
+
+    /// A confidential client authenticated with NO round trip: its row as this process
+    /// last read it, and a secret the verified-secret cache remembers for exactly that row.
+    /// `None` (and nothing read, nothing counted) otherwise: the caller then runs
+    /// [`ClientAuthenticator::authenticate`]. Only for a caller that commits nothing
+    /// unless its one statement also confirms the [`Deferred`] conditions.
+    ///
+    /// Why this is not weaker than `authenticate` (think like an attacker):
+    /// - Not a guess: a cache hit means the secret is the one bcrypt verified for this
+    ///   very row (id, `secret_version`, stored hash) within the TTL. A wrong secret never
+    ///   hits, so every guess still takes `authenticate`'s path: budgets first, bcrypt, a
+    ///   counted failure.
+    /// - The budget answers as before: the statement commits only if none of this
+    ///   attempt's counters holds a failure in a live window, in which case
+    ///   `attempts::decide` would have let it through. Over a counter with failures the
+    ///   statement matches nothing and `authenticate` runs the real check, so a correct
+    ///   secret from a source over its budget is still refused (429): no oracle.
+    /// - The row is current: every update of a client row bumps its version (a trigger)
+    ///   and the statement requires the stored version and hash, so a rotated secret, a
+    ///   changed grant type or a deleted client is refused at once by every process; the
+    ///   choices made from the held row (grant type, lifetimes, rotation) commit only if
+    ///   the row is unchanged.
+    pub(crate) fn authenticate_from_memory(
+        &self,
+        credentials: Option<&ClientCredentials>,
+        source: IpAddr,
+    ) -> Option<(Client, Deferred)> {
+        let credentials = credentials?;
+        let secret = credentials.secret.as_deref().filter(|s| !s.is_empty())?;
+        let now = self.ports.clock.now();
+        let client = self.rows.get(&credentials.id, now)?;
+        let stored = client.secret.clone()?;
+        let minter = self.ports.minter.as_ref();
+        let version = client.secret_version;
+        if !self
+            .cache
+            .is_verified(minter, &client.id, version, &stored, secret, now)
+        {
+            return None;
+        }
+        let keys = self.lockout.keys(Some(credentials.id.as_str()), source);
+        let deferred = Deferred {
+            row: ClientRowIs {
+                secret_version: version,
+                secret: stored,
+            },
+            no_failures: self.lockout.clean_for(&keys),
+        };
+        Some((client, deferred))
     }
 
     /// Authenticates the client behind `credentials` (`None` = none presented), sent from
@@ -146,6 +211,7 @@ impl ClientAuthenticator {
         let client = ports.clients.find_client(&credentials.id)?;
         if client.is_none() {
             self.cache.forget(&credentials.id);
+            self.rows.forget(&credentials.id);
         }
         let presented = credentials.secret.as_deref().filter(|s| !s.is_empty());
         let Some(secret) = presented else {
@@ -171,8 +237,14 @@ impl ClientAuthenticator {
             None => Err(ClientAuthError::UnknownClient.into()),
         };
         // A wrong guess counts; a refusal for want of a password-check permit made no guess.
-        if let Err(AuthenticateError::Denied(_)) = &verified {
-            self.lockout.record(ports.failures.as_ref(), &keys, now)?;
+        match &verified {
+            Err(AuthenticateError::Denied(_)) => {
+                self.rows.forget(&credentials.id);
+                self.lockout.record(ports.failures.as_ref(), &keys, now)?;
+            }
+            // The row as read now, for `authenticate_from_memory`.
+            Ok(client) => self.rows.put(client, now),
+            Err(_) => {}
         }
         verified
     }

@@ -17,6 +17,7 @@ pub mod authorize_request;
 mod bearer;
 mod check_permits;
 mod client_auth;
+mod client_rows;
 mod consent_rules;
 pub mod dpop;
 pub mod dynamic_registration;

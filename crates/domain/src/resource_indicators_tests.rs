@@ -135,6 +135,10 @@ fn a_bad_resource_is_invalid_target_and_nothing_is_read_or_written() {
 fn rotating(d: &mut Doubles, state: RefreshTokenState) -> Arc<Mutex<Vec<RefreshWrite>>> {
     let writes = Arc::new(Mutex::new(Vec::new()));
     let w = writes.clone();
+    // The one-statement path matches nothing: the full path decides.
+    d.tokens
+        .expect_rotate_refresh_if()
+        .returning(|_, _| Ok(None));
     d.tokens
         .expect_rotate_refresh()
         .times(1)

@@ -3,7 +3,10 @@
 //! arrival and the policy in; a step or a typed denial out. No I/O, so every rule is tested
 //! by table.
 
-use grantd_ports::{ClientId, GrantId, RefreshTokenState, ScopeSet, UnixMillis, UnixTime};
+use grantd_ports::{
+    ClientId, ClientRowIs, ConsumeIf, FailureKey, GrantId, RefreshTokenState, ScopeSet, TokenHash,
+    UnixMillis, UnixTime,
+};
 
 use crate::scope_rules;
 use crate::TokenError;
@@ -162,6 +165,51 @@ pub fn decide(
         rotate: policy.rotate,
         scope,
     })
+}
+
+/// What the request brings to the common path of a refresh: everything [`consume_if`]
+/// turns into conditions.
+#[derive(Debug, Clone)]
+pub struct CommonPath<'a> {
+    pub token: TokenHash,
+    pub client_id: &'a ClientId,
+    pub at: Presented,
+    /// The DPoP key the request proved, if any.
+    pub dpop_jkt: Option<&'a str>,
+    /// Every scope that may be issued (the registry).
+    pub registered_scopes: Vec<String>,
+    /// The client row held in memory, when the request read none (see `client_auth`).
+    pub client_row: Option<ClientRowIs>,
+    /// The brute-force counters whose budget check was deferred to the statement.
+    pub no_failures: Vec<FailureKey>,
+}
+
+/// The rules of [`decide`] that let a live token through with [`RefreshStep::Issue`] and
+/// the grant's whole scope, declared as conditions that the store renders as the
+/// predicates of ONE statement (`TokenStore::rotate_refresh_if`). Only for a request that
+/// asks for no narrower scope: [`decide`] would answer it `Issue` with the grant's scope
+/// exactly when every condition holds, which the store contract tests prove case by case
+/// on both backends. A presentation that fails any condition writes nothing and goes to
+/// [`decide`] (through `rotate_refresh`), which classifies it: the conditions may refuse
+/// more than `decide` does (then the full path issues), never less.
+pub fn consume_if(path: CommonPath<'_>) -> ConsumeIf {
+    ConsumeIf {
+        token: path.token,
+        // §10.4: the binding between a refresh token and its client.
+        client_id: path.client_id.clone(),
+        // Not consumed (a consumed token is reuse, a lost race or a grace replay: all for
+        // `decide`), not revoked, neither the token's lifetime nor the grant's cap passed.
+        now: path.at.now,
+        // RFC 9449 §5: a bound grant needs a proof of its key.
+        dpop_jkt: path.dpop_jkt.map(str::to_owned),
+        // A scope dropped from the registry is never issued: with every one registered, the
+        // access token carries the grant's scope unchanged.
+        registered_scopes: path.registered_scopes,
+        // `openid` brings an id token, signed on the full path.
+        excluded_scopes: vec![crate::id_token::OPENID.to_owned()],
+        client_row: path.client_row,
+        no_failures: path.no_failures,
+    }
 }
 
 #[cfg(test)]

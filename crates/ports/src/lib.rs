@@ -11,6 +11,7 @@ mod error;
 mod failures;
 mod ids;
 mod keys;
+mod one_trip;
 mod operations;
 mod records;
 mod registration;
@@ -34,6 +35,7 @@ pub use keys::{
     AccessTokenClaims, GeneratedKey, IdTokenClaims, JwtExpectations, JwtRejected, JwtVerifier,
     KeyStore, SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
 };
+pub use one_trip::{ClientRowIs, ConsumeIf, OneTripIssued, OneTripWrite};
 pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
 pub use records::{
     AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantOverview, GrantRecord,

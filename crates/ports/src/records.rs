@@ -53,7 +53,10 @@ pub struct Client {
     pub name: String,
     /// `None` for a public client (§2.1): it has no secret and authenticates by id alone.
     pub secret: Option<SecretHash>,
-    /// Bumped on every secret rotation; lets caches of verified secrets notice a rotation.
+    /// The row's version: bumped on every change to the row (a secret rotation, and any
+    /// other update: a trigger bumps it, so no update can forget to), so that a copy of the
+    /// row kept in memory, or a verified secret cached for it, is known to be current
+    /// exactly while the stored row still has this version.
     pub secret_version: i64,
     pub grant_types: Vec<GrantType>,
     /// The scopes this client may ask for.

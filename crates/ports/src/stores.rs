@@ -3,9 +3,9 @@
 //! found" is an `Ok`, and `Err` is kept for real storage failures.
 
 use crate::{
-    AccessTokenState, Client, ClientId, GrantId, GrantOverview, Issuance, RefreshTokenState,
-    RefreshWrite, RotateOutcome, SecretHash, SessionStamp, StoreError, TokenHash, UnixTime, User,
-    UserId, UserProfile, Username,
+    AccessTokenState, Client, ClientId, ConsumeIf, GrantId, GrantOverview, Issuance, OneTripIssued,
+    OneTripWrite, RefreshTokenState, RefreshWrite, RotateOutcome, SecretHash, SessionStamp,
+    StoreError, TokenHash, UnixTime, User, UserId, UserProfile, Username,
 };
 
 /// Registered clients.
@@ -142,6 +142,22 @@ pub trait TokenStore: Send + Sync + 'static {
         intent: RefreshIntent,
         decide: &mut dyn RefreshDecision,
     ) -> Result<RotateOutcome, StoreError>;
+
+    /// The common path of a rotation in ONE statement (one round trip, no transaction
+    /// around it): if the presented token and its grant meet every condition of `rules`,
+    /// consume the token (`consumed_at = rules.now`, `consumed_at_ms`, `successor_hash`)
+    /// and insert the access token and the successor of `write`, atomically, and return
+    /// what was written. Of N concurrent calls on one token at most one writes (the
+    /// conditional update locks the row and re-checks `consumed_at IS NULL`).
+    ///
+    /// MUST return `Ok(None)`, having written nothing, when any condition fails (no such
+    /// token among them): the caller then runs [`TokenStore::rotate_refresh`], whose
+    /// decision tells why. A taken hash is `Conflict`, and writes nothing either.
+    fn rotate_refresh_if(
+        &self,
+        rules: &ConsumeIf,
+        write: &OneTripWrite,
+    ) -> Result<Option<OneTripIssued>, StoreError>;
 
     /// The refresh token with this hash and its grant (with `successor_used`, as in
     /// `rotate_refresh`), or `Ok(None)`.

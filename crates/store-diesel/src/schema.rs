@@ -173,5 +173,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     signing_keys,
     initial_access_tokens,
-    client_registrations
+    client_registrations,
+    auth_failures
 );

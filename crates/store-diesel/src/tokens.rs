@@ -1,20 +1,24 @@
 //! `TokenStore` on [`Database`]: grants and their access and refresh tokens (hashes only).
 //! The refresh flow's one atomic operation, `rotate_refresh`, is in `rotate` (its two
-//! modes) and `pg_rotate` (Postgres' one-statement consuming update); `state` reads a
+//! modes) and `pg_rotate` (Postgres' one-statement consuming update); its common path in
+//! one round trip, `rotate_refresh_if`, in `one_trip` and `pg_one_trip`; `state` reads a
 //! presented token's state and records what a consumption decided.
 //!
 //! Revocation is by family: a token lookup returns the token with its grant, and revoking
 //! the grant (one UPDATE of one row) revokes every token derived from it; the domain checks
 //! `grant.revoked_at`.
 
+mod one_trip;
+mod pg_one_trip;
 mod pg_rotate;
 mod rotate;
 mod state;
 
 use diesel::prelude::*;
 use grantd_ports::{
-    AccessTokenState, ClientId, GrantId, GrantOverview, Issuance, RefreshDecision, RefreshIntent,
-    RefreshTokenState, RotateOutcome, StoreError, TokenHash, TokenStore, UnixTime, UserId,
+    AccessTokenState, ClientId, ConsumeIf, GrantId, GrantOverview, Issuance, OneTripIssued,
+    OneTripWrite, RefreshDecision, RefreshIntent, RefreshTokenState, RotateOutcome, StoreError,
+    TokenHash, TokenStore, UnixTime, UserId,
 };
 
 use crate::errors::Failure;
@@ -72,6 +76,14 @@ impl TokenStore for Database {
             RefreshIntent::Consume { at } => self.consume_and_issue(hash, at, decide),
             RefreshIntent::Keep => self.read_and_issue(hash, decide),
         }
+    }
+
+    fn rotate_refresh_if(
+        &self,
+        rules: &ConsumeIf,
+        write: &OneTripWrite,
+    ) -> Result<Option<OneTripIssued>, StoreError> {
+        self.one_trip(rules, write)
     }
 
     fn find_refresh_token(

@@ -28,6 +28,11 @@ pub mod own_postgres;
 pub mod process;
 pub mod race;
 
+/// The domain's refresh decision and its rules as data, for the store contract tests that
+/// prove the store's rendered predicates agree with the decision case by case.
+pub use grantd_domain::dpop::{refresh_key_matches, Jkt};
+pub use grantd_domain::rotation;
+
 pub use app::TestApp;
 pub use clock::TestClock;
 pub use database::{Backend, TestDb};

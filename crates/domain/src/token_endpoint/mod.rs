@@ -214,6 +214,10 @@ impl TokenEndpoint {
 
     /// Answers a token request. Blocking: runs bcrypt and the stores.
     pub fn respond(&self, request: &TokenRequest) -> Result<TokenResponse, TokenError> {
+        // The refresh's common path, in one round trip; anything else starts over below.
+        if let Some(response) = self.refresh_from_memory(request)? {
+            return Ok(response);
+        }
         let source = request.source_address;
         let client = self.clients.authenticate(request.client.as_ref(), source)?;
         let grant_type = request.grant.grant_type();

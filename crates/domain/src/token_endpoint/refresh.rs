@@ -1,19 +1,24 @@
 //! The refresh token grant (RFC 6749 §6) with rotation and reuse detection
 //! (RFC 9700 §4.14.2). The decision runs inside the store's transaction, so of N
-//! concurrent refreshes with one token exactly one consumes it.
+//! concurrent refreshes with one token exactly one consumes it. The common path (rotation,
+//! no grace period, no narrower scope or resource, an opaque access token) first tries
+//! ONE statement whose predicates are the decision's rules (`rotation::consume_if`); a
+//! presentation it does not match takes the full path, whose decision tells why.
 
 use grantd_ports::{
-    AccessToken, Client, NewRefreshToken, PlainToken, RefreshIntent, RefreshTokenState,
-    RefreshWrite, ResourceSet, RotateOutcome, TokenKind, UnixMillis, UnixTime,
+    AccessToken, AccessTokenFormat, Client, DomainEvent, GrantType, NewRefreshToken, OneTripWrite,
+    PlainToken, RefreshIntent, RefreshTokenState, RefreshWrite, ResourceSet, RotateOutcome,
+    ScopeSet, TokenKind, UnixMillis, UnixTime,
 };
 
 use crate::dpop;
 use crate::id_token::Authentication;
 use crate::lifetimes::Lifetimes;
-use crate::rotation::{self, Presented, RefreshDenied, RefreshStep};
+use crate::rotation::{self, CommonPath, Presented, RefreshDenied, RefreshStep, RotationPolicy};
 use crate::{resource_indicators, retry_seal, scope_rules, ReusePolicy, TokenError, TokenResponse};
 
-use super::TokenEndpoint;
+use super::{GrantRequest, TokenEndpoint, TokenRequest};
+use crate::client_auth::Deferred;
 
 /// What happened inside the store's transaction, carried out of the decision closure.
 enum Decided {
@@ -36,6 +41,62 @@ enum Attempt {
 }
 
 impl TokenEndpoint {
+    /// The whole request in ONE round trip: the client authenticated from memory
+    /// (`ClientAuthenticator::authenticate_from_memory`, whose comment argues why that is not weaker)
+    /// and the refresh as one statement that also confirms the client row and the clean
+    /// brute-force counters. `None` whenever anything is off that path (a DPoP proof, whose
+    /// `jti` the full path records; a scope or resource; a client not allowed refresh or
+    /// needing DPoP; a malformed token) or the statement matched nothing: nothing was read
+    /// or written that the full path would not, and it then runs from the start.
+    pub(super) fn refresh_from_memory(
+        &self,
+        request: &TokenRequest,
+    ) -> Result<Option<TokenResponse>, TokenError> {
+        let GrantRequest::RefreshToken {
+            refresh_token,
+            scope: None,
+        } = &request.grant
+        else {
+            return Ok(None);
+        };
+        if request.dpop_proof.is_some() || !request.resources.is_empty() {
+            return Ok(None);
+        }
+        if !TokenKind::Refresh.is_well_formed(refresh_token) {
+            return Ok(None);
+        }
+        let Some((client, deferred)) = self
+            .clients
+            .authenticate_from_memory(request.client.as_ref(), request.source_address)
+        else {
+            return Ok(None);
+        };
+        if !client.allows(GrantType::RefreshToken) || client.require_dpop {
+            return Ok(None);
+        }
+        let at = Presented {
+            now: self.ports.clock.now(),
+            arrived_at_ms: request.arrived_at_ms,
+        };
+        // No proof on this path: a bound grant declines in the statement.
+        let policy = self.rotation_policy(&client, false);
+        let response = self.refresh_in_one_trip(
+            &client,
+            &PlainToken::from_presented(refresh_token),
+            None,
+            &ResourceSet::empty(),
+            at,
+            policy,
+            Some(deferred),
+        )?;
+        if response.is_some() {
+            let metrics = &self.ports.metrics;
+            metrics.record(DomainEvent::ClientSecretCache { hit: true });
+            metrics.record(DomainEvent::TokensIssued(GrantType::RefreshToken));
+        }
+        Ok(response)
+    }
+
     pub(super) fn refresh_grant(
         &self,
         client: &Client,
@@ -88,6 +149,14 @@ impl TokenEndpoint {
     ) -> Result<Attempt, TokenError> {
         let now = at.now;
         let policy = self.rotation_policy(client, dpop_bound);
+        // A wrong guess of the binding only costs the one trip: the statement matches a
+        // bound grant only with its key, and where the binding changes the rotation the
+        // guessed policy does not rotate, which is off the common path.
+        if let Some(response) = self.refresh_in_one_trip(
+            client, presented, requested, resources, at, policy, None,
+        )? {
+            return Ok(Attempt::Done(Ok(response)));
+        }
         // Declared up front so the store can find and consume a live token in one
         // statement: with rotation on, every write for a live token consumes it at `now`.
         let intent = if policy.rotate {
@@ -167,6 +236,73 @@ impl TokenEndpoint {
             )))),
         };
         Ok(Attempt::Done(result))
+    }
+
+    /// The common path in one round trip: the tokens minted first, the decision's rules
+    /// rendered by the store as one statement's predicates. `None` (nothing written) when
+    /// the request is not on the common path or the statement matched nothing: the full
+    /// path then decides, with every rule of `rotation::decide`.
+    #[allow(clippy::too_many_arguments)]
+    fn refresh_in_one_trip(
+        &self,
+        client: &Client,
+        presented: &PlainToken,
+        requested: Option<&ScopeSet>,
+        resources: &ResourceSet,
+        at: Presented,
+        policy: RotationPolicy,
+        deferred: Option<Deferred>,
+    ) -> Result<Option<TokenResponse>, TokenError> {
+        let opaque = self
+            .jwt
+            .as_ref()
+            .is_none_or(|jwt| jwt.format_for(client) == AccessTokenFormat::Opaque);
+        // A grace period keeps a sealed copy of the response, a narrower scope or resource
+        // needs the grant's, a JWT its claims: all on the full path.
+        let common = policy.rotate
+            && policy.grace_period == 0
+            && requested.is_none()
+            && resources.is_empty()
+            && opaque;
+        if !common {
+            return Ok(None);
+        }
+        let now = at.now;
+        let rules = rotation::consume_if(CommonPath {
+            token: presented.hash(),
+            client_id: &client.id,
+            at,
+            dpop_jkt: self.bound_to.as_ref().map(|k| k.as_str()),
+            registered_scopes: self.scopes.names().map(str::to_owned).collect(),
+            client_row: deferred.as_ref().map(|d| d.row.clone()),
+            no_failures: deferred.map(|d| d.no_failures).unwrap_or_default(),
+        });
+        let lifetimes = Lifetimes::for_client(&self.settings, client);
+        let access = self.mint(TokenKind::Access);
+        let successor = self.mint(TokenKind::Refresh);
+        let write = OneTripWrite {
+            // Read just before the statement that consumes the token: a request that
+            // arrived before this instant raced this rotation (a narrower window than the
+            // full path's, whose commit comes three round trips after its clock read).
+            consumed_at_ms: self.ports.clock.now_millis(),
+            access: access.hash(),
+            // Both capped by the grant's absolute expiry in the statement.
+            access_expires_at: lifetimes.access_expiry(now, None),
+            access_dpop_jkt: self.bound_jkt(),
+            successor: successor.hash(),
+            successor_expires_at: lifetimes.refresh_expiry(now, None),
+        };
+        let Some(issued) = self.ports.tokens.rotate_refresh_if(&rules, &write)? else {
+            return Ok(None);
+        };
+        Ok(Some(TokenResponse {
+            access_token: access,
+            expires_in: issued.access_expires_at - now,
+            scope: issued.scope,
+            refresh_token: Some(successor),
+            id_token: None,
+            dpop_bound: self.bound_to.is_some(),
+        }))
     }
 
     /// Mints the refreshed access token, for `scope` and the resources `targets` (RFC 8707
@@ -291,8 +427,8 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use grantd_ports::{
-        DomainEvent, GrantId, RefreshIntent, RefreshTokenState, RefreshWrite, RotateOutcome,
-        StoreError, TokenHash,
+        DomainEvent, GrantId, OneTripIssued, RefreshIntent, RefreshTokenState, RefreshWrite,
+        RotateOutcome, ScopeSet, StoreError, TokenHash,
     };
 
     use crate::test_support::*;
@@ -303,6 +439,7 @@ mod tests {
     fn rotating_store(d: &mut Doubles, state: RefreshTokenState) -> Arc<Mutex<Vec<RefreshWrite>>> {
         let writes = Arc::new(Mutex::new(Vec::new()));
         let w = writes.clone();
+        falls_back(d);
         d.tokens
             .expect_rotate_refresh()
             .times(1)
@@ -323,6 +460,18 @@ mod tests {
         writes
     }
 
+    /// A store whose one-statement path matches nothing (as for every state but a live
+    /// token on the common path): the full path decides.
+    fn falls_back(d: &mut Doubles) {
+        d.tokens
+            .expect_rotate_refresh_if()
+            .returning(|_, _| Ok(None));
+    }
+
+    fn presented_refresh_hash() -> TokenHash {
+        TokenHash::of(&presented_refresh())
+    }
+
     /// `app` refreshing the well-formed token with no scope.
     fn app_refresh() -> TokenRequest {
         refresh_request(basic("app", SECRET), &presented_refresh(), None)
@@ -340,6 +489,234 @@ mod tests {
         let mut state = refresh_state("app");
         state.grant.dpop_jkt = Some(test_jkt(x));
         state
+    }
+
+    /// The common path: one store call, the statement's conditions being the decision's
+    /// rules, and the response built from what it wrote; the full path is never taken.
+    #[test]
+    fn the_common_path_is_one_statement_with_the_decisions_rules() {
+        let mut d = Doubles::new();
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        d.tokens
+            .expect_rotate_refresh_if()
+            .times(1)
+            .returning(move |rules, write| {
+                *s.lock().unwrap() = Some((rules.clone(), write.clone()));
+                Ok(Some(OneTripIssued {
+                    grant_id: GrantId::parse("g1").unwrap(),
+                    scope: ScopeSet::parse("read write").unwrap(),
+                    access_expires_at: NOW + 100,
+                }))
+            });
+        d.tokens.expect_rotate_refresh().never();
+        let r = d.token().respond(&app_refresh()).unwrap();
+        let (rules, write) = seen.lock().unwrap().clone().unwrap();
+        assert_eq!(rules.token, presented_refresh_hash());
+        assert_eq!(rules.client_id.as_str(), "app");
+        assert_eq!(rules.now, NOW);
+        assert_eq!(rules.dpop_jkt, None);
+        assert_eq!(rules.excluded_scopes, vec!["openid".to_owned()]);
+        assert!(rules.registered_scopes.iter().any(|s| s == "read"));
+        assert_eq!(write.consumed_at_ms, NOW_MS);
+        let defaults = TokenSettings::default();
+        assert_eq!(
+            write.access_expires_at,
+            NOW + defaults.access_token_lifetime
+        );
+        assert_eq!(
+            write.successor_expires_at,
+            NOW + defaults.refresh_token_lifetime
+        );
+        // The response carries what the statement wrote: the minted tokens, the grant's
+        // scope and the capped expiry.
+        assert_eq!(r.access_token.hash(), write.access);
+        assert_eq!(
+            r.refresh_token.as_ref().map(|t| t.hash()),
+            Some(write.successor)
+        );
+        assert_eq!(r.expires_in, 100);
+        assert_eq!(r.scope.to_delimited(), "read write");
+        assert_eq!(r.id_token, None);
+    }
+
+    /// What one refresh on the store asked for: the one statement's conditions.
+    type Seen = Arc<Mutex<Vec<grantd_ports::ConsumeIf>>>;
+
+    /// A store whose one statement answers `issues` in turn (Some = wrote) and records the
+    /// conditions; when it answers None the full path finds the token unknown.
+    fn one_trip_store(d: &mut Doubles, issues: Vec<bool>) -> Seen {
+        let seen: Seen = Arc::default();
+        let s = seen.clone();
+        let answers = Mutex::new(issues.into_iter());
+        d.tokens
+            .expect_rotate_refresh_if()
+            .returning(move |rules, _| {
+                s.lock().unwrap().push(rules.clone());
+                let issue = answers.lock().unwrap().next().expect("no more statements");
+                Ok(issue.then(|| OneTripIssued {
+                    grant_id: GrantId::parse("g1").unwrap(),
+                    scope: ScopeSet::parse("read write").unwrap(),
+                    access_expires_at: NOW + 100,
+                }))
+            });
+        d.tokens
+            .expect_rotate_refresh()
+            .returning(|_, _, _| Ok(RotateOutcome::NotFound));
+        seen
+    }
+
+    /// Counts the client-row reads and the counter reads.
+    fn counting_reads(d: &mut Doubles) -> (Arc<Mutex<u32>>, Arc<Mutex<u32>>) {
+        let rows = Arc::new(Mutex::new(0));
+        let counters = Arc::new(Mutex::new(0));
+        let r = rows.clone();
+        d.clients.checkpoint();
+        d.clients.expect_find_client().returning(move |id| {
+            *r.lock().unwrap() += 1;
+            Ok((id.as_str() == "app").then(|| client("app", true)))
+        });
+        let c = counters.clone();
+        d.failures.checkpoint();
+        d.failures.expect_windows().returning(move |keys, _| {
+            *c.lock().unwrap() += 1;
+            Ok(vec![None; keys.len()])
+        });
+        d.failures
+            .expect_record_failure()
+            .returning(|_, _, _| Ok(()));
+        (rows, counters)
+    }
+
+    /// Once a client authenticated, its next refresh reads neither its row nor the
+    /// counters: one statement, which confirms the row's version and hash and the clean
+    /// counters. The first request took the ordinary path and left the row in memory.
+    #[test]
+    fn a_known_clients_next_refresh_is_one_statement_that_confirms_the_client() {
+        let mut d = Doubles::new();
+        let (rows, counters) = counting_reads(&mut d);
+        let seen = one_trip_store(&mut d, vec![true, true]);
+        let token = d.token();
+        token.respond(&app_refresh()).unwrap();
+        assert_eq!((*rows.lock().unwrap(), *counters.lock().unwrap()), (1, 1));
+        token.respond(&app_refresh()).unwrap();
+        assert_eq!(
+            (*rows.lock().unwrap(), *counters.lock().unwrap()),
+            (1, 1),
+            "no read on the second request"
+        );
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0].client_row, None, "read in this request");
+        let held = seen[1]
+            .client_row
+            .as_ref()
+            .expect("the held row is confirmed");
+        let stored = client("app", true);
+        assert_eq!(held.secret_version, stored.secret_version);
+        assert_eq!(Some(&held.secret), stored.secret.as_ref());
+        assert_eq!(
+            seen[1].no_failures.len(),
+            3,
+            "source, (client, source), client"
+        );
+    }
+
+    /// A wrong secret is a guess: it never takes the memory path, so the budgets are read
+    /// and the failure counted, however recently the right secret was seen.
+    #[test]
+    fn a_wrong_secret_after_a_right_one_is_checked_and_counted() {
+        let mut d = Doubles::new();
+        let (rows, counters) = counting_reads(&mut d);
+        let recorded = Arc::new(Mutex::new(0));
+        let r = recorded.clone();
+        d.failures.checkpoint();
+        let c = counters.clone();
+        d.failures.expect_windows().returning(move |keys, _| {
+            *c.lock().unwrap() += 1;
+            Ok(vec![None; keys.len()])
+        });
+        d.failures
+            .expect_record_failure()
+            .returning(move |_, _, _| {
+                *r.lock().unwrap() += 1;
+                Ok(())
+            });
+        let _seen = one_trip_store(&mut d, vec![true]);
+        let token = d.token();
+        token.respond(&app_refresh()).unwrap();
+        let wrong = refresh_request(basic("app", "not-the-secret"), &presented_refresh(), None);
+        let err = token.respond(&wrong).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidClient(_)), "{err:?}");
+        assert_eq!(*rows.lock().unwrap(), 2);
+        assert_eq!(*counters.lock().unwrap(), 2, "the budget is read");
+        assert_eq!(*recorded.lock().unwrap(), 1, "the failure is counted");
+    }
+
+    /// When the statement refuses the memory path (a changed row, a counter with failures,
+    /// or a token off the common path), the request starts over: the row and the counters
+    /// are read as on any request, and the full decision runs.
+    #[test]
+    fn a_refused_memory_path_starts_over_with_the_ordinary_checks() {
+        let mut d = Doubles::new();
+        let (rows, counters) = counting_reads(&mut d);
+        let seen = one_trip_store(&mut d, vec![true, false, false]);
+        let token = d.token();
+        token.respond(&app_refresh()).unwrap();
+        let err = token.respond(&app_refresh()).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)), "{err:?}");
+        assert_eq!((*rows.lock().unwrap(), *counters.lock().unwrap()), (2, 2));
+        let seen = seen.lock().unwrap();
+        assert!(seen[1].client_row.is_some());
+        assert_eq!(seen[2].client_row, None, "the ordinary path read the row");
+    }
+
+    /// Off the common path the statement is not even tried: the full path decides alone.
+    #[test]
+    fn off_the_common_path_only_the_decision_runs() {
+        let grace = TokenSettings {
+            refresh_token_reuse_grace_period: 30,
+            ..TokenSettings::default()
+        };
+        let no_rotation = TokenSettings {
+            always_issue_new_refresh_token: false,
+            ..TokenSettings::default()
+        };
+        let narrower = refresh_request(basic("app", SECRET), &presented_refresh(), Some("read"));
+        let cases = [
+            ("a grace period", grace, app_refresh()),
+            ("no rotation", no_rotation, app_refresh()),
+            ("a narrower scope", TokenSettings::default(), narrower),
+        ];
+        for (name, settings, request) in cases {
+            let mut d = Doubles::new();
+            d.tokens.expect_rotate_refresh_if().never();
+            d.tokens
+                .expect_rotate_refresh()
+                .times(1)
+                .returning(|_, _, _| Ok(RotateOutcome::NotFound));
+            let err = d.use_cases(settings).token.respond(&request).unwrap_err();
+            assert!(
+                matches!(err, TokenError::InvalidGrant(_)),
+                "{name}: {err:?}"
+            );
+        }
+    }
+
+    /// A statement that matches nothing writes nothing; the decision then classifies the
+    /// token (here: reuse, which revokes the grant).
+    #[test]
+    fn when_the_statement_matches_nothing_the_decision_classifies() {
+        let mut d = Doubles::new();
+        let mut state = refresh_state("app");
+        state.token.consumed_at = Some(NOW - 1);
+        let writes = rotating_store(&mut d, state);
+        d.tokens
+            .expect_revoke_grant()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let err = d.token().respond(&app_refresh()).unwrap_err();
+        assert!(matches!(err, TokenError::InvalidGrant(_)), "{err:?}");
+        assert!(writes.lock().unwrap().is_empty());
     }
 
     #[test]
@@ -862,12 +1239,14 @@ mod tests {
                 }
                 Stored::Token(state) => writes = rotating_store(&mut d, *state),
                 Stored::Nothing => {
+                    falls_back(&mut d);
                     d.tokens
                         .expect_rotate_refresh()
                         .times(1)
                         .returning(|_, _, _| Ok(RotateOutcome::NotFound));
                 }
                 Stored::Outage => {
+                    falls_back(&mut d);
                     d.tokens
                         .expect_rotate_refresh()
                         .times(1)

@@ -27,6 +27,7 @@ mod operations;
 mod registration;
 mod resource_indicators;
 mod reuse_detection;
+mod round_trips;
 mod rp_logout;
 mod scopes;
 mod sessions;

@@ -48,7 +48,7 @@ const T0: i64 = 1_700_000_000;
 
 // ---- record builders -------------------------------------------------------------------
 
-fn client(id: &str) -> Client {
+pub(crate) fn client(id: &str) -> Client {
     Client {
         id: ClientId::parse(id).unwrap(),
         name: format!("{id} app"),
@@ -89,7 +89,7 @@ fn public_client(id: &str) -> Client {
     }
 }
 
-fn user(id: &str, username: &str) -> User {
+pub(crate) fn user(id: &str, username: &str) -> User {
     User {
         id: UserId::parse(id).unwrap(),
         username: Username::parse(username).unwrap(),
@@ -105,7 +105,7 @@ fn user(id: &str, username: &str) -> User {
     }
 }
 
-fn user_grant(id: &str, client: &Client, user: &User) -> GrantRecord {
+pub(crate) fn user_grant(id: &str, client: &Client, user: &User) -> GrantRecord {
     GrantRecord {
         id: GrantId::parse(id).unwrap(),
         client_id: client.id.clone(),
@@ -123,7 +123,7 @@ fn user_grant(id: &str, client: &Client, user: &User) -> GrantRecord {
     }
 }
 
-fn access(name: &str, grant: &GrantRecord, issued_at: i64) -> AccessToken {
+pub(crate) fn access(name: &str, grant: &GrantRecord, issued_at: i64) -> AccessToken {
     AccessToken {
         hash: TokenHash::of(name),
         grant_id: grant.id.clone(),
@@ -136,7 +136,7 @@ fn access(name: &str, grant: &GrantRecord, issued_at: i64) -> AccessToken {
     }
 }
 
-fn refresh(name: &str, grant: &GrantRecord, issued_at: i64) -> NewRefreshToken {
+pub(crate) fn refresh(name: &str, grant: &GrantRecord, issued_at: i64) -> NewRefreshToken {
     NewRefreshToken {
         hash: TokenHash::of(name),
         grant_id: grant.id.clone(),

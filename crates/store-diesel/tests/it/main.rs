@@ -12,6 +12,7 @@ mod failures_contract;
 mod housekeeping;
 mod keys_contract;
 mod migrations;
+mod one_trip_contract;
 mod postgres;
 mod registration_contract;
 mod resources_contract;

@@ -1,0 +1,180 @@
+//! `TokenStore::rotate_refresh_if` on [`Database`]: the domain's [`ConsumeIf`] rendered as
+//! predicates. Postgres runs it as one statement in autocommit (`pg_one_trip`); SQLite
+//! runs the same predicates as a few statements inside one immediate transaction
+//! (in-process, so they cost no round trip). Decides nothing: a presentation that fails a
+//! condition matches nothing and writes nothing.
+
+use diesel::dsl::{exists, sql};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use diesel::SqliteConnection;
+use grantd_ports::{ConsumeIf, GrantId, OneTripIssued, OneTripWrite, ScopeSet, StoreError};
+
+use super::pg_one_trip;
+use crate::errors::Failure;
+use crate::pool::Pool;
+use crate::schema::{access_tokens, auth_failures, clients, grants, refresh_tokens};
+use crate::Database;
+
+impl Database {
+    pub(super) fn one_trip(
+        &self,
+        rules: &ConsumeIf,
+        write: &OneTripWrite,
+    ) -> Result<Option<OneTripIssued>, StoreError> {
+        let written = match self.pool() {
+            // Autocommit: the statement is its own transaction, so one round trip.
+            Pool::Pg { pool, .. } => {
+                crate::pool::run(pool, |conn| pg_one_trip::rotate_if(conn, rules, write))
+            }
+            Pool::Sqlite(pool) => crate::pool::run(pool, |conn| {
+                conn.immediate_transaction(|conn| sqlite_rotate_if(conn, rules, write))
+            }),
+        }?;
+        let Some((grant_id, scope, access_expires_at)) = written else {
+            return Ok(None);
+        };
+        let corrupt = |e: grantd_ports::InvalidValue| StoreError::from(Failure::Corrupt(e.0));
+        Ok(Some(OneTripIssued {
+            grant_id: GrantId::parse(&grant_id).map_err(corrupt)?,
+            scope: ScopeSet::parse(&scope).map_err(corrupt)?,
+            access_expires_at,
+        }))
+    }
+}
+
+/// A JSON array of strings, for `json_each`: scope tokens hold no `"` or `\` (RFC 6749
+/// §3.3 NQCHAR), escaped anyway so that no value can break out of its string.
+fn json_strings(values: &[String]) -> String {
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("[{}]", quoted.join(","))
+}
+
+/// `grants.scope`'s tokens as a `json_each` source (the stored form is space-separated
+/// NQCHARs, so quoting each token makes a JSON array).
+const GRANT_SCOPE_TOKENS: &str = "json_each('[\"' || replace(grants.scope, ' ', '\",\"') || '\"]')";
+
+fn sqlite_rotate_if(
+    conn: &mut SqliteConnection,
+    rules: &ConsumeIf,
+    write: &OneTripWrite,
+) -> Result<Option<(String, String, i64)>, Failure> {
+    // The client row held in memory is still the stored one.
+    if let Some(row) = &rules.client_row {
+        let current = diesel::select(exists(
+            clients::table
+                .filter(clients::id.eq(rules.client_id.as_str()))
+                .filter(clients::secret_version.eq(row.secret_version))
+                .filter(clients::secret_hash.eq(row.secret.as_str())),
+        ))
+        .get_result::<bool>(conn)?;
+        if !current {
+            return Ok(None);
+        }
+    }
+    // No brute-force counter of this request holds a live failure.
+    if !rules.no_failures.is_empty() {
+        let keys: Vec<&[u8]> = rules
+            .no_failures
+            .iter()
+            .map(|k| &k.as_bytes()[..])
+            .collect();
+        let failed = diesel::select(exists(
+            auth_failures::table
+                .filter(auth_failures::key_hash.eq_any(keys))
+                .filter(auth_failures::failures.gt(0))
+                .filter(auth_failures::expires_at.gt(rules.now)),
+        ))
+        .get_result::<bool>(conn)?;
+        if failed {
+            return Ok(None);
+        }
+    }
+    let now = rules.now;
+    let every_scope_registered = sql::<Bool>(&format!(
+        "NOT EXISTS (SELECT 1 FROM {GRANT_SCOPE_TOKENS} AS g WHERE g.value <> '' \
+         AND g.value NOT IN (SELECT value FROM json_each("
+    ))
+    .bind::<Text, _>(json_strings(&rules.registered_scopes))
+    .sql(")))");
+    let no_excluded_scope = sql::<Bool>(&format!(
+        "NOT EXISTS (SELECT 1 FROM {GRANT_SCOPE_TOKENS} AS g WHERE g.value IN \
+         (SELECT value FROM json_each("
+    ))
+    .bind::<Text, _>(json_strings(&rules.excluded_scopes))
+    .sql(")))");
+    let grant = grants::table
+        .filter(grants::client_id.eq(rules.client_id.as_str()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.is_null().or(grants::expires_at.gt(now)))
+        .filter(
+            grants::dpop_jkt
+                .is_null()
+                .or(grants::dpop_jkt.nullable().eq(rules.dpop_jkt.as_deref())),
+        )
+        .filter(every_scope_registered)
+        .filter(no_excluded_scope)
+        .select(grants::id);
+    let consumed = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(rules.token.as_bytes().as_slice()))
+            .filter(refresh_tokens::consumed_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(now))
+            .filter(refresh_tokens::grant_id.eq_any(grant)),
+    )
+    .set((
+        refresh_tokens::consumed_at.eq(Some(now)),
+        refresh_tokens::consumed_at_ms.eq(Some(write.consumed_at_ms)),
+        refresh_tokens::successor_hash.eq(Some(write.successor.as_bytes().as_slice())),
+    ))
+    .returning(refresh_tokens::grant_id)
+    .get_result::<String>(conn)
+    .optional()?;
+    let Some(grant_id) = consumed else {
+        return Ok(None);
+    };
+    let (scope, resources, cap) = grants::table
+        .find(&grant_id)
+        .select((grants::scope, grants::resources, grants::expires_at))
+        .first::<(String, String, Option<i64>)>(conn)?;
+    // No token outlives its grant's cap.
+    let capped = |at: i64| cap.map_or(at, |c| at.min(c));
+    let access_expires_at = capped(write.access_expires_at);
+    diesel::insert_into(access_tokens::table)
+        .values((
+            access_tokens::token_hash.eq(write.access.as_bytes().as_slice()),
+            access_tokens::grant_id.eq(&grant_id),
+            access_tokens::scope.eq(&scope),
+            access_tokens::issued_at.eq(now),
+            access_tokens::expires_at.eq(access_expires_at),
+            access_tokens::audience.eq(resources.replace(' ', "\n")),
+            access_tokens::dpop_jkt.eq(write.access_dpop_jkt.as_deref()),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(write.successor.as_bytes().as_slice()),
+            refresh_tokens::grant_id.eq(&grant_id),
+            refresh_tokens::issued_at.eq(now),
+            refresh_tokens::expires_at.eq(capped(write.successor_expires_at)),
+        ))
+        .execute(conn)?;
+    Ok(Some((grant_id, scope, access_expires_at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_quote_and_escape() {
+        assert_eq!(json_strings(&[]), "[]");
+        assert_eq!(
+            json_strings(&["read".into(), "a\"b\\".into()]),
+            r#"["read","a\"b\\"]"#
+        );
+    }
+}

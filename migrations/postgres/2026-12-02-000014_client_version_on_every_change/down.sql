@@ -1,0 +1,2 @@
+DROP TRIGGER clients_version ON clients;
+DROP FUNCTION clients_bump_version();

@@ -1,0 +1,1 @@
+DROP TRIGGER clients_version;
