@@ -19,7 +19,7 @@ use grantd_ports::{
 
 use crate::errors::Failure;
 use crate::issuance::InsertIssued;
-use crate::pool::{db_run, db_write};
+use crate::pool::{db_read, db_run, db_write};
 use crate::rows::{AccessRow, GrantRow, RefreshRow};
 use crate::schema::{access_tokens, grants};
 use crate::Database;
@@ -79,12 +79,12 @@ impl TokenStore for Database {
         hash: &TokenHash,
     ) -> Result<Option<RefreshTokenState>, StoreError> {
         let hash = hash.as_bytes().as_slice();
-        db_run!(self, |conn| conn.read_refresh_state(hash))
+        db_read!(self, |conn| conn.read_refresh_state(hash))
     }
 
     fn find_access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenState>, StoreError> {
         let hash = hash.as_bytes().as_slice();
-        let rows = db_run!(self, |conn| {
+        let rows = db_read!(self, |conn| {
             Ok(access_tokens::table
                 .inner_join(grants::table)
                 .filter(access_tokens::token_hash.eq(hash))
@@ -135,7 +135,7 @@ impl TokenStore for Database {
         id: &UserId,
         now: UnixTime,
     ) -> Result<Vec<GrantOverview>, StoreError> {
-        db_run!(self, |conn| crate::grant_overview::live_grants_of_user!(
+        db_read!(self, |conn| crate::grant_overview::live_grants_of_user!(
             conn,
             id.as_str(),
             now
