@@ -8,6 +8,11 @@ use crate::load::{self, LoadArgs};
 const HELP: &str = "\
 grantd-bench [--grantd PATH] [--duration SECS] [--concurrency 1,8,32,64]
              [--backends postgres,sqlite] [--out DIR] [--pgbench PATH]
+             [--sizes 1000000,10000000] [--prune-grants 333334] [--quick]
+  --sizes         live grants bulk-seeded on Postgres, step by step, with refresh and
+                  /api/me measured at each (0 or an empty list skips the growth phase)
+  --prune-grants  ended grants (3 rows each) seeded for a `grantd prune` run under load
+  --quick         2 s cells at concurrency 32, sizes 100000, prune 33334 (a run < 3 min)
 grantd-bench load JSON     (internal: one load cell; prints its result as JSON)
 ";
 
@@ -19,6 +24,10 @@ pub struct Options {
     pub backends: Vec<String>,
     pub out: PathBuf,
     pub pgbench: PathBuf,
+    /// Live grants to seed, in increasing steps (the growth phase, Postgres only).
+    pub sizes: Vec<u64>,
+    /// Ended grants to seed for the prune-under-load run; 0 skips it.
+    pub prune_grants: u64,
 }
 
 /// `grantd-bench load JSON`: one cell of load, its `CellResult` printed as JSON on stdout
@@ -43,6 +52,8 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         backends: vec!["postgres".into(), "sqlite".into()],
         out: PathBuf::from("target/bench"),
         pgbench: PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
+        sizes: vec![1_000_000, 10_000_000],
+        prune_grants: 333_334,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -59,9 +70,31 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--backends" => o.backends = value()?.split(',').map(str::to_owned).collect(),
             "--out" => o.out = value()?.into(),
             "--pgbench" => o.pgbench = value()?.into(),
+            "--sizes" => o.sizes = numbers(&value()?, "--sizes")?,
+            "--prune-grants" => {
+                o.prune_grants = value()?.parse().map_err(|_| "bad --prune-grants")?
+            }
+            "--quick" => {
+                o.duration = 2.0;
+                o.concurrency = vec![32];
+                o.sizes = vec![100_000];
+                o.prune_grants = 33_334;
+            }
             "-h" | "--help" => return Err(HELP.into()),
             other => return Err(format!("unknown argument {other}\n{HELP}")),
         }
     }
+    if o.sizes.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("--sizes must increase".into());
+    }
     Ok(o)
+}
+
+/// A comma-separated list of counts; zeros are dropped, so `--sizes 0` skips the phase.
+fn numbers(list: &str, flag: &str) -> Result<Vec<u64>, String> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|n| n.parse::<u64>().map_err(|_| format!("bad {flag}")))
+        .filter(|n| n != &Ok(0))
+        .collect()
 }

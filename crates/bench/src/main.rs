@@ -10,17 +10,19 @@
 //! This file only wires the modules: `cli` (arguments), `db` (the scratch database),
 //! `provision` (clients and users through the grantd CLI), `server` (the grantd process and
 //! its /proc figures), `scenarios` (the run over backends, scenarios and concurrencies),
-//! `load` (the load generator), `pgbench` (the SQL baseline), `report` (report.json and the
-//! summary) and `chart` (chart.svg).
+//! `load` (the load generator), `pgbench` (the SQL baseline), `growth` (the size and prune scenarios, on tables
+//! bulk-filled by `seed`), `report` (report.json and the summary) and `chart` (chart.svg).
 
 mod chart;
 mod cli;
 mod db;
+mod growth;
 mod load;
 mod pgbench;
 mod provision;
 mod report;
 mod scenarios;
+mod seed;
 mod server;
 
 fn main() {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::chart;
+use crate::growth::Growth;
 use crate::load::{CellResult, Scenario};
 use crate::pgbench::PgbenchCell;
 
@@ -31,6 +32,8 @@ pub struct Report {
     pub cells: Vec<Cell>,
     pub pgbench: Vec<PgbenchCell>,
     pub idle_rss_kib: Vec<Value>,
+    /// Postgres as the tables grow, and a prune under load.
+    pub growth: Growth,
     pub ratios: Value,
 }
 
@@ -116,6 +119,31 @@ fn ratios(r: &Report) -> Value {
         "sqlite_refresh_over_pg_refresh": div(rps("sqlite", Scenario::RefreshRotateConfidential), conf),
         "peak_rss_kib_max": r.cells.iter().map(|x| x.peak_rss_kib).max(),
         "idle_rss_kib_max": r.idle_rss_kib.iter().filter_map(|v| v["kib"].as_u64()).max(),
+        "growth": growth_ratios(&r.growth),
+    })
+}
+
+/// At the largest seeded size against the bench database before seeding, per scenario;
+/// and refresh during the prune against refresh just before it.
+fn growth_ratios(g: &Growth) -> Value {
+    let largest = g.cells.iter().map(|c| c.seeded_grants).max().unwrap_or(0);
+    let rps = |seeded: u64, scenario: Scenario| {
+        g.cells
+            .iter()
+            .find(|c| c.seeded_grants == seeded && c.scenario == scenario.name())
+            .map(|c| c.result.requests_per_sec)
+    };
+    let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    let refresh = Scenario::RefreshRotateConfidential;
+    json!({
+        "largest_seeded_grants": largest,
+        "refresh_at_largest_over_unseeded": div(rps(largest, refresh), rps(0, refresh)),
+        "api_me_at_largest_over_unseeded": div(rps(largest, Scenario::ApiMe), rps(0, Scenario::ApiMe)),
+        "refresh_during_prune_over_without": g.prune.as_ref().map(|p| p.during.requests_per_sec / p.without.requests_per_sec.max(f64::MIN_POSITIVE)),
+        "mib_per_million_grants": g.sizes.iter().filter(|s| s.grants == largest).map(|s| s.mib_per_million_grants).sum::<f64>(),
     })
 }
 
@@ -162,6 +190,37 @@ fn print_summary(r: &Report) {
         println!(
             "pgbench  rotation one statement         {:>4} {:>9.0} tps (avg {:.2} ms)",
             p.concurrency, p.one_statement_tps, p.one_statement_latency_avg_ms
+        );
+    }
+    for x in &r.growth.cells {
+        println!(
+            "growth   {:<30} {:>4} {:>9.0} req/s p99 {:.2} ms, {} seeded grants, {} errors",
+            x.scenario,
+            x.concurrency,
+            x.result.requests_per_sec,
+            x.result.p99_us as f64 / 1000.0,
+            x.seeded_grants,
+            x.result.errors
+        );
+    }
+    for s in &r.growth.sizes {
+        println!(
+            "size     {:<16} {:>10} grants: table {:.0} MiB, indexes {:.0} MiB, {:.0} MiB per million grants",
+            s.table,
+            s.grants,
+            s.table_bytes as f64 / 1_048_576.0,
+            s.index_bytes as f64 / 1_048_576.0,
+            s.mib_per_million_grants
+        );
+    }
+    if let Some(p) = &r.growth.prune {
+        println!(
+            "prune    {} rows in {:.1} s beside refresh: {:.0} req/s (p99 {:.2} ms) against {:.0} req/s without",
+            p.rows_deleted,
+            p.prune_secs,
+            p.during.requests_per_sec,
+            p.during.p99_us as f64 / 1000.0,
+            p.without.requests_per_sec
         );
     }
     println!(

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::cli::Options;
 use crate::db::Database;
+use crate::growth;
 use crate::load::{CellResult, Credentials, LoadArgs, Scenario};
 use crate::pgbench;
 use crate::provision::provision;
@@ -99,6 +100,7 @@ fn run_backend(
         server.stop();
     }
     if db.is_postgres() {
+        growth::run(o, db, &creds, report)?;
         pgbench::setup(db)?;
         for &c in &o.concurrency {
             bar.set_message(format!("pgbench c={c}"));
@@ -113,7 +115,7 @@ fn run_backend(
 
 /// One cell in a child process (`grantd-bench load JSON`), so that the load generator's
 /// CPU and memory never count as the orchestrator's, and each cell starts clean.
-fn run_cell(
+pub fn run_cell(
     o: &Options,
     addr: SocketAddr,
     scenario: Scenario,

@@ -11,7 +11,7 @@ use grantd_ports::{
 
 use crate::errors::Failure;
 use crate::issuance::InsertIssued;
-use crate::pool::{db_run, db_write};
+use crate::pool::{db_read, db_run, db_write};
 use crate::rows::{CodeRow, ConsentRow, UserRow};
 use crate::schema::{authorization_codes, consents, users};
 use crate::Database;
@@ -115,7 +115,7 @@ impl AuthorizationStore for Database {
         user_id: &UserId,
         client_id: &ClientId,
     ) -> Result<Option<Consent>, StoreError> {
-        let row = db_run!(self, |conn| {
+        let row = db_read!(self, |conn| {
             Ok(consents::table
                 .filter(consents::user_id.eq(user_id.as_str()))
                 .filter(consents::client_id.eq(client_id.as_str()))

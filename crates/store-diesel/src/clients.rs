@@ -4,14 +4,14 @@
 use diesel::prelude::*;
 use grantd_ports::{Client, ClientId, ClientStore, SecretHash, StoreError};
 
-use crate::pool::db_run;
+use crate::pool::{db_read, db_run};
 use crate::rows::ClientRow;
 use crate::schema::clients;
 use crate::Database;
 
 impl ClientStore for Database {
     fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        let row = db_run!(self, |conn| {
+        let row = db_read!(self, |conn| {
             Ok(clients::table
                 .find(id.as_str())
                 .select(ClientRow::as_select())
@@ -32,7 +32,7 @@ impl ClientStore for Database {
     }
 
     fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        let rows = db_run!(self, |conn| {
+        let rows = db_read!(self, |conn| {
             Ok(clients::table.select(ClientRow::as_select()).load(conn)?)
         })?;
         let mut clients = rows

@@ -9,7 +9,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use grantd_ports::StoreError;
 
-use crate::pool::{self, db_run, Pool};
+use crate::pool::{self, db_read, Pool};
 use crate::url::{self, parse_database_url, DatabaseTarget};
 use crate::{migrate, DbError};
 
@@ -125,13 +125,13 @@ impl Database {
     pub fn migrate(&self) -> Result<(), DbError> {
         match self.pool() {
             Pool::Pg { url, .. } => migrate::postgres(url),
-            Pool::Sqlite(pool) => migrate::sqlite(pool),
+            Pool::Sqlite(pools) => migrate::sqlite(&pools.writer),
         }
     }
 
     /// `SELECT 1` on a pooled connection: whether the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<(), StoreError> {
-        db_run!(self, |conn| {
+        db_read!(self, |conn| {
             diesel::sql_query("SELECT 1").execute(conn)?;
             Ok(())
         })
@@ -141,7 +141,8 @@ impl Database {
     pub fn pool_state(&self) -> PoolState {
         let (state, max_size) = match self.pool() {
             Pool::Pg { pool, .. } => (pool.state(), pool.max_size()),
-            Pool::Sqlite(pool) => (pool.state(), pool.max_size()),
+            // The readers: the writer is one more connection beside them.
+            Pool::Sqlite(pools) => (pools.readers.state(), pools.readers.max_size()),
         };
         PoolState {
             connections: state.connections,

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary};
 use grantd_ports::{FailureCounter, FailureKey, FailureWindow, StoreError, UnixTime};
 
-use crate::pool::{db_run, db_write};
+use crate::pool::{db_read, db_write};
 use crate::schema::auth_failures;
 use crate::Database;
 
@@ -36,7 +36,7 @@ impl FailureCounter for Database {
             return Ok(Vec::new());
         }
         let wanted: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
-        let rows: Vec<(Vec<u8>, i64, i64)> = db_run!(self, |conn| Ok(auth_failures::table
+        let rows: Vec<(Vec<u8>, i64, i64)> = db_read!(self, |conn| Ok(auth_failures::table
             .filter(auth_failures::key_hash.eq_any(&wanted))
             .filter(auth_failures::expires_at.gt(now))
             .select((

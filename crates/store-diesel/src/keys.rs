@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use grantd_ports::{KeyStore, SealedPrivateKey, SigningAlgorithm, SigningKey, StoreError};
 
 use crate::errors::Failure;
-use crate::pool::db_run;
+use crate::pool::{db_read, db_run};
 use crate::schema::signing_keys;
 use crate::Database;
 
@@ -66,7 +66,7 @@ impl KeyStore for Database {
     }
 
     fn list_signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        let rows = db_run!(self, |conn| {
+        let rows = db_read!(self, |conn| {
             Ok(signing_keys::table
                 .order((signing_keys::created_at, signing_keys::kid))
                 .select(KeyRow::as_select())

@@ -65,7 +65,19 @@ pub(crate) enum Pool {
         /// For the migration connection, which must not inherit the pool's timeouts.
         url: String,
     },
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
+}
+
+/// SQLite's pools: one writer connection, and readers beside it. SQLite admits one writer
+/// at a time; writers that share the file on several connections wait for its lock in
+/// SQLite's busy handler, which sleeps in steps of up to 100 ms, and those sleeps were the
+/// tail of every write path. One writer connection makes writers queue in the pool
+/// instead, woken the moment the writer is returned. WAL lets the readers run beside it.
+pub(crate) struct SqlitePools {
+    /// Every write (`db_write!`, and `db_run!` bodies that may write).
+    pub(crate) writer: SqlitePool,
+    /// Read-only bodies (`db_read!`): `pool_size` connections.
+    pub(crate) readers: SqlitePool,
 }
 
 /// A Postgres pool. `min_idle(0)` with `build_unchecked`: nothing is connected up front,
@@ -88,10 +100,17 @@ pub(crate) fn postgres(url: &str, options: &DbOptions) -> PgPool {
         .build_unchecked(Manager::new(url))
 }
 
-/// A pool over one SQLite file (created by SQLite on first connect if missing).
-pub(crate) fn sqlite_file(path: &str, options: &DbOptions) -> SqlitePool {
+/// The pools over one SQLite file (created by SQLite on first connect if missing).
+pub(crate) fn sqlite_file(path: &str, options: &DbOptions) -> SqlitePools {
+    SqlitePools {
+        writer: sqlite_file_pool(path, options, 1),
+        readers: sqlite_file_pool(path, options, options.pool_size),
+    }
+}
+
+fn sqlite_file_pool(path: &str, options: &DbOptions, size: u32) -> SqlitePool {
     r2d2::Pool::builder()
-        .max_size(options.pool_size)
+        .max_size(size)
         .min_idle(Some(0))
         // A SQLite connection is a file handle in this process: it cannot die by itself.
         .test_on_check_out(false)
@@ -104,8 +123,17 @@ pub(crate) fn sqlite_file(path: &str, options: &DbOptions) -> SqlitePool {
 }
 
 /// An in-memory SQLite database lives only as long as its connection, so the pool holds
-/// exactly one and never lets it go (every caller waits for it in turn).
-pub(crate) fn sqlite_memory(options: &DbOptions) -> SqlitePool {
+/// exactly one and never lets it go (every caller waits for it in turn): the writer and the
+/// readers are the same pool.
+pub(crate) fn sqlite_memory(options: &DbOptions) -> SqlitePools {
+    let pool = sqlite_memory_pool(options);
+    SqlitePools {
+        writer: pool.clone(),
+        readers: pool,
+    }
+}
+
+fn sqlite_memory_pool(options: &DbOptions) -> SqlitePool {
     r2d2::Pool::builder()
         .max_size(1)
         .min_idle(Some(1))
@@ -206,16 +234,30 @@ pub(crate) fn check_options(options: &DbOptions) -> Result<(), String> {
 /// Runs one diesel body on a pooled connection of either backend:
 /// `db_run!(db, |conn| { ...; Ok(value) })` with `db: &Database`. The body is compiled once
 /// per backend (so it may only use SQL both understand), returns `Result<T, Failure>`
-/// (`?` works on diesel errors) and the macro yields `Result<T, StoreError>`.
+/// (`?` works on diesel errors) and the macro yields `Result<T, StoreError>`. The body may
+/// write: on SQLite it runs on the writer connection.
 macro_rules! db_run {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pool() {
             $crate::pool::Pool::Pg { pool, .. } => $crate::pool::run(pool, |$conn| $body),
-            $crate::pool::Pool::Sqlite(pool) => $crate::pool::run(pool, |$conn| $body),
+            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.writer, |$conn| $body),
         }
     };
 }
 pub(crate) use db_run;
+
+/// As [`db_run!`], for a body that only reads: on SQLite it runs on a reader connection,
+/// beside the writer. A write in such a body would wait for the writer's lock in SQLite's
+/// busy handler: keep writes out of it.
+macro_rules! db_read {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db.pool() {
+            $crate::pool::Pool::Pg { pool, .. } => $crate::pool::run(pool, |$conn| $body),
+            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.readers, |$conn| $body),
+        }
+    };
+}
+pub(crate) use db_read;
 
 /// As [`db_run!`], inside a write transaction: all or nothing. On SQLite it is an
 /// immediate transaction (`BEGIN IMMEDIATE`): it takes the write lock up front, so two
@@ -228,7 +270,7 @@ macro_rules! db_write {
                     $body
                 })
             }),
-            $crate::pool::Pool::Sqlite(pool) => $crate::pool::run(pool, |conn| {
+            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.writer, |conn| {
                 conn.immediate_transaction::<_, $crate::errors::Failure, _>(|$conn| $body)
             }),
         }

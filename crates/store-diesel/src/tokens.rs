@@ -23,7 +23,7 @@ use grantd_ports::{
 
 use crate::errors::Failure;
 use crate::issuance::InsertIssued;
-use crate::pool::{db_run, db_write};
+use crate::pool::{db_read, db_run, db_write};
 use crate::rows::{AccessRow, GrantRow, RefreshRow};
 use crate::schema::{access_tokens, grants};
 use crate::Database;
@@ -91,12 +91,12 @@ impl TokenStore for Database {
         hash: &TokenHash,
     ) -> Result<Option<RefreshTokenState>, StoreError> {
         let hash = hash.as_bytes().as_slice();
-        db_run!(self, |conn| conn.read_refresh_state(hash))
+        db_read!(self, |conn| conn.read_refresh_state(hash))
     }
 
     fn find_access_token(&self, hash: &TokenHash) -> Result<Option<AccessTokenState>, StoreError> {
         let hash = hash.as_bytes().as_slice();
-        let rows = db_run!(self, |conn| {
+        let rows = db_read!(self, |conn| {
             Ok(access_tokens::table
                 .inner_join(grants::table)
                 .filter(access_tokens::token_hash.eq(hash))
@@ -147,7 +147,7 @@ impl TokenStore for Database {
         id: &UserId,
         now: UnixTime,
     ) -> Result<Vec<GrantOverview>, StoreError> {
-        db_run!(self, |conn| crate::grant_overview::live_grants!(
+        db_read!(self, |conn| crate::grant_overview::live_grants!(
             conn,
             user_id,
             id.as_str(),
@@ -160,7 +160,7 @@ impl TokenStore for Database {
         id: &ClientId,
         now: UnixTime,
     ) -> Result<Vec<GrantOverview>, StoreError> {
-        db_run!(self, |conn| crate::grant_overview::live_grants!(
+        db_read!(self, |conn| crate::grant_overview::live_grants!(
             conn,
             client_id,
             id.as_str(),

@@ -11,7 +11,7 @@ use grantd_ports::{
 };
 
 use crate::errors::Failure;
-use crate::pool::{db_run, db_write};
+use crate::pool::{db_read, db_run, db_write};
 use crate::rows::UserRow;
 use crate::schema::{authorization_codes, grants, users};
 use crate::Database;
@@ -62,7 +62,7 @@ end_access_on!(PgConnection, SqliteConnection);
 
 impl UserStore for Database {
     fn find_user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
-        let row = db_run!(self, |conn| {
+        let row = db_read!(self, |conn| {
             Ok(users::table
                 .filter(users::username.eq(username.as_str()))
                 .select(UserRow::as_select())

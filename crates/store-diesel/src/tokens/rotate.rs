@@ -102,7 +102,7 @@ macro_rules! db_write_or_decline {
             Pool::Pg { pool, .. } => crate::pool::run(pool, |conn| {
                 settle(conn.transaction::<_, Rollback, _>(|$conn| $body))
             }),
-            Pool::Sqlite(pool) => crate::pool::run(pool, |conn| {
+            Pool::Sqlite(pools) => crate::pool::run(&pools.writer, |conn| {
                 settle(conn.immediate_transaction::<_, Rollback, _>(|$conn| $body))
             }),
         }
