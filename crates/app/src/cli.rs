@@ -379,6 +379,7 @@ mod tests {
         assert!(
             crate::commands::new_client_from_args(&args)
                 .unwrap()
+                .settings
                 .require_dpop
         );
     }

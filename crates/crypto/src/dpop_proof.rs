@@ -103,10 +103,10 @@ impl ProofVerifier for JoseProofVerifier {
             .collect();
         // RFC 7518 §3.3: a smaller RSA key is refused before any signature work.
         if jwk.get("kty").map(String::as_str) == Some("RSA")
-            && !jwk
+            && jwk
                 .get("n")
                 .and_then(|n| rsa_modulus_bits(n))
-                .is_some_and(|bits| bits >= MIN_RSA_BITS)
+                .is_none_or(|bits| bits < MIN_RSA_BITS)
         {
             return Err(ProofRejected::Key);
         }

@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpResponse, Resource};
-use grantd_domain::dynamic_registration::RegistrationEndpoint;
 use grantd_domain::admin::Administration;
+use grantd_domain::dynamic_registration::RegistrationEndpoint;
 use grantd_domain::{KeyRing, ServerMetadata, UseCases};
 
 pub use admin::openapi::document_json as admin_openapi_json;

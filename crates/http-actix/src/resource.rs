@@ -141,6 +141,15 @@ fn authorization(req: &HttpRequest) -> Result<(bool, String), OAuthError> {
     }
 }
 
+/// A bearer token alone (RFC 6750 §2.1), for the endpoints that take no DPoP proof
+/// (registration): the DPoP scheme there is a request without usable credentials.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, OAuthError> {
+    match authorization(req)? {
+        (false, token) => Ok(token),
+        (true, _) => Err(OAuthError::bearer_required()),
+    }
+}
+
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');

@@ -200,7 +200,7 @@ fn find_client(ports: &PortSet, id: &str) -> anyhow::Result<Client> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use grantd_ports::SecretHash;
+    use grantd_ports::{ClientId, GrantType, SecretHash, TokenKind};
 
     use super::*;
     use crate::commands::doubles::Doubles;
@@ -304,11 +304,11 @@ mod tests {
         };
         let new = new_client_from_args(&args).unwrap();
         assert_eq!(
-            new.access_token_format,
+            new.settings.access_token_format,
             Some(grantd_ports::AccessTokenFormat::Jwt)
         );
         assert_eq!(
-            new.lifetimes,
+            new.settings.lifetimes,
             LifetimeOverrides {
                 access_token: Some(300),
                 refresh_token: None,

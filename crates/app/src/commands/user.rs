@@ -209,7 +209,7 @@ fn found_or_bail(changed: accounts::Changed, user: &User) -> anyhow::Result<u64>
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use grantd_ports::{RevokedAccess, SecretHash, SessionStamp};
+    use grantd_ports::{RevokedAccess, SecretHash, SessionStamp, UserId};
     use mockall::Sequence;
 
     use super::*;

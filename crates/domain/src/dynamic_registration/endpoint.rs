@@ -128,6 +128,8 @@ impl RegistrationEndpoint {
             access_token_format: None,
             created_at: now,
             require_dpop: checked.require_dpop,
+            // The admin API is the operator's to open, never a registrant's.
+            admin: false,
             id: id.clone(),
         };
         let registration = ClientRegistration {

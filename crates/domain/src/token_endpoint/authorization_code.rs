@@ -503,12 +503,14 @@ mod tests {
             ..bound.clone()
         };
         let unbound = code();
-        let cases: Vec<(
-            &str,
-            &AuthorizationCodeRecord,
-            Option<&Jkt>,
+        /// What is checked, the code, the proof's key, and the expected decision.
+        type Case<'a> = (
+            &'a str,
+            &'a AuthorizationCodeRecord,
+            Option<&'a Jkt>,
             Result<(), ExchangeDenied>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             ("bound, its key", &bound, Some(&key), Ok(())),
             (
                 "bound, another key",

@@ -152,9 +152,9 @@ impl TokenEndpoint {
         // A wrong guess of the binding only costs the one trip: the statement matches a
         // bound grant only with its key, and where the binding changes the rotation the
         // guessed policy does not rotate, which is off the common path.
-        if let Some(response) = self.refresh_in_one_trip(
-            client, presented, requested, resources, at, policy, None,
-        )? {
+        if let Some(response) =
+            self.refresh_in_one_trip(client, presented, requested, resources, at, policy, None)?
+        {
             return Ok(Attempt::Done(Ok(response)));
         }
         // Declared up front so the store can find and consume a live token in one

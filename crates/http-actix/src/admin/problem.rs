@@ -17,6 +17,11 @@ use crate::ops::Busy;
 /// The realm of the admin API's challenges.
 const REALM: &str = "grantd-admin";
 
+/// `type`: every kind is a URI under one base (RFC 9457 §3.1.1).
+fn type_uri<S: serde::Serializer>(kind: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("https://grantd.dev/problems/{kind}"))
+}
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -27,10 +32,12 @@ const REALM: &str = "grantd-admin";
     "field": "name"
 }))]
 pub struct Problem {
-    /// A URI naming the kind of problem.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
+    /// A URI naming the kind of problem (held as its last segment).
+    #[serde(rename = "type", serialize_with = "type_uri")]
+    #[schema(value_type = String)]
+    kind: &'static str,
+    #[schema(value_type = String)]
+    pub title: &'static str,
     pub status: u16,
     pub detail: String,
     /// The request field at fault (validation problems only).
@@ -42,10 +49,15 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
-            kind: format!("https://grantd.dev/problems/{kind}"),
-            title: title.into(),
+            kind,
+            title,
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
@@ -137,7 +149,7 @@ impl Problem {
 
     /// A short name of the kind, for the audit line.
     pub fn kind_name(&self) -> &str {
-        self.kind.rsplit('/').next().unwrap_or("")
+        self.kind
     }
 }
 

@@ -27,7 +27,8 @@ impl Database {
             Pool::Pg { pool, .. } => {
                 crate::pool::run(pool, |conn| pg_one_trip::rotate_if(conn, rules, write))
             }
-            Pool::Sqlite(pool) => crate::pool::run(pool, |conn| {
+            // The writer connection: this is a write.
+            Pool::Sqlite(pools) => crate::pool::run(&pools.writer, |conn| {
                 conn.immediate_transaction(|conn| sqlite_rotate_if(conn, rules, write))
             }),
         }?;
