@@ -284,12 +284,18 @@ pub fn update_client(
         lifetimes: update.lifetimes,
         access_token_format: update.access_token_format,
         require_dpop: update.require_dpop,
-        ..current
+        ..current.clone()
     };
+    // A PUT that changes nothing writes nothing: every write bumps the row's version,
+    // which would end the in-memory authentication of the client's instances for naught.
+    if client == current {
+        return Ok(current);
+    }
     if !ports.clients.update_client(&client)? {
         return Err(AdminError::NotFound(format!("no client with id {id}")));
     }
-    Ok(client)
+    // As stored: the store bumped its version.
+    find_client(ports, id)
 }
 
 /// Mints and stores a new secret for a confidential client (the only time it exists in

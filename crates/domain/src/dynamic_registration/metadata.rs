@@ -172,6 +172,17 @@ pub fn check_metadata(
             }
         }
     };
+    // The admin API's scope is the operator's to give (`client create --admin`): a client
+    // that registers itself never holds it, whatever the policy lists.
+    if scopes.contains(crate::scope_rules::ADMIN_SCOPE) {
+        return Err(invalid(
+            "scope",
+            format!(
+                "{:?} is not allowed for dynamically registered clients",
+                crate::scope_rules::ADMIN_SCOPE
+            ),
+        ));
+    }
     let redirect_uris = m.redirect_uris.clone().unwrap_or_default();
     let name = m.client_name.as_deref();
     registration::check_registration(
@@ -303,7 +314,7 @@ mod tests {
             field_error(&m)
         };
         type Edit = fn(&mut ClientMetadata);
-        let cases: [(Edit, &str); 12] = [
+        let cases: [(Edit, &str); 13] = [
             (
                 |m| m.token_endpoint_auth_method = Some("private_key_jwt".into()),
                 "token_endpoint_auth_method:",
@@ -342,6 +353,10 @@ mod tests {
             (
                 |m| m.scope = Some("read admin".into()),
                 "scope: scope \"admin\" is not registered",
+            ),
+            (
+                |m| m.scope = Some("read grantd:admin".into()),
+                "scope: \"grantd:admin\" is not allowed for dynamically registered clients",
             ),
             (|m| m.scope = Some("read\u{1}".into()), "scope:"),
             (

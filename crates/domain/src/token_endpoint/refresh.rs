@@ -902,6 +902,12 @@ mod tests {
         let writes = Arc::new(Mutex::new(Vec::new()));
         let (i, w) = (intents.clone(), writes.clone());
         let state = refresh_state("public");
+        // The second pass rotates, so it tries the one trip first: declined here, so that
+        // this follows the full path's two passes.
+        d.tokens
+            .expect_rotate_refresh_if()
+            .times(1)
+            .returning(|_, _| Ok(None));
         d.tokens
             .expect_rotate_refresh()
             .times(2)
