@@ -26,6 +26,10 @@ const MAX_PROOF_LEN: usize = 8 * 1024;
 /// The longest `jti`: RFC 9449 asks for 96 bits of randomness; more is no use to anyone.
 const MAX_JTI_LEN: usize = 256;
 
+/// RFC 7518 §3.3: an RSA key for RS256/PS256 has at least 2048 bits; a smaller one is
+/// refused as a key, not merely as a weak signature.
+const MIN_RSA_BITS: usize = 2048;
+
 /// JWK members that only a private (or symmetric) key has (RFC 7518 §6).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
@@ -173,9 +177,24 @@ fn public_key(jwk: &Value, alg: Algorithm) -> Result<(DecodingKey, String), Proo
     if !fits {
         return Err(ProofProblem::Algorithm);
     }
+    if let AlgorithmParameters::RSA(rsa) = &parsed.algorithm {
+        if rsa_modulus_bits(&rsa.n).is_none_or(|bits| bits < MIN_RSA_BITS) {
+            return Err(ProofProblem::Key);
+        }
+    }
     let key = DecodingKey::from_jwk(&parsed).map_err(|_| ProofProblem::Key)?;
     let jkt = jwk_thumbprint(jwk).ok_or(ProofProblem::Key)?;
     Ok((key, jkt))
+}
+
+/// The size in bits of an RSA modulus given as a JWK `n` (base64url, big-endian, leading
+/// zero octets not counted), or `None` if it is not base64url.
+fn rsa_modulus_bits(n: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return Some(0);
+    };
+    Some((bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize)
 }
 
 #[cfg(test)]

@@ -261,3 +261,28 @@ proptest::proptest! {
         let _ = check(&key.proof_with(&with(json!({ "iat": iat }))));
     }
 }
+
+/// RFC 7518 §3.3: an RS256 proof of a key under 2048 bits is refused as a key; a
+/// 2048-bit one passes.
+#[test]
+fn an_rsa_proof_key_under_2048_bits_is_refused() {
+    let small = TestKey::rs256("small", 1024);
+    assert_eq!(
+        check(&small.proof_with(&claims())).err(),
+        Some(ProofProblem::Key)
+    );
+    let big = TestKey::rs256("big", 2048);
+    assert_eq!(check(&big.proof_with(&claims())).unwrap().jkt, big.jkt());
+}
+
+#[test]
+fn the_modulus_size_counts_significant_bits() {
+    let enc = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    assert_eq!(rsa_modulus_bits(&enc(&[0x80; 256])), Some(2048));
+    let mut padded = vec![0u8];
+    padded.extend([0x80; 256]);
+    assert_eq!(rsa_modulus_bits(&enc(&padded)), Some(2048));
+    assert_eq!(rsa_modulus_bits(&enc(&[0x7f; 256])), Some(2047));
+    assert_eq!(rsa_modulus_bits(&enc(&[0, 0])), Some(0));
+    assert_eq!(rsa_modulus_bits("not base64!"), None);
+}

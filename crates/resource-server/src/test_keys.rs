@@ -56,6 +56,24 @@ impl TestKey {
         }
     }
 
+    /// An RS256 key of `bits` bits (RSA keys are slow to make: use them sparingly).
+    pub(crate) fn rs256(kid: &str, bits: usize) -> Self {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let key = rsa::RsaPrivateKey::new(&mut OsRng, bits).unwrap();
+        let der = key.to_pkcs1_der().unwrap();
+        Self {
+            kid: kid.into(),
+            alg: Algorithm::RS256,
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            jwk: json!({
+                "kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig",
+                "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+            }),
+        }
+    }
+
     /// The key as the cache holds it after reading this JWK from a JWKS.
     pub(crate) fn verify_key(&self) -> Arc<VerifyKey> {
         let mut keys = parse_jwks(&jwks(&[self])).unwrap();
@@ -105,6 +123,7 @@ impl TestKey {
     pub(crate) fn alg_name(&self) -> &'static str {
         match self.alg {
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::RS256 => "RS256",
             _ => "ES256",
         }
     }
