@@ -170,9 +170,10 @@ impl CustomizeConnection<Conn<PgConnection>, diesel::r2d2::Error> for PostgresSe
 /// Pragmas for every new SQLite connection (they are per connection, not per file).
 /// `busy_timeout` first, so that the others wait for a lock instead of failing; it reuses
 /// the statement timeout: how long one statement may wait before the caller gets
-/// `Unavailable`. WAL lets readers run beside the one writer; `synchronous = NORMAL` is
-/// durable across application crashes in WAL mode (only a power loss can lose the last
-/// commits); foreign keys are off by default in SQLite and the schema's cascades need them.
+/// `Unavailable`. WAL lets readers run beside the one writer; `synchronous = FULL` syncs
+/// the WAL at every commit, so a rotation the client was told of survives a power loss
+/// (`NORMAL` could lose the last commits, and with them the only refresh token the client
+/// holds); foreign keys are off by default in SQLite and the schema's cascades need them.
 #[derive(Debug)]
 struct SqlitePragmas {
     busy_timeout_ms: u128,
@@ -183,7 +184,7 @@ impl CustomizeConnection<Conn<SqliteConnection>, diesel::r2d2::Error> for Sqlite
         conn.inner
             .batch_execute(&format!(
                 "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 self.busy_timeout_ms
             ))
             .map_err(diesel::r2d2::Error::QueryError)
@@ -277,3 +278,33 @@ macro_rules! db_write {
     };
 }
 pub(crate) use db_write;
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Integer;
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = Integer)]
+        synchronous: i32,
+    }
+
+    /// A committed rotation must survive a power loss: every SQLite connection, the writer
+    /// and the readers, syncs the WAL at commit (`synchronous = FULL` is 2) in WAL mode.
+    #[test]
+    fn every_sqlite_connection_syncs_at_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grantd.db");
+        let pools = sqlite_file(path.to_str().unwrap(), &DbOptions::default());
+        for pool in [&pools.writer, &pools.readers] {
+            let mut conn = pool.get().unwrap();
+            let row: Synchronous = diesel::sql_query("PRAGMA synchronous")
+                .get_result(&mut conn.inner)
+                .unwrap();
+            assert_eq!(row.synchronous, 2, "FULL");
+        }
+    }
+}
