@@ -13,7 +13,7 @@ use grantd_crypto::{
 };
 use grantd_domain::admin::Administration;
 use grantd_domain::dpop::{DpopProofs, NonceKey};
-use grantd_domain::dynamic_registration::RegistrationEndpoint;
+use grantd_domain::dynamic_registration::{InitialAccessTokens, RegistrationEndpoint};
 use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
     ServerMetadata, UseCases,
@@ -164,6 +164,7 @@ pub fn build_state(
         keys: keys.clone(),
         housekeeping: Arc::new(db.clone()),
         prune_batch: config.housekeeping.prune_batch_size,
+        initial_tokens: InitialAccessTokens::new(use_cases.ports().clone(), Arc::new(db.clone())),
         bearer: use_cases.bearer.clone(),
     };
     Ok(HttpState {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use grantd_ports::Housekeeping;
 
+use crate::dynamic_registration::InitialAccessTokens;
 use crate::{BearerCheck, KeyRing, PortSet, ScopeRegistry, TokenSettings};
 
 pub use auth::{authenticate, AdminAuthError};
@@ -49,6 +50,8 @@ pub struct Administration {
     /// The store's prune, and its batch size (`housekeeping.batch_size`).
     pub housekeeping: Arc<dyn Housekeeping>,
     pub prune_batch: u32,
+    /// Registration's initial access tokens, the use case `grantd registration token` runs.
+    pub initial_tokens: InitialAccessTokens,
     /// The resource check that reads the admin's bearer token.
     pub bearer: BearerCheck,
 }

@@ -8,7 +8,9 @@ mod initial_tokens;
 mod metadata;
 
 pub use endpoint::{RegisterError, RegisteredClient, RegistrationEndpoint, UpdateRequest};
-pub use initial_tokens::{InitialAccessTokens, InitialTokenError, IssuedInitialToken};
+pub use initial_tokens::{
+    InitialAccessTokens, InitialTokenError, IssuedInitialToken, MAX_EXPIRES_IN, MAX_USES,
+};
 pub use metadata::{
     check_metadata, response_types, CheckedMetadata, ClientMetadata, MetadataError,
     RegistrationPolicy,

@@ -1,12 +1,12 @@
 //! The admin API, served on its own listener (`server.admin_bind`) and nowhere else:
-//! JSON resources under `/admin/…` for clients, users, grants, consents, signing keys and
-//! prune, and the OpenAPI 3.1 document generated from these handlers
+//! JSON resources under `/admin/…` for clients, users, grants, consents, signing keys,
+//! registration's initial access tokens and prune, and the OpenAPI 3.1 document generated from these handlers
 //! (`GET /admin/openapi.json`). Invariants:
 //! - every route but the document needs an admin client's `client_credentials` access
 //!   token with `grantd:admin` (`grantd_domain::admin::authenticate`, in the request's one
 //!   blocking hop, `hop.rs`);
 //! - every act is a use case of `grantd_domain::admin` (or `accounts`, `user_profile`,
-//!   `KeyRing`), the CLI's own: this module parses JSON and words errors, nothing more;
+//!   `KeyRing`, `InitialAccessTokens`), the CLI's own: this module parses JSON and words errors, nothing more;
 //! - every error is RFC 9457 `application/problem+json` (`problem.rs`), a validation
 //!   problem names its field;
 //! - every write leaves one audit line (`audit.rs`: actor, action, target id, outcome),
@@ -20,6 +20,7 @@ mod keys;
 pub(crate) mod openapi;
 mod problem;
 mod prune;
+mod registration_tokens;
 mod users;
 
 use actix_web::http::{header, StatusCode};
@@ -92,10 +93,15 @@ pub(crate) fn mount(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/keys/{kid}/retire", "POST").route(web::post().to(keys::retire)))
             .service(resource("/prune", "POST").route(web::post().to(prune::prune)))
-            // REGISTRATION TOKENS (RFC 7591 initial access tokens) mount here:
-            // `POST /admin/registration-tokens`, a handler in `registration_tokens.rs`
-            // that calls the registration use case through `hop::write` (action
-            // "registration_token.create") and lists it in `openapi.rs`.
+            .service(
+                resource("/registration-tokens", "GET, POST")
+                    .route(web::get().to(registration_tokens::list))
+                    .route(web::post().to(registration_tokens::create)),
+            )
+            .service(
+                resource("/registration-tokens/{token_id}", "DELETE")
+                    .route(web::delete().to(registration_tokens::revoke)),
+            )
             .default_service(web::to(no_route)),
     );
 }

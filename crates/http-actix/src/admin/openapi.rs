@@ -7,13 +7,13 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{clients, grants, keys, problem, prune, users};
+use super::{clients, grants, keys, problem, prune, registration_tokens, users};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "grantd admin API",
-        description = "Clients, users, grants, consents, signing keys and prune. Authenticate with an admin client's client_credentials access token (scope grantd:admin) as a Bearer token. Errors are RFC 9457 problem documents. DELETE of an absent resource is 404, also when repeated."
+        description = "Clients, users, grants, consents, signing keys, registration's initial access tokens and prune. Authenticate with an admin client's client_credentials access token (scope grantd:admin) as a Bearer token. Errors are RFC 9457 problem documents. DELETE of an absent resource is 404, also when repeated."
     ),
     paths(
         clients::create, clients::list, clients::show, clients::replace,
@@ -23,13 +23,14 @@ use super::{clients, grants, keys, problem, prune, users};
         grants::of_user, grants::of_client, grants::revoke, grants::revoke_of_user,
         grants::revoke_of_client, grants::consents, grants::revoke_consents,
         keys::list, keys::rotate, keys::retire,
+        registration_tokens::create, registration_tokens::list, registration_tokens::revoke,
         prune::prune,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerAuth),
     tags(
         (name = "clients"), (name = "users"), (name = "grants"), (name = "consents"),
-        (name = "keys"), (name = "prune")
+        (name = "keys"), (name = "registration"), (name = "prune")
     )
 )]
 pub(crate) struct AdminDoc;

@@ -1,12 +1,14 @@
 //! RFC 9457 problem details, the admin API's one error format
 //! (`application/problem+json`): `type` (a stable URI per kind), `title`, `status`,
 //! `detail`, and `field` (an extension member, §3.2) naming the request field at fault.
-//! Each `AdminError` and `AdminAuthError` is mapped here once; internal text never reaches
-//! a body. Authentication failures carry RFC 6750 §3's `WWW-Authenticate` challenge.
+//! Each `AdminError`, `AdminAuthError` and `InitialTokenError` is mapped here once;
+//! internal text never reaches a body. Authentication failures carry RFC 6750 §3's
+//! `WWW-Authenticate` challenge.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use grantd_domain::admin::{AdminAuthError, AdminError};
+use grantd_domain::dynamic_registration::{InitialTokenError, MAX_EXPIRES_IN, MAX_USES};
 use grantd_domain::KeyError;
 use grantd_ports::StoreError;
 use serde::Serialize;
@@ -222,6 +224,21 @@ impl From<AdminAuthError> for Problem {
             AdminAuthError::InvalidToken => Self::invalid_token(),
             AdminAuthError::InsufficientScope => Self::insufficient_scope(),
             AdminAuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<InitialTokenError> for Problem {
+    fn from(e: InitialTokenError) -> Self {
+        match e {
+            InitialTokenError::BadExpiry => Problem::invalid(
+                "expires_in",
+                format!("expires_in: must be between 1 and {MAX_EXPIRES_IN} seconds"),
+            ),
+            InitialTokenError::BadUses => {
+                Problem::invalid("uses", format!("uses: must be between 1 and {MAX_USES}"))
+            }
+            InitialTokenError::Store(e) => e.into(),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The code flow in a real browser: headless Chromium driven over WebDriver (fantoccini and
 //! Debian's chromedriver) opens the authorize URL, logs in, signs out from the consent page
 //! (and is asked to log in again), logs in, allows, and lands on the redirect URI (the app's own `/callback` page); the test then exchanges the code with
-//! PKCE, calls `/api/me` and refreshes. It fails, never skips, when Chromium or
-//! chromedriver is missing (`.ci/run` installs them).
+//! PKCE, calls `/api/me` and refreshes. The account page the same way: alice signs in at
+//! `/account`, sees her two applications, revokes one with its button; then that one's
+//! refresh token is `invalid_grant` while the other's still refreshes. They fail, never
+//! skip, when Chromium or chromedriver is missing (`.ci/run` installs them).
 //!
 //! `GRANTD_SCREENSHOTS=docs` (relative to the workspace root) saves the login and consent
-//! pages as `login.png` and `consent.png` there.
+//! pages as `login.png` and `consent.png` there, and the account page as `account.png`
+//! (two applications) and `account-revoked.png` (after the revoke).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -123,9 +126,8 @@ async fn sign_in(
         .expect("the consent page")
 }
 
-/// Drives the browser through login, consent, sign-out, login again and consent; returns
-/// the URL it lands on.
-async fn authorize_in_browser(driver: &Driver, authorize_url: &str, callback: &str) -> String {
+/// A WebDriver session with headless Chromium in a window of `size` ("width,height").
+async fn open_browser(driver: &Driver, size: &str) -> fantoccini::Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -134,16 +136,23 @@ async fn authorize_in_browser(driver: &Driver, authorize_url: &str, callback: &s
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=420,760",
+                "--disable-component-update", "--disable-sync",
+                format!("--window-size={size}"),
                 format!("--user-data-dir={}", driver._profile.path().display()),
             ],
         }),
     );
-    let browser = ClientBuilder::native()
+    ClientBuilder::native()
         .capabilities(caps)
         .connect(&driver.url)
         .await
-        .expect("a WebDriver session with headless Chromium");
+        .expect("a WebDriver session with headless Chromium")
+}
+
+/// Drives the browser through login, consent, sign-out, login again and consent; returns
+/// the URL it lands on.
+async fn authorize_in_browser(driver: &Driver, authorize_url: &str, callback: &str) -> String {
+    let browser = open_browser(driver, "420,760").await;
     let shots = screenshot_dir();
 
     browser.goto(authorize_url).await.unwrap();
@@ -265,4 +274,183 @@ fn browser_logs_in_allows_and_the_code_exchanges_with_pkce() {
         ),
     ));
     assert_eq!(status, 200, "{refreshed}");
+}
+
+/// The names of the applications the account page lists.
+async fn listed_applications(browser: &fantoccini::Client) -> Vec<String> {
+    let mut names = Vec::new();
+    for heading in browser
+        .find_all(Locator::Css("li.application h2"))
+        .await
+        .unwrap()
+    {
+        names.push(heading.text().await.unwrap());
+    }
+    names
+}
+
+/// Signs alice in at `/account`, checks that both applications are listed, clicks Revoke
+/// on `revoke`'s, and checks that only `keep` is left.
+async fn revoke_on_the_account_page(driver: &Driver, account_url: &str, revoke: &str, keep: &str) {
+    let browser = open_browser(driver, "420,760").await;
+    // Tall enough that both applications are in the screenshot.
+    browser.set_window_size(460, 1320).await.unwrap();
+    let shots = screenshot_dir();
+    browser.goto(account_url).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .expect("the account page's login form")
+        .send_keys("alice")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::Css("li.application"))
+        .await
+        .expect("the account page listing applications");
+    let mut names = listed_applications(&browser).await;
+    names.sort();
+    let mut both = vec![revoke.to_owned(), keep.to_owned()];
+    both.sort();
+    assert_eq!(names, both, "both applications are listed");
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("Signed in as <strong>alice</strong>"),
+        "{page}"
+    );
+    if let Some(dir) = &shots {
+        std::fs::write(dir.join("account.png"), browser.screenshot().await.unwrap()).unwrap();
+    }
+
+    let mut button = None;
+    for app in browser
+        .find_all(Locator::Css("li.application"))
+        .await
+        .unwrap()
+    {
+        let name = app
+            .find(Locator::Css("h2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if name == revoke {
+            button = Some(
+                app.find(Locator::Css("button[name=action][value=revoke]"))
+                    .await
+                    .expect("a Revoke button per application"),
+            );
+        }
+    }
+    button
+        .expect("the application to revoke")
+        .click()
+        .await
+        .unwrap();
+    let notice = browser
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .expect("the page after the revoke");
+    assert_eq!(notice.text().await.unwrap(), "Access revoked.");
+    assert_eq!(listed_applications(&browser).await, vec![keep.to_owned()]);
+    if let Some(dir) = &shots {
+        std::fs::write(
+            dir.join("account-revoked.png"),
+            browser.screenshot().await.unwrap(),
+        )
+        .unwrap();
+    }
+    browser.close().await.unwrap();
+}
+
+#[test]
+fn browser_signs_in_to_the_account_page_and_revokes_one_of_two_apps() {
+    let app = TestApp::start(Backend::Sqlite, TokenSettings::default());
+    // Two applications alice gave access with the password grant, under readable names.
+    let mut grants = Vec::new();
+    for (id, secret, name, scope) in [
+        ("app", SECRET, "Photo Printer", "read"),
+        ("other", OTHER_SECRET, "Calendar Sync", "read write"),
+    ] {
+        let client_id = ClientId::parse(id).unwrap();
+        let client = app.db.find_client(&client_id).unwrap().unwrap();
+        assert!(app
+            .db
+            .update_client(&Client {
+                name: name.into(),
+                ..client
+            })
+            .unwrap());
+        let (status, body) = json(token_request(
+            &app,
+            Some((id, secret)),
+            &format!("grant_type=password&username=alice&password={PASSWORD}&scope={scope}"),
+        ));
+        assert_eq!(status, 200, "{body}");
+        grants.push((
+            id,
+            secret,
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    // Calendar Sync has refreshed once since (the page says when); rotation is on, so it
+    // holds a new refresh token.
+    app.clock.advance(600);
+    let (status, body) = json(token_request(
+        &app,
+        Some(("other", OTHER_SECRET)),
+        &format!("grant_type=refresh_token&refresh_token={}", grants[1].2),
+    ));
+    assert_eq!(status, 200, "{body}");
+    grants[1].2 = body["refresh_token"].as_str().unwrap().to_owned();
+
+    let driver = start_chromedriver();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(revoke_on_the_account_page(
+            &driver,
+            &app.url("/account"),
+            "Photo Printer",
+            "Calendar Sync",
+        ));
+    drop(driver);
+
+    let refresh = |(id, secret, token): &(&str, &str, String)| {
+        json(token_request(
+            &app,
+            Some((id, secret)),
+            &format!("grant_type=refresh_token&refresh_token={token}"),
+        ))
+    };
+    // The revoked application's refresh token is dead (RFC 6749 §5.2 invalid_grant) ...
+    let (status, body) = refresh(&grants[0]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // ... and the other application's still refreshes.
+    let (status, body) = refresh(&grants[1]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some(), "{body}");
 }

@@ -1,6 +1,7 @@
 //! The `AuthorizationStore` contract, run against both backends (`postgres::*`,
 //! `sqlite::*`), each test on a fresh database: codes round-trip, redeem is atomic and
-//! writes the issuance with the redeemed mark, consents are saved, replaced and revoked.
+//! writes the issuance with the redeemed mark, consents are saved, replaced and revoked,
+//! and a person's consents are listed (theirs only, by client id).
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
 
@@ -23,6 +24,7 @@ contract!(
     redeem_marks_the_code_and_writes_the_issuance,
     concurrent_redemptions_have_exactly_one_winner,
     consents_are_saved_replaced_and_revoked,
+    consents_of_a_user_are_theirs_only_ordered_by_client_id,
     deleting_the_user_removes_codes_and_consents,
 );
 
@@ -286,6 +288,63 @@ fn consents_are_saved_replaced_and_revoked(db: &Database) {
     })
     .unwrap();
     assert_eq!(db.revoke_consents(&user.id, None).unwrap(), 1);
+}
+
+/// `consents_of_user` (the admin API's `GET /admin/users/{username}/consents`): only this
+/// user's consents, each with its own scope and time, ordered by client id byte for byte
+/// (upper case before lower case on both backends), and a revoked one is gone.
+fn consents_of_a_user_are_theirs_only_ordered_by_client_id(db: &Database) {
+    let (web, alice) = setup(db);
+    let api = Client {
+        id: ClientId::parse("api").unwrap(),
+        ..web.clone()
+    };
+    let zed = Client {
+        id: ClientId::parse("Zed").unwrap(),
+        ..web.clone()
+    };
+    db.insert_client(&api).unwrap();
+    db.insert_client(&zed).unwrap();
+    let bob = User {
+        id: UserId::parse("u2").unwrap(),
+        username: Username::parse("bob").unwrap(),
+        ..alice.clone()
+    };
+    db.insert_user(&bob).unwrap();
+    let consent = |user: &User, client: &Client, scope: &str, at: i64| Consent {
+        user_id: user.id.clone(),
+        client_id: client.id.clone(),
+        scope: ScopeSet::parse(scope).unwrap(),
+        created_at: at,
+    };
+    let alice_web = consent(&alice, &web, "read write", T0 + 1);
+    let alice_api = consent(&alice, &api, "read", T0 + 2);
+    let alice_zed = consent(&alice, &zed, "write", T0 + 3);
+    let bob_web = consent(&bob, &web, "read", T0 + 4);
+    for c in [&alice_web, &bob_web, &alice_api, &alice_zed] {
+        db.save_consent(c).unwrap();
+    }
+
+    assert_eq!(
+        db.consents_of_user(&alice.id).unwrap(),
+        vec![alice_zed.clone(), alice_api.clone(), alice_web.clone()],
+        "alice's three, by client id, none of bob's"
+    );
+    assert_eq!(db.consents_of_user(&bob.id).unwrap(), vec![bob_web.clone()]);
+    assert_eq!(
+        db.consents_of_user(&UserId::parse("nobody").unwrap())
+            .unwrap(),
+        vec![]
+    );
+    // Replacing one keeps one row for the pair; revoking one leaves the others.
+    let wider = consent(&alice, &api, "read write", T0 + 5);
+    db.save_consent(&wider).unwrap();
+    assert_eq!(db.revoke_consents(&alice.id, Some(&zed.id)).unwrap(), 1);
+    assert_eq!(
+        db.consents_of_user(&alice.id).unwrap(),
+        vec![wider, alice_web]
+    );
+    assert_eq!(db.consents_of_user(&bob.id).unwrap(), vec![bob_web]);
 }
 
 fn deleting_the_user_removes_codes_and_consents(db: &Database) {

@@ -1,6 +1,7 @@
 //! The store contract: what `ClientStore`, `UserStore` and `TokenStore` must do, written
 //! once and run against both backends (`postgres::*` and `sqlite::*`), each test on a
-//! fresh database.
+//! fresh database. The admin API's store calls are here too: `update_client` and
+//! `live_grants_of_client`.
 
 // Test code: a panic is a failed test, which is what an unexpected Err should be.
 
@@ -20,10 +21,14 @@ use grantd_store_diesel::Database;
 contract!(
     ping_answers,
     live_grants_of_a_user_with_their_client_and_last_refresh,
+    live_grants_of_a_client_are_its_own_live_ones_newest_first,
     clients_round_trip_and_list_in_id_order,
     a_clients_own_default_scopes_round_trip_none_empty_or_some,
     inserting_a_taken_client_id_conflicts,
     set_client_secret_bumps_the_version,
+    update_client_replaces_the_settings_only_and_bumps_the_version,
+    an_unchanged_update_still_bumps_the_version,
+    updating_an_unknown_client_is_false_and_stores_nothing,
     delete_client_removes_its_grants_and_tokens,
     users_round_trip_and_taken_usernames_conflict,
     user_password_and_disabled_flag_change,
@@ -261,6 +266,94 @@ fn set_client_secret_bumps_the_version(db: &Database) {
     assert!(!db
         .set_client_secret(&ClientId::parse("nobody").unwrap(), &new_secret)
         .unwrap());
+}
+
+/// `update_client` replaces every setting (`admin` included) but the id, the secret, the
+/// version and the creation time, and the row's version goes up by one (migration 000014's
+/// trigger, which the in-memory client rows rely on); other clients are untouched.
+fn update_client_replaces_the_settings_only_and_bumps_the_version(db: &Database) {
+    let c = client("app");
+    let other = client("other");
+    db.insert_client(&c).unwrap();
+    db.insert_client(&other).unwrap();
+    let changed = Client {
+        name: "renamed app".into(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read").unwrap(),
+        default_scopes: Some(ScopeSet::parse("read").unwrap()),
+        redirect_uris: vec!["https://new.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        can_introspect: true,
+        lifetimes: LifetimeOverrides {
+            access_token: None,
+            refresh_token: Some(7_200),
+            refresh_token_max: None,
+        },
+        access_token_format: None,
+        require_dpop: true,
+        admin: true,
+        // None of these may be written by an update.
+        secret: Some(SecretHash::from_stored("$2b$04$not-this-one".into())),
+        secret_version: 99,
+        created_at: T0 + 999,
+        ..c.clone()
+    };
+    assert!(db.update_client(&changed).unwrap());
+    let stored = db.find_client(&c.id).unwrap().unwrap();
+    assert_eq!(
+        stored,
+        Client {
+            secret: c.secret.clone(),
+            secret_version: c.secret_version + 1,
+            created_at: c.created_at,
+            ..changed
+        }
+    );
+    assert_eq!(db.find_client(&other.id).unwrap(), Some(other));
+
+    // Settings set back to None or empty are stored as such, not kept.
+    let cleared = Client {
+        default_scopes: None,
+        redirect_uris: vec![],
+        lifetimes: LifetimeOverrides::default(),
+        ..stored.clone()
+    };
+    assert!(db.update_client(&cleared).unwrap());
+    assert_eq!(
+        db.find_client(&c.id).unwrap(),
+        Some(Client {
+            secret_version: stored.secret_version + 1,
+            ..cleared
+        })
+    );
+}
+
+/// An update that changes no value is still a write: the version goes up (the store does
+/// not compare; the admin use case skips the call when nothing changed). Nothing else moves.
+fn an_unchanged_update_still_bumps_the_version(db: &Database) {
+    let c = client("app");
+    db.insert_client(&c).unwrap();
+    assert!(db.update_client(&c).unwrap());
+    assert_eq!(
+        db.find_client(&c.id).unwrap(),
+        Some(Client {
+            secret_version: c.secret_version + 1,
+            ..c.clone()
+        })
+    );
+    assert!(db.update_client(&c).unwrap());
+    assert_eq!(
+        db.find_client(&c.id).unwrap().unwrap().secret_version,
+        c.secret_version + 2
+    );
+}
+
+fn updating_an_unknown_client_is_false_and_stores_nothing(db: &Database) {
+    db.insert_client(&client("app")).unwrap();
+    let ghost = client("ghost");
+    assert!(!db.update_client(&ghost).unwrap());
+    assert_eq!(db.find_client(&ghost.id).unwrap(), None);
+    assert_eq!(db.list_clients().unwrap(), vec![client("app")]);
 }
 
 fn delete_client_removes_its_grants_and_tokens(db: &Database) {
@@ -611,6 +704,91 @@ fn live_grants_of_a_user_with_their_client_and_last_refresh(db: &Database) {
     // Once every token has expired, nothing holds access any more.
     assert!(db
         .live_grants_of_user(&u.id, T0 + 10_000)
+        .unwrap()
+        .is_empty());
+}
+
+/// `live_grants_of_client` (the admin API's `GET /admin/clients/{client_id}/grants`): the
+/// client's live grants whatever their subject (users and `client_credentials`), newest
+/// first and then by id; never a revoked grant, one past its cap, one whose every token has
+/// expired, or another client's. The port defines no pagination: every live grant comes.
+fn live_grants_of_a_client_are_its_own_live_ones_newest_first(db: &Database) {
+    let (c, alice, g1) = setup_grant(db, "g1");
+    let bob = user("u2", "bob");
+    db.insert_user(&bob).unwrap();
+    let other = client("other");
+    db.insert_client(&other).unwrap();
+    let issue = |grant: &GrantRecord, at: i64| {
+        db.issue(&Issuance {
+            grant: grant.clone(),
+            access: access(&format!("{}-a0", grant.id.as_str()), grant, at),
+            refresh: Some(refresh(&format!("{}-r0", grant.id.as_str()), grant, at)),
+        })
+        .unwrap();
+    };
+    // Live: bob's (newer), a client_credentials grant (newest), and "g0" created with g1.
+    let bobs = GrantRecord {
+        created_at: T0 + 10,
+        ..user_grant("g2", &c, &bob)
+    };
+    issue(&bobs, T0 + 10);
+    let machine = GrantRecord {
+        subject: Subject::Client,
+        created_at: T0 + 20,
+        expires_at: None,
+        ..user_grant("g-cc", &c, &alice)
+    };
+    issue(&machine, T0 + 20);
+    let tie = user_grant("g0", &c, &alice);
+    issue(&tie, T0);
+    // Not live: revoked, past its cap, every token expired, another client's.
+    let revoked = user_grant("g3", &c, &alice);
+    issue(&revoked, T0);
+    db.revoke_grant(&revoked.id, T0 + 1).unwrap();
+    let capped = GrantRecord {
+        expires_at: Some(T0 + 60),
+        ..user_grant("g4", &c, &alice)
+    };
+    issue(&capped, T0);
+    let stale = GrantRecord {
+        created_at: T0 - 10_000,
+        expires_at: None,
+        ..user_grant("g5", &c, &alice)
+    };
+    issue(&stale, T0 - 10_000);
+    issue(&user_grant("g6", &other, &alice), T0 + 30);
+    // g1 is refreshed at T0 + 50.
+    let mut rotate = |_: &RefreshTokenState| Some(rotation(&g1, "g1-1", T0 + 50));
+    assert_eq!(
+        db.rotate_refresh(&TokenHash::of("g1-r0"), consume_at(T0 + 50), &mut rotate)
+            .unwrap(),
+        RotateOutcome::Written
+    );
+
+    let live = db.live_grants_of_client(&c.id, T0 + 100).unwrap();
+    let ids: Vec<&str> = live.iter().map(|o| o.grant.id.as_str()).collect();
+    assert_eq!(ids, ["g-cc", "g2", "g0", "g1"], "newest first, then by id");
+    assert!(live.iter().all(|o| o.client_name == c.name));
+    assert_eq!(live[0].grant, machine);
+    assert_eq!(live[0].grant.subject, Subject::Client);
+    assert_eq!(live[1].grant, bobs);
+    assert_eq!(live[2].last_refreshed_at, None, "never refreshed");
+    assert_eq!(live[3].last_refreshed_at, Some(T0 + 50));
+    assert_eq!(
+        db.live_grants_of_client(&other.id, T0 + 100)
+            .unwrap()
+            .iter()
+            .map(|o| o.grant.id.as_str().to_owned())
+            .collect::<Vec<_>>(),
+        ["g6"]
+    );
+    assert!(db
+        .live_grants_of_client(&ClientId::parse("nobody").unwrap(), T0 + 100)
+        .unwrap()
+        .is_empty());
+    // Past every token's expiry, nothing of the client holds access any more.
+    assert!(db
+        .live_grants_of_client(&c.id, T0 + 100_000)
         .unwrap()
         .is_empty());
 }

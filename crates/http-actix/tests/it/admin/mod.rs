@@ -1,6 +1,6 @@
 //! The admin API (`server.admin_bind`) over HTTP: who gets in (auth.rs), each resource
-//! (clients.rs, users.rs, grants.rs, keys.rs), the OpenAPI document (openapi.rs), and the
-//! audit lines (captured by audit_log.rs).
+//! (clients.rs, users.rs, grants.rs, keys.rs, registration_tokens.rs), the OpenAPI
+//! document (openapi.rs), and the audit lines (captured by audit_log.rs).
 
 mod audit_log;
 mod auth;
@@ -8,6 +8,7 @@ mod clients;
 mod grants;
 mod keys;
 mod openapi;
+mod registration_tokens;
 mod users;
 
 use reqwest::Method;

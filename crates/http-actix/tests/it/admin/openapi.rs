@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::*;
 
 /// Every route the admin listener mounts (but the document itself), by method and path.
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 27] = [
     ("post", "/admin/clients"),
     ("get", "/admin/clients"),
     ("get", "/admin/clients/{client_id}"),
@@ -32,6 +32,9 @@ const ROUTES: [(&str, &str); 24] = [
     ("get", "/admin/keys"),
     ("post", "/admin/keys"),
     ("post", "/admin/keys/{kid}/retire"),
+    ("post", "/admin/registration-tokens"),
+    ("get", "/admin/registration-tokens"),
+    ("delete", "/admin/registration-tokens/{token_id}"),
     ("post", "/admin/prune"),
 ];
 
@@ -88,7 +91,8 @@ fn every_route_is_documented_and_every_operation_mounted(backend: Backend) {
             .replace("{client_id}", "app")
             .replace("{username}", "alice")
             .replace("{grant_id}", "g")
-            .replace("{kid}", "k");
+            .replace("{kid}", "k")
+            .replace("{token_id}", "it_x");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let r = call(&admin.app, method.clone(), &concrete, None, None);
         assert_eq!(r.status, 401, "{method} {concrete}: {r:?}");
@@ -151,6 +155,28 @@ fn every_example_validates_against_its_schema(backend: Backend) {
             admin.call(Method::GET, "/admin/users/alice", None).body,
         ),
         ("KeyList", admin.call(Method::GET, "/admin/keys", None).body),
+        (
+            "RegistrationTokenCreated",
+            admin
+                .call(Method::POST, "/admin/registration-tokens", None)
+                .body,
+        ),
+        (
+            "RegistrationTokenList",
+            admin
+                .call(Method::GET, "/admin/registration-tokens", None)
+                .body,
+        ),
+        (
+            "Problem",
+            admin
+                .call(
+                    Method::POST,
+                    "/admin/registration-tokens",
+                    Some(json!({"uses": 0})),
+                )
+                .body,
+        ),
         (
             "Problem",
             admin.call(Method::GET, "/admin/users/nobody", None).body,
