@@ -4,7 +4,8 @@
 # `grantd migrate`; the bench's scratch tables; then pgbench's two rotation scripts (the ones
 # `cargo xtask bench` wrote to target/bench/, so run that first) at 32 clients, alternating
 # `synchronous_standby_names = ''` (asynchronous) and `'*'` (synchronous, commit waits for
-# the standby's flush), ROUNDS times. Prints one line per run; read the ratio per round.
+# the standby's flush), ROUNDS times. Prints, per run, the TPS and each cluster's CPU (postmaster and children,
+# from /proc) per rotation; read the ratios within a round.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -57,15 +58,31 @@ VACUUM ANALYZE bench_grants; VACUUM ANALYZE bench_refresh; VACUUM ANALYZE bench_
 SQL
 [ "$(psql -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" postgres)" = 1 ]
 
-tps() {
-    "$BIN/pgbench" -h 127.0.0.1 -p "$P" -U postgres -n -M prepared -c 32 -j 2 -T "$SECS" \
-        -f "$1" bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+# CPU ticks of one cluster: its postmaster and live children, plus what the children that
+# exited (pgbench's backends) left in the postmaster's cutime/cstime.
+ticks() {
+    local pm
+    pm=$(head -1 "$1/postmaster.pid")
+    { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+        awk -v pm="$pm" '{ t += $14 + $15; if ($1 == pm) t += $16 + $17 } END { print t }'
+}
+HZ=$(getconf CLK_TCK)
+# One pgbench run of script $1: its TPS and each cluster's CPU per rotation.
+run() {
+    local p0 s0 out tps txs
+    p0=$(ticks "$DIR/p"); s0=$(ticks "$DIR/s")
+    out=$("$BIN/pgbench" -h 127.0.0.1 -p "$P" -U postgres -n -M prepared -c 32 -j 2 -T "$SECS" \
+        -f "$1" bench 2>/dev/null)
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
+    txs=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+    awk -v tps="$tps" -v n="$txs" -v p="$(($(ticks "$DIR/p") - p0))" -v s="$(($(ticks "$DIR/s") - s0))" -v hz="$HZ" \
+        'BEGIN { printf "%.0f tps, primary %.0f µs, standby %.0f µs", tps, p * 1000000 / hz / n, s * 1000000 / hz / n }'
 }
 for round in $(seq 1 "$ROUNDS"); do
     for mode in async sync; do
         names=$([ "$mode" = sync ] && echo "*" || echo "")
         psql -c "ALTER SYSTEM SET synchronous_standby_names = '$names'" -c "SELECT pg_reload_conf()" postgres >/dev/null
         sleep 1
-        echo "round $round $mode six_statements_tps $(tps "$SCRIPTS/rotation.pgbench.sql") one_statement_tps $(tps "$SCRIPTS/rotation-one-statement.pgbench.sql")"
+        echo "round $round $mode: six statements $(run "$SCRIPTS/rotation.pgbench.sql"); one statement $(run "$SCRIPTS/rotation-one-statement.pgbench.sql")"
     done
 done
