@@ -90,20 +90,9 @@ fn screenshot_dir() -> Option<PathBuf> {
     Some(root.join(dir))
 }
 
-/// Fills in and sends the login page the browser shows (saving it as `login.png` in
-/// `shots`); returns the consent page's Allow button.
-async fn sign_in(
-    browser: &fantoccini::Client,
-    shots: Option<&Path>,
-) -> fantoccini::elements::Element {
-    let username = browser
-        .wait()
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .expect("the login page");
-    if let Some(dir) = shots {
-        std::fs::write(dir.join("login.png"), browser.screenshot().await.unwrap()).unwrap();
-    }
+/// Types alice's credentials into the login form whose username field is `username`, and
+/// sends it.
+async fn send_login(browser: &fantoccini::Client, username: fantoccini::elements::Element) {
     username.send_keys("alice").await.unwrap();
     browser
         .find(Locator::Css("input[name=password]"))
@@ -119,6 +108,23 @@ async fn sign_in(
         .click()
         .await
         .unwrap();
+}
+
+/// Fills in and sends the login page the browser shows (saving it as `login.png` in
+/// `shots`); returns the consent page's Allow button.
+async fn sign_in(
+    browser: &fantoccini::Client,
+    shots: Option<&Path>,
+) -> fantoccini::elements::Element {
+    let username = browser
+        .wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .expect("the login page");
+    if let Some(dir) = shots {
+        std::fs::write(dir.join("login.png"), browser.screenshot().await.unwrap()).unwrap();
+    }
+    send_login(browser, username).await;
     browser
         .wait()
         .for_element(Locator::Css(r#"button[name=decision][value=allow]"#))
@@ -297,28 +303,12 @@ async fn revoke_on_the_account_page(driver: &Driver, account_url: &str, revoke: 
     browser.set_window_size(460, 1320).await.unwrap();
     let shots = screenshot_dir();
     browser.goto(account_url).await.unwrap();
-    browser
+    let username = browser
         .wait()
         .for_element(Locator::Css("input[name=username]"))
         .await
-        .expect("the account page's login form")
-        .send_keys("alice")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .expect("the account page's login form");
+    send_login(&browser, username).await;
     browser
         .wait()
         .for_element(Locator::Css("li.application"))
