@@ -102,14 +102,8 @@ pub(crate) async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
     let created = hop::write(&state, &req, "registration_token.create", "-", move |a| {
-        let body: RegistrationTokenIn = if body.is_empty() {
-            RegistrationTokenIn {
-                expires_in: DEFAULT_EXPIRES_IN,
-                uses: DEFAULT_USES,
-            }
-        } else {
-            hop::json(&body)?
-        };
+        // No body is `{}`: serde's defaults, the one home of the CLI's defaults here.
+        let body: RegistrationTokenIn = hop::json(if body.is_empty() { b"{}" } else { &body })?;
         let issued = a.initial_tokens.create(body.expires_in, body.uses)?;
         let id = issued.record.id.clone();
         Ok(Written::new(
