@@ -59,7 +59,7 @@ pub fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     let options = ServerOptions {
-        workers: config.server.workers,
+        workers: config.http_workers(),
         shutdown_timeout_secs: config.server.shutdown_timeout,
         drain_delay: Duration::from_secs(config.server.drain_delay),
     };

@@ -9,9 +9,12 @@ const HELP: &str = "\
 grantd-bench [--grantd PATH] [--duration SECS] [--concurrency 1,8,32,64]
              [--backends postgres,sqlite] [--out DIR] [--pgbench PATH]
              [--sizes 1000000,10000000] [--prune-grants 333334] [--quick]
+             [--blocking-work workers|pool]
   --sizes         live grants bulk-seeded on Postgres, step by step, with refresh and
                   /api/me measured at each (0 or an empty list skips the growth phase)
   --prune-grants  ended grants (3 rows each) seeded for a `grantd prune` run under load
+  --blocking-work grantd's `server.blocking_work` (default workers: one HTTP worker per
+                  pool connection, the store call on it; pool: tokio's blocking pool)
   --quick         2 s cells at concurrency 32, sizes 100000, prune 33334 (a run < 3 min)
 grantd-bench load JSON     (internal: one load cell; prints its result as JSON)
 ";
@@ -28,6 +31,8 @@ pub struct Options {
     pub sizes: Vec<u64>,
     /// Ended grants to seed for the prune-under-load run; 0 skips it.
     pub prune_grants: u64,
+    /// `server.blocking_work` of the grantd under test.
+    pub blocking_work: String,
 }
 
 /// `grantd-bench load JSON`: one cell of load, its `CellResult` printed as JSON on stdout
@@ -54,6 +59,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         pgbench: PathBuf::from("/usr/lib/postgresql/15/bin/pgbench"),
         sizes: vec![1_000_000, 10_000_000],
         prune_grants: 333_334,
+        blocking_work: "workers".into(),
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -73,6 +79,12 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--sizes" => o.sizes = numbers(&value()?, "--sizes")?,
             "--prune-grants" => {
                 o.prune_grants = value()?.parse().map_err(|_| "bad --prune-grants")?
+            }
+            "--blocking-work" => {
+                o.blocking_work = value()?;
+                if !["workers", "pool"].contains(&o.blocking_work.as_str()) {
+                    return Err("--blocking-work is workers or pool".into());
+                }
             }
             "--quick" => {
                 o.duration = 2.0;

@@ -15,6 +15,7 @@ use crate::load::Credentials;
 pub fn grantd(o: &Options, db: &Database) -> Command {
     let mut c = Command::new(&o.grantd);
     c.env("GRANTD_DATABASE__URL", &db.url)
+        .env("GRANTD_SERVER__BLOCKING_WORK", &o.blocking_work)
         .env("GRANTD_LOG__LEVEL", "warn")
         .env("RUST_LOG", "warn");
     c

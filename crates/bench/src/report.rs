@@ -29,6 +29,8 @@ pub struct Cell {
 pub struct Report {
     pub machine: Value,
     pub duration_secs: f64,
+    /// grantd's `server.blocking_work` in this run.
+    pub blocking_work: String,
     pub cells: Vec<Cell>,
     pub pgbench: Vec<PgbenchCell>,
     pub idle_rss_kib: Vec<Value>,
@@ -39,10 +41,11 @@ pub struct Report {
 
 impl Report {
     /// An empty report for a run of `duration_secs` per cell, on this machine.
-    pub fn new(duration_secs: f64) -> Self {
+    pub fn new(duration_secs: f64, blocking_work: &str) -> Self {
         Report {
             machine: machine(),
             duration_secs,
+            blocking_work: blocking_work.to_owned(),
             ..Report::default()
         }
     }

@@ -48,7 +48,7 @@ pub fn run(o: &Options) -> Result<Report, String> {
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
     );
-    let mut report = Report::new(o.duration);
+    let mut report = Report::new(o.duration, &o.blocking_work);
     for backend in &o.backends {
         let db = Database::create(backend, &o.out)?;
         let result = run_backend(o, backend, &db, &bar, &mut report);

@@ -39,7 +39,7 @@ pub use basic_auth::{parse as parse_authorization_header, AuthorizationHeader, B
 pub use errors::OAuthError;
 pub use form::{Form, FormError};
 pub use health::Draining;
-pub use ops::{Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
+pub use ops::{BlockingWork, Busy, Operations, PoolGauge, REQUEST_ID_HEADER};
 pub use server::{build_admin_server, build_server, build_servers, run, Listeners, ServerOptions};
 pub use source_address::{AddressRange, ProxyHeader, TrustedProxies};
 

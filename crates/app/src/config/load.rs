@@ -88,7 +88,7 @@ mod tests {
     use figment::Jail;
 
     use super::*;
-    use crate::config::LogFormat;
+    use crate::config::{BlockingWorkSetting, LogFormat};
     use grantd_domain::ReusePolicy;
 
     fn load_in_jail() -> Result<Config, ConfigError> {
@@ -223,6 +223,32 @@ mod tests {
             let err = load_in_jail().unwrap_err().to_string();
             assert!(
                 err.contains("server.proxy_header: unknown value `x-real-ip`"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn blocking_work_on_the_workers_starts_one_worker_per_pool_connection() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            let config = load_in_jail().unwrap();
+            assert_eq!(config.server.blocking_work, BlockingWorkSetting::Pool);
+            assert_eq!(config.http_workers(), 0, "actix's one per core");
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                "[server]\nblocking_work = \"workers\"\n[database]\npool_size = 12\n",
+            )?;
+            let config = load_in_jail().unwrap();
+            assert_eq!(config.server.blocking_work, BlockingWorkSetting::Workers);
+            assert_eq!(config.http_workers(), 12);
+            jail.set_env("GRANTD_SERVER__WORKERS", "3");
+            assert_eq!(load_in_jail().unwrap().http_workers(), 3, "as set");
+            jail.set_env("GRANTD_SERVER__BLOCKING_WORK", "threads");
+            let err = load_in_jail().unwrap_err().to_string();
+            assert!(
+                err.contains("server.blocking_work: unknown variant `threads`"),
                 "{err}"
             );
             Ok(())

@@ -45,7 +45,7 @@ pub use registration::RegistrationConfig;
 pub use resources::{ResourceEntry, ResourcesConfig};
 pub use scopes::{ScopeEntry, ScopesConfig};
 pub use security::SecurityConfig;
-pub use server::{ProxyHeaderSetting, ServerConfig};
+pub use server::{BlockingWorkSetting, ProxyHeaderSetting, ServerConfig};
 pub use tokens::{AccessTokenFormatSetting, ReusePolicySetting, TokensConfig};
 
 /// Everything an operator can set. Each section refuses keys it does not know, so that a
@@ -117,6 +117,15 @@ impl Config {
 
     pub fn statement_timeout(&self) -> Duration {
         self.database.statement_timeout()
+    }
+
+    /// How many HTTP workers to start; 0 lets actix pick one per core. Blocking work on
+    /// the workers needs one per pool connection, or the pool would sit partly idle.
+    pub fn http_workers(&self) -> usize {
+        match (self.server.workers, self.server.blocking_work) {
+            (0, BlockingWorkSetting::Workers) => self.database.pool_size as usize,
+            (workers, _) => workers,
+        }
     }
 }
 

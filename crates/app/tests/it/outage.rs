@@ -1,7 +1,8 @@
 //! A database outage through the real binary, on a PostgreSQL server of the test's own:
 //! while it is down every endpoint that needs it answers 503 `temporarily_unavailable`
 //! with `Retry-After`, quickly, never an OAuth denial and never SQL; `/readyz` is 503 and
-//! `/healthz` 200; when it is back grantd serves again without a restart.
+//! `/healthz` 200; when it is back grantd serves again without a restart. The same with
+//! the blocking work on the blocking pool (the default) and on the HTTP workers.
 
 use std::time::{Duration, Instant};
 
@@ -12,10 +13,20 @@ type Request<'a> = dyn Fn() -> reqwest::blocking::Response + 'a;
 
 #[test]
 fn database_outage_answers_503_quickly_and_recovers_without_restart() {
+    outage_with_blocking_work("pool");
+}
+
+#[test]
+fn database_outage_answers_503_quickly_with_blocking_work_on_the_workers() {
+    outage_with_blocking_work("workers");
+}
+
+fn outage_with_blocking_work(mode: &str) {
     let _heavy = crate::support::heavy();
     let pg = OwnPostgres::start();
     let mut env = env(Some(pg.url()));
     env.set("GRANTD_DATABASE__CONNECT_TIMEOUT", "1");
+    env.set("GRANTD_SERVER__BLOCKING_WORK", mode);
     env.run_ok(&["migrate"]);
     let (id, secret) = env.create_client();
     env.create_user("alice", "wonderland");

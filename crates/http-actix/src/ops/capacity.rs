@@ -16,9 +16,24 @@ use tokio::sync::Semaphore;
 #[error("no capacity for blocking work")]
 pub struct Busy;
 
+/// Where a request's blocking work runs once it has a permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockingWork {
+    /// On tokio's blocking pool (`web::block`): a worker never blocks, so a hung database
+    /// or a bcrypt check stalls only the request that waits for it.
+    #[default]
+    Pool,
+    /// On the actix worker itself: no hand-off to another thread and back, which was a
+    /// fifth of the CPU of a refresh. The worker blocks meanwhile, so the process should
+    /// have as many workers as pool connections, and a request queued on the same worker
+    /// (keep-alive connections stay on theirs) waits for the one that blocks.
+    Workers,
+}
+
 /// The bound on blocking work: a tokio semaphore sized to the pool, so that a burst queues
 /// as futures rather than as blocking threads that hold nothing but a wait for a connection.
 pub(crate) struct Capacity {
+    mode: BlockingWork,
     permits: Semaphore,
     max_permits: usize,
     permit_timeout: Duration,
@@ -30,6 +45,7 @@ impl Capacity {
     pub(crate) fn new(max_blocking: usize, permit_timeout: Duration) -> Self {
         let max_permits = max_blocking.max(1);
         Self {
+            mode: BlockingWork::Pool,
             permits: Semaphore::new(max_permits),
             max_permits,
             permit_timeout,
@@ -37,8 +53,15 @@ impl Capacity {
         }
     }
 
-    /// Runs `work` on the blocking pool once a permit is free (the one `web::block` hop of
-    /// a request). The wait happens here, on the async side.
+    /// Runs the blocking work where `mode` says.
+    pub(crate) fn with_mode(mut self, mode: BlockingWork) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Runs `work` once a permit is free: on the blocking pool (the one `web::block` hop
+    /// of a request) or, with [`BlockingWork::Workers`], right here on the worker. The
+    /// wait for the permit happens on the async side either way.
     pub(crate) async fn run<F, R>(&self, work: F) -> Result<R, Busy>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -51,7 +74,10 @@ impl Capacity {
             tracing::warn!("no capacity for blocking work within the timeout");
             return Err(Busy);
         };
-        web::block(work).await.map_err(|_| Busy)
+        match self.mode {
+            BlockingWork::Pool => web::block(work).await.map_err(|_| Busy),
+            BlockingWork::Workers => Ok(work()),
+        }
     }
 
     /// Requests running blocking work now.
@@ -99,6 +125,29 @@ mod tests {
     use actix_web::http::header::{HeaderName, HeaderValue};
 
     use super::*;
+
+    #[actix_web::test]
+    async fn blocking_work_runs_on_the_pool_or_on_the_worker_as_configured() {
+        let here = std::thread::current().id();
+        let on = |mode| async move {
+            Capacity::new(1, Duration::from_secs(1))
+                .with_mode(mode)
+                .run(|| std::thread::current().id())
+                .await
+                .unwrap()
+        };
+        assert_ne!(on(BlockingWork::Pool).await, here);
+        assert_eq!(on(BlockingWork::Workers).await, here);
+    }
+
+    #[actix_web::test]
+    async fn a_request_without_a_permit_is_busy_in_either_mode() {
+        for mode in [BlockingWork::Pool, BlockingWork::Workers] {
+            let capacity = Capacity::new(1, Duration::from_millis(50)).with_mode(mode);
+            let _held = capacity.permits.acquire().await.unwrap();
+            assert_eq!(capacity.run(|| ()).await, Err(Busy), "{mode:?}");
+        }
+    }
 
     #[test]
     fn the_header_limit_counts_names_and_values() {

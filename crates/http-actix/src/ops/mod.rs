@@ -17,7 +17,7 @@ use grantd_ports::{DomainEvent, Metrics};
 use crate::health::{Draining, ReadinessProbe};
 use crate::HttpState;
 
-pub use capacity::{Busy, HeadersTooLarge};
+pub use capacity::{BlockingWork, Busy, HeadersTooLarge};
 pub use metrics::PoolGauge;
 pub use middleware::REQUEST_ID_HEADER;
 pub(crate) use middleware::{observe, ErrorCodeLabel, GrantTypeLabel};
@@ -58,6 +58,12 @@ impl Operations {
         probe: impl Fn() -> PoolGauge + Send + Sync + 'static,
     ) -> Self {
         self.pool_probe = Some(Box::new(probe));
+        self
+    }
+
+    /// Where blocking work runs (the blocking pool unless set).
+    pub fn with_blocking_work(mut self, mode: BlockingWork) -> Self {
+        self.capacity = self.capacity.with_mode(mode);
         self
     }
 
