@@ -12,6 +12,7 @@ mod one_trip;
 mod pg_one_trip;
 mod pg_rotate;
 mod rotate;
+mod sqlite_scope_rules;
 mod state;
 
 use diesel::prelude::*;

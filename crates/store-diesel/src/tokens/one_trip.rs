@@ -4,13 +4,13 @@
 //! (in-process, so they cost no round trip). Decides nothing: a presentation that fails a
 //! condition matches nothing and writes nothing.
 
-use diesel::dsl::{exists, sql};
+use diesel::dsl::exists;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
 use diesel::SqliteConnection;
 use grantd_ports::{ConsumeIf, GrantId, OneTripIssued, OneTripWrite, ScopeSet, StoreError};
 
 use super::pg_one_trip;
+use super::sqlite_scope_rules::{EveryGrantScopeIn, NoGrantScopeIn};
 use crate::errors::Failure;
 use crate::pool::Pool;
 use crate::schema::{access_tokens, auth_failures, clients, grants, refresh_tokens};
@@ -54,9 +54,6 @@ fn json_strings(values: &[String]) -> String {
     format!("[{}]", quoted.join(","))
 }
 
-/// `grants.scope`'s tokens as a `json_each` source (the stored form is space-separated
-/// NQCHARs, so quoting each token makes a JSON array).
-const GRANT_SCOPE_TOKENS: &str = "json_each('[\"' || replace(grants.scope, ' ', '\",\"') || '\"]')";
 
 fn sqlite_rotate_if(
     conn: &mut SqliteConnection,
@@ -76,16 +73,12 @@ fn sqlite_rotate_if(
             return Ok(None);
         }
     }
-    // No brute-force counter of this request holds a live failure.
-    if !rules.no_failures.is_empty() {
-        let keys: Vec<&[u8]> = rules
-            .no_failures
-            .iter()
-            .map(|k| &k.as_bytes()[..])
-            .collect();
+    // No brute-force counter of this request holds a live failure. One check per counter
+    // (a request has at most three) rather than an `IN` list, which diesel never caches.
+    for key in &rules.no_failures {
         let failed = diesel::select(exists(
             auth_failures::table
-                .filter(auth_failures::key_hash.eq_any(keys))
+                .filter(auth_failures::key_hash.eq(&key.as_bytes()[..]))
                 .filter(auth_failures::failures.gt(0))
                 .filter(auth_failures::expires_at.gt(rules.now)),
         ))
@@ -95,18 +88,8 @@ fn sqlite_rotate_if(
         }
     }
     let now = rules.now;
-    let every_scope_registered = sql::<Bool>(&format!(
-        "NOT EXISTS (SELECT 1 FROM {GRANT_SCOPE_TOKENS} AS g WHERE g.value <> '' \
-         AND g.value NOT IN (SELECT value FROM json_each("
-    ))
-    .bind::<Text, _>(json_strings(&rules.registered_scopes))
-    .sql(")))");
-    let no_excluded_scope = sql::<Bool>(&format!(
-        "NOT EXISTS (SELECT 1 FROM {GRANT_SCOPE_TOKENS} AS g WHERE g.value IN \
-         (SELECT value FROM json_each("
-    ))
-    .bind::<Text, _>(json_strings(&rules.excluded_scopes))
-    .sql(")))");
+    let every_scope_registered = EveryGrantScopeIn(json_strings(&rules.registered_scopes));
+    let no_excluded_scope = NoGrantScopeIn(json_strings(&rules.excluded_scopes));
     let grant = grants::table
         .filter(grants::client_id.eq(rules.client_id.as_str()))
         .filter(grants::revoked_at.is_null())
