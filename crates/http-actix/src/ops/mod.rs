@@ -78,7 +78,8 @@ impl Operations {
         &self.draining
     }
 
-    /// Runs blocking work (the one `web::block` hop of a request) once a permit is free.
+    /// Runs blocking work (the one `web::block` hop of a request, or on the worker with
+    /// [`BlockingWork::Workers`]) once a permit is free.
     /// The wait happens on the async side, so a burst never piles up on the blocking
     /// threads; a request that waits longer than the permit timeout is [`Busy`] (503).
     pub async fn blocking<F, R>(&self, work: F) -> Result<R, Busy>
