@@ -54,7 +54,6 @@ fn json_strings(values: &[String]) -> String {
     format!("[{}]", quoted.join(","))
 }
 
-
 fn sqlite_rotate_if(
     conn: &mut SqliteConnection,
     rules: &ConsumeIf,
