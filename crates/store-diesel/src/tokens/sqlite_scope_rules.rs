@@ -21,25 +21,31 @@ pub(super) struct EveryGrantScopeIn(pub(super) String);
 pub(super) struct NoGrantScopeIn(pub(super) String);
 
 impl QueryFragment<Sqlite> for EveryGrantScopeIn {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("NOT EXISTS (SELECT 1 FROM ");
-        out.push_sql(GRANT_SCOPE_TOKENS);
-        out.push_sql(" AS g WHERE g.value <> '' AND g.value NOT IN (SELECT value FROM json_each(");
-        out.push_bind_param::<Text, _>(&self.0)?;
-        out.push_sql(")))");
-        Ok(())
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        no_grant_scope_where("g.value <> '' AND g.value NOT IN", &self.0, out)
     }
 }
 
 impl QueryFragment<Sqlite> for NoGrantScopeIn {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("NOT EXISTS (SELECT 1 FROM ");
-        out.push_sql(GRANT_SCOPE_TOKENS);
-        out.push_sql(" AS g WHERE g.value IN (SELECT value FROM json_each(");
-        out.push_bind_param::<Text, _>(&self.0)?;
-        out.push_sql(")))");
-        Ok(())
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        no_grant_scope_where("g.value IN", &self.0, out)
     }
+}
+
+/// `NOT EXISTS` a token of the grant's scope for which `test` holds against `list`.
+fn no_grant_scope_where<'b>(
+    test: &'static str,
+    list: &'b str,
+    mut out: AstPass<'_, 'b, Sqlite>,
+) -> QueryResult<()> {
+    out.push_sql("NOT EXISTS (SELECT 1 FROM ");
+    out.push_sql(GRANT_SCOPE_TOKENS);
+    out.push_sql(" AS g WHERE ");
+    out.push_sql(test);
+    out.push_sql(" (SELECT value FROM json_each(");
+    out.push_bind_param::<Text, _>(list)?;
+    out.push_sql(")))");
+    Ok(())
 }
 
 /// What diesel needs of a boolean predicate over `grants` that is never an aggregate.
