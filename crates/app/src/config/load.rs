@@ -248,7 +248,7 @@ mod tests {
             jail.set_env("GRANTD_SERVER__BLOCKING_WORK", "threads");
             let err = load_in_jail().unwrap_err().to_string();
             assert!(
-                err.contains("server.blocking_work: unknown variant `threads`"),
+                err.contains("server.blocking_work: unknown value `threads`"),
                 "{err}"
             );
             Ok(())
