@@ -18,13 +18,11 @@ use grantd_domain::{
     AccessTokenFormat, JwtAccessTokens, JwtSettings, KeyRing, PortSet, ScopeRegistry,
     ServerMetadata, UseCases,
 };
-use grantd_http_actix::{
-    AuthorizePages, BlockingWork, HttpState, Operations, PoolGauge, SessionKey,
-};
+use grantd_http_actix::{AuthorizePages, HttpState, Operations, PoolGauge, SessionKey};
 use grantd_ports::{ClientId, Clock, KeyStore, NoMetrics, SigningAlgorithm};
 use grantd_store_diesel::{Database, DbOptions};
 
-use crate::config::{BlockingWorkSetting, Config};
+use crate::config::Config;
 
 /// Opens the connection pool. The error names the database only in redacted form: the
 /// URL may hold a password.
@@ -101,10 +99,7 @@ pub fn build_state(
     let ops = Arc::new(
         Operations::new(config.database.pool_size as usize, config.connect_timeout())
             .with_max_header_bytes(config.server.max_header_bytes)
-            .with_blocking_work(match config.server.blocking_work {
-                BlockingWorkSetting::Pool => BlockingWork::Pool,
-                BlockingWorkSetting::Workers => BlockingWork::Workers,
-            })
+            .with_blocking_work(config.server.blocking_work.into())
             .with_pool_probe(move || {
                 let state = probe_db.pool_state();
                 PoolGauge {

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use grantd_http_actix::{AddressRange, ProxyHeader, TrustedProxies};
+use grantd_http_actix::{AddressRange, BlockingWork, ProxyHeader, TrustedProxies};
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
@@ -28,6 +28,15 @@ pub enum BlockingWorkSetting {
     Pool,
     /// On the HTTP workers, one per pool connection: a fifth less CPU per refresh.
     Workers,
+}
+
+impl From<BlockingWorkSetting> for BlockingWork {
+    fn from(setting: BlockingWorkSetting) -> Self {
+        match setting {
+            BlockingWorkSetting::Pool => BlockingWork::Pool,
+            BlockingWorkSetting::Workers => BlockingWork::Workers,
+        }
+    }
 }
 
 /// `[server]`: where and how the HTTP server listens.

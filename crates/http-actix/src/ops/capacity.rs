@@ -76,7 +76,10 @@ impl Capacity {
         };
         match self.mode {
             BlockingWork::Pool => web::block(work).await.map_err(|_| Busy),
-            BlockingWork::Workers => Ok(work()),
+            // A panic ends as the pool's does (`Busy`, a 503), not as the worker's death.
+            BlockingWork::Workers => {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|_| Busy)
+            }
         }
     }
 
@@ -138,6 +141,16 @@ mod tests {
         };
         assert_ne!(on(BlockingWork::Pool).await, here);
         assert_eq!(on(BlockingWork::Workers).await, here);
+    }
+
+    #[actix_web::test]
+    async fn a_panic_in_the_work_is_busy_in_either_mode() {
+        for mode in [BlockingWork::Pool, BlockingWork::Workers] {
+            let capacity = Capacity::new(1, Duration::from_secs(1)).with_mode(mode);
+            let outcome = capacity.run(|| -> () { panic!("a bug in the work") }).await;
+            assert_eq!(outcome, Err(Busy), "{mode:?}");
+            assert_eq!(capacity.in_flight(), 0, "{mode:?}: the permit is back");
+        }
     }
 
     #[actix_web::test]
