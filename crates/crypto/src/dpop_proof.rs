@@ -110,6 +110,16 @@ impl ProofVerifier for JoseProofVerifier {
         {
             return Err(ProofRejected::Key);
         }
+        // RFC 8037 §2: an Ed25519 `x` is 32 octets. jsonwebtoken slices it unchecked and
+        // panics on a shorter one, so an anonymous proof could make a 5xx.
+        if jwk.get("kty").map(String::as_str) == Some("OKP")
+            && jwk
+                .get("x")
+                .and_then(|x| URL_SAFE_NO_PAD.decode(x).ok())
+                .is_none_or(|x| x.len() != 32)
+        {
+            return Err(ProofRejected::Key);
+        }
         let library_jwk: Jwk =
             serde_json::from_value(serde_json::Value::Object(jwk_members.clone()))
                 .map_err(|_| ProofRejected::Key)?;

@@ -168,8 +168,10 @@ fn public_key(jwk: &Value, alg: Algorithm) -> Result<(DecodingKey, String), Proo
         (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
             ec.curve == EllipticCurve::P256
         }
+        // RFC 8037 §2: `x` is 32 octets; jsonwebtoken panics on a shorter one.
         (AlgorithmParameters::OctetKeyPair(okp), Algorithm::EdDSA) => {
             okp.curve == EllipticCurve::Ed25519
+                && URL_SAFE_NO_PAD.decode(&okp.x).is_ok_and(|x| x.len() == 32)
         }
         (AlgorithmParameters::RSA(_), Algorithm::RS256 | Algorithm::PS256) => true,
         _ => false,
