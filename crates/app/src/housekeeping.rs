@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use grantd_crypto::SystemClock;
-use grantd_ports::{Clock, Housekeeping, PruneReport};
+use grantd_ports::{Clock, Housekeeping, PrunePace, PruneReport};
 use serde::Serialize;
 
 use crate::config::HousekeepingConfig;
@@ -38,13 +38,13 @@ impl From<PruneReport> for PruneCounts {
     }
 }
 
-/// One prune at the clock's `now`, `batch` rows per statement.
+/// One prune at the clock's `now`, at `pace`.
 pub fn prune(
     store: &dyn Housekeeping,
     clock: &dyn Clock,
-    batch: u32,
+    pace: PrunePace,
 ) -> anyhow::Result<PruneCounts> {
-    let report = store.prune(clock.now(), batch)?;
+    let report = store.prune(clock.now(), pace)?;
     tracing::info!(
         grants = report.grants,
         access_tokens = report.access_tokens,
@@ -58,8 +58,8 @@ pub fn prune(
 }
 
 /// One periodic prune: a failure (the database is down) is logged and retried next time.
-pub fn prune_once(store: &dyn Housekeeping, clock: &dyn Clock, batch: u32) {
-    if let Err(error) = prune(store, clock, batch) {
+pub fn prune_once(store: &dyn Housekeeping, clock: &dyn Clock, pace: PrunePace) {
+    if let Err(error) = prune(store, clock, pace) {
         tracing::warn!(error = %error, "prune failed; retrying at the next interval");
     }
 }
@@ -82,7 +82,7 @@ impl Housekeeper {
                 thread: None,
             };
         }
-        let batch = config.prune_batch_size;
+        let pace = config.prune_pace();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("grantd-prune".into())
@@ -91,7 +91,7 @@ impl Housekeeper {
                 while let Err(RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(Duration::from_secs(interval))
                 {
-                    prune_once(&store, &SystemClock, batch);
+                    prune_once(&store, &SystemClock, pace);
                 }
             })
             .ok();
@@ -120,13 +120,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prune_passes_now_and_batch_and_reports_counts() {
+    fn prune_passes_now_and_the_pace_and_reports_counts() {
         let mut clock = MockClock::new();
         clock.expect_now().return_const(42_i64);
         let mut store = MockHousekeeping::new();
         store
             .expect_prune()
-            .withf(|now, batch| *now == 42 && *batch == 7)
+            .withf(|now, pace| {
+                *now == 42
+                    && *pace
+                        == PrunePace {
+                            batch: 7,
+                            pause_percent: 100,
+                        }
+            })
             .times(1)
             .returning(|_, _| {
                 Ok(PruneReport {
@@ -138,7 +145,11 @@ mod tests {
                     dpop_jtis: 6,
                 })
             });
-        let counts = prune(&store, &clock, 7).unwrap();
+        let pace = PrunePace {
+            batch: 7,
+            pause_percent: 100,
+        };
+        let counts = prune(&store, &clock, pace).unwrap();
         assert_eq!(
             serde_json::to_value(counts).unwrap(),
             serde_json::json!({"grants": 1, "access_tokens": 2, "refresh_tokens": 3, "authorization_codes": 4, "auth_failures": 5, "dpop_jtis": 6})
@@ -153,7 +164,7 @@ mod tests {
         store
             .expect_prune()
             .returning(|_, _| Err(StoreError::Unavailable("down".into())));
-        prune_once(&store, &clock, 10);
+        prune_once(&store, &clock, PrunePace::unpaced(10));
     }
 
     #[test]

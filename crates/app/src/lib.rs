@@ -33,7 +33,7 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             let report = housekeeping::prune(
                 &db,
                 &grantd_crypto::SystemClock,
-                config.housekeeping.prune_batch_size,
+                config.housekeeping.prune_pace(),
             )?;
             serde_json::to_writer(io::stdout().lock(), &report)?;
             println!();

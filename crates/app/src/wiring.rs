@@ -164,7 +164,7 @@ pub fn build_state(
         settings: config.token_settings(),
         keys: keys.clone(),
         housekeeping: Arc::new(db.clone()),
-        prune_batch: config.housekeeping.prune_batch_size,
+        prune_pace: config.housekeeping.prune_pace(),
         initial_tokens: InitialAccessTokens::new(use_cases.ports().clone(), Arc::new(db.clone())),
         bearer: use_cases.bearer.clone(),
     };

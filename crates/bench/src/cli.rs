@@ -9,17 +9,21 @@ const HELP: &str = "\
 grantd-bench [--grantd PATH] [--duration SECS] [--concurrency 1,8,32,64]
              [--backends postgres,sqlite] [--out DIR] [--pgbench PATH]
              [--sizes 1000000,10000000] [--prune-grants 333334] [--quick]
-             [--blocking-work workers|pool]
+             [--blocking-work workers|pool] [--prune-pause-percent N]
   --sizes         live grants bulk-seeded on Postgres, step by step, with refresh and
-                  /api/me measured at each (0 or an empty list skips the growth phase)
-  --prune-grants  ended grants (3 rows each) seeded for a `grantd prune` run under load
+                  /api/me measured at each (0 or an empty list skips the sizes)
+  --prune-grants  ended grants (3 rows each) seeded for a `grantd prune` run under load,
+                  after the sizes (0 skips it)
   --blocking-work grantd's `server.blocking_work` (default workers: one HTTP worker per
                   pool connection, the store call on it; pool: tokio's blocking pool)
+  --prune-pause-percent
+                  the prune's `housekeeping.prune_pause_percent` (default: grantd's own)
   --quick         2 s cells at concurrency 32, sizes 100000, prune 33334 (a run < 3 min)
 grantd-bench load JSON     (internal: one load cell; prints its result as JSON)
 ";
 
 /// What the orchestrator runs, and where it writes.
+#[derive(Debug, Clone)]
 pub struct Options {
     pub grantd: PathBuf,
     pub duration: f64,
@@ -33,6 +37,8 @@ pub struct Options {
     pub prune_grants: u64,
     /// `server.blocking_work` of the grantd under test.
     pub blocking_work: String,
+    /// `housekeeping.prune_pause_percent` of the prune under load; `None` keeps grantd's.
+    pub prune_pause_percent: Option<u32>,
 }
 
 /// `grantd-bench load JSON`: one cell of load, its `CellResult` printed as JSON on stdout
@@ -60,6 +66,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
         sizes: vec![1_000_000, 10_000_000],
         prune_grants: 333_334,
         blocking_work: "workers".into(),
+        prune_pause_percent: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -85,6 +92,10 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
                 if !["workers", "pool"].contains(&o.blocking_work.as_str()) {
                     return Err("--blocking-work is workers or pool".into());
                 }
+            }
+            "--prune-pause-percent" => {
+                o.prune_pause_percent =
+                    Some(value()?.parse().map_err(|_| "bad --prune-pause-percent")?)
             }
             "--quick" => {
                 o.duration = 2.0;

@@ -43,8 +43,13 @@ pub struct PruneRun {
     pub rows_deleted: u64,
     /// How long the prune took, seconds.
     pub prune_secs: f64,
-    /// The refresh load measured while the prune ran.
+    /// Its `housekeeping.prune_pause_percent`; `None`: grantd's default.
+    pub pause_percent: Option<u32>,
+    /// The refresh load measured while the prune ran: short cells back to back from its
+    /// start to its end, combined ([`CellResult::combine`]).
     pub during: CellResult,
+    /// How many cells `during` combines.
+    pub during_cells: usize,
     /// The same load just before, without a prune.
     pub without: CellResult,
 }
@@ -64,7 +69,7 @@ pub fn run(
     creds: &Credentials,
     report: &mut Report,
 ) -> Result<(), String> {
-    if o.sizes.is_empty() {
+    if o.sizes.is_empty() && o.prune_grants == 0 {
         return Ok(());
     }
     let server = Server::start(o, db, true)?;
@@ -112,9 +117,13 @@ fn measure(
     Ok(())
 }
 
+/// The cells measured during a prune are this long at most, so that the last one, which
+/// may outlast the prune, adds little load measured without it.
+const DURING_CELL_SECS: f64 = 2.0;
+
 /// Seeds `--prune-grants` ended grants, measures refresh without a prune, then again with
-/// `grantd prune` started together with the cell (the cell lasts at least as long as the
-/// prune, so that the whole prune runs under load).
+/// `grantd prune` started together with the load, in short cells back to back until the
+/// prune ends, so that the whole prune runs under load and is measured.
 fn prune_under_load(
     o: &Options,
     db: &Database,
@@ -127,22 +136,34 @@ fn prune_under_load(
     let without = run_cell(o, server.addr, refresh, CONCURRENCY, creds)?;
     let mut prune = grantd(o, db);
     prune.arg("prune");
+    if let Some(pause) = o.prune_pause_percent {
+        prune.env(
+            "GRANTD_HOUSEKEEPING__PRUNE_PAUSE_PERCENT",
+            pause.to_string(),
+        );
+    }
     let started = Instant::now();
     let child = prune
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("grantd prune: {e}"))?;
-    let during = run_cell(o, server.addr, refresh, CONCURRENCY, creds)?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let prune_secs = started.elapsed().as_secs_f64();
+    // The prune's end, timed where it happens rather than where a cell ends.
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        (out, started.elapsed().as_secs_f64())
+    });
+    let short = Options {
+        duration: o.duration.min(DURING_CELL_SECS),
+        ..o.clone()
+    };
+    let mut cells = Vec::new();
+    while cells.is_empty() || !waiter.is_finished() {
+        cells.push(run_cell(&short, server.addr, refresh, CONCURRENCY, creds)?);
+    }
+    let (out, prune_secs) = waiter.join().map_err(|_| "the prune's waiter panicked")?;
+    let out = out.map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err("grantd prune failed".into());
-    }
-    if prune_secs > o.duration + 1.0 {
-        eprintln!(
-            "note: the prune ({prune_secs:.1} s) outlasted the {:.0} s cell",
-            o.duration
-        );
     }
     // `grantd prune` prints its report as JSON: the number of rows per table.
     let report: serde_json::Value =
@@ -157,7 +178,9 @@ fn prune_under_load(
         ended_grants: o.prune_grants,
         rows_deleted,
         prune_secs,
-        during,
+        pause_percent: o.prune_pause_percent,
+        during_cells: cells.len(),
+        during: CellResult::combine(&cells),
         without,
     })
 }

@@ -91,6 +91,30 @@ pub struct CellResult {
     pub max_us: u64,
 }
 
+impl CellResult {
+    /// Cells run back to back as one: counts and seconds add up, the rate is theirs over
+    /// the whole time, and each percentile is the worst cell's (a bound, not a merge).
+    pub fn combine(cells: &[CellResult]) -> CellResult {
+        let mut all = CellResult::default();
+        for cell in cells {
+            all.requests += cell.requests;
+            all.errors += cell.errors;
+            for (kind, n) in &cell.errors_by_kind {
+                *all.errors_by_kind.entry(kind.clone()).or_default() += n;
+            }
+            all.seconds += cell.seconds;
+            all.p50_us = all.p50_us.max(cell.p50_us);
+            all.p90_us = all.p90_us.max(cell.p90_us);
+            all.p99_us = all.p99_us.max(cell.p99_us);
+            all.max_us = all.max_us.max(cell.max_us);
+        }
+        if all.seconds > 0.0 {
+            all.requests_per_sec = all.requests as f64 / all.seconds;
+        }
+        all
+    }
+}
+
 struct Shared {
     histogram: Histogram<u64>,
     errors: BTreeMap<String, u64>,
@@ -410,5 +434,37 @@ fn check(scenario: Scenario, status: u16, body: &[u8]) -> Result<Option<Chain>, 
                 (true, Some(_)) => Err("a refresh token with rotation off".into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(requests: u64, seconds: f64, p99_us: u64, errors: &[(&str, u64)]) -> CellResult {
+        CellResult {
+            requests,
+            errors: errors.iter().map(|(_, n)| n).sum(),
+            errors_by_kind: errors.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect(),
+            seconds,
+            requests_per_sec: requests as f64 / seconds,
+            p50_us: p99_us / 4,
+            p90_us: p99_us / 2,
+            p99_us,
+            max_us: p99_us * 2,
+        }
+    }
+
+    #[test]
+    fn combined_cells_add_up_and_keep_the_worst_percentiles() {
+        let all = CellResult::combine(&[
+            cell(4_000, 2.0, 9_000, &[("503", 1)]),
+            cell(1_000, 1.0, 20_000, &[("503", 2), ("timeout", 1)]),
+        ]);
+        assert_eq!((all.requests, all.errors), (5_000, 4));
+        assert_eq!(all.errors_by_kind["503"], 3);
+        assert!((all.requests_per_sec - 5_000.0 / 3.0).abs() < 1e-9);
+        assert_eq!((all.p99_us, all.max_us), (20_000, 40_000));
+        assert_eq!(CellResult::combine(&[]).requests_per_sec, 0.0);
     }
 }

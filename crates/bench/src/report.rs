@@ -218,9 +218,12 @@ fn print_summary(r: &Report) {
     }
     if let Some(p) = &r.growth.prune {
         println!(
-            "prune    {} rows in {:.1} s beside refresh: {:.0} req/s (p99 {:.2} ms) against {:.0} req/s without",
+            "prune    {} rows in {:.1} s (pause {}) beside refresh, {} cells: {:.0} req/s (p99 {:.2} ms) against {:.0} req/s without",
             p.rows_deleted,
             p.prune_secs,
+            p.pause_percent
+                .map_or("grantd's default".to_owned(), |p| format!("{p} %")),
+            p.during_cells,
             p.during.requests_per_sec,
             p.during.p99_us as f64 / 1000.0,
             p.without.requests_per_sec

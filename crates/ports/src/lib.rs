@@ -36,7 +36,7 @@ pub use keys::{
     KeyStore, SealedPrivateKey, SignerError, SigningAlgorithm, SigningKey, TokenSigner,
 };
 pub use one_trip::{ClientRowIs, ConsumeIf, OneTripIssued, OneTripWrite};
-pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PruneReport};
+pub use operations::{DomainEvent, Housekeeping, Metrics, NoMetrics, PrunePace, PruneReport};
 pub use records::{
     AccessToken, AccessTokenFormat, AccessTokenState, Client, GrantOverview, GrantRecord,
     GrantType, Issuance, LifetimeOverrides, NewRefreshToken, RefreshToken, RefreshTokenState,

@@ -1,14 +1,40 @@
 //! `Housekeeping` on [`Database`]: deleting what has expired, in small batches. Each
 //! statement deletes at most `batch` rows and commits on its own, so a prune never holds
-//! a lock that a token request waits on for long, and can run beside live traffic.
+//! a lock that a token request waits on for long, and can run beside live traffic; the
+//! pace's pause after each statement leaves the database's time to that traffic.
+
+use std::time::Instant;
 
 use diesel::sql_types::Text;
 use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
-use grantd_ports::{Housekeeping, PruneReport, StoreError, UnixTime};
+use grantd_ports::{Housekeeping, PrunePace, PruneReport, StoreError, UnixTime};
 
 use crate::pool::db_run;
 use crate::schema::grants;
 use crate::Database;
+
+/// Runs one prune statement in its own transaction. On Postgres that transaction commits
+/// with `synchronous_commit = off` (`SET LOCAL`: this transaction only, never the pooled
+/// session): it does not wait for its WAL flush, nor for a synchronous standby, so the
+/// prune adds no commit waits beside the token requests'. A crash may undo the last
+/// deletions, and the next prune repeats them: nothing it deletes is still usable. On
+/// SQLite the one writer connection is shared, so its commits stay as they are.
+macro_rules! db_prune {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db.pool() {
+            $crate::pool::Pool::Pg { pool, .. } => $crate::pool::run(pool, |conn| {
+                ::diesel::Connection::transaction::<_, $crate::errors::Failure, _>(conn, |$conn| {
+                    ::diesel::RunQueryDsl::execute(
+                        ::diesel::sql_query("SET LOCAL synchronous_commit = off"),
+                        $conn,
+                    )?;
+                    $body
+                })
+            }),
+            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.writer, |$conn| $body),
+        }
+    };
+}
 
 /// The statements, in order: tokens first (cheap, by their `expires_at` index), then the
 /// grants that have ended (with whatever they still own, by cascade), then the codes whose
@@ -54,24 +80,40 @@ const AUTH_FAILURES: &str = "DELETE FROM auth_failures WHERE key_hash IN \
 const DPOP_JTIS: &str = "DELETE FROM dpop_jtis WHERE jti_hash IN \
      (SELECT jti_hash FROM dpop_jtis WHERE expires_at < {now} LIMIT {batch})";
 
+/// Runs `statement` (one checkout, one short transaction), then pauses as the pace asks.
+/// Between statements the connection is back in the pool, so requests are never starved
+/// by a long prune.
+fn paced<T>(
+    pace: PrunePace,
+    statement: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let value = statement()?;
+    let pause = pace.pause_after(started.elapsed());
+    if !pause.is_zero() {
+        std::thread::sleep(pause);
+    }
+    Ok(value)
+}
+
 impl Database {
     /// Runs one batched DELETE until a batch comes back short; returns the rows deleted.
     fn delete_in_batches(
         &self,
         template: &str,
         now: UnixTime,
-        batch: u32,
+        pace: PrunePace,
     ) -> Result<u64, StoreError> {
         let sql = template
             .replace("{now}", &now.to_string())
-            .replace("{batch}", &batch.to_string());
+            .replace("{batch}", &pace.batch.to_string());
         let mut total = 0u64;
         loop {
-            // One checkout per batch: between batches the connection goes back to the
-            // pool, so requests are never starved by a long prune.
-            let deleted = db_run!(self, |conn| Ok(diesel::sql_query(&sql).execute(conn)?))?;
+            let deleted = paced(pace, || {
+                db_prune!(self, |conn| Ok(diesel::sql_query(&sql).execute(conn)?))
+            })?;
             total += deleted as u64;
-            if deleted < batch as usize {
+            if deleted < pace.batch as usize {
                 return Ok(total);
             }
         }
@@ -81,7 +123,7 @@ impl Database {
 impl Database {
     /// Walks the grants in id order, `batch` ids at a time, deleting the ended ones of each
     /// range in its own statement.
-    fn prune_grants(&self, now: UnixTime, batch: u32) -> Result<u64, StoreError> {
+    fn prune_grants(&self, now: UnixTime, pace: PrunePace) -> Result<u64, StoreError> {
         let sql = GRANTS_IN_RANGE.replace("{now}", &now.to_string());
         let mut after = String::new();
         let mut total = 0u64;
@@ -90,17 +132,19 @@ impl Database {
                 .select(grants::id)
                 .filter(grants::id.gt(&after))
                 .order(grants::id)
-                .limit(i64::from(batch))
+                .limit(i64::from(pace.batch))
                 .load::<String>(conn)?))?;
             let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
                 return Ok(total);
             };
-            let deleted = db_run!(self, |conn| Ok(diesel::sql_query(&sql)
-                .bind::<Text, _>(first)
-                .bind::<Text, _>(last)
-                .execute(conn)?))?;
+            let deleted = paced(pace, || {
+                db_prune!(self, |conn| Ok(diesel::sql_query(&sql)
+                    .bind::<Text, _>(first)
+                    .bind::<Text, _>(last)
+                    .execute(conn)?))
+            })?;
             total += deleted as u64;
-            if ids.len() < batch as usize {
+            if ids.len() < pace.batch as usize {
                 return Ok(total);
             }
             after.clone_from(last);
@@ -109,14 +153,17 @@ impl Database {
 }
 
 impl Housekeeping for Database {
-    fn prune(&self, now: UnixTime, batch: u32) -> Result<PruneReport, StoreError> {
-        let batch = batch.max(1);
-        let access_tokens = self.delete_in_batches(ACCESS_TOKENS, now, batch)?;
-        let refresh_tokens = self.delete_in_batches(REFRESH_TOKENS, now, batch)?;
-        let grants = self.prune_grants(now, batch)?;
-        let authorization_codes = self.delete_in_batches(AUTHORIZATION_CODES, now, batch)?;
-        let auth_failures = self.delete_in_batches(AUTH_FAILURES, now, batch)?;
-        let dpop_jtis = self.delete_in_batches(DPOP_JTIS, now, batch)?;
+    fn prune(&self, now: UnixTime, pace: PrunePace) -> Result<PruneReport, StoreError> {
+        let pace = PrunePace {
+            batch: pace.batch.max(1),
+            ..pace
+        };
+        let access_tokens = self.delete_in_batches(ACCESS_TOKENS, now, pace)?;
+        let refresh_tokens = self.delete_in_batches(REFRESH_TOKENS, now, pace)?;
+        let grants = self.prune_grants(now, pace)?;
+        let authorization_codes = self.delete_in_batches(AUTHORIZATION_CODES, now, pace)?;
+        let auth_failures = self.delete_in_batches(AUTH_FAILURES, now, pace)?;
+        let dpop_jtis = self.delete_in_batches(DPOP_JTIS, now, pace)?;
         let report = PruneReport {
             grants,
             access_tokens,
@@ -127,5 +174,43 @@ impl Housekeeping for Database {
         };
         tracing::debug!(?report, "pruned expired rows");
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use diesel::sql_types::Text;
+    use diesel::{QueryableByName, RunQueryDsl};
+    use grantd_ports::{Housekeeping, PrunePace};
+
+    use crate::pool::db_run;
+    use crate::{Database, DbOptions};
+
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        synchronous_commit: String,
+    }
+
+    /// The prune's relaxed commit is its own: the pooled session it ran on (the only one,
+    /// here) still syncs every token request's commit.
+    #[test]
+    fn the_prune_leaves_its_pooled_session_committing_synchronously() {
+        let test_db = grantd_testkit::database::postgres();
+        // testkit's own `DbOptions` is another build of this crate's type.
+        let options = DbOptions {
+            pool_size: 1,
+            ..DbOptions::default()
+        };
+        let db = Database::connect(test_db.url(), &options).unwrap();
+        db.prune(0, PrunePace::unpaced(10)).unwrap();
+        let setting: Setting = db_run!(&db, |conn| Ok(diesel::sql_query(
+            "SHOW synchronous_commit"
+        )
+        .get_result(conn)?))
+        .unwrap();
+        assert_eq!(setting.synchronous_commit, "on");
     }
 }

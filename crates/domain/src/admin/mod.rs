@@ -18,7 +18,7 @@ mod tests;
 
 use std::sync::Arc;
 
-use grantd_ports::Housekeeping;
+use grantd_ports::{Housekeeping, PrunePace};
 
 use crate::dynamic_registration::InitialAccessTokens;
 use crate::{BearerCheck, KeyRing, PortSet, ScopeRegistry, TokenSettings};
@@ -47,9 +47,9 @@ pub struct Administration {
     pub settings: TokenSettings,
     /// The signing keys; `None` without `keys.encryption_key` (the keys routes say so).
     pub keys: Option<KeyRing>,
-    /// The store's prune, and its batch size (`housekeeping.batch_size`).
+    /// The store's prune, and its pace (`[housekeeping]`).
     pub housekeeping: Arc<dyn Housekeeping>,
-    pub prune_batch: u32,
+    pub prune_pace: PrunePace,
     /// Registration's initial access tokens, the use case `grantd registration token` runs.
     pub initial_tokens: InitialAccessTokens,
     /// The resource check that reads the admin's bearer token.

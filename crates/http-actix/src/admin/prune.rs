@@ -32,7 +32,7 @@ pub(crate) async fn prune(
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, Problem> {
     let out = hop::write(&state, &req, "prune.run", "-", |a| {
-        let r = a.housekeeping.prune(a.ports.clock.now(), a.prune_batch)?;
+        let r = a.housekeeping.prune(a.ports.clock.now(), a.prune_pace)?;
         Ok(Written::new(
             PruneOut {
                 grants: r.grants,

@@ -4,7 +4,7 @@
 
 use std::sync::Barrier;
 
-use grantd_ports::{DpopReplayStore, Housekeeping};
+use grantd_ports::{DpopReplayStore, Housekeeping, PrunePace};
 use grantd_store_diesel::Database;
 use grantd_testkit::{contract, TestDb};
 
@@ -63,9 +63,14 @@ fn prune_deletes_expired_jtis_only(db: &Database) {
     db.record_jti(&hash(2), T0, T0 + 20).unwrap();
     db.record_jti(&hash(3), T0, T0 + 100).unwrap();
     // A batch of 1 exercises the loop.
-    let report = db.prune(T0 + 50, 1).unwrap();
+    let report = db.prune(T0 + 50, PrunePace::unpaced(1)).unwrap();
     assert_eq!(report.dpop_jtis, 2);
     assert_eq!(report.total(), 2);
     assert!(!db.record_jti(&hash(3), T0 + 50, T0 + 150).unwrap());
-    assert_eq!(db.prune(T0 + 50, 1000).unwrap().dpop_jtis, 0);
+    assert_eq!(
+        db.prune(T0 + 50, PrunePace::unpaced(1000))
+            .unwrap()
+            .dpop_jtis,
+        0
+    );
 }

@@ -9,7 +9,7 @@ use std::sync::Barrier;
 
 use grantd_testkit::{contract, TestDb};
 
-use grantd_ports::{FailureCounter, FailureKey, FailureWindow, Housekeeping};
+use grantd_ports::{FailureCounter, FailureKey, FailureWindow, Housekeeping, PrunePace};
 use grantd_store_diesel::Database;
 
 contract!(
@@ -118,7 +118,7 @@ fn prune_deletes_ended_windows_only(db: &Database) {
         .unwrap();
     db.record_failure(&[key("live")], T0 + 30, 60).unwrap();
     // A batch of 1 exercises the loop.
-    let report = db.prune(T0 + 60, 1).unwrap();
+    let report = db.prune(T0 + 60, PrunePace::unpaced(1)).unwrap();
     assert_eq!(report.auth_failures, 2);
     assert_eq!(report.total(), 2);
     assert_eq!(
@@ -131,5 +131,10 @@ fn prune_deletes_ended_windows_only(db: &Database) {
         db.windows(&[key("old")], T0 + 61).unwrap(),
         vec![window(1, T0 + 121)]
     );
-    assert_eq!(db.prune(T0 + 60, 1000).unwrap().auth_failures, 0);
+    assert_eq!(
+        db.prune(T0 + 60, PrunePace::unpaced(1000))
+            .unwrap()
+            .auth_failures,
+        0
+    );
 }

@@ -9,8 +9,8 @@ use grantd_testkit::contract;
 use grantd_ports::{
     AccessToken, AuthorizationCodeRecord, AuthorizationStore, Client, ClientId, ClientStore,
     CodeWrite, GrantId, GrantRecord, GrantType, Housekeeping, Issuance, LifetimeOverrides,
-    NewRefreshToken, PruneReport, RedeemOutcome, RefreshIntent, RefreshWrite, ScopeSet, Subject,
-    TokenHash, TokenStore, User, UserId, UserStore, Username,
+    NewRefreshToken, PrunePace, PruneReport, RedeemOutcome, RefreshIntent, RefreshWrite, ScopeSet,
+    Subject, TokenHash, TokenStore, User, UserId, UserStore, Username,
 };
 use grantd_store_diesel::Database;
 
@@ -18,6 +18,7 @@ contract!(
     prune_deletes_expired_tokens_and_ended_grants_in_batches,
     prune_keeps_consumed_refresh_tokens_until_their_grant_ends,
     prune_of_nothing_reports_zero,
+    a_paced_prune_deletes_what_an_unpaced_one_does,
     prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives,
 );
 
@@ -136,7 +137,7 @@ fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
     let now = T0 + 3_650;
 
     // A batch of 1 exercises the loop: every statement runs until a batch comes back short.
-    let report = db.prune(now, 1).unwrap();
+    let report = db.prune(now, PrunePace::unpaced(1)).unwrap();
     assert_eq!(
         report,
         PruneReport {
@@ -159,7 +160,10 @@ fn prune_deletes_expired_tokens_and_ended_grants_in_batches(db: &Database) {
         .find_access_token(&TokenHash::of("live-a2"))
         .unwrap()
         .is_none());
-    assert_eq!(db.prune(now, 1000).unwrap(), PruneReport::default());
+    assert_eq!(
+        db.prune(now, PrunePace::unpaced(1000)).unwrap(),
+        PruneReport::default()
+    );
 }
 
 fn prune_keeps_consumed_refresh_tokens_until_their_grant_ends(db: &Database) {
@@ -167,21 +171,42 @@ fn prune_keeps_consumed_refresh_tokens_until_their_grant_ends(db: &Database) {
     grant(db, "g", T0 + 86_400, T0 + 600, T0 + 3_600);
     rotate(db, "g", T0 + 700, T0 + 3_700);
     // The consumed token has expired, its successor has not: the record stays.
-    db.prune(T0 + 3_650, 1000).unwrap();
+    db.prune(T0 + 3_650, PrunePace::unpaced(1000)).unwrap();
     let consumed = db
         .find_refresh_token(&TokenHash::of("g-r"))
         .unwrap()
         .unwrap();
     assert!(consumed.token.consumed_at.is_some());
     // Once the successor has expired the grant has ended, and the record goes with it.
-    let report = db.prune(T0 + 3_800, 1000).unwrap();
+    let report = db.prune(T0 + 3_800, PrunePace::unpaced(1000)).unwrap();
     assert_eq!((report.refresh_tokens, report.grants), (1, 1));
     assert!(!refresh_exists(db, "g-r"));
     assert!(!refresh_exists(db, "g-r2"));
 }
 
+/// The pace only spaces the statements out: the same rows go, and only those.
+fn a_paced_prune_deletes_what_an_unpaced_one_does(db: &Database) {
+    seed(db);
+    grant(db, "live", T0 + 86_400, T0 + 600, T0 + 7_200);
+    grant(db, "capped", T0 + 500, T0 + 600, T0 + 3_600);
+    let pace = PrunePace {
+        batch: 1,
+        pause_percent: 300,
+    };
+    let report = db.prune(T0 + 3_650, pace).unwrap();
+    assert_eq!(
+        (report.grants, report.access_tokens, report.refresh_tokens),
+        (1, 2, 1)
+    );
+    assert!(refresh_exists(db, "live-r"));
+    assert!(!refresh_exists(db, "capped-r"));
+}
+
 fn prune_of_nothing_reports_zero(db: &Database) {
-    assert_eq!(db.prune(T0, 1000).unwrap(), PruneReport::default());
+    assert_eq!(
+        db.prune(T0, PrunePace::unpaced(1000)).unwrap(),
+        PruneReport::default()
+    );
     assert_eq!(PruneReport::default().total(), 0);
 }
 
@@ -251,7 +276,7 @@ fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db
         .unwrap();
     assert_eq!(outcome, RedeemOutcome::Redeemed);
 
-    let report = db.prune(T0 + 100, 1000).unwrap();
+    let report = db.prune(T0 + 100, PrunePace::unpaced(1000)).unwrap();
     assert_eq!(report.authorization_codes, 1);
     assert!(!code_exists(db, "unused"));
     assert!(
@@ -259,7 +284,7 @@ fn prune_deletes_expired_codes_but_keeps_a_redeemed_one_while_its_grant_lives(db
         "a redeemed code guards its grant against a replay (RFC 6749 §4.1.2)"
     );
     // The grant has ended: the code has nothing left to guard.
-    let report = db.prune(T0 + 4_000, 1000).unwrap();
+    let report = db.prune(T0 + 4_000, PrunePace::unpaced(1000)).unwrap();
     assert_eq!((report.grants, report.authorization_codes), (1, 1));
     assert!(!code_exists(db, "used"));
 }
