@@ -95,6 +95,9 @@ fn run_script(
     let name = db.pg_name();
     let threads = c.min(2);
     let out = Command::new(&o.pgbench)
+        // The transport grantd uses to a loopback database (no TLS unless the server
+        // requires it), so that the baseline pays what grantd pays.
+        .env("PGSSLMODE", "allow")
         .args([
             "-h",
             "127.0.0.1",

@@ -85,6 +85,7 @@ impl Database {
         pool::check_options(options).map_err(DbError::InvalidOptions)?;
         let pool = match parse_database_url(url)? {
             DatabaseTarget::Postgres(url) => {
+                let url = url::with_loopback_sslmode(&url, std::env::var_os("PGSSLMODE").is_some());
                 let url = url::with_connect_timeout(&url, options.connect_timeout);
                 Pool::Pg {
                     pool: pool::postgres(&url, options),
@@ -169,5 +170,48 @@ impl fmt::Debug for Database {
         f.debug_struct("Database")
             .field("backend", &self.backend())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use diesel::sql_types::Bool;
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    use super::*;
+    use crate::pool::db_run;
+
+    #[derive(QueryableByName)]
+    struct Encrypted {
+        #[diesel(sql_type = Bool)]
+        ssl: bool,
+    }
+
+    fn encrypted(url: &str) -> bool {
+        // testkit's own `DbOptions` is another build of this crate's type.
+        let db = Database::connect(url, &DbOptions::default()).unwrap();
+        let row: Encrypted = db_run!(&db, |conn| Ok(diesel::sql_query(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        )
+        .get_result(conn)?))
+        .unwrap();
+        row.ssl
+    }
+
+    /// The test server offers TLS (as the CI machine's does): a loopback URL without
+    /// `sslmode` talks plaintext, and one that asks for TLS still gets it.
+    #[test]
+    fn a_loopback_connection_skips_tls_unless_the_url_asks_for_it() {
+        let test_db = grantd_testkit::database::postgres();
+        let url = test_db.url();
+        assert!(url.contains("127.0.0.1"), "{url}");
+        let separator = if url.contains('?') { '&' } else { '?' };
+        assert!(
+            encrypted(&format!("{url}{separator}sslmode=require")),
+            "the test server must offer TLS for this test to mean anything"
+        );
+        assert!(!encrypted(url));
     }
 }

@@ -151,6 +151,46 @@ fn parse_sqlite(rest: &str) -> Result<DatabaseTarget, DbError> {
     Ok(DatabaseTarget::SqliteFile(PathBuf::from(path)))
 }
 
+/// Adds `sslmode=allow` when the URL sets no `sslmode` (nor `PGSSLMODE` does: libpq reads
+/// it, and the caller says whether it is set) and every host
+/// it names is a loopback address or `localhost`. libpq's default, `prefer`, encrypts
+/// whenever the server offers TLS, which on loopback protects nothing (only a local root
+/// could read the traffic, and `prefer` checks no certificate, so it never stopped an
+/// impostor server) and costs a quarter of grantd's CPU per refresh and 3 MiB of RSS.
+/// `allow` still falls back to TLS when the server requires it (`hostssl`). A URL that sets
+/// `host`/`hostaddr` in its query, or names any other host, is left as libpq reads it.
+pub(crate) fn with_loopback_sslmode(url: &str, env_sets_sslmode: bool) -> String {
+    let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
+    let query_sets = |key: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(key))
+    };
+    if query_sets("sslmode") || query_sets("host") || query_sets("hostaddr") || env_sets_sslmode {
+        return url.to_owned();
+    }
+    let after_scheme = before_query.split_once("//").map_or("", |(_, a)| a);
+    let authority = after_scheme.split('/').next().unwrap_or_default();
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if hosts.is_empty() || !hosts.split(',').all(is_loopback_host) {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=allow")
+}
+
+/// `host` or `host:port` of a libpq URI: `localhost`, `127.x.y.z` or `[::1]`.
+fn is_loopback_host(host_port: &str) -> bool {
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Adds libpq's `connect_timeout` (whole seconds, at least 2 as libpq requires) unless the
 /// URL sets one, so that a host that drops packets cannot hang a connection attempt forever.
 pub(crate) fn with_connect_timeout(url: &str, timeout: Duration) -> String {
@@ -273,6 +313,40 @@ mod tests {
         assert!(error("postgres://u:hunter2@host:54x2/db").contains("port"));
         assert!(!error("postgres://u:hunter2@host:54x2/db").contains("hunter2"));
         assert!(error("postgres://u@host/my db").contains("spaces"));
+    }
+
+    #[test]
+    fn a_loopback_url_without_sslmode_allows_plaintext_and_others_are_kept() {
+        for (url, expected) in [
+            (
+                "postgres://u@127.0.0.1:5432/db",
+                "postgres://u@127.0.0.1:5432/db?sslmode=allow",
+            ),
+            (
+                "postgres://u:p@localhost/db?application_name=g",
+                "postgres://u:p@localhost/db?application_name=g&sslmode=allow",
+            ),
+            (
+                "postgres://127.0.0.1:5432,127.0.0.2:5433/db?target_session_attrs=read-write",
+                "postgres://127.0.0.1:5432,127.0.0.2:5433/db?target_session_attrs=read-write&sslmode=allow",
+            ),
+            ("postgres://[::1]:5432/db", "postgres://[::1]:5432/db?sslmode=allow"),
+        ] {
+            assert_eq!(with_loopback_sslmode(url, false), expected, "{url}");
+            assert_eq!(with_loopback_sslmode(url, true), url, "PGSSLMODE wins");
+        }
+        for kept in [
+            "postgres://u@127.0.0.1/db?sslmode=require",
+            "postgres://u@127.0.0.1/db?sslmode=disable",
+            "postgres://u@db.example.com/db",
+            "postgres://127.0.0.1:5432,10.0.0.2:5432/db",
+            "postgres://u@127.0.0.1/db?host=db.example.com",
+            "postgres:///db",
+            "postgres://localhost.example.com/db",
+            "postgres://[::2]/db",
+        ] {
+            assert_eq!(with_loopback_sslmode(kept, false), kept);
+        }
     }
 
     #[test]
