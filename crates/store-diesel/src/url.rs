@@ -101,20 +101,11 @@ fn parse_postgres(url: &str, rest: &str) -> Result<DatabaseTarget, DbError> {
             "a Postgres URL must not contain spaces (percent-encode them)".into(),
         ));
     }
-    let authority = after.split(['/', '?']).next().unwrap_or_default();
-    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    // libpq accepts several `host:port` pairs separated by commas.
-    for host in hosts.split(',') {
-        let port = match host.strip_prefix('[') {
-            Some(v6) => match v6.split_once(']') {
-                Some((_, after_bracket)) => after_bracket.strip_prefix(':'),
-                None => {
-                    return Err(DbError::InvalidUrl(
-                        "a Postgres URL has an unclosed IPv6 bracket".into(),
-                    ))
-                }
-            },
-            None => host.rsplit_once(':').map(|(_, p)| p),
+    for host in uri_hosts(after).split(',') {
+        let Some((_, port)) = split_host_port(host) else {
+            return Err(DbError::InvalidUrl(
+                "a Postgres URL has an unclosed IPv6 bracket".into(),
+            ));
         };
         if let Some(port) = port {
             if port.parse::<u16>().is_err() {
@@ -125,6 +116,34 @@ fn parse_postgres(url: &str, rest: &str) -> Result<DatabaseTarget, DbError> {
         }
     }
     Ok(DatabaseTarget::Postgres(url.to_owned()))
+}
+
+/// The host list of a libpq URI, from what follows its `//`: the authority without its
+/// `user:password@`; libpq accepts several `host:port` pairs separated by commas. Empty
+/// when the URI names no host (the default Unix socket).
+fn uri_hosts(after_slashes: &str) -> &str {
+    let authority = after_slashes.split(['/', '?']).next().unwrap_or_default();
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port` as (host, port); `None` for an unclosed `[`.
+fn split_host_port(host_port: &str) -> Option<(&str, Option<&str>)> {
+    match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after_bracket) = v6.split_once(']')?;
+            Some((host, after_bracket.strip_prefix(':')))
+        }
+        None => Some(match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }),
+    }
+}
+
+/// The URL with `param` (`key=value`) appended to its query.
+fn with_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
 }
 
 fn parse_sqlite(rest: &str) -> Result<DatabaseTarget, DbError> {
@@ -160,7 +179,7 @@ fn parse_sqlite(rest: &str) -> Result<DatabaseTarget, DbError> {
 /// `allow` still falls back to TLS when the server requires it (`hostssl`). A URL that sets
 /// `host`/`hostaddr` in its query, or names any other host, is left as libpq reads it.
 pub(crate) fn with_loopback_sslmode(url: &str, env_sets_sslmode: bool) -> String {
-    let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
+    let query = url.split_once('?').map_or("", |(_, q)| q);
     let query_sets = |key: &str| {
         query
             .split('&')
@@ -169,21 +188,17 @@ pub(crate) fn with_loopback_sslmode(url: &str, env_sets_sslmode: bool) -> String
     if query_sets("sslmode") || query_sets("host") || query_sets("hostaddr") || env_sets_sslmode {
         return url.to_owned();
     }
-    let after_scheme = before_query.split_once("//").map_or("", |(_, a)| a);
-    let authority = after_scheme.split('/').next().unwrap_or_default();
-    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let hosts = uri_hosts(url.split_once("//").map_or("", |(_, a)| a));
     if hosts.is_empty() || !hosts.split(',').all(is_loopback_host) {
         return url.to_owned();
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}sslmode=allow")
+    with_param(url, "sslmode=allow")
 }
 
 /// `host` or `host:port` of a libpq URI: `localhost`, `127.x.y.z` or `[::1]`.
 fn is_loopback_host(host_port: &str) -> bool {
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
+    let Some((host, _)) = split_host_port(host_port) else {
+        return false;
     };
     host.eq_ignore_ascii_case("localhost")
         || host
@@ -198,8 +213,7 @@ pub(crate) fn with_connect_timeout(url: &str, timeout: Duration) -> String {
         return url.to_owned();
     }
     let seconds = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(2);
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}connect_timeout={seconds}")
+    with_param(url, &format!("connect_timeout={seconds}"))
 }
 
 #[cfg(test)]
