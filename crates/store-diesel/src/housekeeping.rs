@@ -18,7 +18,7 @@ use crate::Database;
 /// session): it does not wait for its WAL flush, nor for a synchronous standby, so the
 /// prune adds no commit waits beside the token requests'. A crash may undo the last
 /// deletions, and the next prune repeats them: nothing it deletes is still usable. On
-/// SQLite the one writer connection is shared, so its commits stay as they are.
+/// SQLite the statement is one write of the writer's group, which commits as every write does.
 macro_rules! db_prune {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pool() {
@@ -31,7 +31,9 @@ macro_rules! db_prune {
                     $body
                 })
             }),
-            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.writer, |$conn| $body),
+            $crate::pool::Pool::Sqlite(pools) => {
+                $crate::pool::write_sqlite(&pools.writer, |$conn| $body)
+            }
         }
     };
 }

@@ -15,6 +15,7 @@ mod dpop;
 mod errors;
 mod failures;
 mod grant_overview;
+mod group_commit;
 mod housekeeping;
 mod issuance;
 mod keys;

@@ -6,7 +6,7 @@ use diesel::sql_types::BigInt;
 use diesel::{PgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::pool::SqlitePool;
+use crate::group_commit::GroupCommit;
 use crate::DbError;
 
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -48,16 +48,17 @@ pub(crate) fn postgres(url: &str) -> Result<(), DbError> {
 /// Runs the pending SQLite migrations inside one immediate transaction: it takes the
 /// database's write lock first, so a second process waits (`busy_timeout`) and then finds
 /// nothing pending. diesel's per-migration transactions become savepoints inside it.
-pub(crate) fn sqlite(pool: &SqlitePool) -> Result<(), DbError> {
-    let mut conn = pool
-        .get()
-        .map_err(|error| DbError::Unavailable(error.to_string()))?;
-    conn.inner
-        .immediate_transaction(|conn| {
-            conn.run_pending_migrations(SQLITE)
-                .map(log_applied)
-                .map_err(Step::Migration)
+/// It runs on the writer alone, outside its group commits.
+pub(crate) fn sqlite(writer: &GroupCommit) -> Result<(), DbError> {
+    writer
+        .exclusive(|conn| {
+            conn.immediate_transaction(|conn| {
+                conn.run_pending_migrations(SQLITE)
+                    .map(log_applied)
+                    .map_err(Step::Migration)
+            })
         })
+        .map_err(|error| DbError::Unavailable(error.to_string()))?
         .map_err(|step| match step {
             Step::Database(error) => DbError::Migration(error.to_string()),
             Step::Migration(error) => DbError::Migration(error.to_string()),

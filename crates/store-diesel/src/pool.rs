@@ -10,6 +10,7 @@ use diesel::{PgConnection, SqliteConnection};
 use grantd_ports::StoreError;
 
 use crate::errors::Failure;
+use crate::group_commit::GroupCommit;
 use crate::DbOptions;
 
 pub(crate) type PgPool = r2d2::Pool<Manager<PgConnection>>;
@@ -22,6 +23,13 @@ pub(crate) type SqlitePool = r2d2::Pool<Manager<SqliteConnection>>;
 pub(crate) struct Conn<C> {
     pub(crate) inner: C,
     lost: bool,
+}
+
+impl<C> Conn<C> {
+    /// Has r2d2 drop this connection when it is returned, instead of handing it out again.
+    pub(crate) fn mark_lost(&mut self) {
+        self.lost = true;
+    }
 }
 
 /// diesel's connection manager, plus the `lost` flag above.
@@ -71,11 +79,12 @@ pub(crate) enum Pool {
 /// SQLite's pools: one writer connection, and readers beside it. SQLite admits one writer
 /// at a time; writers that share the file on several connections wait for its lock in
 /// SQLite's busy handler, which sleeps in steps of up to 100 ms, and those sleeps were the
-/// tail of every write path. One writer connection makes writers queue in the pool
-/// instead, woken the moment the writer is returned. WAL lets the readers run beside it.
+/// tail of every write path. One writer connection makes writers queue for it instead,
+/// woken the moment it is free, and lets the writes that queued share one commit
+/// ([`GroupCommit`]). WAL lets the readers run beside it.
 pub(crate) struct SqlitePools {
     /// Every write (`db_write!`, and `db_run!` bodies that may write).
-    pub(crate) writer: SqlitePool,
+    pub(crate) writer: GroupCommit,
     /// Read-only bodies (`db_read!`): `pool_size` connections.
     pub(crate) readers: SqlitePool,
 }
@@ -103,12 +112,12 @@ pub(crate) fn postgres(url: &str, options: &DbOptions) -> PgPool {
 /// The pools over one SQLite file (created by SQLite on first connect if missing).
 pub(crate) fn sqlite_file(path: &str, options: &DbOptions) -> SqlitePools {
     SqlitePools {
-        writer: sqlite_file_pool(path, options, 1),
+        writer: GroupCommit::new(sqlite_file_pool(path, options, 1), options.connect_timeout),
         readers: sqlite_file_pool(path, options, options.pool_size),
     }
 }
 
-fn sqlite_file_pool(path: &str, options: &DbOptions, size: u32) -> SqlitePool {
+pub(crate) fn sqlite_file_pool(path: &str, options: &DbOptions, size: u32) -> SqlitePool {
     r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
@@ -124,11 +133,11 @@ fn sqlite_file_pool(path: &str, options: &DbOptions, size: u32) -> SqlitePool {
 
 /// An in-memory SQLite database lives only as long as its connection, so the pool holds
 /// exactly one and never lets it go (every caller waits for it in turn): the writer and the
-/// readers are the same pool.
+/// readers are the same pool. The writer returns it to the pool after each commit.
 pub(crate) fn sqlite_memory(options: &DbOptions) -> SqlitePools {
     let pool = sqlite_memory_pool(options);
     SqlitePools {
-        writer: pool.clone(),
+        writer: GroupCommit::new(pool.clone(), options.connect_timeout),
         readers: pool,
     }
 }
@@ -221,6 +230,15 @@ where
     })
 }
 
+/// Runs one write body of SQLite's as a member of the writer's next commit (see
+/// [`GroupCommit::run`]): atomic, and answered once durable.
+pub(crate) fn write_sqlite<T>(
+    writer: &GroupCommit,
+    body: impl FnOnce(&mut SqliteConnection) -> Result<T, Failure>,
+) -> Result<T, StoreError> {
+    writer.run(body)?.map_err(StoreError::from)
+}
+
 /// Validates the options r2d2 would otherwise panic on.
 pub(crate) fn check_options(options: &DbOptions) -> Result<(), String> {
     if options.pool_size == 0 {
@@ -236,12 +254,15 @@ pub(crate) fn check_options(options: &DbOptions) -> Result<(), String> {
 /// `db_run!(db, |conn| { ...; Ok(value) })` with `db: &Database`. The body is compiled once
 /// per backend (so it may only use SQL both understand), returns `Result<T, Failure>`
 /// (`?` works on diesel errors) and the macro yields `Result<T, StoreError>`. The body may
-/// write: on SQLite it runs on the writer connection.
+/// write: on Postgres it runs in autocommit; on SQLite on the writer connection, all or
+/// nothing, inside the writer's group transaction (so it must not open one itself).
 macro_rules! db_run {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pool() {
             $crate::pool::Pool::Pg { pool, .. } => $crate::pool::run(pool, |$conn| $body),
-            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.writer, |$conn| $body),
+            $crate::pool::Pool::Sqlite(pools) => {
+                $crate::pool::write_sqlite(&pools.writer, |$conn| $body)
+            }
         }
     };
 }
@@ -260,9 +281,9 @@ macro_rules! db_read {
 }
 pub(crate) use db_read;
 
-/// As [`db_run!`], inside a write transaction: all or nothing. On SQLite it is an
-/// immediate transaction (`BEGIN IMMEDIATE`): it takes the write lock up front, so two
-/// writers queue on `busy_timeout` instead of one failing when it upgrades from reading.
+/// As [`db_run!`], inside a write transaction: all or nothing. On SQLite every write is
+/// (see [`GroupCommit`]): a savepoint inside the writer's immediate transaction, which took
+/// the write lock up front.
 macro_rules! db_write {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db.pool() {
@@ -271,9 +292,9 @@ macro_rules! db_write {
                     $body
                 })
             }),
-            $crate::pool::Pool::Sqlite(pools) => $crate::pool::run(&pools.writer, |conn| {
-                conn.immediate_transaction::<_, $crate::errors::Failure, _>(|$conn| $body)
-            }),
+            $crate::pool::Pool::Sqlite(pools) => {
+                $crate::pool::write_sqlite(&pools.writer, |$conn| $body)
+            }
         }
     };
 }
@@ -299,12 +320,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("grantd.db");
         let pools = sqlite_file(path.to_str().unwrap(), &DbOptions::default());
-        for pool in [&pools.writer, &pools.readers] {
-            let mut conn = pool.get().unwrap();
-            let row: Synchronous = diesel::sql_query("PRAGMA synchronous")
-                .get_result(&mut conn.inner)
-                .unwrap();
-            assert_eq!(row.synchronous, 2, "FULL");
-        }
+        let read = |conn: &mut SqliteConnection| {
+            diesel::sql_query("PRAGMA synchronous")
+                .get_result::<Synchronous>(conn)
+                .unwrap()
+                .synchronous
+        };
+        let writer = pools.writer.exclusive(read).unwrap();
+        let reader = read(&mut pools.readers.get().unwrap().inner);
+        assert_eq!((writer, reader), (2, 2), "FULL");
     }
 }

@@ -1,7 +1,7 @@
 //! `TokenStore::rotate_refresh_if` on [`Database`]: the domain's [`ConsumeIf`] rendered as
 //! predicates. Postgres runs it as one statement in autocommit (`pg_one_trip`); SQLite
-//! runs the same predicates as a few statements inside one immediate transaction
-//! (in-process, so they cost no round trip). Decides nothing: a presentation that fails a
+//! runs the same predicates as a few statements inside one write of the writer's group
+//! transaction (in-process, so they cost no round trip). Decides nothing: a presentation that fails a
 //! condition matches nothing and writes nothing.
 
 use diesel::dsl::exists;
@@ -27,10 +27,10 @@ impl Database {
             Pool::Pg { pool, .. } => {
                 crate::pool::run(pool, |conn| pg_one_trip::rotate_if(conn, rules, write))
             }
-            // The writer connection: this is a write.
-            Pool::Sqlite(pools) => crate::pool::run(&pools.writer, |conn| {
-                conn.immediate_transaction(|conn| sqlite_rotate_if(conn, rules, write))
-            }),
+            // The writer: all or nothing, inside its group transaction.
+            Pool::Sqlite(pools) => {
+                crate::pool::write_sqlite(&pools.writer, |conn| sqlite_rotate_if(conn, rules, write))
+            }
         }?;
         let Some((grant_id, scope, access_expires_at)) = written else {
             return Ok(None);

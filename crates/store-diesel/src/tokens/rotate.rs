@@ -102,9 +102,11 @@ macro_rules! db_write_or_decline {
             Pool::Pg { pool, .. } => crate::pool::run(pool, |conn| {
                 settle(conn.transaction::<_, Rollback, _>(|$conn| $body))
             }),
-            Pool::Sqlite(pools) => crate::pool::run(&pools.writer, |conn| {
-                settle(conn.immediate_transaction::<_, Rollback, _>(|$conn| $body))
-            }),
+            // A savepoint in the writer's group: a `Rollback` undoes this body alone.
+            Pool::Sqlite(pools) => pools
+                .writer
+                .run::<_, Rollback>(|$conn| $body)
+                .and_then(|result| settle(result).map_err(grantd_ports::StoreError::from)),
         }
     }};
 }
