@@ -9,6 +9,7 @@
 //! transaction (refresh rotation, code exchange) are the domain's, passed in as closures.
 
 mod authorization;
+mod cached_statement;
 mod clients;
 mod database;
 mod dpop;
