@@ -30,7 +30,7 @@ impl PinCode for PgConnection {
             .filter(authorization_codes::code_hash.eq(hash))
             .select(authorization_codes::code_hash)
             .for_update()
-            .first::<Vec<u8>>(self)
+            .get_result::<Vec<u8>>(self)
             .optional()?;
         Ok(())
     }
@@ -65,7 +65,7 @@ impl AuthorizationStore for Database {
             let Some(row) = authorization_codes::table
                 .filter(authorization_codes::code_hash.eq(hash))
                 .select(CodeRow::as_select())
-                .first::<CodeRow>(conn)
+                .get_result::<CodeRow>(conn)
                 .optional()?
             else {
                 return Ok(RedeemOutcome::NotFound);
@@ -77,7 +77,7 @@ impl AuthorizationStore for Database {
             let user = users::table
                 .find(code.user_id.as_str())
                 .select(UserRow::as_select())
-                .first::<UserRow>(conn)
+                .get_result::<UserRow>(conn)
                 .optional()?
                 .map(UserRow::into_record)
                 .transpose()?;
@@ -120,7 +120,7 @@ impl AuthorizationStore for Database {
                 .filter(consents::user_id.eq(user_id.as_str()))
                 .filter(consents::client_id.eq(client_id.as_str()))
                 .select(ConsentRow::as_select())
-                .first::<ConsentRow>(conn)
+                .get_result::<ConsentRow>(conn)
                 .optional()?)
         })?;
         Ok(row.map(ConsentRow::into_record).transpose()?)

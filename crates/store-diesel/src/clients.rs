@@ -15,7 +15,7 @@ impl ClientStore for Database {
             Ok(clients::table
                 .find(id.as_str())
                 .select(ClientRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?)
         })?;
         Ok(row.map(ClientRow::into_record).transpose()?)

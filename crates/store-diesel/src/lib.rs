@@ -7,6 +7,12 @@
 //! validates with). Row structs stay private to this crate; callers see only the ports'
 //! records and `StoreError`. No business rule lives here: the decisions made inside a
 //! transaction (refresh rotation, code exchange) are the domain's, passed in as closures.
+//!
+//! Statements are prepared once per connection and cached, which on SQLite (in-process)
+//! is most of a query's cost. Two habits keep them cached: a lookup by a unique key uses
+//! `get_result`, not `first` (its `LIMIT ?` makes SQLite prepare the statement again every
+//! time the limit is bound, as it may plan by the value), and an `UPDATE` on a hot path is
+//! wrapped in [`cached_statement::Cached`] (diesel never caches an update by itself).
 
 mod authorization;
 mod cached_statement;

@@ -141,7 +141,7 @@ impl RegistrationStore for Database {
                 .filter(t::expires_at.gt(now))
                 .filter(t::uses_left.gt(0))
                 .select(InitialTokenRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?)
         })?;
         Ok(row.map(InitialTokenRow::into_record).transpose()?)
@@ -194,7 +194,7 @@ impl RegistrationStore for Database {
             Ok(r::client_registrations
                 .filter(r::access_token_hash.eq(hash))
                 .select(RegistrationRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?)
         })?;
         Ok(row.map(RegistrationRow::into_record).transpose()?)

@@ -41,7 +41,7 @@ macro_rules! select_refresh_state {
                 $crate::rows::RefreshRow::as_select(),
                 $crate::rows::GrantRow::as_select(),
             ))
-            .first::<($crate::rows::RefreshRow, $crate::rows::GrantRow)>($conn)
+            .get_result::<($crate::rows::RefreshRow, $crate::rows::GrantRow)>($conn)
             .optional()
     };
 }
@@ -102,7 +102,7 @@ impl TokenStore for Database {
                 .inner_join(grants::table)
                 .filter(access_tokens::token_hash.eq(hash))
                 .select((AccessRow::as_select(), GrantRow::as_select()))
-                .first::<(AccessRow, GrantRow)>(conn)
+                .get_result::<(AccessRow, GrantRow)>(conn)
                 .optional()?)
         })?;
         let state = rows

@@ -66,7 +66,7 @@ impl UserStore for Database {
             Ok(users::table
                 .filter(users::username.eq(username.as_str()))
                 .select(UserRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?)
         })?;
         Ok(row.map(UserRow::into_record).transpose()?)

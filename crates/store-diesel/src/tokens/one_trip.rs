@@ -141,7 +141,7 @@ fn sqlite_rotate_if(
     let (scope, resources, cap) = grants::table
         .find(&grant_id)
         .select((grants::scope, grants::resources, grants::expires_at))
-        .first::<(String, String, Option<i64>)>(conn)?;
+        .get_result::<(String, String, Option<i64>)>(conn)?;
     let now = rules.now;
     // No token outlives its grant's cap.
     let capped = |at: i64| cap.map_or(at, |c| at.min(c));

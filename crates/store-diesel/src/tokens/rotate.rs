@@ -63,7 +63,7 @@ impl ConsumeRefreshToken for SqliteConnection {
         let grant = grants::table
             .find(token.grant_id())
             .select(GrantRow::as_select())
-            .first::<GrantRow>(self)?;
+            .get_result::<GrantRow>(self)?;
         Ok(Some((token, grant)))
     }
 }

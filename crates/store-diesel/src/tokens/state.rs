@@ -38,7 +38,7 @@ macro_rules! refresh_state_queries_on {
                     state.successor_used = refresh_tokens::table
                         .filter(refresh_tokens::token_hash.eq(successor.as_bytes().as_slice()))
                         .select(refresh_tokens::consumed_at.is_not_null())
-                        .first::<bool>(self)
+                        .get_result::<bool>(self)
                         .optional()?
                         .unwrap_or(false);
                 }
