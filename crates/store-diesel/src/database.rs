@@ -110,9 +110,9 @@ impl Database {
                         "the SQLite file's path is not valid UTF-8".into(),
                     ));
                 };
-                Pool::Sqlite(pool::sqlite_file(path, options))
+                Pool::Sqlite(Box::new(pool::sqlite_file(path, options)))
             }
-            DatabaseTarget::SqliteMemory => Pool::Sqlite(pool::sqlite_memory(options)),
+            DatabaseTarget::SqliteMemory => Pool::Sqlite(Box::new(pool::sqlite_memory(options))),
         };
         let database = Database {
             inner: Arc::new(pool),

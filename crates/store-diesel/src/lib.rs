@@ -16,6 +16,7 @@
 
 mod authorization;
 mod cached_statement;
+mod checkpointer;
 mod clients;
 mod database;
 mod dpop;

@@ -9,6 +9,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, R2D
 use diesel::{PgConnection, SqliteConnection};
 use grantd_ports::StoreError;
 
+use crate::checkpointer::{self, Checkpointer};
 use crate::errors::Failure;
 use crate::group_commit::GroupCommit;
 use crate::DbOptions;
@@ -73,7 +74,7 @@ pub(crate) enum Pool {
         /// For the migration connection, which must not inherit the pool's timeouts.
         url: String,
     },
-    Sqlite(SqlitePools),
+    Sqlite(Box<SqlitePools>),
 }
 
 /// SQLite's pools: one writer connection, and readers beside it. SQLite admits one writer
@@ -87,6 +88,8 @@ pub(crate) struct SqlitePools {
     pub(crate) writer: GroupCommit,
     /// Read-only bodies (`db_read!`): `pool_size` connections.
     pub(crate) readers: SqlitePool,
+    /// A file's WAL checkpoints (an in-memory database has no WAL).
+    _checkpointer: Option<Checkpointer>,
 }
 
 /// A Postgres pool. `min_idle(0)` with `build_unchecked`: nothing is connected up front,
@@ -114,6 +117,7 @@ pub(crate) fn sqlite_file(path: &str, options: &DbOptions) -> SqlitePools {
     SqlitePools {
         writer: GroupCommit::new(sqlite_file_pool(path, options, 1), options.connect_timeout),
         readers: sqlite_file_pool(path, options, options.pool_size),
+        _checkpointer: Some(Checkpointer::spawn(path, checkpointer::INTERVAL)),
     }
 }
 
@@ -139,6 +143,7 @@ pub(crate) fn sqlite_memory(options: &DbOptions) -> SqlitePools {
     SqlitePools {
         writer: GroupCommit::new(pool.clone(), options.connect_timeout),
         readers: pool,
+        _checkpointer: None,
     }
 }
 
@@ -183,6 +188,8 @@ impl CustomizeConnection<Conn<PgConnection>, diesel::r2d2::Error> for PostgresSe
 /// the WAL at every commit, so a rotation the client was told of survives a power loss
 /// (`NORMAL` could lose the last commits, and with them the only refresh token the client
 /// holds); foreign keys are off by default in SQLite and the schema's cascades need them.
+/// No connection checkpoints at commit (`wal_autocheckpoint = 0`): the [`Checkpointer`]
+/// does, off the writer's path.
 #[derive(Debug)]
 struct SqlitePragmas {
     busy_timeout_ms: u128,
@@ -193,7 +200,7 @@ impl CustomizeConnection<Conn<SqliteConnection>, diesel::r2d2::Error> for Sqlite
         conn.inner
             .batch_execute(&format!(
                 "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
                 self.busy_timeout_ms
             ))
             .map_err(diesel::r2d2::Error::QueryError)
@@ -313,21 +320,35 @@ mod tests {
         synchronous: i32,
     }
 
+    #[derive(QueryableByName)]
+    struct Autocheckpoint {
+        #[diesel(sql_type = Integer)]
+        wal_autocheckpoint: i32,
+    }
+
     /// A committed rotation must survive a power loss: every SQLite connection, the writer
     /// and the readers, syncs the WAL at commit (`synchronous = FULL` is 2) in WAL mode.
+    /// None checkpoints at commit (the checkpointer does).
     #[test]
-    fn every_sqlite_connection_syncs_at_commit() {
+    fn every_sqlite_connection_syncs_at_commit_and_none_checkpoints() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("grantd.db");
         let pools = sqlite_file(path.to_str().unwrap(), &DbOptions::default());
         let read = |conn: &mut SqliteConnection| {
-            diesel::sql_query("PRAGMA synchronous")
+            let sync = diesel::sql_query("PRAGMA synchronous")
                 .get_result::<Synchronous>(conn)
-                .unwrap()
-                .synchronous
+                .unwrap();
+            let auto = diesel::sql_query("PRAGMA wal_autocheckpoint")
+                .get_result::<Autocheckpoint>(conn)
+                .unwrap();
+            (sync.synchronous, auto.wal_autocheckpoint)
         };
         let writer = pools.writer.exclusive(read).unwrap();
         let reader = read(&mut pools.readers.get().unwrap().inner);
-        assert_eq!((writer, reader), (2, 2), "FULL");
+        assert_eq!(
+            (writer, reader),
+            ((2, 0), (2, 0)),
+            "FULL, no checkpoint at commit"
+        );
     }
 }

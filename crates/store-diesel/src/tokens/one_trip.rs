@@ -13,8 +13,8 @@ use diesel::SqliteConnection;
 use grantd_ports::{ConsumeIf, GrantId, OneTripIssued, OneTripWrite, ScopeSet, StoreError};
 
 use super::pg_one_trip;
-use crate::cached_statement::cached;
 use super::sqlite_scope_rules::{EveryGrantScopeIn, NoGrantScopeIn};
+use crate::cached_statement::cached;
 use crate::errors::Failure;
 use crate::pool::Pool;
 use crate::schema::{access_tokens, auth_failures, clients, grants, refresh_tokens};
@@ -32,9 +32,9 @@ impl Database {
                 crate::pool::run(pool, |conn| pg_one_trip::rotate_if(conn, rules, write))
             }
             // The writer: all or nothing, inside its group transaction.
-            Pool::Sqlite(pools) => {
-                crate::pool::write_sqlite(&pools.writer, |conn| sqlite_rotate_if(conn, rules, write))
-            }
+            Pool::Sqlite(pools) => crate::pool::write_sqlite(&pools.writer, |conn| {
+                sqlite_rotate_if(conn, rules, write)
+            }),
         }?;
         let Some((grant_id, scope, access_expires_at)) = written else {
             return Ok(None);
@@ -210,7 +210,10 @@ mod tests {
             query.split(" -- binds:").next().unwrap().to_owned()
         };
         let plain = sql(&rules(None, &[], &[]));
-        assert_eq!(plain, sql(&rules(Some("jkt"), &["read", "write"], &["openid"])));
+        assert_eq!(
+            plain,
+            sql(&rules(Some("jkt"), &["read", "write"], &["openid"]))
+        );
         assert!(plain.starts_with("UPDATE"), "{plain}");
     }
 
