@@ -169,7 +169,7 @@ fn sqlite_rotate_if(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::{Arc, Mutex};
 
     use diesel::connection::{Connection, InstrumentationEvent};
@@ -191,7 +191,8 @@ mod tests {
         }
     }
 
-    fn write() -> OneTripWrite {
+    /// A write with fixed values, shared with Postgres' statement tests.
+    pub(in crate::tokens) fn write() -> OneTripWrite {
         OneTripWrite {
             consumed_at_ms: 1_700_000_000_500,
             access: TokenHash::of("a"),

@@ -176,15 +176,7 @@ mod tests {
             client_row: None,
             no_failures: Vec::new(),
         };
-        let write = OneTripWrite {
-            consumed_at_ms: 1_700_000_000_500,
-            access: TokenHash::of("a"),
-            access_expires_at: 1_700_003_600,
-            access_dpop_jkt: None,
-            successor: TokenHash::of("s"),
-            successor_expires_at: 1_701_000_000,
-        };
-        RotateIf::new(&rules, &write)
+        RotateIf::new(&rules, &super::super::one_trip::tests::write())
     }
 
     #[test]
