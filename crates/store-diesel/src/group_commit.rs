@@ -124,17 +124,12 @@ impl GroupCommit {
         // `?` drops the turn, which rolls the whole group back.
         let result = member(&mut group.conn.inner, body)?;
         group.members += 1;
-        let commit_now = {
-            let state = self.lock();
-            state.queued == 0 || group.members >= self.max_members
-        };
-        if commit_now {
+        let outcome = Arc::clone(&group.outcome);
+        if !turn.pass_to_queued(self.max_members) {
             let outcome = turn.commit();
             turn.release();
             return outcome.map(|()| result);
         }
-        let outcome = Arc::clone(&group.outcome);
-        turn.pass();
         if result.is_err() {
             // Nothing of this body is left to commit.
             return Ok(result);
@@ -278,6 +273,24 @@ impl Turn<'_> {
         let _ = shared.set(outcome);
         drop(state);
         self.writer.settled.notify_all();
+    }
+
+    /// Hands the open group to the next queued thread and frees the turn (`true`), or
+    /// keeps both (`false`) when none is queued or the group is full: then this thread
+    /// must commit. Deciding and handing over under one lock is what keeps a thread that
+    /// gives up waiting from leaving a group open with no one to commit it.
+    fn pass_to_queued(&mut self, max_members: usize) -> bool {
+        let mut state = self.writer.lock();
+        let members = self.group.as_ref().map_or(0, |group| group.members);
+        if state.queued == 0 || members >= max_members {
+            return false;
+        }
+        state.open = self.group.take();
+        state.running = false;
+        drop(state);
+        self.done = true;
+        self.writer.turn.notify_one();
+        true
     }
 
     /// Frees the turn; the group, if one is still open, goes with the next thread.
